@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds ngx_http_registry_cache_module.so the nginx way: configure an nginx source tree with
+# --add-dynamic-module=<repo>, then `make modules`. NGINX_SRC is either Debian's module tree
+# (/usr/share/nginx/src from nginx-dev, configured with its conf_flags so the module is
+# binary-compatible with /usr/sbin/nginx) or a full nginx source tree (configured
+# --with-compat). The tree is copied under OUT_DIR so that the source stays untouched.
+set -euo pipefail
+
+nginx_src=${1:?usage: build-module.sh NGINX_SRC OUT_DIR}
+out_dir=${2:?usage: build-module.sh NGINX_SRC OUT_DIR}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+nginx_src=$(cd "$nginx_src" && pwd)
+out_dir=$(mkdir -p "$out_dir" && cd "$out_dir" && pwd)
+
+[ -x "$nginx_src/configure" ] || { echo "build-module.sh: no configure in $nginx_src" >&2; exit 1; }
+
+tree="$out_dir/nginx-tree/$(echo "$nginx_src" | tr / _)"
+stamp="$tree/.configured"
+
+# Reconfigure when the addon script changed (it lists the sources) or the tree is new.
+if [ ! -f "$stamp" ] || [ "$repo/config" -nt "$stamp" ]; then
+    rm -rf "$tree"
+    mkdir -p "$tree"
+    cp -a "$nginx_src/." "$tree/"
+    flags=()
+    if [ -f "$tree/conf_flags" ]; then
+        # Debian's flags are what /usr/sbin/nginx was built with; modules must match them.
+        # shellcheck disable=SC1091
+        . "$tree/conf_flags"
+        flags=("${NGX_CONF_FLAGS[@]}")
+    else
+        flags=(--with-compat)
+    fi
+    (cd "$tree" && ./configure "${flags[@]}" --add-dynamic-module="$repo" >"$tree/configure.log" 2>&1) || {
+        tail -n 30 "$tree/configure.log" >&2
+        exit 1
+    }
+    touch "$stamp"
+fi
+
+make -s -C "$tree" -f objs/Makefile modules -j"$(nproc)"
+cp "$tree/objs/ngx_http_registry_cache_module.so" "$out_dir/ngx_http_registry_cache_module.so"
+echo "built $out_dir/ngx_http_registry_cache_module.so"

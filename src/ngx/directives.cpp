@@ -1,0 +1,173 @@
+// Directive parsers. Errors follow nginx's own wording: the directive, the bad value quoted.
+#include "ngx_registry_cache.h"
+
+namespace {
+
+constexpr off_t default_max_size = 1024 * 1024 * 1024;  // 1g
+constexpr off_t min_max_size = 1024 * 1024;              // 1m: room for LMDB's own pages
+
+char *conf_error() noexcept { return static_cast<char *>(NGX_CONF_ERROR); }
+
+bool starts_with(const ngx_str_t &s, const char *prefix, size_t len) noexcept {
+    return s.len >= len && ngx_strncmp(s.data, prefix, len) == 0;
+}
+
+ngx_str_t after(const ngx_str_t &s, size_t len) noexcept {
+    return ngx_str_t{s.len - len, s.data + len};
+}
+
+// zone=name:size
+bool parse_zone(ngx_conf_t *cf, const ngx_str_t &param, ngx_str_t &name, ssize_t &size) noexcept {
+    ngx_str_t value = after(param, sizeof("zone=") - 1);
+    auto *colon = static_cast<u_char *>(ngx_strlchr(value.data, value.data + value.len, ':'));
+    if (colon == nullptr || colon == value.data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid zone \"%V\", expected zone=name:size",
+                           &value);
+        return false;
+    }
+    name = ngx_str_t{static_cast<size_t>(colon - value.data), value.data};
+    ngx_str_t s{static_cast<size_t>(value.data + value.len - colon - 1), colon + 1};
+    size = ngx_parse_size(&s);
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid zone size \"%V\"", &s);
+        return false;
+    }
+    if (size < static_cast<ssize_t>(8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "zone \"%V\" is too small", &name);
+        return false;
+    }
+    return true;
+}
+
+bool parse_max_size(ngx_conf_t *cf, const ngx_str_t &param, off_t &max_size) noexcept {
+    ngx_str_t value = after(param, sizeof("max_size=") - 1);
+    max_size = ngx_parse_offset(&value);
+    if (max_size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid max_size value \"%V\"", &value);
+        return false;
+    }
+    if (max_size < min_max_size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "max_size value \"%V\" is too small, the least is 1m", &value);
+        return false;
+    }
+    return true;
+}
+
+bool is_duplicate_path(ngx_http_registry_cache_main_conf_t *rcmf, const ngx_str_t &path) noexcept {
+    auto **caches = static_cast<ngx_http_registry_cache_t **>(rcmf->caches.elts);
+    for (ngx_uint_t i = 0; i < rcmf->caches.nelts; i++) {
+        if (caches[i]->path.len == path.len &&
+            ngx_strncmp(caches[i]->path.data, path.data, path.len) == 0)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+// registry_cache_path <path> zone=<name>:<size> [max_size=<size>];
+char *ngx_http_registry_cache_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *rcmf = static_cast<ngx_http_registry_cache_main_conf_t *>(conf);
+    auto *value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    auto *cache = static_cast<ngx_http_registry_cache_t *>(
+        ngx_pcalloc(cf->pool, sizeof(ngx_http_registry_cache_t)));
+    if (cache == nullptr) {
+        return conf_error();
+    }
+    cache->path = value[1];
+    if (ngx_conf_full_name(cf->cycle, &cache->path, 0) != NGX_OK) {
+        return conf_error();
+    }
+    if (is_duplicate_path(rcmf, cache->path)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "duplicate registry_cache_path \"%V\"",
+                           &cache->path);
+        return conf_error();
+    }
+
+    ngx_str_t zone_name = ngx_null_string;
+    ssize_t zone_size = 0;
+    cache->max_size = default_max_size;
+
+    for (ngx_uint_t i = 2; i < cf->args->nelts; i++) {
+        if (starts_with(value[i], "zone=", sizeof("zone=") - 1)) {
+            if (!parse_zone(cf, value[i], zone_name, zone_size)) {
+                return conf_error();
+            }
+        } else if (starts_with(value[i], "max_size=", sizeof("max_size=") - 1)) {
+            if (!parse_max_size(cf, value[i], cache->max_size)) {
+                return conf_error();
+            }
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &value[i]);
+            return conf_error();
+        }
+    }
+
+    if (zone_name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return conf_error();
+    }
+
+    cache->shm_zone = ngx_shared_memory_add(cf, &zone_name, zone_size,
+                                            &ngx_http_registry_cache_module);
+    if (cache->shm_zone == nullptr) {
+        return conf_error();
+    }
+    if (cache->shm_zone->data != nullptr) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "duplicate zone \"%V\"", &zone_name);
+        return conf_error();
+    }
+    cache->shm_zone->init = ngx_http_registry_cache_init_zone;
+    cache->shm_zone->data = cache;
+
+    auto **slot = static_cast<ngx_http_registry_cache_t **>(ngx_array_push(&rcmf->caches));
+    if (slot == nullptr) {
+        return conf_error();
+    }
+    *slot = cache;
+    return NGX_CONF_OK;
+}
+
+// registry_cache <zone> | off;
+char *ngx_http_registry_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    auto *value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    if (rlcf->shm_zone != NGX_CONF_UNSET_PTR) {
+        return const_cast<char *>("is duplicate");
+    }
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        rlcf->shm_zone = nullptr;
+        return NGX_CONF_OK;
+    }
+    // The zone may be declared by a registry_cache_path further down: take a reference
+    // now (size 0), and check that it was declared when the locations are merged.
+    rlcf->shm_zone = ngx_shared_memory_add(cf, &value[1], 0, &ngx_http_registry_cache_module);
+    return rlcf->shm_zone == nullptr ? conf_error() : NGX_CONF_OK;
+}
+
+// registry_cache_pass @named_location | /uri;
+char *ngx_http_registry_cache_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    auto *value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    if (rlcf->pass.data != nullptr) {
+        return const_cast<char *>("is duplicate");
+    }
+    const ngx_str_t &target = value[1];
+    bool named = target.len > 1 && target.data[0] == '@';
+    bool uri = target.len > 0 && target.data[0] == '/';
+    if (!named && !uri) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\" value \"%V\", expected \"@name\" or \"/uri\"",
+                           &cmd->name, &target);
+        return conf_error();
+    }
+    rlcf->pass = target;
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,108 @@
+// The module's definition: directives, configuration life cycle, phase registration.
+#include "ngx_registry_cache.h"
+
+namespace {
+
+void *create_main_conf(ngx_conf_t *cf) noexcept {
+    auto *conf = static_cast<ngx_http_registry_cache_main_conf_t *>(
+        ngx_pcalloc(cf->pool, sizeof(ngx_http_registry_cache_main_conf_t)));
+    if (conf == nullptr) {
+        return nullptr;
+    }
+    if (ngx_array_init(&conf->caches, cf->pool, 4, sizeof(ngx_http_registry_cache_t *))
+        != NGX_OK)
+    {
+        return nullptr;
+    }
+    return conf;
+}
+
+void *create_loc_conf(ngx_conf_t *cf) noexcept {
+    auto *conf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
+        ngx_pcalloc(cf->pool, sizeof(ngx_http_registry_cache_loc_conf_t)));
+    if (conf == nullptr) {
+        return nullptr;
+    }
+    // pcalloc leaves conf->pass empty: unset.
+    conf->shm_zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
+    return conf;
+}
+
+char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
+    auto *prev = static_cast<ngx_http_registry_cache_loc_conf_t *>(parent);
+    auto *conf = static_cast<ngx_http_registry_cache_loc_conf_t *>(child);
+
+    ngx_conf_merge_ptr_value(conf->shm_zone, prev->shm_zone, nullptr);
+    ngx_conf_merge_str_value(conf->pass, prev->pass, "");
+
+    if (conf->shm_zone == nullptr) {
+        return NGX_CONF_OK;
+    }
+    // registry_cache_path sets the zone's data when it declares the zone, so a zone
+    // without data was only named by registry_cache.
+    if (conf->shm_zone->data == nullptr) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"registry_cache\" zone \"%V\" is unknown",
+                           &conf->shm_zone->shm.name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (conf->pass.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"registry_cache %V\" needs \"registry_cache_pass\" to name where "
+                           "requests go that the cache does not answer",
+                           &conf->shm_zone->shm.name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
+
+ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept {
+    auto *cmcf = static_cast<ngx_http_core_main_conf_t *>(
+        ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
+    // A phase handler rather than clcf->handler: `registry_cache` may be set at http or server
+    // level and inherited; the handler declines where it is off.
+    auto *h = static_cast<ngx_http_handler_pt *>(
+        ngx_array_push(&cmcf->phases[NGX_HTTP_CONTENT_PHASE].handlers));
+    if (h == nullptr) {
+        return NGX_ERROR;
+    }
+    *h = ngx_http_registry_cache_handler;
+    return NGX_OK;
+}
+
+ngx_command_t commands[] = {
+    {ngx_string("registry_cache_path"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
+     ngx_http_registry_cache_path, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_registry_cache, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_pass"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_registry_cache_pass, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    ngx_null_command};
+
+ngx_http_module_t module_ctx = {
+    nullptr,            // preconfiguration
+    postconfiguration,  // postconfiguration
+    create_main_conf,   // create main configuration
+    nullptr,            // init main configuration
+    nullptr,            // create server configuration
+    nullptr,            // merge server configuration
+    create_loc_conf,    // create location configuration
+    merge_loc_conf      // merge location configuration
+};
+
+}  // namespace
+
+ngx_module_t ngx_http_registry_cache_module = {
+    NGX_MODULE_V1,
+    &module_ctx,       // module context
+    commands,          // module directives
+    NGX_HTTP_MODULE,   // module type
+    nullptr,           // init master
+    nullptr,           // init module
+    nullptr,           // init process
+    nullptr,           // init thread
+    nullptr,           // exit thread
+    nullptr,           // exit process
+    nullptr,           // exit master
+    NGX_MODULE_V1_PADDING};
