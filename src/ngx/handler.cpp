@@ -51,6 +51,8 @@ ngx_int_t send_oci_error(ngx_http_request_t *r, RouteError error) {
 
     static ngx_str_t api_version_key = ngx_string("Docker-Distribution-Api-Version");
     static ngx_str_t api_version = ngx_string("registry/2.0");
+    static ngx_str_t nosniff_key = ngx_string("X-Content-Type-Options");
+    static ngx_str_t nosniff = ngx_string("nosniff");
     static ngx_str_t json = ngx_string("application/json; charset=utf-8");
 
     r->headers_out.status = registry_cache::describe(code).status;
@@ -58,7 +60,8 @@ ngx_int_t send_oci_error(ngx_http_request_t *r, RouteError error) {
     r->headers_out.content_type = json;
     r->headers_out.content_type_len = json.len;
     r->headers_out.content_type_lowcase = nullptr;
-    if (!add_header(r, api_version_key, api_version)) {
+    // The headers distribution sends with every error.
+    if (!add_header(r, api_version_key, api_version) || !add_header(r, nosniff_key, nosniff)) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     if (r->method == NGX_HTTP_HEAD) {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs, from Debian's archive, every package the build, the tests and `make run` need,
+# and only those that are missing (a machine that has them all is left alone, offline).
+set -euo pipefail
+
+packages=(
+    # build: the core with CMake, the module with nginx's own build
+    build-essential cmake pkg-config nginx nginx-dev dpkg-dev
+    liblmdb-dev lmdb-utils libssl-dev libgtest-dev libbenchmark-dev
+    # the upstream registry and a real registry client
+    docker-registry skopeo
+    # the Test::Nginx runner's Perl dependencies, and the test scripts' tools
+    perl libtest-base-perl libtest-longstring-perl libtext-diff-perl libwww-perl
+    libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: root is needed to apt-get install: ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

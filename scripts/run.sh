@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make run` / `make stop`: an edge on 127.0.0.1:8080 with the module loaded, on
+# conf-examples/edge-local-registry.conf, in front of UPSTREAM (http://host:port) or, without
+# it, of a local registry this script starts and seeds with the demo image.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+run_dir="$repo/run"
+edge="$run_dir/edge"
+registry="$run_dir/registry"
+nginx_bin=${NGINX_BIN:-/usr/sbin/nginx}
+module="$repo/build/ngx_http_registry_cache_module.so"
+
+start() {
+    [ -f "$module" ] || { echo "run.sh: $module is missing; run 'make module'" >&2; exit 1; }
+    stop quietly
+
+    local upstream
+    if [ -n "${UPSTREAM:-}" ]; then
+        case "$UPSTREAM" in
+            http://*) upstream=${UPSTREAM#http://}; upstream=${upstream%%/*} ;;
+            *) echo "run.sh: UPSTREAM must be http://host:port, not '$UPSTREAM'" >&2; exit 1 ;;
+        esac
+    else
+        "$repo/t/fixtures/registry.sh" start "$registry"
+        upstream="127.0.0.1:$("$repo/t/fixtures/registry.sh" port "$registry")"
+        "$repo/t/fixtures/seed.sh" "$upstream"
+    fi
+
+    mkdir -p "$edge"/{logs,temp,cache,modules}
+    ln -sf "$module" "$edge/modules/"
+    sed "s|server 127.0.0.1:5000;|server $upstream;|" \
+        "$repo/conf-examples/edge-local-registry.conf" > "$edge/nginx.conf"
+    "$nginx_bin" -p "$edge/" -c nginx.conf -e logs/error.log -t -q
+    "$nginx_bin" -p "$edge/" -c nginx.conf -e logs/error.log
+
+    cat <<MSG
+edge: http://127.0.0.1:8080 -> http://$upstream  (config: $edge/nginx.conf, logs: $edge/logs/)
+pull through it:
+  skopeo copy --src-tls-verify=false docker://127.0.0.1:8080/demo/hello:1.0 oci:/tmp/hello:1.0
+stop with: make stop
+MSG
+}
+
+stop() {
+    if [ -f "$edge/logs/nginx.pid" ]; then
+        "$nginx_bin" -p "$edge/" -c nginx.conf -e logs/error.log -s quit 2>/dev/null || true
+        for _ in $(seq 50); do [ -f "$edge/logs/nginx.pid" ] || break; sleep 0.1; done
+    fi
+    if [ -d "$registry" ]; then
+        "$repo/t/fixtures/registry.sh" stop "$registry"
+    fi
+    [ "${1:-}" = quietly ] || echo "stopped"
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    *) echo "usage: run.sh start|stop" >&2; exit 2 ;;
+esac

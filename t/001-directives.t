@@ -1,0 +1,260 @@
+# Directive parsing: good configurations load, bad ones stop nginx with an [emerg] that
+# names the directive and the value. Needs TEST_NGINX_LOAD_MODULES to load the module.
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/inc';
+use RegistryCache::Defaults;
+
+no_shuffle();
+log_level('info');
+run_tests();
+
+__DATA__
+
+=== TEST 1: a complete configuration loads and passes requests on
+--- http_config
+    registry_cache_path cache/a zone=a:1m max_size=16m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        return 200 "passed $request_uri\n";
+    }
+--- request
+GET /v2/
+--- response_body
+passed /v2/
+
+
+
+=== TEST 2: the zone may be declared after the directive that uses it
+--- http_config
+    registry_cache late;
+    registry_cache_pass @registry;
+    registry_cache_path cache/late zone=late:64k;
+--- config
+    location /v2/ {
+    }
+    location @registry {
+        return 200 "passed\n";
+    }
+--- request
+GET /v2/
+--- response_body
+passed
+
+
+
+=== TEST 3: registry_cache and registry_cache_pass are inherited from server level
+--- config
+    registry_cache a;
+    registry_cache_pass @registry;
+    location /v2/ {
+    }
+    location @registry {
+        return 200 "inherited\n";
+    }
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- request
+GET /v2/
+--- response_body
+inherited
+
+
+
+=== TEST 4: registry_cache off in a location leaves it to nginx
+--- config
+    registry_cache a;
+    registry_cache_pass @registry;
+    location /v2/ {
+        registry_cache off;
+        return 200 "static\n";
+    }
+    location @registry {
+        return 500;
+    }
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- request
+GET /v2/Not-A-Name/blobs/nothing
+--- response_body
+static
+
+
+
+=== TEST 5: a URI as registry_cache_pass is an internal redirect that keeps the query
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass /upstream;
+    }
+    location = /upstream {
+        internal;
+        return 200 "$uri $args $request_uri\n";
+    }
+--- request
+GET /v2/app/tags/list?n=1
+--- response_body
+/upstream n=1 /v2/app/tags/list?n=1
+
+
+
+=== TEST 6: registry_cache_path needs a zone
+--- http_config
+    registry_cache_path cache/a max_size=16m;
+--- config
+--- must_die
+--- error_log
+"registry_cache_path" must have "zone" parameter
+
+
+
+=== TEST 7: zone without a size
+--- http_config
+    registry_cache_path cache/a zone=a;
+--- config
+--- must_die
+--- error_log
+invalid zone "a", expected zone=name:size
+
+
+
+=== TEST 8: zone with a bad size
+--- http_config
+    registry_cache_path cache/a zone=a:lots;
+--- config
+--- must_die
+--- error_log
+invalid zone size "lots"
+
+
+
+=== TEST 9: zone too small
+--- http_config
+    registry_cache_path cache/a zone=a:1k;
+--- config
+--- must_die
+--- error_log
+zone "a" is too small
+
+
+
+=== TEST 10: max_size that is not a size
+--- http_config
+    registry_cache_path cache/a zone=a:1m max_size=big;
+--- config
+--- must_die
+--- error_log
+invalid max_size value "big"
+
+
+
+=== TEST 11: max_size below the least
+--- http_config
+    registry_cache_path cache/a zone=a:1m max_size=4k;
+--- config
+--- must_die
+--- error_log
+max_size value "4k" is too small, the least is 1m
+
+
+
+=== TEST 12: unknown parameter
+--- http_config
+    registry_cache_path cache/a zone=a:1m inactive=1d;
+--- config
+--- must_die
+--- error_log
+invalid parameter "inactive=1d"
+
+
+
+=== TEST 13: one zone declared twice
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    registry_cache_path cache/b zone=a:1m;
+--- config
+--- must_die
+--- error_log
+duplicate zone "a"
+
+
+
+=== TEST 14: one path used by two caches
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    registry_cache_path cache/a zone=b:1m;
+--- config
+--- must_die
+--- error_log eval
+qr/duplicate registry_cache_path "[^"]*cache\/a"/
+
+
+
+=== TEST 15: registry_cache names a zone nobody declared
+--- config
+    location /v2/ {
+        registry_cache nope;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"registry_cache" zone "nope" is unknown
+
+
+
+=== TEST 16: registry_cache without registry_cache_pass
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+    }
+--- must_die
+--- error_log
+"registry_cache a" needs "registry_cache_pass"
+
+
+
+=== TEST 17: registry_cache_pass that is neither a named location nor a URI
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass registry;
+    }
+--- must_die
+--- error_log
+invalid "registry_cache_pass" value "registry", expected "@name" or "/uri"
+
+
+
+=== TEST 18: registry_cache twice in one location
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache off;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"registry_cache" directive is duplicate
+
+
+
+=== TEST 19: registry_cache_path outside the http block
+--- config
+    location /v2/ {
+        registry_cache_path cache/a zone=a:1m;
+    }
+--- must_die
+--- error_log
+"registry_cache_path" directive is not allowed here

@@ -1,0 +1,348 @@
+# Shared helpers for the end-to-end tests (sourced, not run).
+#
+# TAP:      plan N | check NAME CMD... | is GOT WANT NAME | diag MSG | done_testing
+# Setup:    e2e_init; e2e_registry; e2e_edge_start
+# Tools:    skopeo_ ARGS... (hermetic config), layout_* / edge_log_has helpers
+#
+# Env in:   REGISTRY_PORT   started+seeded registry on 127.0.0.1 (else one is
+#                           started and seeded here, and stopped on exit)
+#           NGINX_BIN       default /usr/sbin/nginx
+#           MODULE_SO       ngx_http_registry_cache_module.so
+#           E2E_PLAIN_PROXY=1  edge without the module (plain proxy_pass)
+#           E2E_KEEP=1      keep the temp dir (path printed as a diag)
+#           E2E_NGINX_USER  nginx `user` when run as root (default "root root")
+# shellcheck shell=bash
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FIXTURES=$(cd "$E2E_DIR/../fixtures" && pwd)
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+
+_tap_n=0
+_tap_failed=0
+_tap_done=0
+_tap_plan=
+
+# ---------------------------------------------------------------- TAP ----
+
+plan() { _tap_plan=$1; echo "1..$1"; }
+
+diag() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
+
+# Last N lines of a file, non-printable bytes (skopeo's TLS probe lands in
+# nginx's logs as raw ClientHello bytes) shown as '?'.
+_tail_clean() { tail -n "$2" "$1" | LC_ALL=C tr -c '[:print:]\t\n' '?'; }
+
+# Everything that helps explain a failure: the failing check's own output,
+# the last skopeo output, and the tail of the edge error log.
+_fail_diag() {
+    local out=${1:-}
+    [[ -n $out && -s $out ]] && { diag "--- output:"; diag "$(_tail_clean "$out" 40)"; }
+    if [[ -n ${LAST_SKOPEO_LOG:-} && -s $LAST_SKOPEO_LOG && $LAST_SKOPEO_LOG != "$out" ]]; then
+        diag "--- last skopeo output ($LAST_SKOPEO_LOG):"
+        diag "$(_tail_clean "$LAST_SKOPEO_LOG" 40)"
+    fi
+    if [[ -n ${EDGE_DIR:-} && -s $EDGE_DIR/error.log ]]; then
+        diag "--- edge error.log tail:"
+        diag "$(_tail_clean "$EDGE_DIR/error.log" 12)"
+    fi
+}
+
+_tap_result() {
+    local pass=$1 name=$2 out=${3:-}
+    _tap_n=$((_tap_n + 1))
+    if ((pass)); then
+        echo "ok $_tap_n - $name"
+    else
+        _tap_failed=$((_tap_failed + 1))
+        echo "not ok $_tap_n - $name"
+        _fail_diag "$out"
+    fi
+    return 0
+}
+
+# check NAME CMD...: one TAP line; CMD's output is kept, shown on failure.
+# CMD runs in this shell (functions may set globals), errexit is off inside.
+check() {
+    local name=$1 out
+    shift
+    out=$T/logs/check-$((_tap_n + 1)).log
+    if "$@" >"$out" 2>&1; then
+        _tap_result 1 "$name" "$out"
+    else
+        _tap_result 0 "$name" "$out"
+    fi
+}
+
+is() {
+    local got=$1 want=$2 name=$3 out=$T/logs/check-$((_tap_n + 1)).log
+    if [[ $got == "$want" ]]; then
+        _tap_result 1 "$name"
+    else
+        printf 'got:  %s\nwant: %s\n' "$got" "$want" >"$out"
+        _tap_result 0 "$name" "$out"
+    fi
+}
+
+skip_all() { echo "1..0 # SKIP $*"; _tap_done=1; exit 0; }
+
+done_testing() {
+    [[ -n $_tap_plan ]] || echo "1..$_tap_n"
+    _tap_done=1
+    ((_tap_failed == 0))
+}
+
+# --------------------------------------------------------------- setup ----
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Same rule as registry.sh: a zombie (reparented daemon not yet reaped by
+# init) counts as gone.
+alive() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z && $state != X ]]
+}
+
+_e2e_cleanup() {
+    local rc=$?
+    set +e
+    # Stdout may be a closed pipe by now: ignore SIGPIPE (writes just fail)
+    # and further signals, so the stops below always run.
+    trap '' PIPE HUP INT TERM
+    if ((!_tap_done)); then
+        echo "# test script died (exit $rc) after $_tap_n checks"
+        _fail_diag ""
+        ((rc != 0)) || rc=1
+    fi
+    e2e_edge_stop
+    [[ -n ${OWN_REGISTRY_DIR:-} ]] && "$FIXTURES/registry.sh" stop "$OWN_REGISTRY_DIR"
+    if [[ ${E2E_KEEP:-0} == 1 ]]; then
+        echo "# kept $T"
+    else
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+
+# Temp dir, hermetic skopeo config, cleanup trap. Skips the whole file when
+# there is neither a module to test nor plain-proxy mode.
+e2e_init() {
+    if [[ ${E2E_PLAIN_PROXY:-0} != 1 ]]; then
+        [[ -n ${MODULE_SO:-} ]] || skip_all "MODULE_SO not set (or E2E_PLAIN_PROXY=1 for a plain proxy edge)"
+    fi
+    T=$(mktemp -d "${TMPDIR:-/tmp}/e2e.XXXXXX")
+    mkdir -p "$T/logs" "$T/skopeo/registries.d"
+    trap _e2e_cleanup EXIT
+    # Signals exit through the EXIT trap too, so nginx and an own registry
+    # never outlive the test (e.g. `... | head` kills us with SIGPIPE).
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 141' PIPE
+    trap 'exit 143' TERM
+    # Own policy/registries.conf: nothing from ~/.docker or /etc/containers.
+    printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' >"$T/skopeo/policy.json"
+    printf 'unqualified-search-registries = []\n' >"$T/skopeo/registries.conf"
+    if [[ ${E2E_PLAIN_PROXY:-0} != 1 && ! -f $MODULE_SO ]]; then
+        echo "Bail out! MODULE_SO=$MODULE_SO does not exist"
+        _tap_done=1
+        exit 1
+    fi
+}
+
+# skopeo with the hermetic config, plain http, anonymous. Output goes to a
+# numbered log (LAST_SKOPEO_LOG) so failures can show it.
+_skopeo_n=0
+skopeo_() {
+    _skopeo_n=$((_skopeo_n + 1))
+    LAST_SKOPEO_LOG=$T/logs/skopeo-$_skopeo_n.log
+    echo "+ skopeo $*" >"$LAST_SKOPEO_LOG"
+    CONTAINERS_REGISTRIES_CONF=$T/skopeo/registries.conf \
+        skopeo --policy "$T/skopeo/policy.json" --registries.d "$T/skopeo/registries.d" \
+        --tmpdir "$T" "$@" >>"$LAST_SKOPEO_LOG" 2>&1
+}
+
+# Use $REGISTRY_PORT, or start and seed a registry of our own.
+e2e_registry() {
+    if [[ -z ${REGISTRY_PORT:-} ]]; then
+        OWN_REGISTRY_DIR=$T/registry
+        REGISTRY_PORT=$("$FIXTURES/registry.sh" start "$OWN_REGISTRY_DIR")
+        "$FIXTURES/seed.sh" "127.0.0.1:$REGISTRY_PORT" "$T/fixtures" >"$T/logs/seed.log" 2>&1 ||
+            { cat "$T/logs/seed.log" >&2; return 1; }
+        diag "own registry on 127.0.0.1:$REGISTRY_PORT"
+    fi
+    # shellcheck disable=SC2034  # used by the test files
+    REGISTRY=127.0.0.1:$REGISTRY_PORT
+}
+
+# Reference layout, rebuilt locally: build-image.sh is reproducible, so its
+# digests are those of what seed.sh pushed.
+e2e_build_image() {
+    local variant=$1 tag=$2 dir=$3
+    IMAGE_VARIANT=$variant "$FIXTURES/build-image.sh" "$dir" "$tag" >/dev/null
+}
+
+_render_edge_conf() {
+    local dir=$1 port=$2 mod_load='' mod_path='' v2_body user_line=''
+    if [[ ${E2E_PLAIN_PROXY:-0} == 1 ]]; then
+        # Development only: the same proxy settings, inline, no module.
+        v2_body="proxy_pass http://127.0.0.1:$REGISTRY_PORT;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_set_header Host \$http_host;
+      proxy_request_buffering off;
+      proxy_buffering off;"
+    else
+        mod_load="load_module $MODULE_SO;"
+        mod_path="registry_cache_path $dir/cache zone=edge:1m max_size=64m;"
+        v2_body="registry_cache edge;
+      registry_cache_pass @registry;"
+    fi
+    # As root, workers would run as nobody and could not write into the
+    # 0700 temp prefix (cache, temp paths): run them as root unless told.
+    if [[ $(id -u) == 0 ]]; then
+        user_line="user ${E2E_NGINX_USER:-root root};"
+    fi
+    cat >"$dir/nginx.conf" <<EOF
+$mod_load
+$user_line
+worker_processes 1;
+daemon on;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
+events { worker_connections 256; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  $mod_path
+  server {
+    listen 127.0.0.1:$port;
+    client_max_body_size 0;
+    location /v2/ {
+      $v2_body
+    }
+    location @registry {
+      proxy_pass http://127.0.0.1:$REGISTRY_PORT;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      proxy_request_buffering off;
+      proxy_buffering off;
+    }
+  }
+}
+EOF
+}
+
+# Start the edge nginx in its own prefix on a free port (retried: the port
+# can be taken between probe and bind). Sets EDGE_DIR, EDGE_PORT, EDGE.
+e2e_edge_start() {
+    EDGE_DIR=$T/edge
+    mkdir -p "$EDGE_DIR"
+    for _ in 1 2 3; do
+        EDGE_PORT=$(free_port)
+        _render_edge_conf "$EDGE_DIR" "$EDGE_PORT"
+        # -e: the startup error log too, so nothing goes to /var/log/nginx.
+        if "$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log" \
+            >"$T/logs/nginx-start.log" 2>&1; then
+            EDGE=127.0.0.1:$EDGE_PORT
+            _edge_wait_ready && return 0
+        fi
+        grep -q 'Address already in use' "$T/logs/nginx-start.log" "$EDGE_DIR/error.log" 2>/dev/null ||
+            break
+        e2e_edge_stop
+    done
+    echo "edge nginx failed to start:" >&2
+    cat "$T/logs/nginx-start.log" >&2
+    [[ -f $EDGE_DIR/error.log ]] && _tail_clean "$EDGE_DIR/error.log" 20 >&2
+    return 1
+}
+
+# Any HTTP answer on /v2/ means the edge is serving.
+_edge_wait_ready() {
+    local i code
+    for ((i = 0; i < 50; i++)); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$EDGE/v2/" || true)
+        [[ $code != 000 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+e2e_edge_stop() {
+    local pid i
+    [[ -n ${EDGE_DIR:-} && -s $EDGE_DIR/nginx.pid ]] || return 0
+    pid=$(<"$EDGE_DIR/nginx.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    rm -f "$EDGE_DIR/nginx.pid"
+    return 0
+}
+
+# ----------------------------------------------------- layout helpers ----
+
+# Manifest digest for TAG in an OCI layout (or the only one if TAG empty).
+layout_manifest_digest() {
+    local dir=$1 tag=${2:-}
+    if [[ -n $tag ]]; then
+        jq -r --arg t "$tag" \
+            '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t)][0].digest // empty' \
+            "$dir/index.json"
+    else
+        jq -r '.manifests[0].digest // empty' "$dir/index.json"
+    fi
+}
+
+layout_blob() { echo "$1/blobs/sha256/${2#sha256:}"; }
+
+# Config digest then layer digests, one per line, from a manifest digest.
+layout_image_digests() {
+    local dir=$1 digest=$2
+    jq -r '.config.digest, .layers[].digest' "$(layout_blob "$dir" "$digest")"
+}
+
+# Every blob file's sha256 equals its name.
+layout_verify_blobs() {
+    local dir=$1 f n=0 bad=0
+    for f in "$dir"/blobs/sha256/*; do
+        n=$((n + 1))
+        if [[ $(sha256sum "$f" | cut -d' ' -f1) != "$(basename "$f")" ]]; then
+            echo "content does not match name: $f"
+            bad=1
+        fi
+    done
+    echo "$n blobs checked"
+    ((n > 0 && bad == 0))
+}
+
+# Sorted list of blob names, for set comparison between layouts.
+layout_blob_list() { find "$1/blobs/sha256" -type f -printf '%f\n' | sort; }
+
+# ------------------------------------------------------ edge access log ----
+
+# edge_log_has METHOD PATH-REGEX STATUS-REGEX: a matching request line in
+# the edge access log (combined format) proves the request went via the edge.
+edge_log_has() {
+    local method=$1 path=$2 status=$3
+    grep -E "\"$method $path HTTP/1\.[01]\" $status " "$EDGE_DIR/access.log"
+}
+
+# No [alert]/[crit]/[emerg] in the edge error log.
+edge_error_log_clean() {
+    if grep -aE '\[(alert|crit|emerg)\]' "$EDGE_DIR/error.log"; then
+        return 1
+    fi
+    return 0
+}
+
+# HTTP status of a HEAD/GET via curl; extra args passed through.
+http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
