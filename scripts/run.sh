@@ -22,7 +22,7 @@ start() {
             *) echo "run.sh: UPSTREAM must be http://host:port, not '$UPSTREAM'" >&2; exit 1 ;;
         esac
     else
-        "$repo/t/fixtures/registry.sh" start "$registry"
+        "$repo/t/fixtures/registry.sh" start "$registry" >/dev/null
         upstream="127.0.0.1:$("$repo/t/fixtures/registry.sh" port "$registry")"
         "$repo/t/fixtures/seed.sh" "$upstream"
     fi

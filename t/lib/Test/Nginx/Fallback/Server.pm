@@ -118,7 +118,7 @@ sub write_file {
 
 # --- nginx.conf -----------------------------------------------------------------
 
-# Write conf/nginx.conf.  %$sec holds the block's (already env-expanded)
+# Write conf/nginx.conf.  %sec holds the block's (already env-expanded)
 # main_config, http_config, config and post_main_config plus its log_level.
 # The layout follows the real harness so directives behave the same under
 # both (e.g. load_module lines lead main_config, http{} precedes events{}).
@@ -213,7 +213,6 @@ sub start {
     system @cmd;
     my $status = $?;
     open STDOUT, '>&', $saved or die "restore STDOUT: $!";
-    $self->{log_pos} = 0;
     return $status;
 }
 
@@ -296,9 +295,9 @@ sub wait_pid_file {
 
 # --- error log ------------------------------------------------------------------
 
-# Lines appended to error.log since the previous call (or since nginx was
-# started), like the real harness: each repetition of a block sees only its
-# own lines.
+# Lines appended to error.log since the previous call (or since the server
+# root was reset), like the real harness: each repetition of a block sees
+# only its own lines.
 sub new_log_lines {
     my ($self) = @_;
     sleep $LOG_SETTLE;
