@@ -171,3 +171,11 @@ char *ngx_http_registry_cache_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *con
     rlcf->pass = target;
     return NGX_CONF_OK;
 }
+
+// registry_cache_metrics;
+char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *, void *) noexcept {
+    auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = ngx_http_registry_cache_metrics_handler;
+    return NGX_CONF_OK;
+}

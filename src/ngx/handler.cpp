@@ -1,92 +1,45 @@
-// The content-phase handler: parse the route, refuse what is invalid, pass on the rest.
+// The content-phase handler: parse the route, refuse what is invalid, answer a cached HEAD
+// of a blob, and pass everything else on to where the operator's proxy_pass lives.
 #include "ngx_registry_cache.h"
 
 #include <string>
 #include <string_view>
 
-#include "registry_cache/oci_error.h"
-#include "registry_cache/route.h"
-
 namespace {
 
+using registry_cache::LookupStatus;
+using registry_cache::Method;
+using registry_cache::Route;
 using registry_cache::RouteError;
-
-std::string_view view(const ngx_str_t &s) noexcept {
-    return {reinterpret_cast<const char *>(s.data), s.len};
-}
+using registry_cache::RouteKind;
+using status_t = ngx_http_registry_cache_status_t;
 
 // The path as the client sent it, which is what proxy_pass forwards too (without a URI
 // part it sends the unparsed URI). Once nginx itself rewrote the URI, the upstream gets
 // the rewritten one, so that is what must be judged.
 std::string_view request_path(const ngx_http_request_t *r) noexcept {
     if (r->valid_unparsed_uri) {
-        return registry_cache::strip_query(view(r->unparsed_uri));
+        return registry_cache::strip_query(ngx_http_registry_cache_view(r->unparsed_uri));
     }
-    return view(r->uri);
+    return ngx_http_registry_cache_view(r->uri);
 }
 
-bool add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &value) noexcept {
-    auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
-    if (h == nullptr) {
-        return false;
+Method method_of(const ngx_http_request_t *r) noexcept {
+    switch (r->method) {
+        case NGX_HTTP_HEAD: return Method::head;
+        case NGX_HTTP_GET: return Method::get;
+        case NGX_HTTP_DELETE: return Method::del;
+        default: return Method::other;
     }
-    h->hash = 1;
-    h->key = key;
-    h->value = value;
-#if (nginx_version >= 1023000)
-    h->next = nullptr;
-#endif
-    return true;
 }
 
-// Answers the request with the registry's error status and JSON body.
-ngx_int_t send_oci_error(ngx_http_request_t *r, RouteError error) {
-    ngx_int_t rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    auto code = registry_cache::error_code_for(error);
-    std::string body = registry_cache::render_error_body(code, registry_cache::error_detail_for(error));
-
-    static ngx_str_t api_version_key = ngx_string("Docker-Distribution-Api-Version");
-    static ngx_str_t api_version = ngx_string("registry/2.0");
-    static ngx_str_t nosniff_key = ngx_string("X-Content-Type-Options");
-    static ngx_str_t nosniff = ngx_string("nosniff");
-    static ngx_str_t json = ngx_string("application/json; charset=utf-8");
-
-    r->headers_out.status = registry_cache::describe(code).status;
-    r->headers_out.content_length_n = static_cast<off_t>(body.size());
-    r->headers_out.content_type = json;
-    r->headers_out.content_type_len = json.len;
-    r->headers_out.content_type_lowcase = nullptr;
-    // The headers distribution sends with every error.
-    if (!add_header(r, api_version_key, api_version) || !add_header(r, nosniff_key, nosniff)) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    ngx_buf_t *b = ngx_create_temp_buf(r->pool, body.size());
-    if (b == nullptr) {
-        return NGX_ERROR;
-    }
-    b->last = ngx_cpymem(b->last, body.data(), body.size());
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    ngx_chain_t out{b, nullptr};
-    return ngx_http_output_filter(r, &out);
+bool is_cacheable_blob(const Route &route) noexcept {
+    return route.kind == RouteKind::blob && route.by_digest &&
+           registry_cache::is_cacheable(route.digest.algorithm);
 }
 
-// Hands the request, untouched (method, headers, body not yet read), to where the
-// operator's proxy_pass lives; the upstream's answer streams back through it.
+// Hands the request, untouched (method, headers, body not yet read), to the location that
+// holds the proxy_pass; the upstream's answer streams back through it.
 ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
     if (target.data[0] == '@') {
         return ngx_http_named_location(r, &target);
@@ -94,22 +47,85 @@ ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
     return ngx_http_internal_redirect(r, &target, &r->args);
 }
 
-ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf) {
-    std::string_view path = request_path(r);
-    auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
-    ngx_http_registry_cache_count(cache->sh->requests);
+// Looks a HEAD of a blob up. Returns the status for $registry_cache_status; on a servable
+// hit the response has been sent and `rc` holds what to finalize with.
+status_t look_up(ngx_http_request_t *r, ngx_http_registry_cache_t *cache,
+                 ngx_http_registry_cache_request_t &state, ngx_int_t &rc) {
+    auto &sh = *cache->sh;
+    ngx_http_registry_cache_count(sh.lookups);
 
-    registry_cache::Route route = registry_cache::parse_route(path);
+    registry_cache::Store *store = cache->worker ? cache->worker->store.get() : nullptr;
+    std::string error;
+    registry_cache::LookupResult found;
+    if (store == nullptr) {
+        found.status = LookupStatus::error;
+        error = "the store is not open";
+    } else {
+        found = store->lookup(state.route.name, state.route.digest, &error);
+    }
+
+    switch (found.status) {
+        case LookupStatus::hit:
+            // Only what the upstream gave without credentials is anyone's to see.
+            if (found.link.scope == registry_cache::LinkScope::public_access) {
+                ngx_http_registry_cache_count(sh.hits);
+                rc = ngx_http_registry_cache_send_hit(r, state.route, found.descriptor);
+                return status_t::hit;
+            }
+            break;
+        case LookupStatus::miss:
+            break;
+        case LookupStatus::error:
+            // Seed semantics: serve from the upstream and write nothing back, so that a
+            // sick store is not also loaded with writes.
+            ngx_http_registry_cache_count(sh.errors);
+            ngx_http_registry_cache_log_store_error(cache, r->connection->log, "lookup", error);
+            state.may_record = false;
+            return status_t::error;
+    }
+    ngx_http_registry_cache_count(sh.misses);
+    return status_t::miss;
+}
+
+ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf) {
+    auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
+
+    // A request that comes back here (an error_page pointing into /v2/, say) was counted
+    // and judged the first time: just pass it on again.
+    if (ngx_http_registry_cache_find_state(r) != nullptr) {
+        return pass(r, rlcf->pass);
+    }
+
+    Route route = registry_cache::parse_route(request_path(r));
     if (route.error != RouteError::none) {
         ngx_http_registry_cache_count(cache->sh->refused);
         // The request line is in the log context already; the message says what was wrong.
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "registry cache: %s",
                       route.error == RouteError::name_invalid ? "invalid repository name"
                                                               : "invalid digest");
-        return send_oci_error(r, route.error);
+        return ngx_http_registry_cache_send_error(r, route.error);
     }
 
-    ngx_http_registry_cache_count(cache->sh->passed);
+    auto *state = ngx_http_registry_cache_attach_state(r);
+    if (state == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    state->cache = cache;
+    state->route = route;
+    state->method = method_of(r);
+    state->credentialed = r->headers_in.authorization != nullptr;
+    state->may_record = true;
+
+    if (state->method == Method::head && is_cacheable_blob(route)) {
+        ngx_int_t rc = NGX_OK;
+        state->status = look_up(r, cache, *state, rc);
+        if (state->status == status_t::hit) {
+            return rc;
+        }
+    } else {
+        ngx_http_registry_cache_count(cache->sh->bypasses);
+        state->status = status_t::bypass;
+    }
     return pass(r, rlcf->pass);
 }
 

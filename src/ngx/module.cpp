@@ -66,7 +66,7 @@ ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept {
         return NGX_ERROR;
     }
     *h = ngx_http_registry_cache_handler;
-    return NGX_OK;
+    return ngx_http_registry_cache_filter_init(cf);
 }
 
 ngx_command_t commands[] = {
@@ -78,10 +78,12 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_pass"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_registry_cache_pass, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};
 
 ngx_http_module_t module_ctx = {
-    nullptr,            // preconfiguration
+    ngx_http_registry_cache_add_variables,  // preconfiguration
     postconfiguration,  // postconfiguration
     create_main_conf,   // create main configuration
     nullptr,            // init main configuration
@@ -99,10 +101,10 @@ ngx_module_t ngx_http_registry_cache_module = {
     commands,          // module directives
     NGX_HTTP_MODULE,   // module type
     nullptr,           // init master
-    nullptr,           // init module
-    nullptr,           // init process
+    ngx_http_registry_cache_init_module,   // init module
+    ngx_http_registry_cache_init_process,  // init process
     nullptr,           // init thread
     nullptr,           // exit thread
-    nullptr,           // exit process
+    ngx_http_registry_cache_exit_process,  // exit process
     nullptr,           // exit master
     NGX_MODULE_V1_PADDING};

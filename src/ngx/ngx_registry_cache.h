@@ -8,26 +8,50 @@ extern "C" {
 #include <ngx_http.h>
 }
 
+#include <memory>
 #include <type_traits>
+#include <vector>
 
-// Counters of one cache, in its shared memory zone; each on its own cache line so workers
+#include "registry_cache/learn.h"
+#include "registry_cache/route.h"
+#include "registry_cache/store.h"
+
+// A counter of one cache, in its shared memory zone, on its own cache line so that workers
 // bumping different counters do not contend for one line.
 struct ngx_http_registry_cache_counter_t {
     alignas(64) ngx_atomic_t value;
 };
 
+// Every counter of a cache; see registry_cache::CacheCounters for their meaning.
 struct ngx_http_registry_cache_shctx_t {
-    ngx_http_registry_cache_counter_t requests;       // requests the handler saw
-    ngx_http_registry_cache_counter_t refused;        // answered locally with an OCI error
-    ngx_http_registry_cache_counter_t passed;         // handed to registry_cache_pass
+    ngx_http_registry_cache_counter_t lookups;
+    ngx_http_registry_cache_counter_t hits;
+    ngx_http_registry_cache_counter_t misses;
+    ngx_http_registry_cache_counter_t bypasses;
+    ngx_http_registry_cache_counter_t errors;
+    ngx_http_registry_cache_counter_t refused;
+    ngx_http_registry_cache_counter_t recorded;
+    ngx_http_registry_cache_counter_t cleared;
+    ngx_http_registry_cache_counter_t upstream[5];  // 1xx .. 5xx
 };
+
+struct ngx_http_registry_cache_worker_t;
 
 // One `registry_cache_path`: where its LMDB environment lives and its shared zone.
 struct ngx_http_registry_cache_t {
     ngx_str_t path;
     off_t max_size;
     ngx_shm_zone_t *shm_zone;
-    ngx_http_registry_cache_shctx_t *sh;  // set when the zone is initialised
+    ngx_http_registry_cache_shctx_t *sh;       // set when the zone is initialised
+    ngx_http_registry_cache_worker_t *worker;  // this process's store; null in the master
+};
+
+// What this process keeps for a cache: its LMDB handle and the writes not yet committed.
+struct ngx_http_registry_cache_worker_t {
+    std::unique_ptr<registry_cache::Store> store;  // null when the store could not be opened
+    std::vector<registry_cache::StoreWrite> pending;
+    ngx_event_t flush;    // posted when `pending` gets its first write
+    time_t last_error_log;  // rate limit of store error lines
 };
 
 struct ngx_http_registry_cache_main_conf_t {
@@ -42,20 +66,75 @@ struct ngx_http_registry_cache_loc_conf_t {
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,
               "nginx frees configuration with its pool, running no destructors");
 
+// What $registry_cache_status says.
+enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, bypass, error };
+
+// The state of one request, kept where nginx's internal redirects cannot zero it (see
+// request_state.cpp). Its views point into the request's own memory.
+struct ngx_http_registry_cache_request_t {
+    ngx_http_registry_cache_t *cache;
+    registry_cache::Route route;
+    registry_cache::Method method;
+    ngx_http_registry_cache_status_t status;
+    bool credentialed;  // the request carried an Authorization header
+    bool may_record;    // false after a store error: nothing is written back
+    bool observed;      // the upstream's response header was seen
+};
+
+static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,
+              "request state lives in the request pool, which runs no destructors");
+
 extern "C" ngx_module_t ngx_http_registry_cache_module;
 
 // Directive handlers (directives.cpp).
 char *ngx_http_registry_cache_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 
 // The content-phase handler (handler.cpp).
 ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept;
 
+// Answering from the cache and with errors (response.cpp).
+ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
+                                           const registry_cache::Route &route,
+                                           const registry_cache::BlobDescriptor &d);
+ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);
+ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
+                                            const char *data, size_t len) noexcept;
+
+// Request state that survives internal redirects (request_state.cpp).
+ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(ngx_http_request_t *r) noexcept;
+ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_request_t *r) noexcept;
+
+// The header filter that learns from the upstream (learn_filter.cpp).
+ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
+
+// Batched writes (writer.cpp).
+void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
+                                     registry_cache::StoreWrite &&write, ngx_log_t *log);
+void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *log) noexcept;
+
+// Store life cycle across the master and the workers (lifecycle.cpp).
+ngx_int_t ngx_http_registry_cache_init_module(ngx_cycle_t *cycle) noexcept;
+ngx_int_t ngx_http_registry_cache_init_process(ngx_cycle_t *cycle) noexcept;
+void ngx_http_registry_cache_exit_process(ngx_cycle_t *cycle) noexcept;
+// Logs a store failure at most once a second per cache: it can repeat on every request.
+void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
+                                             const char *what, const std::string &error) noexcept;
+
+// Prometheus metrics (metrics_handler.cpp) and $registry_cache_status (variables.cpp).
+ngx_int_t ngx_http_registry_cache_metrics_handler(ngx_http_request_t *r) noexcept;
+ngx_int_t ngx_http_registry_cache_add_variables(ngx_conf_t *cf) noexcept;
+
 // Shared zone set-up, reused across reloads (zone.cpp).
 ngx_int_t ngx_http_registry_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept;
 
-// Bumps a counter of the zone, if the zone is initialised.
-inline void ngx_http_registry_cache_count(ngx_http_registry_cache_counter_t &c) noexcept {
-    (void) ngx_atomic_fetch_add(&c.value, 1);
+inline void ngx_http_registry_cache_count(ngx_http_registry_cache_counter_t &c,
+                                          ngx_atomic_int_t n = 1) noexcept {
+    (void) ngx_atomic_fetch_add(&c.value, n);
+}
+
+inline std::string_view ngx_http_registry_cache_view(const ngx_str_t &s) noexcept {
+    return {reinterpret_cast<const char *>(s.data), s.len};
 }

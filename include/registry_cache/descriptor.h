@@ -1,0 +1,58 @@
+// What the cache knows about a blob, and the records that hold it in LMDB.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace registry_cache {
+
+// A media type is echoed to clients as Content-Type, so only a well-formed one is kept:
+// type "/" subtype ["+" suffix] [";" params], at most 255 bytes, printable ASCII only.
+inline constexpr std::size_t max_media_type_length = 255;
+bool is_valid_media_type(std::string_view media_type) noexcept;
+
+// A media type held inline, so that a lookup on the hit path allocates nothing.
+class MediaType {
+public:
+    // False (and left empty) when `text` is not a valid media type.
+    bool assign(std::string_view text) noexcept;
+    std::string_view view() const noexcept { return {data_, size_}; }
+
+private:
+    char data_[max_media_type_length] = {};
+    std::uint8_t size_ = 0;
+};
+
+// The global record of a blob: digest -> what the upstream said about it.
+struct BlobDescriptor {
+    std::uint64_t size = 0;       // bytes, from the upstream's Content-Length
+    std::uint64_t stored_at = 0;  // unix seconds when it was learned
+    MediaType media_type;
+};
+
+// Who may be served a hit for a (repository, digest) link.
+enum class LinkScope : std::uint8_t {
+    public_access = 1,  // learned from a request without credentials
+    credentialed = 2    // learned with an Authorization header: not served as a hit yet
+};
+
+// The per-repository record: the upstream confirmed this digest in this repository.
+struct BlobLink {
+    LinkScope scope = LinkScope::public_access;
+    std::uint64_t stored_at = 0;
+};
+
+// Records start with a format version byte; a reader that meets a version it does not know
+// treats the record as absent (a miss), and a short or inconsistent record as damage.
+inline constexpr std::uint8_t record_version = 1;
+
+enum class DecodeStatus { ok, unknown_version, damaged };
+
+std::string encode(const BlobDescriptor& descriptor);
+std::string encode(const BlobLink& link);
+DecodeStatus decode(std::string_view bytes, BlobDescriptor& out) noexcept;
+DecodeStatus decode(std::string_view bytes, BlobLink& out) noexcept;
+
+}  // namespace registry_cache

@@ -1,0 +1,39 @@
+// What the upstream's answer to a passed-on request teaches the cache. Pure decisions, so
+// that every way an upstream can lie is unit tested without a network.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "registry_cache/descriptor.h"
+#include "registry_cache/route.h"
+
+namespace registry_cache {
+
+enum class Method { head, get, del, other };
+
+// The parts of an upstream response the cache looks at.
+struct UpstreamAnswer {
+    int status = 0;
+    std::string_view docker_content_digest;  // empty when absent
+    std::int64_t content_length = -1;        // -1 when absent or not a valid integer
+    std::string_view content_type;           // empty when absent
+};
+
+enum class Lesson {
+    nothing,     // record nothing
+    record,      // the descriptor (filled in) is confirmed in the route's repository
+    clear_link   // the upstream accepted a DELETE: forget the link
+};
+
+// Decides for a request whose route parsed without error. Records only a 200 to HEAD or GET
+// of a blob of a cacheable digest, whose Docker-Content-Digest equals the requested digest
+// exactly, whose Content-Length is a non-negative integer and whose Content-Type is a valid
+// media type. Clears on a 202 to DELETE of a blob. Everything else teaches nothing.
+Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
+             std::uint64_t now, BlobDescriptor& descriptor) noexcept;
+
+// The requested digest as it appears in keys and headers: "algorithm:encoded".
+std::string_view digest_text(const Route& route) noexcept;
+
+}  // namespace registry_cache

@@ -1,0 +1,86 @@
+// The blob-descriptor store: one LMDB environment (data.mdb + lock.mdb) in a directory, with
+// two named databases: "descriptors" (digest -> BlobDescriptor) and "links"
+// (repository \0 digest -> BlobLink). One Store per process: LMDB environments must not
+// cross fork(), so nginx's master opens one to validate and closes it, and each worker opens
+// its own after the fork.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "registry_cache/descriptor.h"
+#include "registry_cache/digest.h"
+
+namespace registry_cache {
+
+struct StoreOptions {
+    std::string directory;           // must exist; data.mdb and lock.mdb are created in it
+    std::uint64_t map_size = 1 << 30;  // bytes: the cap of the file (max_size)
+    unsigned max_readers = 126;      // reader slots: workers each hold one
+};
+
+enum class LookupStatus {
+    hit,    // link and descriptor present and readable
+    miss,   // either absent, or of a record version this code does not know
+    error   // LMDB failed or a record is damaged: count it, go upstream, write nothing
+};
+
+struct LookupResult {
+    LookupStatus status = LookupStatus::miss;
+    BlobDescriptor descriptor;  // valid on hit
+    BlobLink link;              // valid on hit
+};
+
+// One change of a write batch.
+struct StoreWrite {
+    enum class Kind { record, clear_link } kind = Kind::record;
+    std::string repository;      // validated name
+    std::string digest;          // validated "algorithm:encoded" of sha256/384/512
+    BlobDescriptor descriptor;   // for record
+    BlobLink link;               // for record
+};
+
+struct StoreStats {
+    std::uint64_t descriptors = 0;  // entries of "descriptors"
+    std::uint64_t links = 0;        // entries of "links"
+    std::uint64_t map_used = 0;     // bytes of the map in use: (last page + 1) * page size
+    std::uint64_t map_size = 0;     // bytes the map may grow to
+};
+
+class Store {
+public:
+    // Opens (creating if needed) the environment. MDB_NOTLS so one read transaction can be
+    // recycled by mdb_txn_reset/renew; MDB_NOSYNC: a crash may lose the last commits, never
+    // the file's integrity. Clears reader slots of dead processes (mdb_reader_check).
+    // Returns nullptr and sets `error` (naming the LMDB call and its message) on failure.
+    static std::unique_ptr<Store> open(const StoreOptions& options, std::string& error) noexcept;
+
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Looks up the link of (repository, digest) and the digest's descriptor, in one read
+    // transaction that is renewed before and reset after; copies what it returns. Allocates
+    // nothing. `error` (if not null) gets the reason of an error result.
+    LookupResult lookup(std::string_view repository, const Digest& digest,
+                        std::string* error = nullptr) noexcept;
+
+    // Applies every change in one write transaction. On failure nothing of the batch is
+    // applied and `error` names the failure (MDB_MAP_FULL included).
+    bool commit(const std::vector<StoreWrite>& batch, std::string& error) noexcept;
+
+    bool stats(StoreStats& out, std::string& error) noexcept;
+
+    // Clears the reader slots of processes that died holding one; returns how many.
+    int clear_stale_readers() noexcept;
+
+private:
+    struct Impl;
+    explicit Store(std::unique_ptr<Impl> impl) noexcept;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace registry_cache

@@ -1,0 +1,31 @@
+#include "registry_cache/learn.h"
+
+namespace registry_cache {
+
+std::string_view digest_text(const Route& route) noexcept {
+    // The reference of a blob route is exactly the digest's text, already validated.
+    return route.by_digest ? route.reference : std::string_view{};
+}
+
+Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
+             std::uint64_t now, BlobDescriptor& descriptor) noexcept {
+    if (route.error != RouteError::none || route.kind != RouteKind::blob || !route.by_digest ||
+        !is_cacheable(route.digest.algorithm)) {
+        return Lesson::nothing;
+    }
+    if (method == Method::del) {
+        return answer.status == 202 ? Lesson::clear_link : Lesson::nothing;
+    }
+    if (method != Method::head && method != Method::get) {
+        return Lesson::nothing;
+    }
+    if (answer.status != 200 || answer.docker_content_digest != digest_text(route) ||
+        answer.content_length < 0 || !descriptor.media_type.assign(answer.content_type)) {
+        return Lesson::nothing;
+    }
+    descriptor.size = static_cast<std::uint64_t>(answer.content_length);
+    descriptor.stored_at = now;
+    return Lesson::record;
+}
+
+}  // namespace registry_cache

@@ -1,0 +1,176 @@
+// Prometheus text exposition (format 0.0.4) of the caches' counters.
+//
+// Layout: each family's "# HELP" and "# TYPE" once, then one sample per cache, so that the
+// samples of a family are grouped as the format requires. Families are always declared, even
+// when no cache contributes a sample (an empty vector, or no cache whose store could be read):
+// the set of families then does not depend on the state of the caches, and promtool accepts
+// a declared family without samples.
+#include "registry_cache/metrics.h"
+
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace registry_cache {
+namespace {
+
+using std::string_view_literals::operator""sv;
+
+// Appends `value` in decimal; std::to_chars neither allocates nor depends on the locale.
+void append_uint(std::string& out, std::uint64_t value) {
+    char buf[20];  // UINT64_MAX has 20 digits
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    (void)ec;  // cannot fail: the buffer fits every uint64_t
+    out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+// Label values escape backslash, double quote and line feed (format 0.0.4). Runs of bytes
+// that need no escape are appended at once.
+void append_label_value(std::string& out, std::string_view value) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        std::string_view escaped;
+        switch (value[i]) {
+        case '\\': escaped = "\\\\"sv; break;
+        case '"': escaped = "\\\""sv; break;
+        case '\n': escaped = "\\n"sv; break;
+        default: continue;
+        }
+        out.append(value.data() + start, i - start);
+        out.append(escaped);
+        start = i + 1;
+    }
+    out.append(value.data() + start, value.size() - start);
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+    out.append("# HELP "sv).append(name).append(" "sv).append(help).append("\n"sv);
+    out.append("# TYPE "sv).append(name).append(" "sv).append(type).append("\n"sv);
+}
+
+// name{cache="<zone>"[,<extra_label>="<extra_value>"]} value
+void append_sample(std::string& out, std::string_view name, std::string_view zone,
+                   std::string_view extra_label, std::string_view extra_value,
+                   std::uint64_t value) {
+    out.append(name).append("{cache=\""sv);
+    append_label_value(out, zone);
+    out.append("\""sv);
+    if (!extra_label.empty()) {
+        out.append(","sv).append(extra_label).append("=\""sv);
+        append_label_value(out, extra_value);  // constants today; escaped all the same
+        out.append("\""sv);
+    }
+    out.append("} "sv);
+    append_uint(out, value);
+    out.append("\n"sv);
+}
+
+// Families with one sample per cache and no label but cache="...".
+struct PlainFamily {
+    std::string_view name;
+    std::string_view type;
+    std::string_view help;
+    std::uint64_t (*value)(const CacheMetrics&);
+    bool needs_store;  // a gauge of the store: only for caches with store_ok
+};
+
+constexpr std::string_view counter = "counter"sv;
+constexpr std::string_view gauge = "gauge"sv;
+
+// distribution's names first (registry/storage/cache), so its dashboards work unchanged.
+const PlainFamily counter_families[] = {
+    {"registry_storage_cache_requests_total"sv, counter,
+     "Blob requests looked up in the cache."sv,
+     [](const CacheMetrics& m) { return m.counters.lookups; }, false},
+    {"registry_storage_cache_hits_total"sv, counter,
+     "Blob requests answered from the cache."sv,
+     [](const CacheMetrics& m) { return m.counters.hits; }, false},
+    {"registry_storage_cache_errors_total"sv, counter,
+     "Cache store failures and damaged records, on reads and writes."sv,
+     [](const CacheMetrics& m) { return m.counters.errors; }, false},
+    {"nginx_registry_cache_misses_total"sv, counter,
+     "Requests looked up in the cache but not servable from it, passed upstream."sv,
+     [](const CacheMetrics& m) { return m.counters.misses; }, false},
+    {"nginx_registry_cache_bypasses_total"sv, counter,
+     "Requests passed upstream without a cache lookup (GET, uploads, manifests...)."sv,
+     [](const CacheMetrics& m) { return m.counters.bypasses; }, false},
+    {"nginx_registry_cache_refused_total"sv, counter,
+     "Requests answered locally with an OCI error (invalid name or digest)."sv,
+     [](const CacheMetrics& m) { return m.counters.refused; }, false},
+    {"nginx_registry_cache_recorded_total"sv, counter,
+     "Blob descriptors learned from the upstream and committed to the store."sv,
+     [](const CacheMetrics& m) { return m.counters.recorded; }, false},
+    {"nginx_registry_cache_cleared_total"sv, counter,
+     "Repository links cleared after a DELETE the upstream accepted."sv,
+     [](const CacheMetrics& m) { return m.counters.cleared; }, false},
+};
+
+const PlainFamily map_families[] = {
+    {"nginx_registry_cache_map_bytes_used"sv, gauge,
+     "Bytes of the store's memory map in use."sv,
+     [](const CacheMetrics& m) { return m.store.map_used; }, true},
+    {"nginx_registry_cache_map_bytes_limit"sv, gauge,
+     "Bytes the store's memory map may grow to (max_size)."sv,
+     [](const CacheMetrics& m) { return m.store.map_size; }, true},
+};
+
+constexpr std::string_view upstream_name = "nginx_registry_cache_upstream_responses_total"sv;
+constexpr std::string_view entries_name = "nginx_registry_cache_entries"sv;
+
+void append_plain(std::string& out, const PlainFamily& f,
+                  const std::vector<CacheMetrics>& caches) {
+    append_header(out, f.name, f.type, f.help);
+    for (const CacheMetrics& m : caches) {
+        if (f.needs_store && !m.store_ok) continue;
+        append_sample(out, f.name, m.zone, {}, {}, f.value(m));
+    }
+}
+
+void append_upstream(std::string& out, const std::vector<CacheMetrics>& caches) {
+    append_header(out, upstream_name, counter,
+                  "Upstream responses to requests the cache passed on, by status class."sv);
+    for (const CacheMetrics& m : caches) {
+        const CacheCounters& c = m.counters;
+        // Every class, zero included: a series that appears only on its first event breaks
+        // rate() and alerting on absent().
+        append_sample(out, upstream_name, m.zone, "status"sv, "1xx"sv, c.upstream_1xx);
+        append_sample(out, upstream_name, m.zone, "status"sv, "2xx"sv, c.upstream_2xx);
+        append_sample(out, upstream_name, m.zone, "status"sv, "3xx"sv, c.upstream_3xx);
+        append_sample(out, upstream_name, m.zone, "status"sv, "4xx"sv, c.upstream_4xx);
+        append_sample(out, upstream_name, m.zone, "status"sv, "5xx"sv, c.upstream_5xx);
+    }
+}
+
+void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
+    append_header(out, entries_name, gauge, "Entries in the cache's store, by kind."sv);
+    for (const CacheMetrics& m : caches) {
+        if (!m.store_ok) continue;
+        append_sample(out, entries_name, m.zone, "kind"sv, "descriptors"sv, m.store.descriptors);
+        append_sample(out, entries_name, m.zone, "kind"sv, "links"sv, m.store.links);
+    }
+}
+
+// Room for the HELP/TYPE lines and, per cache, its samples: the longest sample line is about
+// 90 bytes plus the zone (escaping can at most double it); 17 samples per cache at most.
+std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
+    std::size_t size = 2048;
+    for (const CacheMetrics& m : caches) size += 17 * (96 + 2 * m.zone.size());
+    return size;
+}
+
+}  // namespace
+
+void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out) {
+    out.reserve(out.size() + estimate_size(caches));
+    for (const PlainFamily& f : counter_families) append_plain(out, f, caches);
+    append_upstream(out, caches);
+    append_entries(out, caches);
+    for (const PlainFamily& f : map_families) append_plain(out, f, caches);
+}
+
+}  // namespace registry_cache

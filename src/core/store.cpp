@@ -1,0 +1,385 @@
+#include "registry_cache/store.h"
+
+#include <lmdb.h>
+
+#include <new>
+#include <utility>
+
+#include "registry_cache/keys.h"
+
+namespace registry_cache {
+namespace {
+
+// Never throws: a failure to build the message must not turn an LMDB error into a crash,
+// so the message is dropped instead.
+void set_error(std::string& error, const char* what, const char* detail) noexcept {
+    try {
+        error.assign(what);
+        error += ": ";
+        error += detail;
+    } catch (...) {
+        error.clear();
+    }
+}
+
+void set_lmdb_error(std::string& error, const char* call, int rc) noexcept {
+    set_error(error, call, mdb_strerror(rc));
+}
+
+MDB_val to_val(std::string_view s) noexcept {
+    MDB_val v;
+    v.mv_size = s.size();
+    // LMDB never writes through mv_data of a key or of a value given to mdb_put.
+    v.mv_data = const_cast<char*>(s.data());
+    return v;
+}
+
+std::string_view to_view(const MDB_val& v) noexcept {
+    return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+// Aborts a write transaction on every path that does not reach mdb_txn_commit, including
+// an exception thrown while a record is being encoded.
+class WriteTxn {
+public:
+    explicit WriteTxn(MDB_txn* txn) noexcept : txn_(txn) {}
+    ~WriteTxn() {
+        if (txn_ != nullptr) mdb_txn_abort(txn_);
+    }
+    WriteTxn(const WriteTxn&) = delete;
+    WriteTxn& operator=(const WriteTxn&) = delete;
+
+    MDB_txn* get() const noexcept { return txn_; }
+    // mdb_txn_commit frees the transaction whether it succeeds or not.
+    int commit() noexcept { return mdb_txn_commit(std::exchange(txn_, nullptr)); }
+
+private:
+    MDB_txn* txn_;
+};
+
+}  // namespace
+
+struct Store::Impl {
+    MDB_env* env = nullptr;
+    MDB_dbi descriptors = 0;
+    MDB_dbi links = 0;
+    // The one read transaction of this Store, kept reset between uses: a reset transaction
+    // holds its reader slot (so a lookup never takes the reader table lock) but pins no
+    // snapshot (so writers can reuse pages). MDB_NOTLS ties the slot to this transaction
+    // rather than to a thread. One read transaction means the methods of a Store must not
+    // run concurrently; nginx workers call them from their one event-loop thread.
+    MDB_txn* read_txn = nullptr;
+
+    ~Impl() {
+        // Aborting a reset read transaction releases its reader slot.
+        if (read_txn != nullptr) mdb_txn_abort(read_txn);
+        if (env != nullptr) mdb_env_close(env);
+    }
+
+    // Another process (a worker started after a reload with a larger max_size) may have
+    // grown the file past our map; adopting the size in the file makes its pages readable.
+    // Safe here only because no transaction of this process is live.
+    bool adopt_map_size() noexcept { return mdb_env_set_mapsize(env, 0) == MDB_SUCCESS; }
+
+    int renew_read() noexcept {
+        int rc = mdb_txn_renew(read_txn);
+        if (rc == MDB_MAP_RESIZED && adopt_map_size()) rc = mdb_txn_renew(read_txn);
+        return rc;
+    }
+
+    int begin_write(MDB_txn** txn) noexcept {
+        int rc = mdb_txn_begin(env, nullptr, 0, txn);
+        if (rc == MDB_MAP_RESIZED && adopt_map_size()) rc = mdb_txn_begin(env, nullptr, 0, txn);
+        return rc;
+    }
+};
+
+namespace {
+
+// Resets the read transaction however the lookup ends, so that no snapshot outlives it
+// (a pinned snapshot would make the file grow under a steady stream of writes).
+class ReadScope {
+public:
+    explicit ReadScope(MDB_txn* txn) noexcept : txn_(txn) {}
+    ~ReadScope() { mdb_txn_reset(txn_); }
+    ReadScope(const ReadScope&) = delete;
+    ReadScope& operator=(const ReadScope&) = delete;
+
+private:
+    MDB_txn* txn_;
+};
+
+void report(std::string* error, const char* what, const char* detail) noexcept {
+    if (error != nullptr) set_error(*error, what, detail);
+}
+
+void report_lmdb(std::string* error, const char* call, int rc) noexcept {
+    if (error != nullptr) set_lmdb_error(*error, call, rc);
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+
+Store::~Store() = default;
+
+std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& error) noexcept {
+    std::unique_ptr<Impl> impl(new (std::nothrow) Impl);
+    if (!impl) {
+        set_error(error, "registry cache store", "out of memory");
+        return nullptr;
+    }
+
+    int rc = mdb_env_create(&impl->env);
+    if (rc != MDB_SUCCESS) {
+        impl->env = nullptr;
+        set_lmdb_error(error, "mdb_env_create", rc);
+        return nullptr;
+    }
+    // From here on ~Impl closes the environment on every failure path.
+    if ((rc = mdb_env_set_maxdbs(impl->env, 2)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_env_set_maxdbs", rc);
+        return nullptr;
+    }
+    if ((rc = mdb_env_set_mapsize(impl->env, options.map_size)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_env_set_mapsize", rc);
+        return nullptr;
+    }
+    if ((rc = mdb_env_set_maxreaders(impl->env, options.max_readers)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_env_set_maxreaders", rc);
+        return nullptr;
+    }
+    // MDB_NOSYNC: a crash may lose the last commits but never breaks the file, which is the
+    // right trade for a cache. MDB_NORDAHEAD: lookups touch a few random pages; readahead
+    // would only evict useful page cache.
+    rc = mdb_env_open(impl->env, options.directory.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD,
+                      0600);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_env_open", rc);
+        return nullptr;
+    }
+    // Slots left behind by workers that died holding a snapshot would pin old pages forever.
+    int dead = 0;
+    if ((rc = mdb_reader_check(impl->env, &dead)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_reader_check", rc);
+        return nullptr;
+    }
+
+    {
+        MDB_txn* raw = nullptr;
+        if ((rc = impl->begin_write(&raw)) != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_txn_begin", rc);
+            return nullptr;
+        }
+        WriteTxn txn(raw);
+        if ((rc = mdb_dbi_open(txn.get(), "descriptors", MDB_CREATE, &impl->descriptors)) !=
+            MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_dbi_open(descriptors)", rc);
+            return nullptr;
+        }
+        if ((rc = mdb_dbi_open(txn.get(), "links", MDB_CREATE, &impl->links)) != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_dbi_open(links)", rc);
+            return nullptr;
+        }
+        // The handles become usable by other transactions only once this one commits.
+        if ((rc = txn.commit()) != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_txn_commit", rc);
+            return nullptr;
+        }
+    }
+
+    // Begun now so that the reader slot is taken at open (where MDB_READERS_FULL is a
+    // configuration error) rather than on the first request.
+    if ((rc = mdb_txn_begin(impl->env, nullptr, MDB_RDONLY, &impl->read_txn)) != MDB_SUCCESS) {
+        impl->read_txn = nullptr;
+        set_lmdb_error(error, "mdb_txn_begin(MDB_RDONLY)", rc);
+        return nullptr;
+    }
+    mdb_txn_reset(impl->read_txn);
+
+    std::unique_ptr<Store> store(new (std::nothrow) Store(std::move(impl)));
+    if (!store) set_error(error, "registry cache store", "out of memory");
+    return store;
+}
+
+LookupResult Store::lookup(std::string_view repository, const Digest& digest,
+                           std::string* error) noexcept {
+    LookupResult result;
+    // Keys that cannot be built name nothing the cache could hold: not cacheable is a miss.
+    const Key link = link_key(repository, digest);
+    const Key descriptor = descriptor_key(digest);
+    if (link.empty() || descriptor.empty()) return result;
+
+    int rc = impl_->renew_read();
+    if (rc != MDB_SUCCESS) {
+        result.status = LookupStatus::error;
+        report_lmdb(error, "mdb_txn_renew", rc);
+        return result;
+    }
+    ReadScope scope(impl_->read_txn);
+
+    // The link first: without it this repository may not see the blob at all, whatever the
+    // global descriptor says.
+    MDB_val key = to_val(link.view());
+    MDB_val value;
+    rc = mdb_get(impl_->read_txn, impl_->links, &key, &value);
+    if (rc == MDB_NOTFOUND) return result;
+    if (rc != MDB_SUCCESS) {
+        result.status = LookupStatus::error;
+        report_lmdb(error, "mdb_get(links)", rc);
+        return result;
+    }
+    // Values point into the map and are valid only until the reset: decode copies them.
+    switch (decode(to_view(value), result.link)) {
+        case DecodeStatus::ok: break;
+        case DecodeStatus::unknown_version: return result;
+        case DecodeStatus::damaged:
+            result.status = LookupStatus::error;
+            report(error, "links", "damaged record");
+            return result;
+    }
+
+    key = to_val(descriptor.view());
+    rc = mdb_get(impl_->read_txn, impl_->descriptors, &key, &value);
+    if (rc == MDB_NOTFOUND) return result;
+    if (rc != MDB_SUCCESS) {
+        result.status = LookupStatus::error;
+        report_lmdb(error, "mdb_get(descriptors)", rc);
+        return result;
+    }
+    switch (decode(to_view(value), result.descriptor)) {
+        case DecodeStatus::ok: break;
+        case DecodeStatus::unknown_version: return result;
+        case DecodeStatus::damaged:
+            result.status = LookupStatus::error;
+            report(error, "descriptors", "damaged record");
+            return result;
+    }
+
+    result.status = LookupStatus::hit;
+    return result;
+}
+
+bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error) noexcept {
+    if (batch.empty()) return true;
+
+    // Everything is validated before the write lock is taken: a bad write fails the batch
+    // without making other writers wait, and nothing that would later read back as damaged
+    // (an invalid media type, an unknown scope) reaches the file.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const StoreWrite& w = batch[i];
+        const DigestParse parsed = parse_digest(w.digest);
+        if (parsed.status != DigestStatus::ok || link_key(w.repository, parsed.digest).empty()) {
+            set_error(error, "registry cache store commit", "invalid repository or digest");
+            return false;
+        }
+        if (w.kind == StoreWrite::Kind::record) {
+            if (!is_valid_media_type(w.descriptor.media_type.view())) {
+                set_error(error, "registry cache store commit", "invalid media type");
+                return false;
+            }
+            if (w.link.scope != LinkScope::public_access &&
+                w.link.scope != LinkScope::credentialed) {
+                set_error(error, "registry cache store commit", "invalid link scope");
+                return false;
+            }
+        }
+    }
+
+    MDB_txn* raw = nullptr;
+    int rc = impl_->begin_write(&raw);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_txn_begin", rc);
+        return false;
+    }
+    WriteTxn txn(raw);
+
+    try {
+        for (const StoreWrite& w : batch) {
+            const Digest digest = parse_digest(w.digest).digest;
+            const Key link = link_key(w.repository, digest);
+            MDB_val link_k = to_val(link.view());
+
+            if (w.kind == StoreWrite::Kind::clear_link) {
+                rc = mdb_del(txn.get(), impl_->links, &link_k, nullptr);
+                if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+                    set_lmdb_error(error, "mdb_del(links)", rc);
+                    return false;
+                }
+                continue;
+            }
+
+            const Key descriptor = descriptor_key(digest);
+            const std::string descriptor_bytes = encode(w.descriptor);
+            const std::string link_bytes = encode(w.link);
+            MDB_val descriptor_k = to_val(descriptor.view());
+            MDB_val descriptor_v = to_val(descriptor_bytes);
+            MDB_val link_v = to_val(link_bytes);
+            if ((rc = mdb_put(txn.get(), impl_->descriptors, &descriptor_k, &descriptor_v, 0)) !=
+                MDB_SUCCESS) {
+                set_lmdb_error(error, "mdb_put(descriptors)", rc);
+                return false;
+            }
+            if ((rc = mdb_put(txn.get(), impl_->links, &link_k, &link_v, 0)) != MDB_SUCCESS) {
+                set_lmdb_error(error, "mdb_put(links)", rc);
+                return false;
+            }
+        }
+    } catch (const std::bad_alloc&) {
+        set_error(error, "registry cache store commit", "out of memory");
+        return false;
+    } catch (...) {
+        set_error(error, "registry cache store commit", "unexpected exception");
+        return false;
+    }
+
+    if ((rc = txn.commit()) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_txn_commit", rc);
+        return false;
+    }
+    return true;
+}
+
+bool Store::stats(StoreStats& out, std::string& error) noexcept {
+    int rc = impl_->renew_read();
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_txn_renew", rc);
+        return false;
+    }
+    ReadScope scope(impl_->read_txn);
+
+    MDB_stat descriptors;
+    MDB_stat links;
+    MDB_stat env_stat;
+    MDB_envinfo info;
+    if ((rc = mdb_stat(impl_->read_txn, impl_->descriptors, &descriptors)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_stat(descriptors)", rc);
+        return false;
+    }
+    if ((rc = mdb_stat(impl_->read_txn, impl_->links, &links)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_stat(links)", rc);
+        return false;
+    }
+    if ((rc = mdb_env_stat(impl_->env, &env_stat)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_env_stat", rc);
+        return false;
+    }
+    if ((rc = mdb_env_info(impl_->env, &info)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_env_info", rc);
+        return false;
+    }
+    out.descriptors = descriptors.ms_entries;
+    out.links = links.ms_entries;
+    out.map_used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env_stat.ms_psize;
+    out.map_size = info.me_mapsize;
+    return true;
+}
+
+int Store::clear_stale_readers() noexcept {
+    int dead = 0;
+    // Fails only on a misused environment; "none cleared" is the honest answer then.
+    if (mdb_reader_check(impl_->env, &dead) != MDB_SUCCESS) return 0;
+    return dead;
+}
+
+}  // namespace registry_cache

@@ -1,0 +1,159 @@
+// The store's life across nginx's processes. LMDB environments must not cross fork():
+// the master opens each cache once at configuration time to create and validate it, and
+// closes it; every worker opens its own in init_process and closes it in exit_process.
+#include "ngx_registry_cache.h"
+
+#include <new>
+#include <string>
+
+namespace {
+
+ngx_http_registry_cache_main_conf_t *main_conf(ngx_cycle_t *cycle) noexcept {
+    auto *ctx = reinterpret_cast<ngx_http_conf_ctx_t *>(cycle->conf_ctx[ngx_http_module.index]);
+    if (ctx == nullptr) {
+        return nullptr;  // no http block
+    }
+    return static_cast<ngx_http_registry_cache_main_conf_t *>(
+        ctx->main_conf[ngx_http_registry_cache_module.ctx_index]);
+}
+
+template <typename F>
+ngx_int_t for_each_cache(ngx_cycle_t *cycle, F f) noexcept {
+    ngx_http_registry_cache_main_conf_t *rcmf = main_conf(cycle);
+    if (rcmf == nullptr) {
+        return NGX_OK;
+    }
+    auto **caches = static_cast<ngx_http_registry_cache_t **>(rcmf->caches.elts);
+    for (ngx_uint_t i = 0; i < rcmf->caches.nelts; i++) {
+        if (f(caches[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+    return NGX_OK;
+}
+
+std::string path_of(const ngx_http_registry_cache_t *cache) {
+    return std::string(ngx_http_registry_cache_view(cache->path));
+}
+
+registry_cache::StoreOptions options_of(ngx_cycle_t *cycle, const ngx_http_registry_cache_t *cache) {
+    auto *ccf = reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(cycle->conf_ctx, ngx_core_module));
+    registry_cache::StoreOptions options;
+    options.directory = path_of(cache);
+    options.map_size = static_cast<std::uint64_t>(ngx_align(cache->max_size, ngx_pagesize));
+    // Each worker holds one reader slot; during a reload the old workers still hold theirs.
+    ngx_int_t workers = ccf->worker_processes > 0 ? ccf->worker_processes : 1;
+    options.max_readers = static_cast<unsigned>(ngx_max(126, 2 * workers + 16));
+    return options;
+}
+
+// Workers drop root: the files the master creates must be theirs.
+void give_to_workers(ngx_cycle_t *cycle, const std::string &path) noexcept {
+    auto *ccf = reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(cycle->conf_ctx, ngx_core_module));
+    if (geteuid() != 0 || ccf->user == static_cast<ngx_uid_t>(NGX_CONF_UNSET_UINT)) {
+        return;
+    }
+    for (const char *name : {"", "/data.mdb", "/lock.mdb"}) {
+        std::string file = path + name;
+        if (chown(file.c_str(), ccf->user, static_cast<gid_t>(-1)) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno, "chown(\"%s\", %d) failed",
+                          file.c_str(), static_cast<int>(ccf->user));
+        }
+    }
+}
+
+ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
+    std::string path = path_of(cache);
+    // Parents are made traversable (workers that dropped root must reach the cache); the
+    // cache directory itself is theirs alone.
+    std::string dirs = path.substr(0, path.rfind('/') + 1);
+    ngx_err_t err = ngx_create_full_path(reinterpret_cast<u_char *>(dirs.data()), 0755);
+    if (err == 0 && ngx_create_dir(path.c_str(), 0700) == NGX_FILE_ERROR && ngx_errno != NGX_EEXIST) {
+        err = ngx_errno;
+    }
+    if (err != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, err,
+                      ngx_create_dir_n " \"%V\" for registry_cache_path failed", &cache->path);
+        return NGX_ERROR;
+    }
+    std::string error;
+    if (registry_cache::Store::open(options_of(cycle, cache), error) == nullptr) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "registry_cache_path \"%V\": %s",
+                      &cache->path, error.c_str());
+        return NGX_ERROR;
+    }
+    give_to_workers(cycle, path);
+    return NGX_OK;
+}
+
+void flush_handler(ngx_event_t *ev) noexcept {
+    ngx_http_registry_cache_flush(static_cast<ngx_http_registry_cache_t *>(ev->data), ev->log);
+}
+
+ngx_int_t open_in_worker(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
+    auto *w = new (std::nothrow) ngx_http_registry_cache_worker_t{};
+    if (w == nullptr) {
+        return NGX_ERROR;
+    }
+    w->flush.handler = flush_handler;
+    w->flush.data = cache;
+    w->flush.log = cycle->log;
+    // A pending flush must not hold a gracefully exiting worker: exit_process flushes.
+    w->flush.cancelable = 1;
+    cache->worker = w;
+
+    std::string error;
+    w->store = registry_cache::Store::open(options_of(cycle, cache), error);
+    if (w->store == nullptr) {
+        // The worker still serves: every request goes upstream and is counted as an error.
+        ngx_log_error(NGX_LOG_CRIT, cycle->log, 0,
+                      "registry cache \"%V\" cannot be opened, passing all requests on: %s",
+                      &cache->path, error.c_str());
+    }
+    return NGX_OK;
+}
+
+}  // namespace
+
+ngx_int_t ngx_http_registry_cache_init_module(ngx_cycle_t *cycle) noexcept {
+    try {
+        return for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) { return validate(cycle, c); });
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "registry cache: %s", e.what());
+        return NGX_ERROR;
+    }
+}
+
+ngx_int_t ngx_http_registry_cache_init_process(ngx_cycle_t *cycle) noexcept {
+    try {
+        return for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) { return open_in_worker(cycle, c); });
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "registry cache: %s", e.what());
+        return NGX_ERROR;
+    }
+}
+
+void ngx_http_registry_cache_exit_process(ngx_cycle_t *cycle) noexcept {
+    for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) {
+        ngx_http_registry_cache_flush(c, cycle->log);
+        if (c->worker != nullptr && c->worker->flush.posted) {
+            ngx_delete_posted_event(&c->worker->flush);
+        }
+        delete c->worker;
+        c->worker = nullptr;
+        return NGX_OK;
+    });
+}
+
+void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
+                                             const char *what, const std::string &error) noexcept {
+    ngx_http_registry_cache_worker_t *w = cache->worker;
+    if (w != nullptr) {
+        if (w->last_error_log == ngx_time()) {
+            return;
+        }
+        w->last_error_log = ngx_time();
+    }
+    ngx_log_error(NGX_LOG_ERR, log, 0, "registry cache \"%V\": %s failed: %s", &cache->path, what,
+                  error.c_str());
+}

@@ -1,0 +1,47 @@
+// Request state that outlives internal redirects. ngx_http_named_location() and
+// ngx_http_internal_redirect() zero r->ctx, yet the header filter must know, when the
+// upstream answers, what the handler asked for. So the state lives in a cleanup entry of
+// the request pool (found again by its handler, as ngx_http_realip_module does), with
+// r->ctx as a shortcut until a redirect clears it.
+#include "ngx_registry_cache.h"
+
+#include <new>
+
+namespace {
+
+// Nothing to release (the state is trivially destructible); the handler marks our entry.
+void state_marker(void *) noexcept {}
+
+}  // namespace
+
+ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(ngx_http_request_t *r) noexcept {
+    ngx_pool_cleanup_t *cln =
+        ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_registry_cache_request_t));
+    if (cln == nullptr) {
+        return nullptr;
+    }
+    cln->handler = state_marker;
+    auto *state = new (cln->data) ngx_http_registry_cache_request_t{};
+    ngx_http_set_ctx(r, state, ngx_http_registry_cache_module);
+    return state;
+}
+
+ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_request_t *r) noexcept {
+    // Subrequests share the main request's pool: only the main request owns the state.
+    if (r != r->main) {
+        return nullptr;
+    }
+    auto *state = static_cast<ngx_http_registry_cache_request_t *>(
+        ngx_http_get_module_ctx(r, ngx_http_registry_cache_module));
+    if (state != nullptr) {
+        return state;
+    }
+    for (ngx_pool_cleanup_t *cln = r->pool->cleanup; cln != nullptr; cln = cln->next) {
+        if (cln->handler == state_marker) {
+            state = static_cast<ngx_http_registry_cache_request_t *>(cln->data);
+            ngx_http_set_ctx(r, state, ngx_http_registry_cache_module);
+            return state;
+        }
+    }
+    return nullptr;
+}

@@ -1,0 +1,153 @@
+// Responses the module writes itself: cache hits, OCI errors, and plain bodies (metrics).
+#include "ngx_registry_cache.h"
+
+#include <string>
+
+#include "registry_cache/oci_error.h"
+
+namespace {
+
+ngx_str_t api_version_key = ngx_string("Docker-Distribution-Api-Version");
+ngx_str_t api_version = ngx_string("registry/2.0");
+ngx_str_t nosniff_key = ngx_string("X-Content-Type-Options");
+ngx_str_t nosniff = ngx_string("nosniff");
+
+bool add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &value) noexcept {
+    auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+    if (h == nullptr) {
+        return false;
+    }
+    h->hash = 1;
+    h->key = key;
+    h->value = value;
+#if (nginx_version >= 1023000)
+    h->next = nullptr;
+#endif
+    return true;
+}
+
+// Headers distribution sends on every response of the API.
+bool add_registry_headers(ngx_http_request_t *r) noexcept {
+    return add_header(r, api_version_key, api_version) && add_header(r, nosniff_key, nosniff);
+}
+
+ngx_str_t pool_copy(ngx_pool_t *pool, std::string_view s) noexcept {
+    auto *p = static_cast<u_char *>(ngx_pnalloc(pool, s.size()));
+    if (p == nullptr) {
+        return ngx_str_t{0, nullptr};
+    }
+    ngx_memcpy(p, s.data(), s.size());
+    return ngx_str_t{s.size(), p};
+}
+
+// If-None-Match holding the digest, quoted as the Etag is or bare, as distribution accepts.
+bool etag_matches(ngx_http_request_t *r, std::string_view digest) noexcept {
+    ngx_table_elt_t *inm = r->headers_in.if_none_match;
+    if (inm == nullptr) {
+        return false;
+    }
+    std::string_view v = ngx_http_registry_cache_view(inm->value);
+    if (v.size() == digest.size() + 2 && v.front() == '"' && v.back() == '"') {
+        v = v.substr(1, digest.size());
+    }
+    return v == digest;
+}
+
+}  // namespace
+
+// What distribution sends for a blob it has: the same status line and header set.
+ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
+                                           const registry_cache::Route &route,
+                                           const registry_cache::BlobDescriptor &d) {
+    static ngx_str_t digest_key = ngx_string("Docker-Content-Digest");
+    static ngx_str_t etag_key = ngx_string("Etag");
+    static ngx_str_t cache_control_key = ngx_string("Cache-Control");
+    static ngx_str_t cache_control = ngx_string("max-age=31536000");
+    static ngx_str_t accept_ranges_key = ngx_string("Accept-Ranges");
+    static ngx_str_t accept_ranges = ngx_string("bytes");
+
+    ngx_int_t rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    std::string_view digest = registry_cache::digest_text(route);
+    // The digest's bytes are the request's own and live as long as it does.
+    ngx_str_t digest_value{digest.size(), reinterpret_cast<u_char *>(const_cast<char *>(digest.data()))};
+    ngx_str_t etag{digest.size() + 2, static_cast<u_char *>(ngx_pnalloc(r->pool, digest.size() + 2))};
+    if (etag.data == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    etag.data[0] = '"';
+    ngx_memcpy(etag.data + 1, digest.data(), digest.size());
+    etag.data[digest.size() + 1] = '"';
+
+    bool not_modified = etag_matches(r, digest);
+    if (!add_header(r, cache_control_key, cache_control) || !add_header(r, digest_key, digest_value) ||
+        !add_registry_headers(r) || !add_header(r, etag_key, etag))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (not_modified) {
+        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+    } else {
+        ngx_str_t type = pool_copy(r->pool, d.media_type.view());
+        if (type.data == nullptr || !add_header(r, accept_ranges_key, accept_ranges)) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        r->headers_out.status = NGX_HTTP_OK;
+        r->headers_out.content_length_n = static_cast<off_t>(d.size);
+        r->headers_out.content_type = type;
+        r->headers_out.content_type_len = type.len;
+    }
+    // Only HEAD is answered from the cache: the body is never the module's to send.
+    r->header_only = 1;
+    return ngx_http_send_header(r);
+}
+
+ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
+                                            const char *data, size_t len) noexcept {
+    r->headers_out.content_length_n = static_cast<off_t>(len);
+    r->headers_out.content_type = content_type;
+    r->headers_out.content_type_len = content_type.len;
+    r->headers_out.content_type_lowcase = nullptr;
+    if (r->method == NGX_HTTP_HEAD || len == 0) {
+        r->header_only = 1;
+    }
+
+    ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    ngx_buf_t *b = ngx_create_temp_buf(r->pool, len);
+    if (b == nullptr) {
+        return NGX_ERROR;
+    }
+    b->last = ngx_cpymem(b->last, data, len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    ngx_chain_t out{b, nullptr};
+    return ngx_http_output_filter(r, &out);
+}
+
+// The registry's error status and JSON body.
+ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError error) {
+    static ngx_str_t json = ngx_string("application/json; charset=utf-8");
+
+    ngx_int_t rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+    auto code = registry_cache::error_code_for(error);
+    std::string body =
+        registry_cache::render_error_body(code, registry_cache::error_detail_for(error));
+
+    r->headers_out.status = registry_cache::describe(code).status;
+    if (!add_registry_headers(r)) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return ngx_http_registry_cache_send_body(r, json, body.data(), body.size());
+}

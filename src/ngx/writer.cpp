@@ -1,0 +1,57 @@
+// Writes batched off the request path: the header filter queues what it learned, and one
+// write transaction per event loop iteration commits the lot (group commit). Posting the
+// flush, rather than arming a timer, commits before this worker reads its next request, so
+// a client's HEAD that follows its own miss is a hit, with no waiting for a timer.
+#include "ngx_registry_cache.h"
+
+#include <string>
+
+namespace {
+
+// A bound on memory when commits keep failing faster than requests arrive.
+constexpr size_t max_pending = 4096;
+
+}  // namespace
+
+void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *log) noexcept {
+    ngx_http_registry_cache_worker_t *w = cache->worker;
+    if (w == nullptr || w->pending.empty()) {
+        return;
+    }
+    ngx_atomic_int_t records = 0;
+    for (const auto &write : w->pending) {
+        records += write.kind == registry_cache::StoreWrite::Kind::record;
+    }
+    ngx_atomic_int_t clears = static_cast<ngx_atomic_int_t>(w->pending.size()) - records;
+
+    try {
+        std::string error;
+        if (w->store == nullptr) {
+            error = "the store is not open";
+        } else if (w->store->commit(w->pending, error)) {
+            ngx_http_registry_cache_count(cache->sh->recorded, records);
+            ngx_http_registry_cache_count(cache->sh->cleared, clears);
+        }
+        if (!error.empty()) {
+            ngx_http_registry_cache_count(cache->sh->errors);
+            ngx_http_registry_cache_log_store_error(cache, log, "commit", error);
+        }
+    } catch (const std::exception &e) {
+        ngx_http_registry_cache_count(cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, log, 0, "registry cache: commit failed: %s", e.what());
+    }
+    w->pending.clear();
+}
+
+void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
+                                     registry_cache::StoreWrite &&write, ngx_log_t *log) {
+    ngx_http_registry_cache_worker_t *w = cache->worker;
+    if (w == nullptr || w->pending.size() >= max_pending) {
+        ngx_http_registry_cache_count(cache->sh->errors);
+        return;
+    }
+    w->pending.push_back(std::move(write));
+    if (!w->flush.posted) {
+        ngx_post_event(&w->flush, &ngx_posted_events);
+    }
+}

@@ -1,0 +1,85 @@
+// LMDB key bytes.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "registry_cache/keys.h"
+
+namespace registry_cache {
+namespace {
+
+const std::string sha256_text = "sha256:" + std::string(64, 'a');
+const std::string sha384_text = "sha384:" + std::string(96, 'b');
+const std::string sha512_text = "sha512:" + std::string(128, 'c');
+
+Digest parsed(const std::string& text) {
+    DigestParse p = parse_digest(text);
+    EXPECT_EQ(p.status, DigestStatus::ok) << text;
+    return p.digest;
+}
+
+TEST(Keys, DescriptorKeyIsTheDigest) {
+    for (const std::string* text : {&sha256_text, &sha384_text, &sha512_text}) {
+        EXPECT_EQ(descriptor_key(parsed(*text)).view(), *text);
+    }
+}
+
+TEST(Keys, LinkKeyIsRepositoryNulDigest) {
+    Key key = link_key("library/alpine", parsed(sha256_text));
+    const std::string expected = std::string("library/alpine") + '\0' + sha256_text;
+    EXPECT_EQ(key.view(), expected);
+    ASSERT_EQ(key.view().size(), 14u + 1u + 71u);
+    EXPECT_EQ(key.view()[14], '\0');
+}
+
+TEST(Keys, RepositoriesNeverShareAKey) {
+    const Digest d = parsed(sha256_text);
+    EXPECT_NE(link_key("a", d).view(), link_key("a/b", d).view());
+    EXPECT_NE(link_key("a", d).view(), link_key("b", d).view());
+}
+
+TEST(Keys, OtherAlgorithmsAreNotCacheable) {
+    DigestParse p = parse_digest("blake3:" + std::string(64, 'a'));
+    ASSERT_EQ(p.status, DigestStatus::ok);
+    ASSERT_EQ(p.digest.algorithm, DigestAlgorithm::other);
+    EXPECT_TRUE(descriptor_key(p.digest).empty());
+    EXPECT_TRUE(link_key("library/alpine", p.digest).empty());
+}
+
+TEST(Keys, InvalidNamesGiveNoLinkKey) {
+    const Digest d = parsed(sha256_text);
+    for (const char* name : {"", "A", "a//b", "../a", "a/", "a b"}) {
+        EXPECT_TRUE(link_key(name, d).empty()) << name;
+    }
+    EXPECT_TRUE(link_key(std::string("a\0b", 3), d).empty());
+    EXPECT_TRUE(link_key(std::string(256, 'a'), d).empty());
+    // The descriptor key does not depend on the name.
+    EXPECT_FALSE(descriptor_key(d).empty());
+}
+
+TEST(Keys, HandMadeDigestsAreCheckedAgain) {
+    // A Digest is a plain struct: the key must not trust fields that disagree.
+    const std::string encoded(64, 'a');
+    Digest wrong_name{DigestAlgorithm::sha256, "sha512", encoded};
+    EXPECT_TRUE(descriptor_key(wrong_name).empty());
+    Digest wrong_length{DigestAlgorithm::sha512, "sha512", encoded};
+    EXPECT_TRUE(descriptor_key(wrong_length).empty());
+    const std::string upper(64, 'A');
+    Digest not_hex{DigestAlgorithm::sha256, "sha256", upper};
+    EXPECT_TRUE(descriptor_key(not_hex).empty());
+    EXPECT_TRUE(link_key("a", not_hex).empty());
+    Digest bad_encoding_status = parse_digest("sha256:abc").digest;
+    EXPECT_TRUE(descriptor_key(bad_encoding_status).empty());
+}
+
+TEST(Keys, LongestNameWithSha512Fits) {
+    const std::string name(max_name_length, 'a');
+    Key key = link_key(name, parsed(sha512_text));
+    ASSERT_FALSE(key.empty());
+    EXPECT_EQ(key.view().size(), max_key_length);
+    EXPECT_EQ(key.view(), name + '\0' + sha512_text);
+    EXPECT_LE(max_key_length, 511u) << "LMDB's default maximum key size";
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -1,0 +1,100 @@
+// Every way an upstream answer can fail to teach the cache.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "registry_cache/learn.h"
+
+namespace registry_cache {
+namespace {
+
+const std::string digest = "sha256:" + std::string(64, 'c');
+const std::string path = "/v2/demo/app/blobs/" + digest;
+
+UpstreamAnswer good() {
+    UpstreamAnswer a;
+    a.status = 200;
+    a.docker_content_digest = digest;
+    a.content_length = 1234;
+    a.content_type = "application/octet-stream";
+    return a;
+}
+
+Lesson lesson(const std::string& p, Method m, const UpstreamAnswer& a) {
+    BlobDescriptor d;
+    return learn(parse_route(p), m, a, 1700000000, d);
+}
+
+TEST(Learn, RecordsAConfirmedBlob) {
+    BlobDescriptor d;
+    ASSERT_EQ(learn(parse_route(path), Method::head, good(), 1700000000, d), Lesson::record);
+    EXPECT_EQ(d.size, 1234u);
+    EXPECT_EQ(d.stored_at, 1700000000u);
+    EXPECT_EQ(d.media_type.view(), "application/octet-stream");
+    EXPECT_EQ(lesson(path, Method::get, good()), Lesson::record);
+}
+
+TEST(Learn, ZeroLengthBlobIsRecorded) {
+    UpstreamAnswer a = good();
+    a.content_length = 0;
+    EXPECT_EQ(lesson(path, Method::head, a), Lesson::record);
+}
+
+TEST(Learn, NothingFromAnythingButA200) {
+    for (int status : {201, 203, 206, 301, 304, 307, 400, 401, 403, 404, 429, 500, 502}) {
+        UpstreamAnswer a = good();
+        a.status = status;
+        EXPECT_EQ(lesson(path, Method::head, a), Lesson::nothing) << status;
+    }
+}
+
+TEST(Learn, NothingWhenTheDigestHeaderDiffers) {
+    for (std::string lie : {std::string(), "sha256:" + std::string(64, 'd'), digest + " ",
+                            "SHA256:" + std::string(64, 'c'), digest.substr(0, 70)}) {
+        UpstreamAnswer a = good();
+        a.docker_content_digest = lie;
+        EXPECT_EQ(lesson(path, Method::head, a), Lesson::nothing) << lie;
+    }
+}
+
+TEST(Learn, NothingWithoutAValidLength) {
+    UpstreamAnswer a = good();
+    a.content_length = -1;
+    EXPECT_EQ(lesson(path, Method::head, a), Lesson::nothing);
+}
+
+TEST(Learn, NothingWithABadMediaType) {
+    for (std::string type : {std::string(), std::string("text/plain\r\nX-Evil: 1"),
+                             "application/" + std::string(300, 'x'), std::string("nonsense")}) {
+        UpstreamAnswer a = good();
+        a.content_type = type;
+        EXPECT_EQ(lesson(path, Method::head, a), Lesson::nothing) << type;
+    }
+}
+
+TEST(Learn, NothingForRoutesThatAreNotCacheableBlobs) {
+    UpstreamAnswer a = good();
+    EXPECT_EQ(lesson("/v2/demo/app/manifests/" + digest, Method::get, a), Lesson::nothing);
+    EXPECT_EQ(lesson("/v2/demo/app/blobs/uploads/", Method::head, a), Lesson::nothing);
+    EXPECT_EQ(lesson("/v2/Demo/blobs/" + digest, Method::head, a), Lesson::nothing);
+    a.docker_content_digest = "blake3:abcdef";
+    EXPECT_EQ(lesson("/v2/demo/app/blobs/blake3:abcdef", Method::head, a), Lesson::nothing);
+}
+
+TEST(Learn, NothingForOtherMethods) {
+    EXPECT_EQ(lesson(path, Method::other, good()), Lesson::nothing);
+    EXPECT_EQ(lesson(path, Method::del, good()), Lesson::nothing);
+}
+
+TEST(Learn, AcceptedDeleteClearsTheLink) {
+    UpstreamAnswer a;
+    a.status = 202;
+    EXPECT_EQ(lesson(path, Method::del, a), Lesson::clear_link);
+    a.status = 404;
+    EXPECT_EQ(lesson(path, Method::del, a), Lesson::nothing);
+    a.status = 405;
+    EXPECT_EQ(lesson(path, Method::del, a), Lesson::nothing);
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -1,0 +1,211 @@
+// The Prometheus exposition: the text is the contract (dashboards and promtool read it), so
+// these tests compare whole texts.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "registry_cache/metrics.h"
+
+namespace registry_cache {
+namespace {
+
+// Every field a distinct value, so that a field rendered under the wrong name shows.
+CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool store_ok) {
+    CacheMetrics m;
+    m.zone = zone;
+    CacheCounters& c = m.counters;
+    c.lookups = base + 1;
+    c.hits = base + 2;
+    c.misses = base + 3;
+    c.bypasses = base + 4;
+    c.errors = base + 5;
+    c.refused = base + 6;
+    c.recorded = base + 7;
+    c.cleared = base + 8;
+    c.upstream_1xx = 0;  // zero still gets its sample
+    c.upstream_2xx = base + 10;
+    c.upstream_3xx = base + 11;
+    c.upstream_4xx = base + 12;
+    c.upstream_5xx = base + 13;
+    m.store_ok = store_ok;
+    m.store.descriptors = base + 14;
+    m.store.links = base + 15;
+    m.store.map_used = base + 16;
+    m.store.map_size = base + 17;
+    return m;
+}
+
+const char* const header_requests =
+    "# HELP registry_storage_cache_requests_total Blob requests looked up in the cache.\n"
+    "# TYPE registry_storage_cache_requests_total counter\n";
+
+TEST(Metrics, ExactTextForOneCache) {
+    std::vector<CacheMetrics> caches{sample_cache("edge", 0, true)};
+    caches[0].store.map_size = 1073741824;
+    caches[0].counters.hits = 18446744073709551615ULL;  // all 20 digits of a uint64
+    std::string out;
+    render_metrics(caches, out);
+    const std::string expected =
+        "# HELP registry_storage_cache_requests_total Blob requests looked up in the cache.\n"
+        "# TYPE registry_storage_cache_requests_total counter\n"
+        "registry_storage_cache_requests_total{cache=\"edge\"} 1\n"
+        "# HELP registry_storage_cache_hits_total Blob requests answered from the cache.\n"
+        "# TYPE registry_storage_cache_hits_total counter\n"
+        "registry_storage_cache_hits_total{cache=\"edge\"} 18446744073709551615\n"
+        "# HELP registry_storage_cache_errors_total Cache store failures and damaged records, "
+        "on reads and writes.\n"
+        "# TYPE registry_storage_cache_errors_total counter\n"
+        "registry_storage_cache_errors_total{cache=\"edge\"} 5\n"
+        "# HELP nginx_registry_cache_misses_total Requests looked up in the cache but not "
+        "servable from it, passed upstream.\n"
+        "# TYPE nginx_registry_cache_misses_total counter\n"
+        "nginx_registry_cache_misses_total{cache=\"edge\"} 3\n"
+        "# HELP nginx_registry_cache_bypasses_total Requests passed upstream without a cache "
+        "lookup (GET, uploads, manifests...).\n"
+        "# TYPE nginx_registry_cache_bypasses_total counter\n"
+        "nginx_registry_cache_bypasses_total{cache=\"edge\"} 4\n"
+        "# HELP nginx_registry_cache_refused_total Requests answered locally with an OCI error "
+        "(invalid name or digest).\n"
+        "# TYPE nginx_registry_cache_refused_total counter\n"
+        "nginx_registry_cache_refused_total{cache=\"edge\"} 6\n"
+        "# HELP nginx_registry_cache_recorded_total Blob descriptors learned from the upstream "
+        "and committed to the store.\n"
+        "# TYPE nginx_registry_cache_recorded_total counter\n"
+        "nginx_registry_cache_recorded_total{cache=\"edge\"} 7\n"
+        "# HELP nginx_registry_cache_cleared_total Repository links cleared after a DELETE the "
+        "upstream accepted.\n"
+        "# TYPE nginx_registry_cache_cleared_total counter\n"
+        "nginx_registry_cache_cleared_total{cache=\"edge\"} 8\n"
+        "# HELP nginx_registry_cache_upstream_responses_total Upstream responses to requests "
+        "the cache passed on, by status class.\n"
+        "# TYPE nginx_registry_cache_upstream_responses_total counter\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"edge\",status=\"1xx\"} 0\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"edge\",status=\"2xx\"} 10\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"edge\",status=\"3xx\"} 11\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"edge\",status=\"4xx\"} 12\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"edge\",status=\"5xx\"} 13\n"
+        "# HELP nginx_registry_cache_entries Entries in the cache's store, by kind.\n"
+        "# TYPE nginx_registry_cache_entries gauge\n"
+        "nginx_registry_cache_entries{cache=\"edge\",kind=\"descriptors\"} 14\n"
+        "nginx_registry_cache_entries{cache=\"edge\",kind=\"links\"} 15\n"
+        "# HELP nginx_registry_cache_map_bytes_used Bytes of the store's memory map in use.\n"
+        "# TYPE nginx_registry_cache_map_bytes_used gauge\n"
+        "nginx_registry_cache_map_bytes_used{cache=\"edge\"} 16\n"
+        "# HELP nginx_registry_cache_map_bytes_limit Bytes the store's memory map may grow to "
+        "(max_size).\n"
+        "# TYPE nginx_registry_cache_map_bytes_limit gauge\n"
+        "nginx_registry_cache_map_bytes_limit{cache=\"edge\"} 1073741824\n";
+    EXPECT_EQ(out, expected);
+}
+
+TEST(Metrics, AppendsToWhatIsAlreadyThere) {
+    std::string out = "prefix\n";
+    render_metrics({sample_cache("edge", 0, true)}, out);
+    EXPECT_EQ(out.rfind("prefix\n# HELP registry_storage_cache_requests_total ", 0), 0u);
+}
+
+TEST(Metrics, TwoCachesAreGroupedPerFamily) {
+    std::string out;
+    render_metrics({sample_cache("hub", 100, true), sample_cache("ghcr", 200, true)}, out);
+
+    // Within a family: HELP, TYPE, then hub's sample, then ghcr's; and the next family only
+    // after both.
+    const std::string requests = std::string(header_requests) +
+                                 "registry_storage_cache_requests_total{cache=\"hub\"} 101\n"
+                                 "registry_storage_cache_requests_total{cache=\"ghcr\"} 201\n"
+                                 "# HELP registry_storage_cache_hits_total ";
+    EXPECT_EQ(out.rfind(requests, 0), 0u) << out;
+
+    const std::string upstream =
+        "# TYPE nginx_registry_cache_upstream_responses_total counter\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"hub\",status=\"1xx\"} 0\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"hub\",status=\"2xx\"} 110\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"hub\",status=\"3xx\"} 111\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"hub\",status=\"4xx\"} 112\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"hub\",status=\"5xx\"} 113\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"ghcr\",status=\"1xx\"} 0\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"ghcr\",status=\"2xx\"} 210\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"ghcr\",status=\"3xx\"} 211\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"ghcr\",status=\"4xx\"} 212\n"
+        "nginx_registry_cache_upstream_responses_total{cache=\"ghcr\",status=\"5xx\"} 213\n"
+        "# HELP nginx_registry_cache_entries ";
+    EXPECT_NE(out.find(upstream), std::string::npos) << out;
+
+    const std::string tail =
+        "# TYPE nginx_registry_cache_map_bytes_limit gauge\n"
+        "nginx_registry_cache_map_bytes_limit{cache=\"hub\"} 117\n"
+        "nginx_registry_cache_map_bytes_limit{cache=\"ghcr\"} 217\n";
+    ASSERT_GE(out.size(), tail.size());
+    EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
+
+    // Each family declared exactly once: 12 families, 12 HELP and 12 TYPE lines.
+    std::size_t help = 0, type = 0;
+    for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
+        ++help;
+    for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
+        ++type;
+    EXPECT_EQ(help, 12u);
+    EXPECT_EQ(type, 12u);
+}
+
+TEST(Metrics, LabelValuesAreEscaped) {
+    std::string out;
+    render_metrics({sample_cache("a\\b\"c\nd", 0, true)}, out);
+    EXPECT_NE(out.find("registry_storage_cache_requests_total{cache=\"a\\\\b\\\"c\\nd\"} 1\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("nginx_registry_cache_entries{cache=\"a\\\\b\\\"c\\nd\",kind=\"links\"} 15\n"),
+              std::string::npos)
+        << out;
+    // The raw newline never reaches the output: every line is a comment or a sample.
+    std::size_t start = 0;
+    while (start < out.size()) {
+        std::size_t end = out.find('\n', start);
+        ASSERT_NE(end, std::string::npos);
+        std::string line = out.substr(start, end - start);
+        EXPECT_TRUE(line.rfind("# ", 0) == 0 || line.rfind("registry_storage_cache_", 0) == 0 ||
+                    line.rfind("nginx_registry_cache_", 0) == 0)
+            << line;
+        start = end + 1;
+    }
+}
+
+TEST(Metrics, StoreGaugesLeftOutWithoutStore) {
+    std::string out;
+    render_metrics({sample_cache("down", 0, false), sample_cache("up", 100, true)}, out);
+    // The counters of the cache without a store are still there...
+    EXPECT_NE(out.find("registry_storage_cache_hits_total{cache=\"down\"} 2\n"), std::string::npos);
+    EXPECT_NE(out.find("nginx_registry_cache_upstream_responses_total{cache=\"down\",status=\"5xx\"} 13\n"),
+              std::string::npos);
+    // ...its gauges are not (no made-up zeros)...
+    EXPECT_EQ(out.find("nginx_registry_cache_entries{cache=\"down\""), std::string::npos);
+    EXPECT_EQ(out.find("nginx_registry_cache_map_bytes_used{cache=\"down\""), std::string::npos);
+    EXPECT_EQ(out.find("nginx_registry_cache_map_bytes_limit{cache=\"down\""), std::string::npos);
+    // ...while the other cache's are.
+    EXPECT_NE(out.find("nginx_registry_cache_entries{cache=\"up\",kind=\"descriptors\"} 114\n"),
+              std::string::npos);
+    EXPECT_NE(out.find("nginx_registry_cache_map_bytes_used{cache=\"up\"} 116\n"),
+              std::string::npos);
+    EXPECT_NE(out.find("nginx_registry_cache_map_bytes_limit{cache=\"up\"} 117\n"),
+              std::string::npos);
+}
+
+TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
+    std::string out;
+    render_metrics({}, out);
+    EXPECT_EQ(out.rfind(header_requests, 0), 0u) << out;
+    std::size_t start = 0, lines = 0;
+    while (start < out.size()) {
+        std::size_t end = out.find('\n', start);
+        ASSERT_NE(end, std::string::npos);
+        EXPECT_EQ(out.compare(start, 2, "# "), 0) << out.substr(start, end - start);
+        ++lines;
+        start = end + 1;
+    }
+    EXPECT_EQ(lines, 24u);
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -1,0 +1,435 @@
+// The LMDB store, on a fresh environment in a temporary directory per test.
+#include <gtest/gtest.h>
+
+#include <lmdb.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "registry_cache/keys.h"
+#include "registry_cache/store.h"
+
+namespace registry_cache {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string digest_a = "sha256:" + std::string(64, 'a');
+const std::string digest_b = "sha512:" + std::string(128, 'b');
+
+Digest parsed(const std::string& text) {
+    DigestParse p = parse_digest(text);
+    EXPECT_EQ(p.status, DigestStatus::ok) << text;
+    return p.digest;
+}
+
+// The n-th distinct sha256 digest.
+std::string nth_digest(unsigned n) {
+    static const char hex[] = "0123456789abcdef";
+    std::string s = "sha256:" + std::string(64, '0');
+    for (std::size_t i = s.size(); n != 0; n >>= 4) s[--i] = hex[n & 0xf];
+    return s;
+}
+
+StoreWrite record(std::string repository, std::string digest, std::uint64_t size = 1234,
+                  const char* media_type = "application/vnd.oci.image.layer.v1.tar+gzip") {
+    StoreWrite w;
+    w.kind = StoreWrite::Kind::record;
+    w.repository = std::move(repository);
+    w.digest = std::move(digest);
+    w.descriptor.size = size;
+    w.descriptor.stored_at = 1700000000;
+    EXPECT_TRUE(w.descriptor.media_type.assign(media_type));
+    w.link.scope = LinkScope::public_access;
+    w.link.stored_at = 1700000001;
+    return w;
+}
+
+StoreWrite clear(std::string repository, std::string digest) {
+    StoreWrite w;
+    w.kind = StoreWrite::Kind::clear_link;
+    w.repository = std::move(repository);
+    w.digest = std::move(digest);
+    return w;
+}
+
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "registry-cache-store-XXXXXX").string();
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+        options_.directory = dir_.string();
+        options_.map_size = 16u << 20;
+        options_.max_readers = 8;
+    }
+
+    void TearDown() override {
+        store_.reset();
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    Store& open() {
+        std::string error;
+        store_ = Store::open(options_, error);
+        EXPECT_NE(store_, nullptr) << error;
+        EXPECT_TRUE(error.empty()) << error;
+        if (!store_) throw std::runtime_error("open failed: " + error);
+        return *store_;
+    }
+
+    void commit(const std::vector<StoreWrite>& batch) {
+        std::string error;
+        ASSERT_TRUE(store_->commit(batch, error)) << error;
+    }
+
+    LookupStatus status(const std::string& repository, const std::string& digest) {
+        std::string error;
+        return store_->lookup(repository, parsed(digest), &error).status;
+    }
+
+    StoreStats stats() {
+        StoreStats s;
+        std::string error;
+        EXPECT_TRUE(store_->stats(s, error)) << error;
+        return s;
+    }
+
+    // Writes bytes under a key with the bare LMDB API, as another version of this code (or
+    // a damaged disk) would. LMDB forbids two environments of one file in a process, so the
+    // store is closed around it.
+    void put_raw(const char* db, std::string_view key, std::string_view value) {
+        store_.reset();
+        MDB_env* env = nullptr;
+        ASSERT_EQ(mdb_env_create(&env), 0);
+        ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
+        ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0600), 0);
+        MDB_txn* txn = nullptr;
+        ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+        MDB_dbi dbi;
+        ASSERT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
+        MDB_val k{key.size(), const_cast<char*>(key.data())};
+        MDB_val v{value.size(), const_cast<char*>(value.data())};
+        ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+        ASSERT_EQ(mdb_txn_commit(txn), 0);
+        mdb_env_close(env);
+        open();
+    }
+
+    fs::path dir_;
+    StoreOptions options_;
+    std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, OpenCreatesTheEnvironment) {
+    open();
+    EXPECT_TRUE(fs::exists(dir_ / "data.mdb"));
+    EXPECT_TRUE(fs::exists(dir_ / "lock.mdb"));
+    EXPECT_EQ(fs::status(dir_ / "data.mdb").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+}
+
+TEST_F(StoreTest, OpenFailsOnAMissingDirectory) {
+    options_.directory = (dir_ / "absent").string();
+    std::string error;
+    EXPECT_EQ(Store::open(options_, error), nullptr);
+    EXPECT_NE(error.find("mdb_env_open"), std::string::npos) << error;
+    EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
+}
+
+TEST_F(StoreTest, OpenRefusesAFileThatIsNotLmdb) {
+    {
+        std::ofstream garbage(dir_ / "data.mdb", std::ios::binary);
+        garbage << std::string(64 * 1024, 'x');
+    }
+    std::string error;
+    EXPECT_EQ(Store::open(options_, error), nullptr);
+    EXPECT_NE(error.find("mdb_env_open"), std::string::npos) << error;
+    EXPECT_NE(error.find("MDB_INVALID"), std::string::npos) << error;
+}
+
+TEST_F(StoreTest, OpenRejectsZeroReaders) {
+    options_.max_readers = 0;
+    std::string error;
+    EXPECT_EQ(Store::open(options_, error), nullptr);
+    EXPECT_NE(error.find("mdb_env_set_maxreaders"), std::string::npos) << error;
+}
+
+TEST_F(StoreTest, EmptyStoreMisses) {
+    open();
+    EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::miss);
+}
+
+TEST_F(StoreTest, RecordThenHit) {
+    open();
+    commit({record("library/alpine", digest_a, 3623807)});
+    std::string error;
+    LookupResult r = store_->lookup("library/alpine", parsed(digest_a), &error);
+    ASSERT_EQ(r.status, LookupStatus::hit) << error;
+    EXPECT_EQ(r.descriptor.size, 3623807u);
+    EXPECT_EQ(r.descriptor.stored_at, 1700000000u);
+    EXPECT_EQ(r.descriptor.media_type.view(), "application/vnd.oci.image.layer.v1.tar+gzip");
+    EXPECT_EQ(r.link.scope, LinkScope::public_access);
+    EXPECT_EQ(r.link.stored_at, 1700000001u);
+    EXPECT_TRUE(error.empty());
+}
+
+TEST_F(StoreTest, CredentialedScopeIsKept) {
+    open();
+    StoreWrite w = record("private/app", digest_b);
+    w.link.scope = LinkScope::credentialed;
+    commit({w});
+    LookupResult r = store_->lookup("private/app", parsed(digest_b));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.link.scope, LinkScope::credentialed);
+}
+
+TEST_F(StoreTest, LookupsAreScopedByRepository) {
+    open();
+    commit({record("team-a/app", digest_a)});
+    EXPECT_EQ(status("team-a/app", digest_a), LookupStatus::hit);
+    EXPECT_EQ(status("team-b/app", digest_a), LookupStatus::miss);
+    EXPECT_EQ(status("team-a", digest_a), LookupStatus::miss);
+    EXPECT_EQ(status("team-a/app/x", digest_a), LookupStatus::miss);
+    // Learned in B as well, it is a hit in B, with one shared descriptor.
+    commit({record("team-b/app", digest_a)});
+    EXPECT_EQ(status("team-b/app", digest_a), LookupStatus::hit);
+    EXPECT_EQ(stats().descriptors, 1u);
+    EXPECT_EQ(stats().links, 2u);
+}
+
+TEST_F(StoreTest, UncacheableLookupsMiss) {
+    open();
+    commit({record("library/alpine", digest_a)});
+    EXPECT_EQ(store_->lookup("Library/Alpine", parsed(digest_a)).status, LookupStatus::miss);
+    DigestParse other = parse_digest("blake3:" + std::string(64, 'a'));
+    EXPECT_EQ(store_->lookup("library/alpine", other.digest).status, LookupStatus::miss);
+}
+
+TEST_F(StoreTest, ClearLinkMakesAMissAndKeepsTheDescriptor) {
+    open();
+    commit({record("library/alpine", digest_a), record("library/busybox", digest_a)});
+    commit({clear("library/alpine", digest_a)});
+    EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::miss);
+    EXPECT_EQ(status("library/busybox", digest_a), LookupStatus::hit);
+    StoreStats s = stats();
+    EXPECT_EQ(s.descriptors, 1u);
+    EXPECT_EQ(s.links, 1u);
+    // Clearing what is not there is not an error.
+    commit({clear("library/alpine", digest_a), clear("never/seen", digest_b)});
+}
+
+TEST_F(StoreTest, AnInvalidWriteFailsTheWholeBatch) {
+    open();
+    std::vector<StoreWrite> invalid;
+    invalid.push_back(record("Not/Valid", digest_a));
+    invalid.push_back(record("library/alpine", "sha256:abc"));
+    invalid.push_back(record("library/alpine", "blake3:" + std::string(64, 'a')));
+    invalid.push_back(record("library/alpine", "not a digest"));
+    invalid.push_back(clear("", digest_a));
+    StoreWrite no_media_type = record("library/alpine", digest_a);
+    no_media_type.descriptor.media_type = MediaType{};
+    invalid.push_back(no_media_type);
+    StoreWrite bad_scope = record("library/alpine", digest_a);
+    bad_scope.link.scope = static_cast<LinkScope>(7);
+    invalid.push_back(bad_scope);
+
+    for (const StoreWrite& bad : invalid) {
+        std::vector<StoreWrite> batch = {record("library/alpine", digest_a), bad,
+                                         record("library/busybox", digest_b)};
+        std::string error;
+        EXPECT_FALSE(store_->commit(batch, error)) << bad.repository << " " << bad.digest;
+        EXPECT_FALSE(error.empty());
+        EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::miss);
+        EXPECT_EQ(status("library/busybox", digest_b), LookupStatus::miss);
+        StoreStats s = stats();
+        EXPECT_EQ(s.descriptors, 0u);
+        EXPECT_EQ(s.links, 0u);
+    }
+}
+
+TEST_F(StoreTest, EmptyBatchSucceeds) {
+    open();
+    commit({});
+}
+
+TEST_F(StoreTest, MapFullFailsTheBatchAndTheStoreGoesOn) {
+    options_.map_size = 64 * 1024;
+    open();
+    // One record at a time until the map is full.
+    unsigned committed = 0;
+    std::string error;
+    for (; committed < 10000; ++committed) {
+        if (!store_->commit({record("library/alpine", nth_digest(committed))}, error)) break;
+    }
+    ASSERT_LT(committed, 10000u) << "a 64 KiB map never filled up";
+    ASSERT_GT(committed, 0u) << error;
+    EXPECT_NE(error.find("MDB_MAP_FULL"), std::string::npos) << error;
+    EXPECT_NE(error.find("mdb_"), std::string::npos) << "the failing call is named: " << error;
+
+    // The failed write left nothing behind; everything before it still answers.
+    EXPECT_EQ(status("library/alpine", nth_digest(committed)), LookupStatus::miss);
+    for (unsigned i = 0; i < committed; ++i) {
+        ASSERT_EQ(status("library/alpine", nth_digest(i)), LookupStatus::hit) << i;
+    }
+    StoreStats s = stats();
+    EXPECT_EQ(s.descriptors, committed);
+    EXPECT_EQ(s.links, committed);
+    EXPECT_LE(s.map_used, s.map_size);
+
+    // A big batch fails whole as well.
+    std::vector<StoreWrite> batch;
+    for (unsigned i = 0; i < 500; ++i) batch.push_back(record("library/busybox", nth_digest(i)));
+    error.clear();
+    EXPECT_FALSE(store_->commit(batch, error));
+    EXPECT_NE(error.find("MDB_MAP_FULL"), std::string::npos) << error;
+    EXPECT_EQ(status("library/busybox", nth_digest(0)), LookupStatus::miss);
+    EXPECT_EQ(stats().links, committed);
+
+    // Freeing space makes writes possible again.
+    std::vector<StoreWrite> clears;
+    for (unsigned i = 0; i < committed; ++i) clears.push_back(clear("library/alpine", nth_digest(i)));
+    commit(clears);
+    commit({record("library/busybox", nth_digest(0))});
+    EXPECT_EQ(status("library/busybox", nth_digest(0)), LookupStatus::hit);
+}
+
+TEST_F(StoreTest, UnknownRecordVersionIsAMiss) {
+    open();
+    commit({record("library/alpine", digest_a), record("library/busybox", digest_b)});
+
+    std::string future_link = encode(BlobLink{});
+    future_link[0] = '\x02';
+    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(), future_link);
+    std::string error;
+    EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
+              LookupStatus::miss);
+    EXPECT_TRUE(error.empty()) << error;
+
+    std::string future_descriptor = "\x07 a layout this code does not know";
+    put_raw("descriptors", descriptor_key(parsed(digest_b)).view(), future_descriptor);
+    EXPECT_EQ(store_->lookup("library/busybox", parsed(digest_b), &error).status,
+              LookupStatus::miss);
+    EXPECT_TRUE(error.empty()) << error;
+}
+
+TEST_F(StoreTest, DamagedRecordIsAnError) {
+    open();
+    commit({record("library/alpine", digest_a), record("library/busybox", digest_b)});
+
+    std::string link = encode(BlobLink{});
+    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(),
+            std::string_view(link).substr(0, 5));
+    std::string error;
+    EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
+              LookupStatus::error);
+    EXPECT_NE(error.find("links"), std::string::npos) << error;
+    // Without an error string, the status alone.
+    EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a)).status, LookupStatus::error);
+
+    BlobDescriptor d;
+    ASSERT_TRUE(d.media_type.assign("application/octet-stream"));
+    std::string descriptor = encode(d);
+    put_raw("descriptors", descriptor_key(parsed(digest_b)).view(),
+            std::string_view(descriptor).substr(0, descriptor.size() - 1));
+    error.clear();
+    EXPECT_EQ(store_->lookup("library/busybox", parsed(digest_b), &error).status,
+              LookupStatus::error);
+    EXPECT_NE(error.find("descriptors"), std::string::npos) << error;
+
+    // Rewriting the entry repairs it.
+    commit({record("library/busybox", digest_b)});
+    EXPECT_EQ(status("library/busybox", digest_b), LookupStatus::hit);
+}
+
+TEST_F(StoreTest, ReopenKeepsTheEntries) {
+    open();
+    commit({record("library/alpine", digest_a, 42)});
+    store_.reset();
+    open();
+    LookupResult r = store_->lookup("library/alpine", parsed(digest_a));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.descriptor.size, 42u);
+}
+
+TEST_F(StoreTest, ReopenWithASmallerMapKeepsTheData) {
+    open();
+    std::vector<StoreWrite> batch;
+    for (unsigned i = 0; i < 2000; ++i) batch.push_back(record("library/alpine", nth_digest(i)));
+    commit(batch);
+    const std::uint64_t used = stats().map_used;
+    store_.reset();
+    // LMDB silently grows a map configured below what the file already uses.
+    options_.map_size = 64 * 1024;
+    open();
+    EXPECT_GE(stats().map_size, used);
+    EXPECT_EQ(status("library/alpine", nth_digest(1999)), LookupStatus::hit);
+}
+
+TEST_F(StoreTest, StatsCount) {
+    open();
+    StoreStats s = stats();
+    EXPECT_EQ(s.descriptors, 0u);
+    EXPECT_EQ(s.links, 0u);
+    EXPECT_EQ(s.map_size, options_.map_size);
+    EXPECT_GT(s.map_used, 0u);
+    const std::uint64_t empty_used = s.map_used;
+
+    std::vector<StoreWrite> batch;
+    for (unsigned i = 0; i < 300; ++i) batch.push_back(record("library/alpine", nth_digest(i)));
+    for (unsigned i = 0; i < 100; ++i) batch.push_back(record("library/busybox", nth_digest(i)));
+    commit(batch);
+    s = stats();
+    EXPECT_EQ(s.descriptors, 300u);
+    EXPECT_EQ(s.links, 400u);
+    EXPECT_GT(s.map_used, empty_used);
+    EXPECT_LE(s.map_used, s.map_size);
+    EXPECT_EQ(s.map_used % 4096, 0u);
+}
+
+TEST_F(StoreTest, NoStaleReadersOnACleanEnvironment) {
+    open();
+    EXPECT_EQ(store_->clear_stale_readers(), 0);
+    commit({record("library/alpine", digest_a)});
+    EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::hit);
+    EXPECT_EQ(store_->clear_stale_readers(), 0);
+}
+
+TEST_F(StoreTest, LookupsRecycleOneReaderSlot) {
+    // One slot in the whole table: the store's own. A lookup that took another one, or
+    // left its transaction open, would fail with MDB_READERS_FULL or MDB_BAD_RSLOT.
+    options_.max_readers = 1;
+    open();
+    commit({record("library/alpine", digest_a)});
+    for (int i = 0; i < 10000; ++i) {
+        std::string error;
+        LookupResult r = store_->lookup("library/alpine", parsed(i % 2 ? digest_a : digest_b),
+                                        &error);
+        ASSERT_EQ(r.status, i % 2 ? LookupStatus::hit : LookupStatus::miss) << i << error;
+    }
+    StoreStats s;
+    std::string error;
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(store_->stats(s, error)) << error;
+}
+
+TEST_F(StoreTest, LookupsDoNotPinOldSnapshots) {
+    // Were a snapshot kept between lookups, every overwrite would need fresh pages and a
+    // 64 KiB map would be full after a few dozen commits.
+    options_.map_size = 64 * 1024;
+    open();
+    for (unsigned i = 0; i < 2000; ++i) {
+        std::string error;
+        ASSERT_TRUE(store_->commit({record("library/alpine", digest_a, i)}, error)) << i << error;
+        LookupResult r = store_->lookup("library/alpine", parsed(digest_a));
+        ASSERT_EQ(r.status, LookupStatus::hit);
+        ASSERT_EQ(r.descriptor.size, i);
+    }
+}
+
+}  // namespace
+}  // namespace registry_cache
