@@ -44,9 +44,13 @@ export_fixture_digests() {
     TEST_NGINX_HELLO_CONFIG=$(jq -r '.config.digest' "$layout/blobs/${manifest/://}")
     # The largest layer: the one whose transfer is not trivial.
     TEST_NGINX_HELLO_LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$layout/blobs/${manifest/://}")
+    # The first layer is the base layer that demo/other shares (build-image.sh).
+    TEST_NGINX_HELLO_BASE=$(jq -r '.layers[0].digest' "$layout/blobs/${manifest/://}")
     TEST_NGINX_HELLO_LAYOUT=$layout
     export TEST_NGINX_HELLO_MANIFEST TEST_NGINX_HELLO_CONFIG TEST_NGINX_HELLO_LAYER \
-        TEST_NGINX_HELLO_LAYOUT
+        TEST_NGINX_HELLO_BASE TEST_NGINX_HELLO_LAYOUT
+    # Caches that must outlive one Test::Nginx block live outside its server root.
+    export TEST_NGINX_CACHE_DIR="$work/caches"
 }
 
 start_registry() {

@@ -1,7 +1,11 @@
 #include "registry_cache/store.h"
 
 #include <lmdb.h>
+#include <sys/stat.h>
 
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <new>
 #include <utility>
 
@@ -158,6 +162,37 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
         set_lmdb_error(error, "mdb_env_open", rc);
         return nullptr;
     }
+    // A data.mdb cut short (a full disk during a copy, a bad restore) is not detected by
+    // LMDB: its pages past the end of the file are read through the map and the process
+    // dies of SIGBUS, in the master at start or in every worker. Refused here instead, so
+    // the caller can move the file aside. (Truncation while open cannot be caught.)
+    {
+        mdb_filehandle_t fd;
+        MDB_envinfo info;
+        MDB_stat env_stat;
+        struct stat file;
+        if ((rc = mdb_env_get_fd(impl->env, &fd)) != MDB_SUCCESS ||
+            (rc = mdb_env_info(impl->env, &info)) != MDB_SUCCESS ||
+            (rc = mdb_env_stat(impl->env, &env_stat)) != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_env_info", rc);
+            return nullptr;
+        }
+        if (fstat(fd, &file) != 0) {
+            set_lmdb_error(error, "fstat(data.mdb)", errno);
+            return nullptr;
+        }
+        const std::uint64_t needed =
+            (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env_stat.ms_psize;
+        if (static_cast<std::uint64_t>(file.st_size) < needed) {
+            char detail[128];
+            std::snprintf(detail, sizeof detail,
+                          "truncated: %" PRIu64 " bytes, its pages need %" PRIu64,
+                          static_cast<std::uint64_t>(file.st_size), needed);
+            set_error(error, "data.mdb", detail);
+            return nullptr;
+        }
+    }
+
     // Slots left behind by workers that died holding a snapshot would pin old pages forever.
     int dead = 0;
     if ((rc = mdb_reader_check(impl->env, &dead)) != MDB_SUCCESS) {

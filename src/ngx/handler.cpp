@@ -47,16 +47,15 @@ ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
     return ngx_http_internal_redirect(r, &target, &r->args);
 }
 
-// Looks a HEAD of a blob up. Returns the status for $registry_cache_status; on a servable
-// hit the response has been sent and `rc` holds what to finalize with.
+// Looks a HEAD of a blob up and says what $registry_cache_status will say; on a hit,
+// `found` holds the descriptor to answer with.
 status_t look_up(ngx_http_request_t *r, ngx_http_registry_cache_t *cache,
-                 ngx_http_registry_cache_request_t &state, ngx_int_t &rc) {
+                 ngx_http_registry_cache_request_t &state, registry_cache::LookupResult &found) {
     auto &sh = *cache->sh;
     ngx_http_registry_cache_count(sh.lookups);
 
     registry_cache::Store *store = cache->worker ? cache->worker->store.get() : nullptr;
     std::string error;
-    registry_cache::LookupResult found;
     if (store == nullptr) {
         found.status = LookupStatus::error;
         error = "the store is not open";
@@ -69,7 +68,6 @@ status_t look_up(ngx_http_request_t *r, ngx_http_registry_cache_t *cache,
             // Only what the upstream gave without credentials is anyone's to see.
             if (found.link.scope == registry_cache::LinkScope::public_access) {
                 ngx_http_registry_cache_count(sh.hits);
-                rc = ngx_http_registry_cache_send_hit(r, state.route, found.descriptor);
                 return status_t::hit;
             }
             break;
@@ -117,10 +115,10 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     state->may_record = true;
 
     if (state->method == Method::head && is_cacheable_blob(route)) {
-        ngx_int_t rc = NGX_OK;
-        state->status = look_up(r, cache, *state, rc);
+        registry_cache::LookupResult found;
+        state->status = look_up(r, cache, *state, found);
         if (state->status == status_t::hit) {
-            return rc;
+            return ngx_http_registry_cache_send_hit(r, route, found.descriptor);
         }
     } else {
         ngx_http_registry_cache_count(cache->sh->bypasses);

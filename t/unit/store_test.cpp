@@ -153,6 +153,25 @@ TEST_F(StoreTest, OpenRefusesAFileThatIsNotLmdb) {
     EXPECT_NE(error.find("MDB_INVALID"), std::string::npos) << error;
 }
 
+TEST_F(StoreTest, OpenRefusesATruncatedFile) {
+    // LMDB itself would map the missing pages and die of SIGBUS on the first read.
+    open();
+    std::vector<StoreWrite> batch;
+    for (unsigned i = 0; i < 3000; ++i) batch.push_back(record("library/alpine", nth_digest(i)));
+    commit(batch);
+    store_.reset();
+    fs::resize_file(dir_ / "data.mdb", 3 * 4096);
+    std::string error;
+    EXPECT_EQ(Store::open(options_, error), nullptr);
+    EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+}
+
+TEST_F(StoreTest, AnEmptyDataFileIsANewEnvironment) {
+    std::ofstream(dir_ / "data.mdb").close();
+    open();
+    EXPECT_EQ(stats().descriptors, 0u);
+}
+
 TEST_F(StoreTest, OpenRejectsZeroReaders) {
     options_.max_readers = 0;
     std::string error;

@@ -1,0 +1,165 @@
+# The blob-descriptor cache against the real registry: a HEAD is a MISS once, then a HIT
+# answered by the edge alone with the registry's own headers; scoped by repository; never
+# serving what was learned with credentials; cleared by DELETE.
+# Needs TEST_NGINX_REGISTRY_PORT, TEST_NGINX_HELLO_* and TEST_NGINX_CACHE_DIR (scripts/test.sh).
+# Blocks run in order and share one cache directory, which this file empties first.
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/inc';
+use RegistryCache::Defaults;
+use File::Path qw(remove_tree);
+use HTTP::Tiny;
+
+our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
+our $Layer = $ENV{TEST_NGINX_HELLO_LAYER};
+our $Config = $ENV{TEST_NGINX_HELLO_CONFIG};
+remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/blob-cache");
+
+my $http = HTTP::Tiny->new;
+
+# The registry's own answer to a HEAD, as "Name: value" lines for --- response_headers, so
+# that a hit is compared with what the registry says, field by field.
+sub registry_head {
+    my ($repo, $digest, %headers) = @_;
+    my $res = $http->head("http://127.0.0.1:$Port/v2/$repo/blobs/$digest", { headers => \%headers });
+    die "registry HEAD $repo $digest: $res->{status}" unless $res->{status} =~ /^(200|304)$/;
+    my @names = qw(Content-Length Content-Type Docker-Content-Digest Etag Accept-Ranges
+                   Cache-Control Docker-Distribution-Api-Version X-Content-Type-Options);
+    return join "\n", map {
+        my $v = $res->{headers}{lc $_};
+        defined $v ? "$_: $v" : "!$_";
+    } @names;
+}
+
+our $LayerHeaders = registry_head('demo/hello', $Layer);
+our $NotModifiedHeaders = registry_head('demo/hello', $Layer, 'If-None-Match' => qq{"$Layer"});
+
+# A blob pushed only to e2e/deleted, for the DELETE test: POST then PUT, on the registry.
+our $Deleted = "a blob that will be deleted through the edge";
+our $DeletedDigest = do {
+    require Digest::SHA;
+    my $digest = 'sha256:' . Digest::SHA::sha256_hex($Deleted);
+    my $post = $http->post("http://127.0.0.1:$Port/v2/e2e/deleted/blobs/uploads/");
+    die "upload: $post->{status}" unless $post->{status} == 202;
+    my $put = $http->put("$post->{headers}{location}&digest=$digest", { content => $Deleted });
+    die "upload: $put->{status}" unless $put->{status} == 201;
+    $digest;
+};
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $upstream = $block->dead_upstream ? '127.0.0.1:1' : "127.0.0.1:$Port";
+    $block->set_value(http_config => <<_EOC_) unless defined $block->http_config;
+    registry_cache_path \$TEST_NGINX_CACHE_DIR/blob-cache zone=edge:1m max_size=16m;
+_EOC_
+    $block->set_value(config => <<_EOC_) unless defined $block->config;
+    add_header X-Cache-Status \$registry_cache_status always;
+    location /v2/ {
+        registry_cache edge;
+        registry_cache_pass \@registry;
+    }
+    location \@registry {
+        proxy_pass http://$upstream;
+        proxy_set_header Host \$http_host;
+    }
+_EOC_
+});
+
+no_shuffle();
+log_level('info');
+run_tests();
+
+__DATA__
+
+=== TEST 1: the first HEAD is a miss, answered by the registry
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Layer"
+--- response_headers eval
+"X-Cache-Status: MISS\n$::LayerHeaders"
+
+
+
+=== TEST 2: the second is a hit with the registry's headers, field by field
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Layer"
+--- response_headers eval
+"X-Cache-Status: HIT\n$::LayerHeaders"
+--- response_body
+
+
+
+=== TEST 3: with the upstream gone the hit still answers, touching no upstream
+--- dead_upstream: 1
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Layer"
+--- response_headers eval
+"X-Cache-Status: HIT\n$::LayerHeaders"
+--- no_error_log
+[error]
+connect() failed
+
+
+
+=== TEST 4: If-None-Match with the Etag: 304, as the registry answers it
+--- dead_upstream: 1
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Layer"
+--- more_headers eval
+"If-None-Match: \"$::Layer\""
+--- error_code: 304
+--- response_headers eval
+"X-Cache-Status: HIT\n$::NotModifiedHeaders"
+
+
+
+=== TEST 5: a GET always streams from the upstream
+--- dead_upstream: 1
+--- request eval
+"GET /v2/demo/hello/blobs/$::Layer"
+--- error_code: 502
+--- response_headers
+X-Cache-Status: BYPASS
+--- error_log
+connect() failed
+
+
+
+=== TEST 6: the layer was never confirmed in demo/other: the registry's 404, twice, not cached
+--- request eval
+["HEAD /v2/demo/other/blobs/$::Layer", "HEAD /v2/demo/other/blobs/$::Layer"]
+--- error_code eval
+[404, 404]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS"]
+
+
+
+=== TEST 7: a blob in both repositories is a miss in each until each confirmed it
+--- request eval
+my $base = $ENV{TEST_NGINX_HELLO_BASE};
+["HEAD /v2/demo/hello/blobs/$base", "HEAD /v2/demo/other/blobs/$base",
+ "HEAD /v2/demo/other/blobs/$base", "HEAD /v2/demo/hello/blobs/$base"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 8: learned with credentials: not served to anyone until confirmed anonymously
+--- request eval
+["HEAD /v2/demo/hello/blobs/$::Config", "HEAD /v2/demo/hello/blobs/$::Config",
+ "HEAD /v2/demo/hello/blobs/$::Config", "HEAD /v2/demo/hello/blobs/$::Config"]
+--- more_headers eval
+["Authorization: Basic dXNlcjpzZWNyZXQ=", "", "", "Authorization: Basic dXNlcjpzZWNyZXQ="]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 9: DELETE through the edge clears the link
+--- request eval
+["HEAD /v2/e2e/deleted/blobs/$::DeletedDigest", "HEAD /v2/e2e/deleted/blobs/$::DeletedDigest",
+ "DELETE /v2/e2e/deleted/blobs/$::DeletedDigest", "HEAD /v2/e2e/deleted/blobs/$::DeletedDigest"]
+--- error_code eval
+[200, 200, 202, 404]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: BYPASS", "X-Cache-Status: MISS"]

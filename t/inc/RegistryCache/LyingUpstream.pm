@@ -1,0 +1,98 @@
+package RegistryCache::LyingUpstream;
+
+# A registry that lies, for tests of what the cache must not learn. It answers
+#
+#     HEAD|GET /v2/lie/<kind>/blobs/<digest>
+#
+# with a response shaped by <kind> (see %LIES), on a loopback port of its own, from a
+# forked child that the parent stops when the test file ends. Raw sockets, because the
+# lies (a non-numeric Content-Length, a bare CR in a header) are ones no real server
+# would tell. `honest` tells the truth: the control that shows the others could have
+# been learned had they not lied.
+#
+#     use RegistryCache::LyingUpstream;
+#     my $port = RegistryCache::LyingUpstream::start();   # also sets $ENV{TEST_NGINX_LIAR_PORT}
+
+use strict;
+use warnings;
+use IO::Socket::INET;
+use POSIX ();
+
+my $other_digest = 'sha256:' . ('e' x 64);
+
+# kind => sub (digest) returning the raw response head, or undef to reset the connection.
+my %LIES = (
+    'honest'          => sub { head(200, digest => $_[0]) },
+    'wrong-digest'    => sub { head(200, digest => $other_digest) },
+    'no-digest'       => sub { head(200) },
+    'two-digests'     => sub { head(200, digest => $_[0], extra => "Docker-Content-Digest: $_[0]\r\n") },
+    'text-length'     => sub { head(200, digest => $_[0], length => 'abc') },
+    'negative-length' => sub { head(200, digest => $_[0], length => '-5') },
+    'cr-in-type'      => sub { head(200, digest => $_[0], type => "text/plain\rX-Evil: 1") },
+    'long-type'       => sub { head(200, digest => $_[0], type => 'application/' . ('x' x 300)) },
+    'status-500'      => sub { head(500, digest => $_[0]) },
+    'reset'           => sub { undef },
+);
+
+sub head {
+    my ($status, %h) = @_;
+    my $type = $h{type} // 'application/octet-stream';
+    my $length = $h{length} // 5;
+    my $head = "HTTP/1.1 $status Lie\r\nContent-Type: $type\r\nContent-Length: $length\r\n";
+    $head .= "Docker-Content-Digest: $h{digest}\r\n" if defined $h{digest};
+    $head .= $h{extra} // '';
+    return $head . "Connection: close\r\n\r\n";
+}
+
+my $child;
+
+sub start {
+    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                         Listen => 64, ReuseAddr => 1, Proto => 'tcp')
+        or die "lying upstream: cannot listen: $!";
+    my $port = $listener->sockport;
+    $child = fork // die "lying upstream: fork: $!";
+    if ($child == 0) {
+        serve($listener);
+        POSIX::_exit(0);
+    }
+    close $listener;
+    $ENV{TEST_NGINX_LIAR_PORT} = $port;
+    return $port;
+}
+
+sub serve {
+    my ($listener) = @_;
+    # Bounded in time and in connections: a test that forgets it cannot leave it running.
+    alarm 600;
+    for (1 .. 10_000) {
+        my $client = $listener->accept or next;
+        my $request = '';
+        while ($request !~ /\r\n\r\n/) {
+            my $n = sysread($client, $request, 4096, length $request);
+            last unless $n;
+        }
+        my ($method, $kind, $digest) =
+            $request =~ m{^(\w+) /v2/lie/([\w-]+)/blobs/(\S+) HTTP/};
+        my $lie = defined $kind && $LIES{$kind};
+        my $response = $lie ? $lie->($digest) : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        if (defined $response) {
+            $response .= 'x' x 5 if $method eq 'GET' && $response =~ /^HTTP\/1.1 200/;
+            print {$client} $response;
+        } else {
+            # SO_LINGER with a zero timeout: close() sends a reset instead of a FIN.
+            setsockopt($client, Socket::SOL_SOCKET(), Socket::SO_LINGER(), pack('ii', 1, 0));
+        }
+        close $client;
+    }
+}
+
+END {
+    local $?;  # waitpid would make the child's signal the test's exit status
+    if ($child) {
+        kill 'TERM', $child;
+        waitpid $child, 0;
+    }
+}
+
+1;
