@@ -5,8 +5,9 @@
 #   bench/run.sh [--record] [TARGET...]      default: every target, in the order below
 #
 # Targets: limit module-hit proxy-cache proxy-pass registry module-miss proxy-pass+auth
-# Env:     BENCH_DURATION   seconds per target (default 10)
-#          BENCH_REQUESTS   a fixed request count per target instead of a duration
+# Env:     BENCH_ROUNDS     rounds over all targets; a target's figure is its median (3)
+#          BENCH_DURATION   seconds per target and round (default 4)
+#          BENCH_REQUESTS   a fixed request count per target and round instead of a duration
 #          BENCH_CONCURRENCY  ab -c (default 32)
 #          BENCH_WARMUP     requests sent to a target before it is measured (default 1000)
 #          BENCH_PROBES     requests used to check that hits do not reach the registry (50)
@@ -24,7 +25,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 FIXTURES=$REPO/t/fixtures
 
-BENCH_DURATION=${BENCH_DURATION:-10}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_DURATION=${BENCH_DURATION:-4}
 BENCH_REQUESTS=${BENCH_REQUESTS:-}
 BENCH_CONCURRENCY=${BENCH_CONCURRENCY:-32}
 BENCH_WARMUP=${BENCH_WARMUP:-1000}
@@ -44,7 +46,8 @@ TARGETS=()
 WORK=
 REGISTRY_DIR=
 declare -A PORT=()      # server name -> port
-declare -A RPS=()       # target -> requests per second
+declare -A RPS=()       # target -> requests per second: the median of its rounds
+declare -A SAMPLES=()   # target -> requests per second of each round, space-separated
 declare -A NOTE=()      # target -> remarks for the table
 declare -A INVALID=()   # target -> why its figure is not a measurement of a 200
 
@@ -91,6 +94,7 @@ check_tools() {
         die "MODULE_SO=$MODULE_SO does not exist: run 'make module', or name targets without module-*"
     fi
     [[ $BENCH_DURATION =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION must be a whole number of seconds"
+    [[ $BENCH_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a count"
     [[ -z $BENCH_REQUESTS || $BENCH_REQUESTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REQUESTS must be a count"
 }
 
@@ -332,12 +336,13 @@ ab_args() {
 
 ab_field() { awk -F': *' -v k="$2" '$1 == k { print $2 + 0; exit }' "$1"; }
 
+# measure_target TARGET ROUND: one ab run, its req/s added to SAMPLES.
 measure_target() {
-    local target=$1 out=$WORK/ab/$1.txt complete failed non2xx keepalive
+    local target=$1 round=$2 out=$WORK/ab/$1.$2.txt complete failed non2xx keepalive rps
     ab_args "$target"
-    # Warm-up: connections, the registry's Go runtime, nginx's upstream keepalive pool.
-    ab -q -i -k -c "$BENCH_CONCURRENCY" -n "$BENCH_WARMUP" "${AB_REQ[@]}" >/dev/null 2>&1 || true
-    log "measuring $target: ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} ${AB_REQ[*]}"
+    # Warm-up, once: connections, the registry's Go runtime, nginx's upstream keepalive pool.
+    ((round > 1)) || ab -q -i -k -c "$BENCH_CONCURRENCY" -n "$BENCH_WARMUP" "${AB_REQ[@]}" >/dev/null 2>&1 || true
+    log "round $round, $target: ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} ${AB_REQ[*]}"
     if ! ab -q -i -k -c "$BENCH_CONCURRENCY" "${AB_LOAD[@]}" "${AB_REQ[@]}" >"$out" 2>&1; then
         INVALID[$target]="ab failed: $(tail -n 1 "$out")"
         return 0
@@ -346,13 +351,37 @@ measure_target() {
     failed=$(ab_field "$out" 'Failed requests')
     non2xx=$(ab_field "$out" 'Non-2xx responses')
     keepalive=$(ab_field "$out" 'Keep-Alive requests')
-    RPS[$target]=$(ab_field "$out" 'Requests per second')
+    rps=$(ab_field "$out" 'Requests per second')
+    SAMPLES[$target]+="${SAMPLES[$target]:+ }$rps"
     if ((${non2xx:-0} > 0 || ${failed:-0} > 0 || ${complete:-0} == 0)); then
         INVALID[$target]="$complete requests, ${failed:-0} failed, ${non2xx:-0} not 2xx"
-    elif ((${keepalive:-0} * 100 < complete * 99)); then
+    elif ((${keepalive:-0} * 100 < complete * 99)) && [[ ${NOTE[$target]:-} != *kept-alive* ]]; then
         NOTE[$target]+="${NOTE[$target]:+; }only $keepalive of $complete on kept-alive connections"
     fi
     return 0
+}
+
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Min-max of a target's rounds, in percent of its median: how far to trust its figure.
+spread() {
+    tr ' ' '\n' | sort -g | awk -v m="$1" 'NR == 1 { lo = $1 } { hi = $1 } END {
+        if (NR < 2 || m <= 0) print "—"; else printf "%.0f–%.0f (±%.0f%%)", lo, hi, 50 * (hi - lo) / m }'
+}
+
+# Rounds interleave the targets, so that a burst of other load on the machine hits one round
+# of every target rather than all rounds of one.
+measure_all() {
+    local round target
+    for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+        for target in "${TARGETS[@]}"; do
+            [[ -n ${INVALID[$target]:-} ]] || measure_target "$target" "$round"
+        done
+    done
+    for target in "${TARGETS[@]}"; do
+        [[ -n ${INVALID[$target]:-} || -z ${SAMPLES[$target]:-} ]] && continue
+        RPS[$target]=$(median <<<"${SAMPLES[$target]}")
+    done
 }
 
 # --------------------------------------------------------------- report ----
@@ -394,33 +423,38 @@ header_diff() {
 
 command_line() {
     local env=''
+    env+="BENCH_ROUNDS=$BENCH_ROUNDS "
     [[ -n $BENCH_REQUESTS ]] && env+="BENCH_REQUESTS=$BENCH_REQUESTS " || env+="BENCH_DURATION=$BENCH_DURATION "
     env+="BENCH_CONCURRENCY=$BENCH_CONCURRENCY "
     echo "${env}bench/run.sh${*:+ $*}"
 }
 
 report() {
-    local target rps limit=${RPS[limit]:-} pp=${RPS[proxy-pass+auth]:-} note
+    local target rps limit=${RPS[limit]:-} pp=${RPS[proxy-pass+auth]:-} note range
     ab_args limit  # for AB_LOAD
     echo "HEAD $BLOB_PATH ($SIZE bytes), one nginx worker, loopback, $(date -u +%FT%TZ)"
     echo "$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $("$NGINX_BIN" -v 2>&1 | sed 's/.*version: //'), $(docker-registry --version | awk '{print $2, $3}')"
     echo
-    echo "| target | what | req/s | vs limit | notes |"
-    echo "| --- | --- | ---: | ---: | --- |"
+    echo "| target | what | req/s | vs limit | rounds: min–max | notes |"
+    echo "| --- | --- | ---: | ---: | --- | --- |"
     for target in "${TARGETS[@]}"; do
         note=${NOTE[$target]:-}
+        range=—
         if [[ -n ${INVALID[$target]:-} ]]; then
             rps='—'
             note="**INVALID**: ${INVALID[$target]}"
         else
+            range=$(spread "${RPS[$target]}" <<<"${SAMPLES[$target]}")
             rps=$(printf '%.0f' "${RPS[$target]}")
             [[ $target == module-miss ]] &&
                 note="vs proxy-pass+auth: $(ratio "${RPS[$target]}" "$pp")${note:+; $note}"
         fi
-        echo "| $target | $(describe "$target") | $rps | $(ratio "${RPS[$target]:-}" "$limit") | $note |"
+        echo "| $target | $(describe "$target") | $rps | $(ratio "${RPS[$target]:-}" "$limit") | $range | $note |"
     done
     echo
-    echo "Command: \`$(command_line "${ORIG_ARGS[@]}")\`; each target: \`ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} [-H '$AUTH_HEADER'] http://127.0.0.1:PORT$BLOB_PATH\` after $BENCH_WARMUP warm-up requests."
+    echo "Median of $BENCH_ROUNDS rounds; 1-minute load average before the run: $LOAD_BEFORE."
+    echo
+    echo "Command: \`$(command_line "${ORIG_ARGS[@]}")\`; each target and round: \`ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} [-H '$AUTH_HEADER'] http://127.0.0.1:PORT$BLOB_PATH\` after $BENCH_WARMUP warm-up requests."
     echo
     echo "Response headers compared with the registry's (Date, Server, Connection, Keep-Alive, X-Cache-Status aside):"
     for target in "${TARGETS[@]}"; do
@@ -443,6 +477,10 @@ main() {
     ORIG_ARGS=("$@")
     parse_args "$@"
     check_tools
+    # Other work on the machine skews every figure: say how busy it was.
+    LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+    awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }' &&
+        log "warning: load average $LOAD_BEFORE: something else is running, figures will be noisy"
     setup_work
     start_registry
     pick_blob
@@ -452,9 +490,9 @@ main() {
     wants registry || { head_ registry >"$WORK/headers/registry.txt" || true; }
     for target in "${TARGETS[@]}"; do verify_target "$target"; done
     for target in "${TARGETS[@]}"; do
-        [[ -n ${INVALID[$target]:-} ]] && { log "skipping $target: ${INVALID[$target]}"; continue; }
-        measure_target "$target"
+        [[ -z ${INVALID[$target]:-} ]] || log "not measuring $target: ${INVALID[$target]}"
     done
+    measure_all
     report >"$WORK/report.md"
     cat "$WORK/report.md"
     ((RECORD)) && record "$WORK/report.md"

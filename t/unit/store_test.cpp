@@ -3,6 +3,8 @@
 
 #include <lmdb.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -448,6 +450,52 @@ TEST_F(StoreTest, LookupsDoNotPinOldSnapshots) {
         ASSERT_EQ(r.status, LookupStatus::hit);
         ASSERT_EQ(r.descriptor.size, i);
     }
+}
+
+TEST_F(StoreTest, AdoptsAMapGrownByAnotherProcess) {
+    // After a reload with a larger max_size, new workers grow the file past the map of old
+    // ones; LMDB then answers MDB_MAP_RESIZED until the old process adopts the new size.
+    options_.map_size = 1u << 20;
+    open();
+    commit({record("library/alpine", digest_a)});
+
+    auto grow_in_child = [this](std::uint64_t map_size, unsigned first, unsigned count) {
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            // The parent's environment must not be touched here: a fresh one, then _exit.
+            StoreOptions bigger = options_;
+            bigger.map_size = map_size;
+            std::string error;
+            std::unique_ptr<Store> child = Store::open(bigger, error);
+            if (!child) _exit(2);
+            std::vector<StoreWrite> batch;
+            for (unsigned i = first; i < first + count; ++i) {
+                batch.push_back(record("library/busybox", nth_digest(i)));
+            }
+            bool ok = child->commit(batch, error);
+            child.reset();
+            _exit(ok ? 0 : 1);
+        }
+        int wstatus = 0;
+        ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+        ASSERT_TRUE(WIFEXITED(wstatus));
+        ASSERT_EQ(WEXITSTATUS(wstatus), 0);
+    };
+
+    // A lookup meets the grown file first.
+    grow_in_child(8u << 20, 0, 10000);
+    std::string error;
+    ASSERT_EQ(store_->lookup("library/busybox", parsed(nth_digest(9999)), &error).status,
+              LookupStatus::hit) << error;
+    EXPECT_GT(stats().map_size, 1u << 20);
+
+    // Then a write does.
+    grow_in_child(32u << 20, 10000, 40000);
+    commit({record("library/alpine", digest_b)});
+    EXPECT_EQ(status("library/busybox", nth_digest(49999)), LookupStatus::hit);
+    EXPECT_EQ(status("library/alpine", digest_b), LookupStatus::hit);
+    EXPECT_EQ(stats().links, 50002u);
 }
 
 }  // namespace
