@@ -418,7 +418,7 @@ header_diff() {
     extra=$(comm -13 <(header_names "$ref") <(header_names "$h") | paste -sd, -)
     missing=$(comm -23 <(header_names "$ref") <(header_names "$h") | paste -sd, -)
     [[ -z $extra && -z $missing ]] && { echo "$target: same headers as the registry"; return 0; }
-    echo "$target: ${extra:+extra: $extra }${missing:+missing: $missing}"
+    echo "$target: ${extra:+extra: $extra}${extra:+${missing:+; }}${missing:+missing: $missing}"
 }
 
 command_line() {

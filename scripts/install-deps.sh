@@ -12,6 +12,8 @@ packages=(
     # the Test::Nginx runner's Perl dependencies, and the test scripts' tools
     perl libtest-base-perl libtest-longstring-perl libtext-diff-perl libwww-perl
     libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar
+    # promtool, which checks the metrics exposition
+    prometheus
 )
 
 missing=()

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The cache outlives its processes: entries learned by one worker are hits after a reload,
+# after a worker is killed with SIGKILL (leaving no stuck LMDB reader slot), and after a
+# restart; the counters survive a reload; the metrics pass `promtool check metrics`.
+# Two workers, so a hit may be answered by a worker that did not learn the entry.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+export E2E_WORKERS=2
+e2e_init
+e2e_registry
+e2e_build_image hello 1.0 "$T/src"
+e2e_edge_start
+diag "edge on $EDGE with 2 workers, registry on $REGISTRY"
+
+MANIFEST=$(layout_manifest_digest "$T/src" 1.0)
+LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(layout_blob "$T/src" "$MANIFEST")")
+# $EDGE changes with a restart (a new free port): read it at each call.
+cache_status() {
+    curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
+        "http://$EDGE/v2/demo/hello/blobs/$LAYER"
+}
+metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+workers() { pgrep -P "$(<"$EDGE_DIR/nginx.pid")" | sort; }
+
+# Ten HEADs in a row, all hits: with keepalive off each may land on either worker.
+all_hits() {
+    local i s
+    for ((i = 0; i < 10; i++)); do
+        s=$(cache_status)
+        [[ $s == HIT ]] || { echo "request $i: X-Cache-Status '$s'"; return 1; }
+    done
+}
+
+# Waits, bounded, until COMMAND's output differs from BEFORE: an event to wait for
+# (new worker pids, a commit counted), never a fixed sleep.
+wait_change() {
+    local before=$1 i
+    shift
+    for ((i = 0; i < 100; i++)); do
+        [[ "$("$@")" != "$before" ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+recorded='nginx_registry_cache_recorded_total{cache="edge"}'
+hits='registry_storage_cache_hits_total{cache="edge"}'
+
+is "$(cache_status)" MISS "first HEAD of the layer is a MISS"
+# The learning worker commits after its event loop turn; the other worker may look
+# before that, so wait for the commit to be counted before asking for hits.
+check "the descriptor is committed" wait_change 0 metric "$recorded"
+check "then every HEAD is a HIT, whichever worker answers" all_hits
+
+check "metrics pass promtool check metrics" \
+    bash -c "curl -s --max-time 10 'http://$EDGE/metrics' | promtool check metrics"
+
+before_hits=$(metric "$hits")
+old_workers=$(workers)
+"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -s reload
+check "reload starts new workers" wait_change "$old_workers" workers
+check "hits after a reload" all_hits
+after_hits=$(metric "$hits")
+check "hit counter kept rising across the reload ($before_hits -> $after_hits)" \
+    test "$after_hits" -ge "$((before_hits + 10))"
+
+old_workers=$(workers)
+victim=$(head -n1 <<<"$old_workers")
+kill -KILL "$victim"
+check "the master replaces the worker killed with SIGKILL" wait_change "$old_workers" workers
+check "hits after SIGKILL of a worker" all_hits
+# mdb_stat -r lists the reader slots in use; none may belong to a dead process.
+stale_readers() {
+    local pid
+    for pid in $(mdb_stat -r "$EDGE_DIR/cache" | awk '$1 ~ /^[0-9]+$/ { print $1 }'); do
+        alive "$pid" || echo "$pid"
+    done
+}
+is "$(stale_readers)" "" "no reader slot of a dead process left in lock.mdb"
+
+e2e_edge_stop
+check "restart" e2e_edge_start
+check "hits after a restart" all_hits
+check "edge error log has no [alert], [crit] or [emerg] but the SIGKILL's" \
+    edge_error_log_clean "worker process $victim exited on signal 9"
+done_testing
