@@ -163,3 +163,30 @@ my $base = $ENV{TEST_NGINX_HELLO_BASE};
 [200, 200, 202, 404]
 --- response_headers eval
 ["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: BYPASS", "X-Cache-Status: MISS"]
+
+
+
+=== TEST 10: $registry_cache_status in log_format
+--- http_config
+    registry_cache_path $TEST_NGINX_CACHE_DIR/blob-cache zone=edge:1m max_size=16m;
+    log_format cache_status '$request_method $status $registry_cache_status';
+--- config
+    location /v2/ {
+        access_log logs/cache-status.log cache_status;
+        registry_cache edge;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        access_log logs/cache-status.log cache_status;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT;
+    }
+    location = /log {
+        alias logs/cache-status.log;
+    }
+--- request eval
+["HEAD /v2/demo/hello/blobs/$::Layer", "HEAD /v2/demo/hello/blobs/sha256:" . ('0' x 64),
+ "GET /v2/demo/hello/tags/list", "GET /log"]
+--- error_code eval
+[200, 404, 200, 200]
+--- response_body eval
+["", "", qq({"name":"demo/hello","tags":["1.0"]}\n), "HEAD 200 HIT\nHEAD 404 MISS\nGET 200 BYPASS\n"]
