@@ -38,6 +38,7 @@ start() {
 edge: http://127.0.0.1:8080 -> http://$upstream  (config: $edge/nginx.conf, logs: $edge/logs/)
 pull through it:
   skopeo copy --src-tls-verify=false docker://127.0.0.1:8080/demo/hello:1.0 oci:/tmp/hello:1.0
+metrics: curl http://127.0.0.1:9145/metrics
 stop with: make stop
 MSG
 }
