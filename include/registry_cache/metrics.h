@@ -33,8 +33,9 @@ struct CacheMetrics {
 };
 
 // Appends the exposition of every cache to `out`: each family's HELP and TYPE once, then a
-// sample per cache. Families: distribution's registry_storage_cache_requests_total,
-// registry_storage_cache_hits_total, registry_storage_cache_errors_total, and
+// sample per cache. Families: registry_storage_cache_requests_total,
+// registry_storage_cache_hits_total, registry_storage_cache_errors_total, distribution's own
+// registry_storage_cache_total{type="Request"|"Hit"|"Miss"|"Error"}, and
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
 // nginx_registry_cache_entries{kind="descriptors"|"links"},

@@ -82,7 +82,8 @@ struct PlainFamily {
 constexpr std::string_view counter = "counter"sv;
 constexpr std::string_view gauge = "gauge"sv;
 
-// distribution's names first (registry/storage/cache), so its dashboards work unchanged.
+// The registry_storage_cache_* counters first: the names of distribution's blob-descriptor
+// cache, one family per outcome (see also append_distribution_total).
 const PlainFamily counter_families[] = {
     {"registry_storage_cache_requests_total"sv, counter,
      "Blob requests looked up in the cache."sv,
@@ -131,6 +132,21 @@ void append_plain(std::string& out, const PlainFamily& f,
     }
 }
 
+// distribution 2.x and 3.x export their cache counters as one family labelled by type
+// (registry/storage/cache/cachedblobdescriptorstore.go): the same series here, so that a
+// dashboard built on the registry's own metrics works against the edge unchanged.
+void append_distribution_total(std::string& out, const std::vector<CacheMetrics>& caches) {
+    constexpr std::string_view name = "registry_storage_cache_total"sv;
+    append_header(out, name, counter, "The number of cache request received, by type."sv);
+    for (const CacheMetrics& m : caches) {
+        const CacheCounters& c = m.counters;
+        append_sample(out, name, m.zone, "type"sv, "Request"sv, c.lookups);
+        append_sample(out, name, m.zone, "type"sv, "Hit"sv, c.hits);
+        append_sample(out, name, m.zone, "type"sv, "Miss"sv, c.misses);
+        append_sample(out, name, m.zone, "type"sv, "Error"sv, c.errors);
+    }
+}
+
 void append_upstream(std::string& out, const std::vector<CacheMetrics>& caches) {
     append_header(out, upstream_name, counter,
                   "Upstream responses to requests the cache passed on, by status class."sv);
@@ -156,10 +172,10 @@ void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
 }
 
 // Room for the HELP/TYPE lines and, per cache, its samples: the longest sample line is about
-// 90 bytes plus the zone (escaping can at most double it); 17 samples per cache at most.
+// 90 bytes plus the zone (escaping can at most double it); 21 samples per cache at most.
 std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
     std::size_t size = 2048;
-    for (const CacheMetrics& m : caches) size += 17 * (96 + 2 * m.zone.size());
+    for (const CacheMetrics& m : caches) size += 21 * (96 + 2 * m.zone.size());
     return size;
 }
 
@@ -168,6 +184,7 @@ std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
 void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out) {
     out.reserve(out.size() + estimate_size(caches));
     for (const PlainFamily& f : counter_families) append_plain(out, f, caches);
+    append_distribution_total(out, caches);
     append_upstream(out, caches);
     append_entries(out, caches);
     for (const PlainFamily& f : map_families) append_plain(out, f, caches);

@@ -78,6 +78,12 @@ TEST(Metrics, ExactTextForOneCache) {
         "upstream accepted.\n"
         "# TYPE nginx_registry_cache_cleared_total counter\n"
         "nginx_registry_cache_cleared_total{cache=\"edge\"} 8\n"
+        "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
+        "# TYPE registry_storage_cache_total counter\n"
+        "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
+        "registry_storage_cache_total{cache=\"edge\",type=\"Hit\"} 18446744073709551615\n"
+        "registry_storage_cache_total{cache=\"edge\",type=\"Miss\"} 3\n"
+        "registry_storage_cache_total{cache=\"edge\",type=\"Error\"} 5\n"
         "# HELP nginx_registry_cache_upstream_responses_total Upstream responses to requests "
         "the cache passed on, by status class.\n"
         "# TYPE nginx_registry_cache_upstream_responses_total counter\n"
@@ -140,14 +146,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 12 families, 12 HELP and 12 TYPE lines.
+    // Each family declared exactly once: 13 families, 13 HELP and 13 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 12u);
-    EXPECT_EQ(type, 12u);
+    EXPECT_EQ(help, 13u);
+    EXPECT_EQ(type, 13u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -204,7 +210,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 24u);
+    EXPECT_EQ(lines, 26u);
 }
 
 }  // namespace
