@@ -104,25 +104,29 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         return ngx_http_registry_cache_send_error(r, route.error);
     }
 
-    auto *state = ngx_http_registry_cache_attach_state(r);
-    if (state == nullptr) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    state->cache = cache;
-    state->route = route;
-    state->method = method_of(r);
-    state->credentialed = r->headers_in.authorization != nullptr;
-    state->may_record = true;
+    ngx_http_registry_cache_request_t judged{};
+    judged.cache = cache;
+    judged.route = route;
+    judged.method = method_of(r);
+    judged.credentialed = r->headers_in.authorization != nullptr;
+    judged.may_record = true;
 
-    if (state->method == Method::head && is_cacheable_blob(route)) {
+    if (judged.method == Method::head && is_cacheable_blob(route)) {
         registry_cache::LookupResult found;
-        state->status = look_up(r, cache, *state, found);
-        if (state->status == status_t::hit) {
+        judged.status = look_up(r, cache, judged, found);
+        if (judged.status == status_t::hit) {
+            // Answered here: no redirect follows, so r->ctx is enough to keep the state.
+            if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
             return ngx_http_registry_cache_send_hit(r, route, found.descriptor);
         }
     } else {
         ngx_http_registry_cache_count(cache->sh->bypasses);
-        state->status = status_t::bypass;
+        judged.status = status_t::bypass;
+    }
+    if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     return pass(r, rlcf->pass);
 }

@@ -103,8 +103,11 @@ ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cac
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
                                             const char *data, size_t len) noexcept;
 
-// Request state that survives internal redirects (request_state.cpp).
-ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(ngx_http_request_t *r) noexcept;
+// Request state (request_state.cpp): kept in r->ctx, and, when the request is about to be
+// redirected to registry_cache_pass, where the redirect cannot zero it.
+ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(
+    ngx_http_request_t *r, const ngx_http_registry_cache_request_t &judged,
+    bool across_redirects) noexcept;
 ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_request_t *r) noexcept;
 
 // The header filter that learns from the upstream (learn_filter.cpp).

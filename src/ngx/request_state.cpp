@@ -14,14 +14,25 @@ void state_marker(void *) noexcept {}
 
 }  // namespace
 
-ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(ngx_http_request_t *r) noexcept {
-    ngx_pool_cleanup_t *cln =
-        ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_registry_cache_request_t));
-    if (cln == nullptr) {
-        return nullptr;
+ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(
+    ngx_http_request_t *r, const ngx_http_registry_cache_request_t &judged,
+    bool across_redirects) noexcept {
+    void *memory;
+    if (across_redirects) {
+        ngx_pool_cleanup_t *cln =
+            ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_registry_cache_request_t));
+        if (cln == nullptr) {
+            return nullptr;
+        }
+        cln->handler = state_marker;
+        memory = cln->data;
+    } else {
+        memory = ngx_palloc(r->pool, sizeof(ngx_http_registry_cache_request_t));
+        if (memory == nullptr) {
+            return nullptr;
+        }
     }
-    cln->handler = state_marker;
-    auto *state = new (cln->data) ngx_http_registry_cache_request_t{};
+    auto *state = new (memory) ngx_http_registry_cache_request_t(judged);
     ngx_http_set_ctx(r, state, ngx_http_registry_cache_module);
     return state;
 }
