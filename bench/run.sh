@@ -98,13 +98,11 @@ check_tools() {
     [[ -z $BENCH_REQUESTS || $BENCH_REQUESTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REQUESTS must be a count"
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# free_port, alive
+# shellcheck source=../t/fixtures/processes.sh
+. "$HERE/../t/fixtures/processes.sh"
 
 # ------------------------------------------------------------------ servers ----
-
-alive() { kill -0 "$1" 2>/dev/null; }
 
 stop_nginx() {
     local prefix=$1 pid i
@@ -310,6 +308,9 @@ verify_target() {
 # ab: one thread, HTTP/1.0 keep-alive, HEAD (-i). With -t alone ab stops at 50000 requests,
 # so a duration run also gets an -n it cannot reach. Sets AB_LOAD (how long) and AB_REQ (the
 # request: extra header and URL).
+# ab on the first CPU; nginx's worker is on the second (worker_cpu_affinity in bench/conf).
+ab_() { taskset -c 0 ab "$@"; }
+
 ab_args() {
     local target=$1
     mapfile -t AB_REQ < <(auth_args "$target")
@@ -328,9 +329,9 @@ measure_target() {
     local target=$1 round=$2 out=$WORK/ab/$1.$2.txt complete failed non2xx keepalive rps
     ab_args "$target"
     # Warm-up, once: connections, the registry's Go runtime, nginx's upstream keepalive pool.
-    ((round > 1)) || ab -q -i -k -c "$BENCH_CONCURRENCY" -n "$BENCH_WARMUP" "${AB_REQ[@]}" >/dev/null 2>&1 || true
-    log "round $round, $target: ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} ${AB_REQ[*]}"
-    if ! ab -q -i -k -c "$BENCH_CONCURRENCY" "${AB_LOAD[@]}" "${AB_REQ[@]}" >"$out" 2>&1; then
+    ((round > 1)) || ab_ -q -i -k -c "$BENCH_CONCURRENCY" -n "$BENCH_WARMUP" "${AB_REQ[@]}" >/dev/null 2>&1 || true
+    log "round $round, $target: taskset -c 0 ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} ${AB_REQ[*]}"
+    if ! ab_ -q -i -k -c "$BENCH_CONCURRENCY" "${AB_LOAD[@]}" "${AB_REQ[@]}" >"$out" 2>&1; then
         INVALID[$target]="ab failed: $(tail -n 1 "$out")"
         return 0
     fi
@@ -441,7 +442,7 @@ report() {
     echo
     echo "Median of $BENCH_ROUNDS rounds; 1-minute load average before the run: $LOAD_BEFORE."
     echo
-    echo "Command: \`$(command_line "${ORIG_ARGS[@]}")\`; each target and round: \`ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} [-H '$AUTH_HEADER'] http://127.0.0.1:PORT$BLOB_PATH\` after $BENCH_WARMUP warm-up requests."
+    echo "Command: \`$(command_line "${ORIG_ARGS[@]}")\`; each target and round: \`taskset -c 0 ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} [-H '$AUTH_HEADER'] http://127.0.0.1:PORT$BLOB_PATH\` after $BENCH_WARMUP warm-up requests."
     echo
     echo "Response headers compared with the registry's (Date, Server, Connection, Keep-Alive, X-Cache-Status aside):"
     for target in "${TARGETS[@]}"; do

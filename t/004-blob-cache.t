@@ -15,7 +15,7 @@ our $Layer = $ENV{TEST_NGINX_HELLO_LAYER};
 our $Config = $ENV{TEST_NGINX_HELLO_CONFIG};
 remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/blob-cache");
 
-my $http = HTTP::Tiny->new;
+our $http = HTTP::Tiny->new;
 
 # The registry's own answer to a HEAD, as "Name: value" lines for --- response_headers, so
 # that a hit is compared with what the registry says, field by field.
@@ -29,6 +29,13 @@ sub registry_head {
         my $v = $res->{headers}{lc $_};
         defined $v ? "$_: $v" : "!$_";
     } @names;
+}
+
+# The registry's status for a HEAD of the layer with these request headers.
+sub registry_status {
+    my (%headers) = @_;
+    return $http->head("http://127.0.0.1:$Port/v2/demo/hello/blobs/$Layer",
+                       { headers => \%headers })->{status};
 }
 
 our $LayerHeaders = registry_head('demo/hello', $Layer);
@@ -190,3 +197,52 @@ my $base = $ENV{TEST_NGINX_HELLO_BASE};
 [200, 404, 200, 200]
 --- response_body eval
 ["", "", qq({"name":"demo/hello","tags":["1.0"]}\n), "HEAD 200 HIT\nHEAD 404 MISS\nGET 200 BYPASS\n"]
+
+
+
+=== TEST 11: preconditions on a hit are decided as the registry decides them
+--- dead_upstream: 1
+--- request eval
+["HEAD /v2/demo/hello/blobs/$::Layer", "HEAD /v2/demo/hello/blobs/$::Layer",
+ "HEAD /v2/demo/hello/blobs/$::Layer", "HEAD /v2/demo/hello/blobs/$::Layer"]
+--- more_headers eval
+["If-Match: \"sha256:other\"", "If-None-Match: \"x\", W/\"$::Layer\"",
+ "If-Unmodified-Since: Sat, 01 Jan 2000 00:00:00 GMT", "If-Match: *"]
+--- error_code eval
+[main::registry_status('If-Match' => '"sha256:other"'),
+ main::registry_status('If-None-Match' => qq{"x", W/"$::Layer"}),
+ main::registry_status('If-Unmodified-Since' => 'Sat, 01 Jan 2000 00:00:00 GMT'),
+ main::registry_status('If-Match' => '*')]
+--- response_headers eval
+["X-Cache-Status: HIT", "X-Cache-Status: HIT", "X-Cache-Status: HIT", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 12: a HEAD with Range is the upstream's to answer
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Layer"
+--- more_headers
+Range: bytes=0-9
+--- error_code eval
+$::http->head("http://127.0.0.1:$::Port/v2/demo/hello/blobs/$::Layer",
+              { headers => { Range => 'bytes=0-9' } })->{status}
+--- response_headers
+X-Cache-Status: BYPASS
+
+
+
+=== TEST 13: an answer to a request rewritten on its way upstream teaches nothing
+--- config
+    add_header X-Cache-Status $registry_cache_status always;
+    location /v2/ {
+        registry_cache edge;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        rewrite ^/v2/demo/other/(.*)$ /v2/demo/hello/$1 break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT;
+    }
+--- request eval
+["HEAD /v2/demo/other/blobs/$::Config", "HEAD /v2/demo/other/blobs/$::Config"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS"]

@@ -12,12 +12,14 @@ namespace registry_cache {
 
 enum class Method { head, get, del, other };
 
-// The parts of an upstream response the cache looks at.
+// The parts of an upstream exchange the cache looks at.
 struct UpstreamAnswer {
+    std::string_view path;  // the path the upstream was asked for, as sent (query cut off)
     int status = 0;
     std::string_view docker_content_digest;  // empty when absent
     std::int64_t content_length = -1;        // -1 when absent or not a valid integer
     std::string_view content_type;           // empty when absent
+    bool content_encoded = false;            // a Content-Encoding was sent: the length is not the blob's
 };
 
 enum class Lesson {
@@ -26,10 +28,12 @@ enum class Lesson {
     clear_link   // the upstream accepted a DELETE: forget the link
 };
 
-// Decides for a request whose route parsed without error. Records only a 200 to HEAD or GET
-// of a blob of a cacheable digest, whose Docker-Content-Digest equals the requested digest
-// exactly, whose Content-Length is a non-negative integer and whose Content-Type is a valid
-// media type. Clears on a 202 to DELETE of a blob. Everything else teaches nothing.
+// Decides for a request whose route parsed without error. The upstream must have been asked
+// for the same object (a rewrite on the way teaches nothing). Records only a 200 to HEAD or
+// GET of a blob of a cacheable digest, whose Docker-Content-Digest equals the requested
+// digest exactly, whose Content-Length is a non-negative integer, without Content-Encoding,
+// and whose Content-Type is a valid media type. Clears on a 202 to DELETE of a blob.
+// Everything else teaches nothing.
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
              std::uint64_t now, BlobDescriptor& descriptor) noexcept;
 

@@ -1,5 +1,7 @@
 #include "registry_cache/descriptor.h"
 
+#include <cstdint>
+
 #include <cstring>
 
 namespace registry_cache {
@@ -170,6 +172,8 @@ DecodeStatus decode(std::string_view bytes, BlobDescriptor& out) noexcept {
     BlobDescriptor decoded;
     decoded.size = get_u64(p + 1);
     decoded.stored_at = get_u64(p + 9);
+    // A size nginx cannot send as Content-Length (off_t) was never written by this code.
+    if (decoded.size > static_cast<std::uint64_t>(INT64_MAX)) return DecodeStatus::damaged;
     if (!decoded.media_type.assign(bytes.substr(descriptor_fixed_size))) {
         return DecodeStatus::damaged;
     }

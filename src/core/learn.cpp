@@ -7,10 +7,20 @@ std::string_view digest_text(const Route& route) noexcept {
     return route.by_digest ? route.reference : std::string_view{};
 }
 
+namespace {
+
+bool same_object(const Route& asked, std::string_view upstream_path) noexcept {
+    Route sent = parse_route(upstream_path);
+    return sent.error == RouteError::none && sent.kind == asked.kind && sent.name == asked.name &&
+           sent.reference == asked.reference;
+}
+
+}  // namespace
+
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
              std::uint64_t now, BlobDescriptor& descriptor) noexcept {
     if (route.error != RouteError::none || route.kind != RouteKind::blob || !route.by_digest ||
-        !is_cacheable(route.digest.algorithm)) {
+        !is_cacheable(route.digest.algorithm) || !same_object(route, answer.path)) {
         return Lesson::nothing;
     }
     if (method == Method::del) {
@@ -20,7 +30,8 @@ Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
         return Lesson::nothing;
     }
     if (answer.status != 200 || answer.docker_content_digest != digest_text(route) ||
-        answer.content_length < 0 || !descriptor.media_type.assign(answer.content_type)) {
+        answer.content_length < 0 || answer.content_encoded ||
+        !descriptor.media_type.assign(answer.content_type)) {
         return Lesson::nothing;
     }
     descriptor.size = static_cast<std::uint64_t>(answer.content_length);

@@ -89,8 +89,9 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
 
     // A request that comes back here (an error_page pointing into /v2/, say) was counted
-    // and judged the first time: just pass it on again.
-    if (ngx_http_registry_cache_find_state(r) != nullptr) {
+    // and judged the first time; a subrequest shares its parent's pool, where the state
+    // lives, and must neither find nor leave any: both are just passed on.
+    if (r != r->main || ngx_http_registry_cache_find_state(r) != nullptr) {
         return pass(r, rlcf->pass);
     }
 
@@ -111,7 +112,8 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.credentialed = r->headers_in.authorization != nullptr;
     judged.may_record = true;
 
-    if (judged.method == Method::head && is_cacheable_blob(route)) {
+    // A HEAD with Range is the upstream's to answer (206 and Content-Range).
+    if (judged.method == Method::head && is_cacheable_blob(route) && r->headers_in.range == nullptr) {
         registry_cache::LookupResult found;
         judged.status = look_up(r, cache, judged, found);
         if (judged.status == status_t::hit) {

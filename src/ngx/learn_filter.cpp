@@ -8,25 +8,25 @@ namespace {
 
 ngx_http_output_header_filter_pt next_header_filter;
 
-// The value of a response header, empty when absent; a header sent twice is as good as
-// absent, since the two values cannot both be the truth.
-std::string_view single_header(ngx_http_request_t *r, std::string_view name) noexcept {
-    std::string_view found;
+bool is_named(const ngx_table_elt_t &h, std::string_view name) noexcept {
+    return h.hash != 0 && h.key.len == name.size() &&
+           ngx_strncasecmp(h.key.data, reinterpret_cast<u_char *>(const_cast<char *>(name.data())),
+                           name.size()) == 0;
+}
+
+// How many times the upstream sent header `name`, and the value of the last one.
+int find_header(const ngx_list_t &headers, std::string_view name, std::string_view &value) noexcept {
     int seen = 0;
-    for (ngx_list_part_t *part = &r->headers_out.headers.part; part != nullptr; part = part->next) {
+    for (const ngx_list_part_t *part = &headers.part; part != nullptr; part = part->next) {
         auto *h = static_cast<ngx_table_elt_t *>(part->elts);
         for (ngx_uint_t i = 0; i < part->nelts; i++) {
-            if (h[i].hash == 0 || h[i].key.len != name.size() ||
-                ngx_strncasecmp(h[i].key.data, reinterpret_cast<u_char *>(const_cast<char *>(name.data())),
-                                name.size()) != 0)
-            {
-                continue;
+            if (is_named(h[i], name)) {
+                value = ngx_http_registry_cache_view(h[i].value);
+                seen++;
             }
-            found = ngx_http_registry_cache_view(h[i].value);
-            seen++;
         }
     }
-    return seen == 1 ? found : std::string_view{};
+    return seen;
 }
 
 void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept {
@@ -35,12 +35,31 @@ void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept
     }
 }
 
+// What the upstream itself said, from u->headers_in: not what other filters or an
+// error_page made of it in r->headers_out.
 void learn(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+    ngx_http_upstream_t *u = r->upstream;
+    const ngx_http_upstream_headers_in_t &in = u->headers_in;
+    // The response going out must be the upstream's answer, not one nginx made after it
+    // (a 502 after a failure, an intercepted error page).
+    if (in.status_n == 0 || in.status_n != r->headers_out.status) {
+        return;
+    }
+
     registry_cache::UpstreamAnswer answer;
-    answer.status = static_cast<int>(r->headers_out.status);
-    answer.docker_content_digest = single_header(r, "Docker-Content-Digest");
-    answer.content_length = r->headers_out.content_length_n;
-    answer.content_type = ngx_http_registry_cache_view(r->headers_out.content_type);
+    answer.path = registry_cache::strip_query(ngx_http_registry_cache_view(u->uri));
+    answer.status = static_cast<int>(in.status_n);
+    std::string_view digest;
+    // A header sent twice is as good as absent: the two values cannot both be the truth.
+    if (find_header(in.headers, "Docker-Content-Digest", digest) == 1) {
+        answer.docker_content_digest = digest;
+    }
+    answer.content_length = in.content_length_n;
+    if (in.content_type != nullptr) {
+        answer.content_type = ngx_http_registry_cache_view(in.content_type->value);
+    }
+    std::string_view encoding;
+    answer.content_encoded = find_header(in.headers, "Content-Encoding", encoding) > 0;
 
     registry_cache::StoreWrite write;
     auto lesson = registry_cache::learn(state.route, state.method, answer,

@@ -18,7 +18,7 @@ ngx_http_registry_cache_main_conf_t *main_conf(ngx_cycle_t *cycle) noexcept {
 }
 
 template <typename F>
-ngx_int_t for_each_cache(ngx_cycle_t *cycle, F f) noexcept {
+ngx_int_t for_each_cache(ngx_cycle_t *cycle, F f) {
     ngx_http_registry_cache_main_conf_t *rcmf = main_conf(cycle);
     if (rcmf == nullptr) {
         return NGX_OK;
@@ -48,7 +48,7 @@ registry_cache::StoreOptions options_of(ngx_cycle_t *cycle, const ngx_http_regis
 }
 
 // Workers drop root: the files the master creates must be theirs.
-void give_to_workers(ngx_cycle_t *cycle, const std::string &path) noexcept {
+void give_to_workers(ngx_cycle_t *cycle, const std::string &path) {
     auto *ccf = reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(cycle->conf_ctx, ngx_core_module));
     if (geteuid() != 0 || ccf->user == static_cast<ngx_uid_t>(NGX_CONF_UNSET_UINT)) {
         return;
@@ -62,6 +62,17 @@ void give_to_workers(ngx_cycle_t *cycle, const std::string &path) noexcept {
     }
 }
 
+// At start a cache that cannot be used stops nginx. On a reload, failing would make the
+// master exit and orphan its workers: the failure is logged, and the new workers pass every
+// request upstream if they cannot open the store either.
+ngx_int_t refuse(ngx_cycle_t *cycle) noexcept {
+    return ngx_is_init_cycle(cycle->old_cycle) ? NGX_ERROR : NGX_OK;
+}
+
+ngx_uint_t refusal_level(ngx_cycle_t *cycle) noexcept {
+    return ngx_is_init_cycle(cycle->old_cycle) ? NGX_LOG_EMERG : NGX_LOG_CRIT;
+}
+
 ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
     std::string path = path_of(cache);
     // Parents are made traversable (workers that dropped root must reach the cache); the
@@ -72,15 +83,15 @@ ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
         err = ngx_errno;
     }
     if (err != 0) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, err,
+        ngx_log_error(refusal_level(cycle), cycle->log, err,
                       ngx_create_dir_n " \"%V\" for registry_cache_path failed", &cache->path);
-        return NGX_ERROR;
+        return refuse(cycle);
     }
     std::string error;
     if (registry_cache::Store::open(options_of(cycle, cache), error) == nullptr) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "registry_cache_path \"%V\": %s",
+        ngx_log_error(refusal_level(cycle), cycle->log, 0, "registry_cache_path \"%V\": %s",
                       &cache->path, error.c_str());
-        return NGX_ERROR;
+        return refuse(cycle);
     }
     give_to_workers(cycle, path);
     return NGX_OK;
@@ -113,10 +124,42 @@ ngx_int_t open_in_worker(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
     return NGX_OK;
 }
 
+// Single-process mode (master_process off) reloads in the process that already holds the
+// stores, and runs no init_process afterwards. LMDB forbids opening an environment twice in
+// one process (closing either drops the other's locks), so the open stores move from the
+// old configuration's caches to the new ones of the same path.
+void adopt_open_stores(ngx_cycle_t *cycle) {
+    ngx_http_registry_cache_main_conf_t *old = main_conf(cycle->old_cycle);
+    if (old == nullptr) {
+        return;
+    }
+    auto **olds = static_cast<ngx_http_registry_cache_t **>(old->caches.elts);
+    for_each_cache(cycle, [&](ngx_http_registry_cache_t *c) -> ngx_int_t {
+        for (ngx_uint_t i = 0; i < old->caches.nelts; i++) {
+            ngx_http_registry_cache_worker_t *w = olds[i]->worker;
+            if (w != nullptr && ngx_http_registry_cache_view(olds[i]->path) == ngx_http_registry_cache_view(c->path)) {
+                ngx_http_registry_cache_flush(olds[i], cycle->log);
+                w->flush.data = c;
+                c->worker = w;
+                olds[i]->worker = nullptr;
+            }
+        }
+        // A cache the old configuration did not have is opened as a worker would.
+        if (c->worker == nullptr && validate(cycle, c) == NGX_OK) {
+            return open_in_worker(cycle, c);
+        }
+        return NGX_OK;
+    });
+}
+
 }  // namespace
 
 ngx_int_t ngx_http_registry_cache_init_module(ngx_cycle_t *cycle) noexcept {
     try {
+        if (ngx_process == NGX_PROCESS_SINGLE && !ngx_is_init_cycle(cycle->old_cycle)) {
+            adopt_open_stores(cycle);
+            return NGX_OK;
+        }
         return for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) { return validate(cycle, c); });
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "registry cache: %s", e.what());
@@ -125,6 +168,11 @@ ngx_int_t ngx_http_registry_cache_init_module(ngx_cycle_t *cycle) noexcept {
 }
 
 ngx_int_t ngx_http_registry_cache_init_process(ngx_cycle_t *cycle) noexcept {
+    // Only processes that serve requests hold a store: the cache manager and loader would
+    // take reader slots, and the loader exits without exit_process.
+    if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) {
+        return NGX_OK;
+    }
     try {
         return for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) { return open_in_worker(cycle, c); });
     } catch (const std::exception &e) {
@@ -134,7 +182,8 @@ ngx_int_t ngx_http_registry_cache_init_process(ngx_cycle_t *cycle) noexcept {
 }
 
 void ngx_http_registry_cache_exit_process(ngx_cycle_t *cycle) noexcept {
-    for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) {
+    // Nothing in here throws: flush() and the destructors are noexcept.
+    for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) noexcept {
         ngx_http_registry_cache_flush(c, cycle->log);
         if (c->worker != nullptr && c->worker->flush.posted) {
             ngx_delete_posted_event(&c->worker->flush);

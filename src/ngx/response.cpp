@@ -1,8 +1,10 @@
 // Responses the module writes itself: cache hits, OCI errors, and plain bodies (metrics).
 #include "ngx_registry_cache.h"
 
+#include <optional>
 #include <string>
 
+#include "registry_cache/conditional.h"
 #include "registry_cache/oci_error.h"
 
 namespace {
@@ -40,17 +42,11 @@ ngx_str_t pool_copy(ngx_pool_t *pool, std::string_view s) noexcept {
     return ngx_str_t{s.size(), p};
 }
 
-// If-None-Match holding the digest, quoted as the Etag is or bare, as distribution accepts.
-bool etag_matches(ngx_http_request_t *r, std::string_view digest) noexcept {
-    ngx_table_elt_t *inm = r->headers_in.if_none_match;
-    if (inm == nullptr) {
-        return false;
+std::optional<std::string_view> header_value(const ngx_table_elt_t *h) noexcept {
+    if (h == nullptr) {
+        return std::nullopt;
     }
-    std::string_view v = ngx_http_registry_cache_view(inm->value);
-    if (v.size() == digest.size() + 2 && v.front() == '"' && v.back() == '"') {
-        v = v.substr(1, digest.size());
-    }
-    return v == digest;
+    return ngx_http_registry_cache_view(h->value);
 }
 
 }  // namespace
@@ -82,14 +78,25 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
     ngx_memcpy(etag.data + 1, digest.data(), digest.size());
     etag.data[digest.size() + 1] = '"';
 
-    bool not_modified = etag_matches(r, digest);
+    auto precondition = registry_cache::evaluate_preconditions(
+        header_value(r->headers_in.if_match), header_value(r->headers_in.if_none_match),
+        ngx_http_registry_cache_view(etag));
+    // The preconditions are decided here, as distribution decides them; nginx's own
+    // not_modified filter would answer If-Unmodified-Since with 412 for want of a date.
+    r->disable_not_modified = 1;
+
+    if (precondition == registry_cache::Precondition::failed) {
+        r->headers_out.status = NGX_HTTP_PRECONDITION_FAILED;
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+    }
     if (!add_header(r, cache_control_key, cache_control) || !add_header(r, digest_key, digest_value) ||
         !add_registry_headers(r) || !add_header(r, etag_key, etag))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (not_modified) {
+    if (precondition == registry_cache::Precondition::not_modified) {
         r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
     } else {
         ngx_str_t type = pool_copy(r->pool, d.media_type.view());

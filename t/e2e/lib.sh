@@ -93,17 +93,9 @@ done_testing() {
 
 # --------------------------------------------------------------- setup ----
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Same rule as registry.sh: a zombie (reparented daemon not yet reaped by
-# init) counts as gone.
-alive() {
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [[ -n $state && $state != Z && $state != X ]]
-}
+# free_port, alive
+# shellcheck source=../fixtures/processes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../fixtures/processes.sh"
 
 _e2e_cleanup() {
     local rc=$?

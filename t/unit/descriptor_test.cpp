@@ -101,12 +101,12 @@ TEST(Record, DescriptorRoundTrip) {
     EXPECT_EQ(out.media_type.view(), d.media_type.view());
 
     BlobDescriptor extremes;
-    extremes.size = UINT64_MAX;
+    extremes.size = static_cast<std::uint64_t>(INT64_MAX);  // the largest off_t
     extremes.stored_at = 0;
     ASSERT_TRUE(extremes.media_type.assign("a/" + std::string(127, 'b') + "; x=" +
                                            std::string(122, 'c')));
     ASSERT_EQ(decode(encode(extremes), out), DecodeStatus::ok);
-    EXPECT_EQ(out.size, UINT64_MAX);
+    EXPECT_EQ(out.size, static_cast<std::uint64_t>(INT64_MAX));
     EXPECT_EQ(out.stored_at, 0u);
     EXPECT_EQ(out.media_type.view(), extremes.media_type.view());
 }
@@ -206,6 +206,23 @@ TEST(Record, UnknownLinkScopeIsDamage) {
         bytes[1] = scope;
         EXPECT_EQ(decode(bytes, l), DecodeStatus::damaged) << int(scope);
     }
+}
+
+}  // namespace
+}  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+TEST(Record, SizeBeyondOffTIsDamage) {
+    // nginx sends Content-Length as a signed off_t: a larger size was never written by us.
+    BlobDescriptor d;
+    ASSERT_TRUE(d.media_type.assign("a/b"));
+    d.size = static_cast<std::uint64_t>(INT64_MAX);
+    BlobDescriptor out;
+    EXPECT_EQ(decode(encode(d), out), DecodeStatus::ok);
+    d.size += 1;
+    EXPECT_EQ(decode(encode(d), out), DecodeStatus::damaged);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ const std::string path = "/v2/demo/app/blobs/" + digest;
 
 UpstreamAnswer good() {
     UpstreamAnswer a;
+    a.path = path;
     a.status = 200;
     a.docker_content_digest = digest;
     a.content_length = 1234;
@@ -20,8 +21,10 @@ UpstreamAnswer good() {
     return a;
 }
 
-Lesson lesson(const std::string& p, Method m, const UpstreamAnswer& a) {
+// The answer to a request for `p`, asked upstream as `p` too.
+Lesson lesson(const std::string& p, Method m, UpstreamAnswer a) {
     BlobDescriptor d;
+    a.path = p;
     return learn(parse_route(p), m, a, 1700000000, d);
 }
 
@@ -84,6 +87,23 @@ TEST(Learn, NothingForRoutesThatAreNotCacheableBlobs) {
 TEST(Learn, NothingForOtherMethods) {
     EXPECT_EQ(lesson(path, Method::other, good()), Lesson::nothing);
     EXPECT_EQ(lesson(path, Method::del, good()), Lesson::nothing);
+}
+
+TEST(Learn, NothingWhenTheUpstreamWasAskedForSomethingElse) {
+    BlobDescriptor d;
+    for (std::string sent : {std::string("/upstream"), std::string("/v2/demo/other/blobs/") + digest,
+                             std::string("/v2/demo/app/manifests/") + digest, std::string(),
+                             std::string("/v2/demo/app/blobs/sha256:") + std::string(64, 'd')}) {
+        UpstreamAnswer a = good();
+        a.path = sent;
+        EXPECT_EQ(learn(parse_route(path), Method::head, a, 1, d), Lesson::nothing) << sent;
+    }
+}
+
+TEST(Learn, NothingFromAnEncodedBody) {
+    UpstreamAnswer a = good();
+    a.content_encoded = true;
+    EXPECT_EQ(lesson(path, Method::get, a), Lesson::nothing);
 }
 
 TEST(Learn, AcceptedDeleteClearsTheLink) {
