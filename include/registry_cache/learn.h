@@ -37,6 +37,18 @@ enum class Lesson {
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
              std::uint64_t now, BlobDescriptor& descriptor) noexcept;
 
+// Decides after a GET body was hashed as it streamed: records the blob of a cacheable
+// digest when `computed` ("algorithm:hex") is the requested digest; the size is what was
+// hashed and the media type must be valid. Docker-Content-Digest is not needed: the bytes
+// themselves were checked.
+Lesson learn_verified(const Route& route, std::string_view computed, std::uint64_t bytes,
+                      std::string_view content_type, std::uint64_t now,
+                      BlobDescriptor& descriptor) noexcept;
+
+// Whether the upstream was asked (`upstream_path`, as sent, without query) for the object
+// the route names: a rewrite on the way makes its answer about something else.
+bool same_object(const Route& asked, std::string_view upstream_path) noexcept;
+
 // The requested digest as it appears in keys and headers: "algorithm:encoded".
 std::string_view digest_text(const Route& route) noexcept;
 

@@ -20,6 +20,9 @@ struct CacheCounters {
     std::uint64_t refused = 0;    // answered locally with an OCI error (invalid name/digest)
     std::uint64_t recorded = 0;   // descriptors learned from the upstream and committed
     std::uint64_t cleared = 0;    // links cleared after an accepted DELETE
+    std::uint64_t verified = 0;        // GET bodies whose bytes hashed to their digest
+    std::uint64_t verified_bytes = 0;  // bytes of those bodies
+    std::uint64_t digest_mismatches = 0;  // bodies that did not: cut, never recorded
     // Upstream responses to requests the module passed on, by status class.
     std::uint64_t upstream_1xx = 0, upstream_2xx = 0, upstream_3xx = 0, upstream_4xx = 0,
                   upstream_5xx = 0;
@@ -37,6 +40,7 @@ struct CacheMetrics {
 // registry_storage_cache_hits_total, registry_storage_cache_errors_total, distribution's own
 // registry_storage_cache_total{type="Request"|"Hit"|"Miss"|"Error"}, and
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
+// nginx_registry_cache_{verified,verified_bytes,digest_mismatches}_total,
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
 // nginx_registry_cache_entries{kind="descriptors"|"links"},
 // nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit.

@@ -1,5 +1,7 @@
 #include "registry_cache/learn.h"
 
+#include <cstdint>
+
 namespace registry_cache {
 
 std::string_view digest_text(const Route& route) noexcept {
@@ -7,15 +9,11 @@ std::string_view digest_text(const Route& route) noexcept {
     return route.by_digest ? route.reference : std::string_view{};
 }
 
-namespace {
-
 bool same_object(const Route& asked, std::string_view upstream_path) noexcept {
     Route sent = parse_route(upstream_path);
     return sent.error == RouteError::none && sent.kind == asked.kind && sent.name == asked.name &&
            sent.reference == asked.reference;
 }
-
-}  // namespace
 
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
              std::uint64_t now, BlobDescriptor& descriptor) noexcept {
@@ -35,6 +33,19 @@ Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
         return Lesson::nothing;
     }
     descriptor.size = static_cast<std::uint64_t>(answer.content_length);
+    descriptor.stored_at = now;
+    return Lesson::record;
+}
+
+Lesson learn_verified(const Route& route, std::string_view computed, std::uint64_t bytes,
+                      std::string_view content_type, std::uint64_t now,
+                      BlobDescriptor& descriptor) noexcept {
+    if (route.error != RouteError::none || route.kind != RouteKind::blob || !route.by_digest ||
+        !is_cacheable(route.digest.algorithm) || computed != digest_text(route) ||
+        bytes > static_cast<std::uint64_t>(INT64_MAX) || !descriptor.media_type.assign(content_type)) {
+        return Lesson::nothing;
+    }
+    descriptor.size = bytes;
     descriptor.stored_at = now;
     return Lesson::record;
 }

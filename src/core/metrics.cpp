@@ -109,6 +109,15 @@ const PlainFamily counter_families[] = {
     {"nginx_registry_cache_cleared_total"sv, counter,
      "Repository links cleared after a DELETE the upstream accepted."sv,
      [](const CacheMetrics& m) { return m.counters.cleared; }, false},
+    {"nginx_registry_cache_verified_total"sv, counter,
+     "Bodies relayed from the upstream whose bytes hashed to their digest."sv,
+     [](const CacheMetrics& m) { return m.counters.verified; }, false},
+    {"nginx_registry_cache_verified_bytes_total"sv, counter,
+     "Bytes of the bodies that were verified."sv,
+     [](const CacheMetrics& m) { return m.counters.verified_bytes; }, false},
+    {"nginx_registry_cache_digest_mismatches_total"sv, counter,
+     "Bodies that did not hash to their digest: cut before their end, never recorded."sv,
+     [](const CacheMetrics& m) { return m.counters.digest_mismatches; }, false},
 };
 
 const PlainFamily map_families[] = {
@@ -172,10 +181,10 @@ void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
 }
 
 // Room for the HELP/TYPE lines and, per cache, its samples: the longest sample line is about
-// 90 bytes plus the zone (escaping can at most double it); 21 samples per cache at most.
+// 90 bytes plus the zone (escaping can at most double it); 24 samples per cache at most.
 std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
     std::size_t size = 2048;
-    for (const CacheMetrics& m : caches) size += 21 * (96 + 2 * m.zone.size());
+    for (const CacheMetrics& m : caches) size += 24 * (96 + 2 * m.zone.size());
     return size;
 }
 

@@ -37,7 +37,7 @@ void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept
 
 // What the upstream itself said, from u->headers_in: not what other filters or an
 // error_page made of it in r->headers_out.
-void learn(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+void inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     ngx_http_upstream_t *u = r->upstream;
     const ngx_http_upstream_headers_in_t &in = u->headers_in;
     // The response going out must be the upstream's answer, not one nginx made after it
@@ -61,20 +61,15 @@ void learn(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     std::string_view encoding;
     answer.content_encoded = find_header(in.headers, "Content-Encoding", encoding) > 0;
 
-    registry_cache::StoreWrite write;
-    auto lesson = registry_cache::learn(state.route, state.method, answer,
-                                        static_cast<std::uint64_t>(ngx_time()), write.descriptor);
-    if (lesson == registry_cache::Lesson::nothing) {
+    // A body that will be hashed teaches at its end, from its bytes, and is hashed even
+    // when nothing may be recorded: a wrong body must never reach the client whole.
+    if (ngx_http_registry_cache_start_verify(r, state, answer) || !state.may_record) {
         return;
     }
-    write.kind = lesson == registry_cache::Lesson::record ? registry_cache::StoreWrite::Kind::record
-                                                          : registry_cache::StoreWrite::Kind::clear_link;
-    write.repository.assign(state.route.name);
-    write.digest.assign(registry_cache::digest_text(state.route));
-    write.link.scope = state.credentialed ? registry_cache::LinkScope::credentialed
-                                          : registry_cache::LinkScope::public_access;
-    write.link.stored_at = write.descriptor.stored_at;
-    ngx_http_registry_cache_enqueue(state.cache, std::move(write), r->connection->log);
+    registry_cache::BlobDescriptor descriptor;
+    auto lesson = registry_cache::learn(state.route, state.method, answer,
+                                        static_cast<std::uint64_t>(ngx_time()), descriptor);
+    ngx_http_registry_cache_teach(r, state, lesson, descriptor);
 }
 
 ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
@@ -86,13 +81,11 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
         state->observed = true;
         if (r->upstream != nullptr) {
             count_outcome(state->cache, r->headers_out.status);
-            if (state->may_record) {
-                try {
-                    learn(r, *state);
-                } catch (const std::exception &e) {
-                    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                                  "registry cache: recording failed: %s", e.what());
-                }
+            try {
+                inspect(r, *state);
+            } catch (const std::exception &e) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "registry cache: recording failed: %s", e.what());
             }
         }
     }
@@ -100,6 +93,24 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
 }
 
 }  // namespace
+
+void ngx_http_registry_cache_teach(ngx_http_request_t *r, const ngx_http_registry_cache_request_t &state,
+                                   registry_cache::Lesson lesson,
+                                   const registry_cache::BlobDescriptor &descriptor) {
+    if (lesson == registry_cache::Lesson::nothing || !state.may_record) {
+        return;
+    }
+    registry_cache::StoreWrite write;
+    write.kind = lesson == registry_cache::Lesson::record ? registry_cache::StoreWrite::Kind::record
+                                                          : registry_cache::StoreWrite::Kind::clear_link;
+    write.repository.assign(state.route.name);
+    write.digest.assign(registry_cache::digest_text(state.route));
+    write.descriptor = descriptor;
+    write.link.scope = state.credentialed ? registry_cache::LinkScope::credentialed
+                                          : registry_cache::LinkScope::public_access;
+    write.link.stored_at = descriptor.stored_at;
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), r->connection->log);
+}
 
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *) noexcept {
     next_header_filter = ngx_http_top_header_filter;

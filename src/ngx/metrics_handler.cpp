@@ -25,6 +25,9 @@ registry_cache::CacheMetrics snapshot(ngx_http_registry_cache_t *cache) {
     c.refused = read(sh.refused);
     c.recorded = read(sh.recorded);
     c.cleared = read(sh.cleared);
+    c.verified = read(sh.verified);
+    c.verified_bytes = read(sh.verified_bytes);
+    c.digest_mismatches = read(sh.digest_mismatches);
     c.upstream_1xx = read(sh.upstream[0]);
     c.upstream_2xx = read(sh.upstream[1]);
     c.upstream_3xx = read(sh.upstream[2]);

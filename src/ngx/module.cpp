@@ -25,6 +25,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     }
     // pcalloc leaves conf->pass empty: unset.
     conf->shm_zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
+    conf->verify = NGX_CONF_UNSET;
     return conf;
 }
 
@@ -34,6 +35,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
 
     ngx_conf_merge_ptr_value(conf->shm_zone, prev->shm_zone, nullptr);
     ngx_conf_merge_str_value(conf->pass, prev->pass, "");
+    ngx_conf_merge_value(conf->verify, prev->verify, 1);
 
     if (conf->shm_zone == nullptr) {
         return NGX_CONF_OK;
@@ -66,6 +68,9 @@ ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept {
         return NGX_ERROR;
     }
     *h = ngx_http_registry_cache_handler;
+    if (ngx_http_registry_cache_verify_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
     return ngx_http_registry_cache_filter_init(cf);
 }
 
@@ -78,6 +83,10 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_pass"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_registry_cache_pass, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_verify"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_registry_cache_loc_conf_t, verify), nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

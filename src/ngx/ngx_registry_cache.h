@@ -32,6 +32,9 @@ struct ngx_http_registry_cache_shctx_t {
     ngx_http_registry_cache_counter_t refused;
     ngx_http_registry_cache_counter_t recorded;
     ngx_http_registry_cache_counter_t cleared;
+    ngx_http_registry_cache_counter_t verified;
+    ngx_http_registry_cache_counter_t verified_bytes;
+    ngx_http_registry_cache_counter_t digest_mismatches;
     ngx_http_registry_cache_counter_t upstream[5];  // 1xx .. 5xx
 };
 
@@ -61,6 +64,7 @@ struct ngx_http_registry_cache_main_conf_t {
 struct ngx_http_registry_cache_loc_conf_t {
     ngx_shm_zone_t *shm_zone;  // NULL: off; NGX_CONF_UNSET_PTR: not set here
     ngx_str_t pass;            // "@name" or "/uri" where requests the cache does not answer go
+    ngx_flag_t verify;         // hash bodies relayed from the upstream
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,
@@ -68,6 +72,8 @@ static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_
 
 // What $registry_cache_status says.
 enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, bypass, error };
+
+struct ngx_http_registry_cache_verify_t;  // a body being hashed (verify_filter.cpp)
 
 // The state of one request, kept where nginx's internal redirects cannot zero it (see
 // request_state.cpp). Its views point into the request's own memory.
@@ -79,6 +85,8 @@ struct ngx_http_registry_cache_request_t {
     bool credentialed;  // the request carried an Authorization header
     bool may_record;    // false after a store error: nothing is written back
     bool observed;      // the upstream's response header was seen
+    bool verify_on;     // registry_cache_verify of the location that judged the request
+    ngx_http_registry_cache_verify_t *verify;  // set while a body is being hashed
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,
@@ -110,8 +118,20 @@ ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(
     bool across_redirects) noexcept;
 ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_request_t *r) noexcept;
 
-// The header filter that learns from the upstream (learn_filter.cpp).
+// The header filter that learns from the upstream (learn_filter.cpp) and the body filter
+// that verifies what it relays (verify_filter.cpp).
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
+ngx_int_t ngx_http_registry_cache_verify_filter_init(ngx_conf_t *cf) noexcept;
+// Starts hashing the body of a 200 to a GET that names a digest (or whose upstream named one
+// in Docker-Content-Digest). True when the body will be verified: what it teaches is then
+// learned at its end, not from the headers.
+bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                          const registry_cache::UpstreamAnswer &answer);
+
+// Queues what an upstream answer taught, unless nothing or nothing may be recorded.
+void ngx_http_registry_cache_teach(ngx_http_request_t *r, const ngx_http_registry_cache_request_t &state,
+                                   registry_cache::Lesson lesson,
+                                   const registry_cache::BlobDescriptor &descriptor);
 
 // Batched writes (writer.cpp).
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,

@@ -116,5 +116,23 @@ TEST(Learn, AcceptedDeleteClearsTheLink) {
     EXPECT_EQ(lesson(path, Method::del, a), Lesson::nothing);
 }
 
+TEST(LearnVerified, RecordsWhatHashedToTheRequestedDigest) {
+    BlobDescriptor d;
+    EXPECT_EQ(learn_verified(parse_route(path), digest, 77, "application/octet-stream", 5, d),
+              Lesson::record);
+    EXPECT_EQ(d.size, 77u);
+    EXPECT_EQ(d.stored_at, 5u);
+}
+
+TEST(LearnVerified, NothingFromAMismatchABadTypeOrAManifest) {
+    BlobDescriptor d;
+    Route blob = parse_route(path);
+    EXPECT_EQ(learn_verified(blob, "sha256:" + std::string(64, 'd'), 1, "a/b", 5, d), Lesson::nothing);
+    EXPECT_EQ(learn_verified(blob, "", 1, "a/b", 5, d), Lesson::nothing);
+    EXPECT_EQ(learn_verified(blob, digest, 1, "", 5, d), Lesson::nothing);
+    EXPECT_EQ(learn_verified(parse_route("/v2/demo/app/manifests/" + digest), digest, 1, "a/b", 5, d),
+              Lesson::nothing);
+}
+
 }  // namespace
 }  // namespace registry_cache

@@ -24,6 +24,9 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.refused = base + 6;
     c.recorded = base + 7;
     c.cleared = base + 8;
+    c.verified = base + 18;
+    c.verified_bytes = base + 19;
+    c.digest_mismatches = base + 20;
     c.upstream_1xx = 0;  // zero still gets its sample
     c.upstream_2xx = base + 10;
     c.upstream_3xx = base + 11;
@@ -78,6 +81,17 @@ TEST(Metrics, ExactTextForOneCache) {
         "upstream accepted.\n"
         "# TYPE nginx_registry_cache_cleared_total counter\n"
         "nginx_registry_cache_cleared_total{cache=\"edge\"} 8\n"
+        "# HELP nginx_registry_cache_verified_total Bodies relayed from the upstream whose bytes "
+        "hashed to their digest.\n"
+        "# TYPE nginx_registry_cache_verified_total counter\n"
+        "nginx_registry_cache_verified_total{cache=\"edge\"} 18\n"
+        "# HELP nginx_registry_cache_verified_bytes_total Bytes of the bodies that were verified.\n"
+        "# TYPE nginx_registry_cache_verified_bytes_total counter\n"
+        "nginx_registry_cache_verified_bytes_total{cache=\"edge\"} 19\n"
+        "# HELP nginx_registry_cache_digest_mismatches_total Bodies that did not hash to their "
+        "digest: cut before their end, never recorded.\n"
+        "# TYPE nginx_registry_cache_digest_mismatches_total counter\n"
+        "nginx_registry_cache_digest_mismatches_total{cache=\"edge\"} 20\n"
         "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
         "# TYPE registry_storage_cache_total counter\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
@@ -146,14 +160,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 13 families, 13 HELP and 13 TYPE lines.
+    // Each family declared exactly once: 16 families, 16 HELP and 16 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 13u);
-    EXPECT_EQ(type, 13u);
+    EXPECT_EQ(help, 16u);
+    EXPECT_EQ(type, 16u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -210,7 +224,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 26u);
+    EXPECT_EQ(lines, 32u);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 package RegistryCache::LyingUpstream;
 
-# A registry that lies, for tests of what the cache must not learn. It answers
+# A registry that lies, for tests of what the cache must not learn nor relay. It answers
 #
 #     HEAD|GET /v2/lie/<kind>/blobs/<digest>
 #
-# with a response shaped by <kind> (see %LIES), on a loopback port of its own, from a
+# with a response shaped by <kind> (see %LIES, and %BODIES for lies about the bytes of a GET:
+# their digests are those of $TRUE_BODY), on a loopback port of its own, from a
 # forked child that the parent stops when the test file ends. Raw sockets, because the
 # lies (a non-numeric Content-Length, a bare CR in a header) are ones no real server
 # would tell. `honest` tells the truth: the control that shows the others could have
@@ -34,11 +35,26 @@ my %LIES = (
     'reset'           => sub { undef },
 );
 
+# Lies told in the body of a GET of /v2/lie/<kind>/blobs/<sha256 of $TRUE_BODY>.
+our $TRUE_BODY = "the bytes the digest names\n" x 1000;
+my $wrong_body = "bytes that are not the ones the digest names\n" x 600;
+my %BODIES = (
+    'body-true'    => sub { head(200, digest => $_[0], length => length $TRUE_BODY) . $TRUE_BODY },
+    'body-wrong'   => sub { head(200, digest => $_[0], length => length $wrong_body) . $wrong_body },
+    # Fewer bytes than declared, then the connection closes.
+    'body-short'   => sub { head(200, digest => $_[0], length => 10 + length $TRUE_BODY) . $TRUE_BODY },
+    # A Content-Length shorter than the body: nginx relays only the declared bytes.
+    'body-length'  => sub { head(200, digest => $_[0], length => length($TRUE_BODY) - 5) . $TRUE_BODY },
+    # No Content-Length at all: the end is the close.
+    'body-unsized' => sub { head(200, digest => $_[0], length => '') . $wrong_body },
+);
+
 sub head {
     my ($status, %h) = @_;
     my $type = $h{type} // 'application/octet-stream';
     my $length = $h{length} // 5;
-    my $head = "HTTP/1.1 $status Lie\r\nContent-Type: $type\r\nContent-Length: $length\r\n";
+    my $head = "HTTP/1.1 $status Lie\r\nContent-Type: $type\r\n";
+    $head .= "Content-Length: $length\r\n" if $length ne '';
     $head .= "Docker-Content-Digest: $h{digest}\r\n" if defined $h{digest};
     $head .= $h{extra} // '';
     return $head . "Connection: close\r\n\r\n";
@@ -61,6 +77,16 @@ sub start {
     return $port;
 }
 
+# Runs the liar as a program: prints its port, serves until TERM (at most ten minutes).
+#     perl -It/inc -MRegistryCache::LyingUpstream -e RegistryCache::LyingUpstream::main
+sub main {
+    local $SIG{TERM} = sub { exit 0 };
+    $| = 1;
+    print start(), "\n";
+    sleep 1 for 1 .. 600;
+    exit 0;
+}
+
 sub serve {
     my ($listener) = @_;
     # Bounded in time and in connections: a test that forgets it cannot leave it running.
@@ -74,10 +100,11 @@ sub serve {
         }
         my ($method, $kind, $digest) =
             $request =~ m{^(\w+) /v2/lie/([\w-]+)/blobs/(\S+) HTTP/};
-        my $lie = defined $kind && $LIES{$kind};
+        my $lie = defined $kind && ($BODIES{$kind} || $LIES{$kind});
         my $response = $lie ? $lie->($digest) : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         if (defined $response) {
-            $response .= 'x' x 5 if $method eq 'GET' && $response =~ /^HTTP\/1.1 200/;
+            $response .= 'x' x 5 if $method eq 'GET' && $LIES{$kind // ''} && $response =~ /^HTTP\/1.1 200/;
+            $response =~ s/\r\n\r\n.*\z/\r\n\r\n/s if $method eq 'HEAD';
             print {$client} $response;
         } else {
             # SO_LINGER with a zero timeout: close() sends a reset instead of a FIN.

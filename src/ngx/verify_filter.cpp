@@ -1,0 +1,192 @@
+// Verified bytes: the body of every 200 to a GET that names a digest is hashed as it streams
+// to the client. Its final bytes are passed on only once the whole body hashed to the digest
+// and its length is the declared one; otherwise the client's connection is cut before the
+// response completes (a failed transfer, never a complete 200 with wrong bytes), nothing is
+// recorded, and a proxy_cache in the same location is told not to keep it.
+#include "ngx_registry_cache.h"
+
+#include <new>
+#include <string>
+
+#include "registry_cache/hasher.h"
+
+struct ngx_http_registry_cache_verify_t {
+    registry_cache::Hasher hasher;
+    ngx_str_t expected;      // "algorithm:hex"
+    off_t length;            // the Content-Length the upstream declared; -1: none
+    ngx_str_t content_type;  // for the descriptor the verified body teaches
+    u_char *scratch;         // for bodies nginx buffered to a temporary file
+    bool done;
+};
+
+namespace {
+
+constexpr size_t scratch_size = 64 * 1024;
+
+ngx_http_output_body_filter_pt next_body_filter;
+
+void destroy(void *data) noexcept {
+    static_cast<ngx_http_registry_cache_verify_t *>(data)->~ngx_http_registry_cache_verify_t();
+}
+
+bool pool_copy(ngx_pool_t *pool, std::string_view s, ngx_str_t &out) noexcept {
+    out.data = static_cast<u_char *>(ngx_pnalloc(pool, s.size()));
+    out.len = s.size();
+    if (out.data == nullptr && s.size() != 0) {
+        return false;
+    }
+    if (s.size() != 0) {
+        ngx_memcpy(out.data, s.data(), s.size());
+    }
+    return true;
+}
+
+// The digest a 200 to this GET must hash to, or empty when the body cannot be verified.
+std::string_view expected_digest(const ngx_http_registry_cache_request_t &state,
+                                 const registry_cache::UpstreamAnswer &answer) noexcept {
+    const registry_cache::Route &route = state.route;
+    if (route.kind != registry_cache::RouteKind::blob && route.kind != registry_cache::RouteKind::manifest) {
+        return {};
+    }
+    if (route.by_digest) {
+        // The body decides, whatever Docker-Content-Digest claims.
+        return registry_cache::is_cacheable(route.digest.algorithm) ? registry_cache::digest_text(route)
+                                                                    : std::string_view{};
+    }
+    // A manifest by tag: the upstream says which digest it is sending; hold it to that.
+    auto claimed = registry_cache::parse_digest(answer.docker_content_digest);
+    return claimed.status == registry_cache::DigestStatus::ok &&
+                   registry_cache::is_cacheable(claimed.digest.algorithm)
+               ? answer.docker_content_digest
+               : std::string_view{};
+}
+
+bool hash_buf(ngx_http_request_t *r, ngx_http_registry_cache_verify_t &v, const ngx_buf_t *b) {
+    if (ngx_buf_in_memory(b)) {
+        return v.hasher.update(b->pos, static_cast<size_t>(b->last - b->pos));
+    }
+    if (!b->in_file) {
+        return true;  // flush, sync: no data
+    }
+    if (v.scratch == nullptr) {
+        v.scratch = static_cast<u_char *>(ngx_palloc(r->pool, scratch_size));
+        if (v.scratch == nullptr) {
+            return false;
+        }
+    }
+    for (off_t at = b->file_pos; at < b->file_last;) {
+        size_t want = static_cast<size_t>(ngx_min(static_cast<off_t>(scratch_size), b->file_last - at));
+        ssize_t got = ngx_read_file(b->file, v.scratch, want, at);
+        if (got <= 0 || !v.hasher.update(v.scratch, static_cast<size_t>(got))) {
+            return false;
+        }
+        at += got;
+    }
+    return true;
+}
+
+// Ends verification; true when the body is what the digest names.
+bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+            ngx_http_registry_cache_verify_t &v) {
+    v.done = true;
+    std::uint64_t bytes = v.hasher.bytes();
+    std::string computed = v.hasher.finish();
+    std::string_view expected = ngx_http_registry_cache_view(v.expected);
+    bool length_ok = v.length < 0 || static_cast<std::uint64_t>(v.length) == bytes;
+    auto &sh = *state.cache->sh;
+
+    if (!computed.empty() && computed == expected && length_ok) {
+        ngx_http_registry_cache_count(sh.verified);
+        ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
+        registry_cache::BlobDescriptor descriptor;
+        auto lesson = registry_cache::learn_verified(state.route, computed, bytes,
+                                                     ngx_http_registry_cache_view(v.content_type),
+                                                     static_cast<std::uint64_t>(ngx_time()), descriptor);
+        ngx_http_registry_cache_teach(r, state, lesson, descriptor);
+        return true;
+    }
+
+    ngx_http_registry_cache_count(sh.digest_mismatches);
+    state.may_record = false;
+    if (r->upstream != nullptr) {
+        r->upstream->cacheable = 0;  // a proxy_cache still writing this body must drop it
+    }
+    ngx_str_t repository{state.route.name.size(),
+                         reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "registry cache: digest mismatch in repository \"%V\": expected %V, "
+                  "computed %s over %uL bytes%s; the transfer is cut",
+                  &repository, &v.expected, computed.empty() ? "nothing" : computed.c_str(), bytes,
+                  length_ok ? "" : " (not the declared Content-Length)");
+    return false;
+}
+
+ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
+    if (state == nullptr || state->verify == nullptr || state->verify->done) {
+        return next_body_filter(r, in);
+    }
+    ngx_http_registry_cache_verify_t &v = *state->verify;
+    try {
+        for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
+            if (!hash_buf(r, v, cl->buf)) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                              "registry cache: hashing the body failed");
+                finish(r, *state, v);
+                return NGX_ERROR;
+            }
+            // The end: the declared length reached (the last bytes are still ours to hold
+            // back), or, without a length, the last buffer.
+            bool end = cl->buf->last_buf ||
+                       (v.length >= 0 && v.hasher.bytes() >= static_cast<std::uint64_t>(v.length));
+            if (end) {
+                if (!finish(r, *state, v)) {
+                    return NGX_ERROR;
+                }
+                break;
+            }
+        }
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: verification: %s", e.what());
+        return NGX_ERROR;
+    }
+    return next_body_filter(r, in);
+}
+
+}  // namespace
+
+bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                          const registry_cache::UpstreamAnswer &answer) {
+    // 206 and 304 carry no whole body; an encoded body is not the blob's bytes.
+    if (!state.verify_on || state.method != registry_cache::Method::get || answer.status != 200 ||
+        answer.content_encoded || !registry_cache::same_object(state.route, answer.path))
+    {
+        return false;
+    }
+    std::string_view expected = expected_digest(state, answer);
+    if (expected.empty()) {
+        return false;
+    }
+
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_registry_cache_verify_t));
+    if (cln == nullptr) {
+        return false;
+    }
+    auto *v = new (cln->data) ngx_http_registry_cache_verify_t{};
+    cln->handler = destroy;
+    v->length = answer.content_length;
+    if (!pool_copy(r->pool, expected, v->expected) ||
+        !pool_copy(r->pool, answer.content_type, v->content_type) ||
+        !v->hasher.start(registry_cache::parse_digest(expected).digest.algorithm))
+    {
+        return false;
+    }
+    state.verify = v;
+    return true;
+}
+
+ngx_int_t ngx_http_registry_cache_verify_filter_init(ngx_conf_t *) noexcept {
+    next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = body_filter;
+    return NGX_OK;
+}

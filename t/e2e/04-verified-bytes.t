@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Verified bytes: a GET relayed from a lying upstream (t/inc/RegistryCache/LyingUpstream.pm)
+# whose body does not hash to the digest in the URL, or whose length is not the declared one,
+# ends as a failed transfer for the client (curl exit 18: the response never completes),
+# records nothing, counts a mismatch and logs it; the truth is verified, relayed whole and
+# learned; with registry_cache_verify off, the lie passes (the operator's choice).
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+INC=$(cd "$(dirname "$0")/../inc" && pwd)
+e2e_init
+TRUE_DIGEST=sha256:$(perl -I"$INC" -MRegistryCache::LyingUpstream -MDigest::SHA=sha256_hex \
+    -e 'print sha256_hex($RegistryCache::LyingUpstream::TRUE_BODY)')
+
+perl -I"$INC" -MRegistryCache::LyingUpstream -e 'RegistryCache::LyingUpstream::main()' \
+    >"$T/liar.port" 2>"$T/logs/liar.log" &
+LIAR_PID=$!
+trap 'kill -TERM "$LIAR_PID" 2>/dev/null; _e2e_cleanup' EXIT
+for _ in $(seq 50); do [[ -s $T/liar.port ]] && break; sleep 0.1; done
+LIAR_PORT=$(<"$T/liar.port")
+
+EDGE_DIR=$T/edge
+mkdir -p "$EDGE_DIR"
+VERIFIED_PORT=$(free_port)
+UNVERIFIED_PORT=$(free_port)
+cat >"$EDGE_DIR/nginx.conf" <<CONF
+load_module $MODULE_SO;
+$([[ $(id -u) == 0 ]] && echo 'user root root;')
+worker_processes 1;
+pid $EDGE_DIR/nginx.pid;
+error_log $EDGE_DIR/error.log info;
+events { worker_connections 64; }
+http {
+  access_log $EDGE_DIR/access.log;
+  client_body_temp_path $EDGE_DIR/client_body;
+  proxy_temp_path $EDGE_DIR/proxy;
+  fastcgi_temp_path $EDGE_DIR/fastcgi;
+  uwsgi_temp_path $EDGE_DIR/uwsgi;
+  scgi_temp_path $EDGE_DIR/scgi;
+  registry_cache_path $EDGE_DIR/cache zone=edge:1m;
+  add_header X-Cache-Status \$registry_cache_status always;
+  server {
+    listen 127.0.0.1:$VERIFIED_PORT;
+    location /v2/ { registry_cache edge; registry_cache_pass @liar; }
+    location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; proxy_buffering off; }
+    location = /metrics { registry_cache_metrics; }
+  }
+  server {
+    listen 127.0.0.1:$UNVERIFIED_PORT;
+    location /v2/ { registry_cache edge; registry_cache_verify off; registry_cache_pass @liar; }
+    location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; }
+  }
+}
+CONF
+"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
+EDGE=127.0.0.1:$VERIFIED_PORT
+_edge_wait_ready
+diag "edge on $EDGE (verifying) and 127.0.0.1:$UNVERIFIED_PORT (not), liar on 127.0.0.1:$LIAR_PORT"
+
+# GET of /v2/lie/KIND/blobs/TRUE_DIGEST on PORT: prints "curl-exit http-code sha256-of-what-came".
+get() {
+    local kind=$1 port=${2:-$VERIFIED_PORT} rc=0 code
+    code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 \
+        "http://127.0.0.1:$port/v2/lie/$kind/blobs/$TRUE_DIGEST") || rc=$?
+    echo "$rc $code sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
+}
+head_status() {
+    curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
+        "http://$EDGE/v2/lie/$1/blobs/$TRUE_DIGEST"
+}
+metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+
+is "$(get body-true)" "0 200 $TRUE_DIGEST" "the truth is relayed whole"
+is "$(head_status body-true)" HIT "and the verified GET taught the cache"
+
+for kind in body-wrong body-length body-unsized body-short; do
+    result=$(get "$kind")
+    is "${result%% *}" 18 "$kind: the client's transfer fails (curl: $result)"
+    is "$(head_status "$kind")" MISS "$kind: nothing was recorded"
+done
+check "the mismatch is logged with repository, expected and computed digest" \
+    grep -aE "digest mismatch in repository \"lie/body-wrong\": expected $TRUE_DIGEST, computed sha256:[0-9a-f]{64}" \
+    "$EDGE_DIR/error.log"
+is "$(metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 3 \
+    "three mismatches counted (the short body never reached its end)"
+is "$(metric 'nginx_registry_cache_verified_total{cache="edge"}')" 1 "one body verified"
+
+result=$(get body-wrong "$UNVERIFIED_PORT")
+is "${result% *}" "0 200" "with registry_cache_verify off the lie passes whole"
+check "and what passed is not what the digest names" test "${result##* }" != "$TRUE_DIGEST"
+check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
+done_testing
