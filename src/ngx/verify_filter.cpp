@@ -85,6 +85,31 @@ bool hash_buf(ngx_http_request_t *r, ngx_http_registry_cache_verify_t &v, const 
     return true;
 }
 
+// A proxy_cache in the location that relayed a body that failed verification must neither
+// keep it (it may still be writing it) nor go on serving it (it may have stored it already,
+// or be serving it now): the next request for it goes to the upstream again.
+void forget_cached_body(ngx_http_request_t *r) noexcept {
+    if (r->upstream != nullptr) {
+        r->upstream->cacheable = 0;
+    }
+#if (NGX_HTTP_CACHE)
+    ngx_http_cache_t *c = r->cache;
+    if (c == nullptr || c->file_cache == nullptr || c->node == nullptr) {
+        return;
+    }
+    ngx_shmtx_lock(&c->file_cache->shpool->mutex);
+    c->node->exists = 0;
+    ngx_shmtx_unlock(&c->file_cache->shpool->mutex);
+    if (c->file.name.len != 0 && ngx_delete_file(c->file.name.data) == NGX_FILE_ERROR &&
+        ngx_errno != NGX_ENOENT)
+    {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
+                      ngx_delete_file_n " \"%s\" of a body that failed verification failed",
+                      c->file.name.data);
+    }
+#endif
+}
+
 // Ends verification; true when the body is what the digest names.
 bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
             ngx_http_registry_cache_verify_t &v) {
@@ -108,9 +133,7 @@ bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
 
     ngx_http_registry_cache_count(sh.digest_mismatches);
     state.may_record = false;
-    if (r->upstream != nullptr) {
-        r->upstream->cacheable = 0;  // a proxy_cache still writing this body must drop it
-    }
+    forget_cached_body(r);
     ngx_str_t repository{state.route.name.size(),
                          reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

@@ -24,6 +24,7 @@ EDGE_DIR=$T/edge
 mkdir -p "$EDGE_DIR"
 VERIFIED_PORT=$(free_port)
 UNVERIFIED_PORT=$(free_port)
+PROXY_CACHE_PORT=$(free_port)
 cat >"$EDGE_DIR/nginx.conf" <<CONF
 load_module $MODULE_SO;
 $([[ $(id -u) == 0 ]] && echo 'user root root;')
@@ -45,6 +46,19 @@ http {
     location /v2/ { registry_cache edge; registry_cache_pass @liar; }
     location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; proxy_buffering off; }
     location = /metrics { registry_cache_metrics; }
+  }
+  proxy_cache_path $EDGE_DIR/proxy_cache keys_zone=bodies:1m;
+  log_format proxy_cache '\$upstream_cache_status \$uri';
+  server {
+    listen 127.0.0.1:$PROXY_CACHE_PORT;
+    location /v2/ { registry_cache edge; registry_cache_pass @cached; }
+    location @cached {
+      proxy_pass http://127.0.0.1:$LIAR_PORT;
+      proxy_cache bodies;
+      proxy_cache_valid 200 1h;
+      add_header X-Proxy-Cache \$upstream_cache_status always;
+      access_log $EDGE_DIR/proxy_cache.log proxy_cache;
+    }
   }
   server {
     listen 127.0.0.1:$UNVERIFIED_PORT;
@@ -71,13 +85,22 @@ head_status() {
 }
 metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# Failed, one way or the other: cut short (curl 18) or, when nginx had buffered the whole
+# body, cut before even the header left (curl 52, empty reply). Never complete (0).
+failed_transfer() { [[ $1 == 18 || $1 == 52 ]]; }
+
 is "$(get body-true)" "0 200 $TRUE_DIGEST" "the truth is relayed whole"
 is "$(head_status body-true)" HIT "and the verified GET taught the cache"
 
-for kind in body-wrong body-length body-unsized body-short; do
+LIES=(body-wrong body-length body-unsized body-short)
+for kind in "${LIES[@]}"; do
     result=$(get "$kind")
-    is "${result%% *}" 18 "$kind: the client's transfer fails (curl: $result)"
-    is "$(head_status "$kind")" MISS "$kind: nothing was recorded"
+    check "$kind: the client's transfer fails (curl: $result)" failed_transfer "${result%% *}"
+done
+is "$(metric 'nginx_registry_cache_recorded_total{cache="edge"}')" 1 \
+    "the lies recorded nothing (the one record is the truth's)"
+for kind in "${LIES[@]}"; do
+    is "$(head_status "$kind")" MISS "$kind: a following HEAD is a MISS"
 done
 check "the mismatch is logged with repository, expected and computed digest" \
     grep -aE "digest mismatch in repository \"lie/body-wrong\": expected $TRUE_DIGEST, computed sha256:[0-9a-f]{64}" \
@@ -85,6 +108,24 @@ check "the mismatch is logged with repository, expected and computed digest" \
 is "$(metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 3 \
     "three mismatches counted (the short body never reached its end)"
 is "$(metric 'nginx_registry_cache_verified_total{cache="edge"}')" 1 "one body verified"
+
+# Bodies also cached by nginx's proxy_cache (conf-examples/edge-with-proxy-cache.conf).
+proxy_cache_status() {
+    curl -s -o /dev/null -w '%header{x-proxy-cache}' --max-time 10 \
+        "http://127.0.0.1:$PROXY_CACHE_PORT/v2/lie/$1/blobs/$TRUE_DIGEST" || true
+}
+is "$(proxy_cache_status body-true) $(proxy_cache_status body-true)" "MISS HIT" \
+    "proxy_cache keeps a verified body"
+is "$(get body-true "$PROXY_CACHE_PORT")" "0 200 $TRUE_DIGEST" "and what it serves is verified again"
+for round in first second; do
+    result=$(get body-wrong "$PROXY_CACHE_PORT")
+    check "a wrong body relayed through proxy_cache fails the transfer, $round time (curl: $result)" \
+        failed_transfer "${result%% *}"
+done
+is "$(grep -a body-wrong "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tr '\n' ' ')" "MISS MISS " \
+    "proxy_cache did not keep it: the second GET went upstream too"
+cached_wrong() { grep -rlaF "lie/body-wrong" "$EDGE_DIR/proxy_cache" || true; }
+is "$(cached_wrong)" "" "no file of the wrong body is left in the proxy_cache directory"
 
 result=$(get body-wrong "$UNVERIFIED_PORT")
 is "${result% *}" "0 200" "with registry_cache_verify off the lie passes whole"
