@@ -47,13 +47,12 @@ ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
     return ngx_http_internal_redirect(r, &target, &r->args);
 }
 
-// Looks a HEAD of a blob up and says what $registry_cache_status will say; on a hit,
-// `found` holds the descriptor to answer with.
-status_t look_up(ngx_http_request_t *r, ngx_http_registry_cache_t *cache,
-                 ngx_http_registry_cache_request_t &state, registry_cache::LookupResult &found) {
-    auto &sh = *cache->sh;
-    ngx_http_registry_cache_count(sh.lookups);
-
+// Reads the store for a HEAD of a blob: hit (servable to anyone: only what the upstream
+// gave without credentials is), miss, or error (logged; by seed semantics nothing is then
+// written back, so that a sick store is not also loaded with writes).
+status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                    registry_cache::LookupResult &found) {
+    ngx_http_registry_cache_t *cache = state.cache;
     registry_cache::Store *store = cache->worker ? cache->worker->store.get() : nullptr;
     std::string error;
     if (store == nullptr) {
@@ -62,27 +61,117 @@ status_t look_up(ngx_http_request_t *r, ngx_http_registry_cache_t *cache,
     } else {
         found = store->lookup(state.route.name, state.route.digest, &error);
     }
-
     switch (found.status) {
         case LookupStatus::hit:
-            // Only what the upstream gave without credentials is anyone's to see.
-            if (found.link.scope == registry_cache::LinkScope::public_access) {
-                ngx_http_registry_cache_count(sh.hits);
-                return status_t::hit;
-            }
-            break;
+            return found.link.scope == registry_cache::LinkScope::public_access ? status_t::hit
+                                                                                : status_t::miss;
         case LookupStatus::miss:
-            break;
+            return status_t::miss;
         case LookupStatus::error:
-            // Seed semantics: serve from the upstream and write nothing back, so that a
-            // sick store is not also loaded with writes.
-            ngx_http_registry_cache_count(sh.errors);
-            ngx_http_registry_cache_log_store_error(cache, r->connection->log, "lookup", error);
-            state.may_record = false;
-            return status_t::error;
+            break;
     }
-    ngx_http_registry_cache_count(sh.misses);
-    return status_t::miss;
+    ngx_http_registry_cache_count(cache->sh->errors);
+    ngx_http_registry_cache_log_store_error(cache, r->connection->log, "lookup", error);
+    state.may_record = false;
+    return status_t::error;
+}
+
+ngx_int_t answer_hit(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                     const registry_cache::LookupResult &found) {
+    ngx_http_registry_cache_count(state.cache->sh->hits);
+    state.status = status_t::hit;
+    return ngx_http_registry_cache_send_hit(r, state.route, found.descriptor);
+}
+
+ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+    ngx_http_registry_cache_count(state.cache->sh->misses);
+    state.status = status_t::miss;
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
+    return pass(r, rlcf->pass);
+}
+
+void arm_wait(ngx_http_request_t *r) noexcept {
+    // Short polls: a leader's answer usually lands within a round trip to the upstream.
+    constexpr ngx_msec_t poll_ms = 5;
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, poll_ms);
+}
+
+// A follower's turn: the leader's outcome decides between a hit and the upstream.
+void follow(ngx_http_request_t *r) {
+    ngx_event_t *wev = r->connection->write;
+    if (wev->delayed) {
+        // Woken by the socket, not by the timer: keep waiting.
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+        return;
+    }
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
+    if (state == nullptr) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    auto flight = ngx_http_registry_cache_look_flight(state->cache, state->flight);
+    if (flight == registry_cache::FlightState::in_flight &&
+        static_cast<ngx_msec_int_t>(state->wait_until - ngx_current_msec) > 0)
+    {
+        arm_wait(r);
+        return;
+    }
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+    if (flight == registry_cache::FlightState::recorded) {
+        registry_cache::LookupResult found;
+        if (read_store(r, *state, found) == status_t::hit) {
+            ngx_http_finalize_request(r, answer_hit(r, *state, found));
+            return;
+        }
+    }
+    ngx_http_finalize_request(r, pass_miss(r, *state));
+}
+
+void follow_safely(ngx_http_request_t *r) noexcept {
+    try {
+        follow(r);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+// A HEAD the store did not answer: lead the flight for this blob, or follow the request
+// that leads it; a store error or a request with credentials (which can only learn a
+// credentialed link, of no use to followers) just goes upstream.
+ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+               ngx_http_registry_cache_request_t &judged) {
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
+    if (state == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (state->status == status_t::error) {
+        return pass(r, rlcf->pass);
+    }
+    if (state->credentialed) {
+        return pass_miss(r, *state);
+    }
+    state->flight = registry_cache::flight_key(state->route.name, registry_cache::digest_text(state->route));
+    switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight)) {
+        case registry_cache::Claim::leader:
+            state->leader = true;
+            return pass_miss(r, *state);
+        case registry_cache::Claim::full:
+            return pass_miss(r, *state);
+        case registry_cache::Claim::follower:
+            break;
+    }
+    state->wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout();
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = follow_safely;
+    arm_wait(r);
+    return NGX_DONE;
 }
 
 ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf) {
@@ -115,19 +204,19 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 
     // A HEAD with Range is the upstream's to answer (206 and Content-Range).
     if (judged.method == Method::head && is_cacheable_blob(route) && r->headers_in.range == nullptr) {
+        ngx_http_registry_cache_count(cache->sh->lookups);
         registry_cache::LookupResult found;
-        judged.status = look_up(r, cache, judged, found);
+        judged.status = read_store(r, judged, found);
         if (judged.status == status_t::hit) {
             // Answered here: no redirect follows, so r->ctx is enough to keep the state.
-            if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            return ngx_http_registry_cache_send_hit(r, route, found.descriptor);
+            auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
+            return state ? answer_hit(r, *state, found) : NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-    } else {
-        ngx_http_registry_cache_count(cache->sh->bypasses);
-        judged.status = status_t::bypass;
+        return miss(r, rlcf, judged);
     }
+
+    ngx_http_registry_cache_count(cache->sh->bypasses);
+    judged.status = status_t::bypass;
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -94,11 +94,17 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
 
 }  // namespace
 
-void ngx_http_registry_cache_teach(ngx_http_request_t *r, const ngx_http_registry_cache_request_t &state,
+void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                    registry_cache::Lesson lesson,
                                    const registry_cache::BlobDescriptor &descriptor) {
     if (lesson == registry_cache::Lesson::nothing || !state.may_record) {
         return;
+    }
+    // A leader's flight lands when its record commits (writer.cpp), not when it ends.
+    std::uint64_t flight = 0;
+    if (state.leader && !state.landed && lesson == registry_cache::Lesson::record) {
+        flight = state.flight;
+        state.landed = true;
     }
     registry_cache::StoreWrite write;
     write.kind = lesson == registry_cache::Lesson::record ? registry_cache::StoreWrite::Kind::record
@@ -109,7 +115,7 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, const ngx_http_registr
     write.link.scope = state.credentialed ? registry_cache::LinkScope::credentialed
                                           : registry_cache::LinkScope::public_access;
     write.link.stored_at = descriptor.stored_at;
-    ngx_http_registry_cache_enqueue(state.cache, std::move(write), r->connection->log);
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
 }
 
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *) noexcept {

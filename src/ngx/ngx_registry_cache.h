@@ -12,6 +12,7 @@ extern "C" {
 #include <type_traits>
 #include <vector>
 
+#include "registry_cache/flight.h"
 #include "registry_cache/learn.h"
 #include "registry_cache/route.h"
 #include "registry_cache/store.h"
@@ -36,6 +37,7 @@ struct ngx_http_registry_cache_shctx_t {
     ngx_http_registry_cache_counter_t verified_bytes;
     ngx_http_registry_cache_counter_t digest_mismatches;
     ngx_http_registry_cache_counter_t upstream[5];  // 1xx .. 5xx
+    registry_cache::FlightTable flights;            // under the zone's lock (flight.cpp)
 };
 
 struct ngx_http_registry_cache_worker_t;
@@ -53,6 +55,7 @@ struct ngx_http_registry_cache_t {
 struct ngx_http_registry_cache_worker_t {
     std::unique_ptr<registry_cache::Store> store;  // null when the store could not be opened
     std::vector<registry_cache::StoreWrite> pending;
+    std::vector<std::uint64_t> pending_flights;  // flights to land when `pending` commits
     ngx_event_t flush;    // posted when `pending` gets its first write
     time_t last_error_log;  // rate limit of store error lines
 };
@@ -87,6 +90,10 @@ struct ngx_http_registry_cache_request_t {
     bool observed;      // the upstream's response header was seen
     bool verify_on;     // registry_cache_verify of the location that judged the request
     ngx_http_registry_cache_verify_t *verify;  // set while a body is being hashed
+    std::uint64_t flight;   // the single flight this request leads or follows; 0: none
+    bool leader;            // it leads: it must land the flight
+    bool landed;            // the flight was landed, or handed to the writer to land
+    ngx_msec_t wait_until;  // a follower's deadline
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,
@@ -129,13 +136,23 @@ bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_regist
                                           const registry_cache::UpstreamAnswer &answer);
 
 // Queues what an upstream answer taught, unless nothing or nothing may be recorded.
-void ngx_http_registry_cache_teach(ngx_http_request_t *r, const ngx_http_registry_cache_request_t &state,
+void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                    registry_cache::Lesson lesson,
                                    const registry_cache::BlobDescriptor &descriptor);
 
-// Batched writes (writer.cpp).
+// Batched writes (writer.cpp). A `flight` other than 0 is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
-                                     registry_cache::StoreWrite &&write, ngx_log_t *log);
+                                     registry_cache::StoreWrite &&write, std::uint64_t flight,
+                                     ngx_log_t *log);
+
+// Single flight (flight.cpp).
+registry_cache::Claim ngx_http_registry_cache_claim_flight(ngx_http_registry_cache_t *cache,
+                                                           std::uint64_t key) noexcept;
+registry_cache::FlightState ngx_http_registry_cache_look_flight(ngx_http_registry_cache_t *cache,
+                                                                std::uint64_t key) noexcept;
+void ngx_http_registry_cache_land_flight(ngx_http_registry_cache_t *cache, std::uint64_t key,
+                                         bool recorded) noexcept;
+ngx_msec_t ngx_http_registry_cache_flight_timeout() noexcept;
 void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *log) noexcept;
 
 // Store life cycle across the master and the workers (lifecycle.cpp).

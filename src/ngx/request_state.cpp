@@ -9,8 +9,15 @@
 
 namespace {
 
-// Nothing to release (the state is trivially destructible); the handler marks our entry.
-void state_marker(void *) noexcept {}
+// Marks our entry, and lands a flight its leader did not (nothing learned, upstream failed,
+// client gone): followers must not wait for an answer that will never be recorded.
+void state_marker(void *data) noexcept {
+    auto *state = static_cast<ngx_http_registry_cache_request_t *>(data);
+    if (state->leader && !state->landed) {
+        state->landed = true;
+        ngx_http_registry_cache_land_flight(state->cache, state->flight, false);
+    }
+}
 
 }  // namespace
 

@@ -24,11 +24,13 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
     }
     ngx_atomic_int_t clears = static_cast<ngx_atomic_int_t>(w->pending.size()) - records;
 
+    bool committed = false;
     try {
         std::string error;
         if (w->store == nullptr) {
             error = "the store is not open";
         } else if (w->store->commit(w->pending, error)) {
+            committed = true;
             ngx_http_registry_cache_count(cache->sh->recorded, records);
             ngx_http_registry_cache_count(cache->sh->cleared, clears);
         }
@@ -41,14 +43,26 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
         ngx_log_error(NGX_LOG_ERR, log, 0, "registry cache: commit failed: %s", e.what());
     }
     w->pending.clear();
+    // Followers may look the store up again only now that the writes are visible.
+    for (std::uint64_t flight : w->pending_flights) {
+        ngx_http_registry_cache_land_flight(cache, flight, committed);
+    }
+    w->pending_flights.clear();
 }
 
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
-                                     registry_cache::StoreWrite &&write, ngx_log_t *log) {
+                                     registry_cache::StoreWrite &&write, std::uint64_t flight,
+                                     ngx_log_t *log) {
     ngx_http_registry_cache_worker_t *w = cache->worker;
     if (w == nullptr || w->pending.size() >= max_pending) {
         ngx_http_registry_cache_count(cache->sh->errors);
+        if (flight != 0) {
+            ngx_http_registry_cache_land_flight(cache, flight, false);
+        }
         return;
+    }
+    if (flight != 0) {
+        w->pending_flights.push_back(flight);
     }
     w->pending.push_back(std::move(write));
     if (!w->flush.posted) {

@@ -221,6 +221,7 @@ http {
     }
     $( [[ ${E2E_PLAIN_PROXY:-0} == 1 ]] || echo 'location = /metrics { registry_cache_metrics; }' )
     location @registry {
+      access_log $dir/upstream.log;
       proxy_pass http://127.0.0.1:$REGISTRY_PORT;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -327,7 +328,9 @@ layout_blob_list() { find "$1/blobs/sha256" -type f -printf '%f\n' | sort; }
 # the edge access log (combined format) proves the request went via the edge.
 edge_log_has() {
     local method=$1 path=$2 status=$3
-    grep -E "\"$method $path HTTP/1\.[01]\" $status " "$EDGE_DIR/access.log"
+    # A request is logged where it ended: access.log, or upstream.log when it went upstream.
+    cat "$EDGE_DIR/access.log" "$EDGE_DIR/upstream.log" 2>/dev/null |
+        grep -E "\"$method $path HTTP/1\.[01]\" $status "
 }
 
 # No [alert]/[crit]/[emerg] in the edge error log.

@@ -1,0 +1,54 @@
+// Single flight: when many requests miss on the same (repository, digest) at once, one of
+// them (the leader) asks the upstream and the others (followers) wait for its outcome, as
+// nginx's proxy_cache_lock does for its cache. The table lives in shared memory so that
+// followers in every worker see the leader of any worker; callers hold the zone's lock
+// around every call. Plain data, no pointers: it is mapped at different addresses.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace registry_cache {
+
+enum class FlightState : std::uint8_t {
+    none,          // nobody is asking the upstream: ask it yourself
+    in_flight,     // the leader is asking: wait
+    recorded,      // the leader's answer was committed: look the store up again
+    not_recorded   // the leader learned nothing: ask the upstream yourself
+};
+
+struct FlightSlot {
+    std::uint64_t key;      // flight_key(); 0 is never a key
+    std::int64_t expires;   // seconds; an expired slot is free
+    std::int32_t leader;    // pid of the leader's process
+    FlightState state;
+};
+
+inline constexpr std::size_t flight_slots = 64;
+
+struct FlightTable {
+    FlightSlot slots[flight_slots];
+};
+
+enum class Claim {
+    leader,    // the caller asks the upstream and must land() the flight
+    follower,  // someone else asks: wait for the outcome
+    full       // no free slot: the caller asks the upstream without a flight
+};
+
+// A non-zero 64-bit FNV-1a of "repository\0digest".
+std::uint64_t flight_key(std::string_view repository, std::string_view digest) noexcept;
+
+// Joins the flight of `key`, or starts it. A flight that lands no answer by `now + ttl`
+// (its leader died, say) expires and may be started again.
+Claim claim(FlightTable& table, std::uint64_t key, std::int32_t leader, std::int64_t now,
+            std::int64_t ttl) noexcept;
+
+FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) noexcept;
+
+// The leader's outcome; followers see it until `now + linger`, then the slot is free again.
+void land(FlightTable& table, std::uint64_t key, std::int32_t leader, bool recorded,
+          std::int64_t now, std::int64_t linger) noexcept;
+
+}  // namespace registry_cache

@@ -1,0 +1,67 @@
+#include "registry_cache/flight.h"
+
+namespace registry_cache {
+namespace {
+
+bool is_live(const FlightSlot& s, std::int64_t now) noexcept {
+    return s.key != 0 && s.expires > now;
+}
+
+FlightSlot* find(FlightTable& table, std::uint64_t key, std::int64_t now) noexcept {
+    for (FlightSlot& s : table.slots) {
+        if (s.key == key && is_live(s, now)) return &s;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::uint64_t flight_key(std::string_view repository, std::string_view digest) noexcept {
+    std::uint64_t h = 14695981039346656037ull;
+    auto mix = [&h](unsigned char c) {
+        h ^= c;
+        h *= 1099511628211ull;
+    };
+    for (char c : repository) mix(static_cast<unsigned char>(c));
+    mix(0);
+    for (char c : digest) mix(static_cast<unsigned char>(c));
+    return h == 0 ? 1 : h;
+}
+
+Claim claim(FlightTable& table, std::uint64_t key, std::int32_t leader, std::int64_t now,
+            std::int64_t ttl) noexcept {
+    if (FlightSlot* s = find(table, key, now)) {
+        // A landed flight without a record leaves the next miss to start a new one.
+        if (s->state == FlightState::in_flight || s->state == FlightState::recorded) {
+            return Claim::follower;
+        }
+        *s = FlightSlot{key, now + ttl, leader, FlightState::in_flight};
+        return Claim::leader;
+    }
+    for (FlightSlot& s : table.slots) {
+        if (!is_live(s, now)) {
+            s = FlightSlot{key, now + ttl, leader, FlightState::in_flight};
+            return Claim::leader;
+        }
+    }
+    return Claim::full;
+}
+
+FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) noexcept {
+    for (const FlightSlot& s : table.slots) {
+        if (s.key == key && is_live(s, now)) return s.state;
+    }
+    return FlightState::none;
+}
+
+void land(FlightTable& table, std::uint64_t key, std::int32_t leader, bool recorded,
+          std::int64_t now, std::int64_t linger) noexcept {
+    FlightSlot* s = find(table, key, now);
+    // Only the leader lands its flight; a flight that expired and was restarted by
+    // another leader is not this one's to land.
+    if (s == nullptr || s->leader != leader || s->state != FlightState::in_flight) return;
+    s->state = recorded ? FlightState::recorded : FlightState::not_recorded;
+    s->expires = now + linger;
+}
+
+}  // namespace registry_cache

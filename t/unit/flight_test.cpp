@@ -1,0 +1,64 @@
+// The single-flight table: one leader per key, followers see its outcome, nothing sticks.
+#include <gtest/gtest.h>
+
+#include "registry_cache/flight.h"
+
+namespace registry_cache {
+namespace {
+
+class Flight : public ::testing::Test {
+protected:
+    FlightTable table{};
+    const std::uint64_t key = flight_key("demo/app", "sha256:aa");
+};
+
+TEST_F(Flight, KeysDifferByRepositoryAndDigestAndAreNeverZero) {
+    EXPECT_NE(key, flight_key("demo/other", "sha256:aa"));
+    EXPECT_NE(key, flight_key("demo/app", "sha256:ab"));
+    EXPECT_NE(flight_key("a", "b"), flight_key("a\0b", ""));
+    EXPECT_NE(key, 0u);
+}
+
+TEST_F(Flight, OneLeaderTheRestFollow) {
+    EXPECT_EQ(claim(table, key, 10, 100, 5), Claim::leader);
+    EXPECT_EQ(claim(table, key, 11, 100, 5), Claim::follower);
+    EXPECT_EQ(claim(table, key, 10, 101, 5), Claim::follower);
+    EXPECT_EQ(look(table, key, 101), FlightState::in_flight);
+    EXPECT_EQ(claim(table, flight_key("demo/app", "sha256:bb"), 11, 100, 5), Claim::leader);
+}
+
+TEST_F(Flight, FollowersSeeTheOutcomeUntilItLingersOut) {
+    claim(table, key, 10, 100, 5);
+    land(table, key, 10, true, 101, 2);
+    EXPECT_EQ(look(table, key, 102), FlightState::recorded);
+    EXPECT_EQ(claim(table, key, 12, 102, 5), Claim::follower);
+    EXPECT_EQ(look(table, key, 103), FlightState::none);
+    EXPECT_EQ(claim(table, key, 12, 103, 5), Claim::leader);
+}
+
+TEST_F(Flight, NothingRecordedLetsTheNextMissLead) {
+    claim(table, key, 10, 100, 5);
+    land(table, key, 10, false, 100, 2);
+    EXPECT_EQ(look(table, key, 100), FlightState::not_recorded);
+    EXPECT_EQ(claim(table, key, 11, 100, 5), Claim::leader);
+}
+
+TEST_F(Flight, ALeaderThatNeverLandsExpires) {
+    claim(table, key, 10, 100, 5);
+    EXPECT_EQ(look(table, key, 104), FlightState::in_flight);
+    EXPECT_EQ(look(table, key, 105), FlightState::none);
+    EXPECT_EQ(claim(table, key, 11, 105, 5), Claim::leader);
+    land(table, key, 10, true, 105, 2);  // the old leader, too late: not its flight
+    EXPECT_EQ(look(table, key, 105), FlightState::in_flight);
+}
+
+TEST_F(Flight, AFullTableSaysSo) {
+    for (std::size_t i = 0; i < flight_slots; ++i) {
+        ASSERT_EQ(claim(table, 1000 + i, 1, 100, 5), Claim::leader);
+    }
+    EXPECT_EQ(claim(table, key, 1, 100, 5), Claim::full);
+    EXPECT_EQ(claim(table, key, 1, 105, 5), Claim::leader);  // the others expired
+}
+
+}  // namespace
+}  // namespace registry_cache
