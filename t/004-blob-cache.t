@@ -246,3 +246,17 @@ X-Cache-Status: BYPASS
 ["HEAD /v2/demo/other/blobs/$::Config", "HEAD /v2/demo/other/blobs/$::Config"]
 --- response_headers eval
 ["X-Cache-Status: MISS", "X-Cache-Status: MISS"]
+
+
+
+=== TEST 14: a GET with Range: the upstream's 206 passes, unverified and teaching nothing
+--- request eval
+"GET /v2/demo/hello/blobs/$::Layer"
+--- more_headers
+Range: bytes=0-9
+--- error_code: 206
+--- response_headers
+X-Cache-Status: BYPASS
+Content-Length: 10
+--- no_error_log
+digest mismatch

@@ -109,6 +109,16 @@ is "$(metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 3 \
     "three mismatches counted (the short body never reached its end)"
 is "$(metric 'nginx_registry_cache_verified_total{cache="edge"}')" 1 "one body verified"
 
+# Manifests by tag are held to the Docker-Content-Digest their upstream sent.
+tag_get() {
+    local rc=0
+    curl -s -o "$T/body" --max-time 10 "http://$EDGE/v2/lie/$1/manifests/latest" || rc=$?
+    echo "$rc sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
+}
+is "$(tag_get tag-true)" "0 $TRUE_DIGEST" "a manifest by tag that hashes to its Docker-Content-Digest passes"
+result=$(tag_get tag-wrong)
+check "one that does not fails the transfer (curl: $result)" failed_transfer "${result%% *}"
+
 # Bodies also cached by nginx's proxy_cache (conf-examples/edge-with-proxy-cache.conf).
 proxy_cache_status() {
     curl -s -o /dev/null -w '%header{x-proxy-cache}' --max-time 10 \

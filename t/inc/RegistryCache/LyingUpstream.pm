@@ -47,7 +47,12 @@ my %BODIES = (
     'body-length'  => sub { head(200, digest => $_[0], length => length($TRUE_BODY) - 5) . $TRUE_BODY },
     # No Content-Length at all: the end is the close.
     'body-unsized' => sub { head(200, digest => $_[0], length => '') . $wrong_body },
+    # Manifests by tag (/v2/lie/<kind>/manifests/<tag>): the upstream names the digest.
+    'tag-true'     => sub { head(200, digest => true_digest(), length => length $TRUE_BODY) . $TRUE_BODY },
+    'tag-wrong'    => sub { head(200, digest => true_digest(), length => length $wrong_body) . $wrong_body },
 );
+
+sub true_digest { require Digest::SHA; 'sha256:' . Digest::SHA::sha256_hex($TRUE_BODY) }
 
 sub head {
     my ($status, %h) = @_;
@@ -99,7 +104,7 @@ sub serve {
             last unless $n;
         }
         my ($method, $kind, $digest) =
-            $request =~ m{^(\w+) /v2/lie/([\w-]+)/blobs/(\S+) HTTP/};
+            $request =~ m{^(\w+) /v2/lie/([\w-]+)/(?:blobs|manifests)/(\S+) HTTP/};
         my $lie = defined $kind && ($BODIES{$kind} || $LIES{$kind});
         my $response = $lie ? $lie->($digest) : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         if (defined $response) {
