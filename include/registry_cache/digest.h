@@ -32,6 +32,9 @@ DigestParse parse_digest(std::string_view text) noexcept;
 // True for sha256/sha384/sha512: digests the cache may verify and record.
 constexpr bool is_cacheable(DigestAlgorithm a) noexcept { return a != DigestAlgorithm::other; }
 
+// "sha256", "sha384", "sha512"; empty for `other`.
+std::string_view algorithm_name(DigestAlgorithm a) noexcept;
+
 // Hex length of the encoded part of a known algorithm (0 for `other`).
 std::size_t encoded_hex_length(DigestAlgorithm a) noexcept;
 

@@ -47,6 +47,16 @@ DigestAlgorithm known_algorithm(std::string_view name) noexcept {
 
 }  // namespace
 
+std::string_view algorithm_name(DigestAlgorithm a) noexcept {
+    switch (a) {
+        case DigestAlgorithm::sha256: return "sha256";
+        case DigestAlgorithm::sha384: return "sha384";
+        case DigestAlgorithm::sha512: return "sha512";
+        case DigestAlgorithm::other: break;
+    }
+    return {};
+}
+
 std::size_t encoded_hex_length(DigestAlgorithm a) noexcept {
     switch (a) {
         case DigestAlgorithm::sha256: return 64;

@@ -15,16 +15,6 @@ const EVP_MD* md_of(DigestAlgorithm a) noexcept {
     return nullptr;
 }
 
-std::string_view name_of(DigestAlgorithm a) noexcept {
-    switch (a) {
-        case DigestAlgorithm::sha256: return "sha256";
-        case DigestAlgorithm::sha384: return "sha384";
-        case DigestAlgorithm::sha512: return "sha512";
-        case DigestAlgorithm::other: break;
-    }
-    return {};
-}
-
 EVP_MD_CTX* ctx_of(void* p) noexcept { return static_cast<EVP_MD_CTX*>(p); }
 
 }  // namespace
@@ -60,7 +50,7 @@ std::string Hasher::finish() {
     ctx_ = nullptr;
 
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out(name_of(algorithm_));
+    std::string out(algorithm_name(algorithm_));
     out += ':';
     for (unsigned int i = 0; i < len; ++i) {
         out += hex[md[i] >> 4];

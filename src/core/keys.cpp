@@ -5,16 +5,6 @@
 namespace registry_cache {
 namespace {
 
-std::string_view algorithm_name(DigestAlgorithm a) noexcept {
-    switch (a) {
-        case DigestAlgorithm::sha256: return "sha256";
-        case DigestAlgorithm::sha384: return "sha384";
-        case DigestAlgorithm::sha512: return "sha512";
-        case DigestAlgorithm::other: break;
-    }
-    return {};
-}
-
 // A Digest is a plain struct anyone can fill in; the key must not trust that it came from
 // parse_digest with status ok, so the parts that end up in the key are checked again here.
 bool is_cacheable_digest(const Digest& digest) noexcept {

@@ -14,8 +14,7 @@ e2e_build_image hello 1.0 "$T/src"
 e2e_edge_start
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY"
 
-MANIFEST=$(layout_manifest_digest "$T/src" 1.0)
-LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(layout_blob "$T/src" "$MANIFEST")")
+LAYER=$(layout_largest_layer "$T/src" 1.0)
 # $EDGE changes with a restart (a new free port): read it at each call.
 cache_status() {
     curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \

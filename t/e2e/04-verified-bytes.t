@@ -34,11 +34,7 @@ error_log $EDGE_DIR/error.log info;
 events { worker_connections 64; }
 http {
   access_log $EDGE_DIR/access.log;
-  client_body_temp_path $EDGE_DIR/client_body;
-  proxy_temp_path $EDGE_DIR/proxy;
-  fastcgi_temp_path $EDGE_DIR/fastcgi;
-  uwsgi_temp_path $EDGE_DIR/uwsgi;
-  scgi_temp_path $EDGE_DIR/scgi;
+$(temp_paths_conf "$EDGE_DIR")
   registry_cache_path $EDGE_DIR/cache zone=edge:1m;
   add_header X-Cache-Status \$registry_cache_status always;
   server {

@@ -13,8 +13,7 @@ e2e_build_image hello 1.0 "$T/src"
 e2e_edge_start
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY"
 
-MANIFEST=$(layout_manifest_digest "$T/src" 1.0)
-LAYER=$(jq -r '.layers | max_by(.size) | .digest' "$(layout_blob "$T/src" "$MANIFEST")")
+LAYER=$(layout_largest_layer "$T/src" 1.0)
 ABSENT=sha256:$(printf 'absent' | sha256sum | cut -d' ' -f1)
 
 # 20 HEADs at once, each on its own connection; prints "status cache-status" per request.

@@ -175,6 +175,19 @@ e2e_build_image() {
     IMAGE_VARIANT=$variant "$FIXTURES/build-image.sh" "$dir" "$tag" >/dev/null
 }
 
+# nginx.conf lines keeping every temporary path of nginx inside DIR (not /var/lib/nginx).
+temp_paths_conf() {
+    local t
+    for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $1/$t;"; done
+}
+
+# The digest of the largest layer of the image TAG in the OCI layout DIR.
+layout_largest_layer() {
+    local manifest
+    manifest=$(layout_manifest_digest "$1" "$2")
+    jq -r '.layers | max_by(.size) | .digest' "$(layout_blob "$1" "$manifest")"
+}
+
 _render_edge_conf() {
     local dir=$1 port=$2 mod_load='' mod_path='' v2_body user_line=''
     if [[ ${E2E_PLAIN_PROXY:-0} == 1 ]]; then
@@ -207,11 +220,7 @@ error_log $dir/error.log info;
 events { worker_connections 256; }
 http {
   access_log $dir/access.log;
-  client_body_temp_path $dir/client_body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
+$(temp_paths_conf "$dir")
   $mod_path
   server {
     listen 127.0.0.1:$port;
