@@ -5,6 +5,7 @@
 #   2. t/*.t, Test::Nginx::Socket blocks run against stock /usr/sbin/nginx with the module
 #   3. t/e2e/*.t, skopeo pulling and pushing images through an edge
 #   4. the module built from a full nginx source tree with --with-compat, loaded by stock nginx
+#   5. the libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (30 by default)
 # Exits non-zero when any layer fails; the layers after a failure still run.
 set -euo pipefail
 
@@ -73,12 +74,15 @@ e2e() { (cd "$repo" && MODULE_SO=$module NGINX_BIN=$nginx_bin prove t/e2e/); }
 
 nginx_source_route() { "$repo/scripts/check-nginx-source-build.sh" "$build"; }
 
+fuzz() { BUILD=$build "$repo/scripts/fuzz.sh"; }
+
 start=$SECONDS
 layer "unit tests (ctest)" unit
 start_registry
 layer "Test::Nginx tests (t/*.t)" test_nginx
 layer "end-to-end tests with skopeo (t/e2e)" e2e
 layer "module built from nginx source with --with-compat" nginx_source_route
+layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-30}s a target)" fuzz
 
 echo
 echo "make test finished in $((SECONDS - start))s"

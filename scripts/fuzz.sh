@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make fuzz`: builds the libFuzzer targets of t/fuzz/ with clang (AddressSanitizer and
+# UndefinedBehaviorSanitizer) and runs each for FUZZ_SECONDS (default 30), starting from its
+# seed corpus in t/fuzz/corpus/<target>/. New inputs go to build/fuzz/corpus/, crashes to
+# build/fuzz/; the script fails on the first target that finds one.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=${BUILD:-$repo/build}/fuzz
+seconds=${FUZZ_SECONDS:-30}
+cxx=${FUZZ_CXX:-clang++}
+mkdir -p "$out"
+
+# The core sources each target needs (no nginx, no LMDB, no OpenSSL).
+core=(digest reference route conditional keys descriptor)
+sources=()
+for c in "${core[@]}"; do sources+=("$repo/src/core/$c.cpp"); done
+
+flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -I"$repo/include")
+
+status=0
+for target in route digest media_type record; do
+    bin=$out/${target}_fuzzer
+    "$cxx" "${flags[@]}" "$repo/t/fuzz/${target}_fuzzer.cpp" "${sources[@]}" -o "$bin"
+    mkdir -p "$out/corpus/$target"
+    echo "=== fuzzing $target for ${seconds}s"
+    if ! (cd "$out" && "$bin" -max_total_time="$seconds" -print_final_stats=0 \
+            -artifact_prefix="$out/${target}-" "$out/corpus/$target" "$repo/t/fuzz/corpus/$target" \
+            2>"$out/$target.log"); then
+        tail -n 30 "$out/$target.log" >&2
+        echo "fuzz: $target found a crash; the input is in $out/${target}-*" >&2
+        status=1
+        break
+    fi
+    grep -E '^#[0-9]+.*DONE|^Done [0-9]+ runs' "$out/$target.log" | tail -n 1 || true
+done
+exit "$status"

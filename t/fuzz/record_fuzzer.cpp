@@ -1,0 +1,19 @@
+// Any bytes as a stored record (a damaged cache file): decoding must not crash, and a record
+// that decodes is exactly what encoding its contents writes back.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "registry_cache/descriptor.h"
+
+using namespace registry_cache;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string_view input(reinterpret_cast<const char*>(data), size);
+    BlobDescriptor d;
+    if (decode(input, d) == DecodeStatus::ok && encode(d) != input) std::abort();
+    BlobLink l;
+    if (decode(input, l) == DecodeStatus::ok && encode(l) != input) std::abort();
+    return 0;
+}
