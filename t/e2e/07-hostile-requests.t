@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# A corpus of malformed and hostile requests (t/hostile/requests.tsv, each with the status
+# it must get) sent to an edge in front of the real registry: every answer as expected,
+# nothing recorded from any of them, no worker crashed.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+HOSTILE=$(cd "$(dirname "$0")/../hostile" && pwd)
+e2e_init
+e2e_registry
+e2e_edge_start
+diag "edge on $EDGE, registry on $REGISTRY"
+
+while IFS=$'\t' read -r expected got label; do
+    is "$got" "$expected" "$label"
+done < <(perl "$HOSTILE/send.pl" "$EDGE_PORT" <"$HOSTILE/requests.tsv")
+
+metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+is "$(metric 'nginx_registry_cache_recorded_total{cache="edge"}')" 0 "nothing was recorded"
+check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
+done_testing
