@@ -55,8 +55,12 @@ public:
     // Opens (creating if needed) the environment. MDB_NOTLS so one read transaction can be
     // recycled by mdb_txn_reset/renew; MDB_NOSYNC: a crash may lose the last commits, never
     // the file's integrity. Clears reader slots of dead processes (mdb_reader_check).
-    // Returns nullptr and sets `error` (naming the LMDB call and its message) on failure.
-    static std::unique_ptr<Store> open(const StoreOptions& options, std::string& error) noexcept;
+    // Returns nullptr and sets `error` (naming the LMDB call and its message) on failure;
+    // `damaged`, when given, says whether the failure was the file's (not an LMDB file, a
+    // corrupted or truncated one) rather than the machine's: only such a file may be moved
+    // aside and rebuilt.
+    static std::unique_ptr<Store> open(const StoreOptions& options, std::string& error,
+                                       bool* damaged = nullptr) noexcept;
 
     ~Store();
     Store(const Store&) = delete;

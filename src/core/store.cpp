@@ -127,7 +127,22 @@ Store::Store(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 
 Store::~Store() = default;
 
-std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& error) noexcept {
+namespace {
+
+// Codes that say the file is not (or no longer) a sound LMDB environment of ours, as opposed
+// to a failure of the machine (permissions, memory, a full disk).
+bool is_damage(int rc) noexcept {
+    return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
+           rc == MDB_PAGE_NOTFOUND || rc == MDB_INCOMPATIBLE || rc == MDB_BAD_DBI;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& error,
+                                   bool* damaged) noexcept {
+    bool ignored = false;
+    bool& damage = damaged != nullptr ? *damaged : ignored;
+    damage = false;
     std::unique_ptr<Impl> impl(new (std::nothrow) Impl);
     if (!impl) {
         set_error(error, "registry cache store", "out of memory");
@@ -159,6 +174,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
     rc = mdb_env_open(impl->env, options.directory.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD,
                       0600);
     if (rc != MDB_SUCCESS) {
+        damage = is_damage(rc);
         set_lmdb_error(error, "mdb_env_open", rc);
         return nullptr;
     }
@@ -189,6 +205,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
                           "truncated: %" PRIu64 " bytes, its pages need %" PRIu64,
                           static_cast<std::uint64_t>(file.st_size), needed);
             set_error(error, "data.mdb", detail);
+            damage = true;
             return nullptr;
         }
     }
@@ -209,10 +226,12 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
         WriteTxn txn(raw);
         if ((rc = mdb_dbi_open(txn.get(), "descriptors", MDB_CREATE, &impl->descriptors)) !=
             MDB_SUCCESS) {
+            damage = is_damage(rc);
             set_lmdb_error(error, "mdb_dbi_open(descriptors)", rc);
             return nullptr;
         }
         if ((rc = mdb_dbi_open(txn.get(), "links", MDB_CREATE, &impl->links)) != MDB_SUCCESS) {
+            damage = is_damage(rc);
             set_lmdb_error(error, "mdb_dbi_open(links)", rc);
             return nullptr;
         }

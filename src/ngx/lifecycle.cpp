@@ -73,6 +73,31 @@ ngx_uint_t refusal_level(ngx_cycle_t *cycle) noexcept {
     return ngx_is_init_cycle(cycle->old_cycle) ? NGX_LOG_EMERG : NGX_LOG_CRIT;
 }
 
+// A cache file that is not a sound LMDB environment (damaged, truncated, foreign) is moved
+// aside, kept for a post-mortem, and the cache starts empty: a cache can always be refilled,
+// and refusing to start, or crashing on it later, would take the edge down for it.
+bool move_aside(ngx_cycle_t *cycle, const ngx_http_registry_cache_t *cache,
+                const std::string &path, const std::string &why) {
+    std::string data = path + "/data.mdb";
+    std::string aside = data + ".damaged-" + std::to_string(static_cast<long long>(ngx_time()));
+    if (ngx_rename_file(data.c_str(), aside.c_str()) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_CRIT, cycle->log, ngx_errno,
+                      ngx_rename_file_n " \"%s\" to \"%s\" failed", data.c_str(), aside.c_str());
+        return false;
+    }
+    // The lock file describes the old environment's readers: it goes with it.
+    std::string lock = path + "/lock.mdb";
+    if (ngx_delete_file(lock.c_str()) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT) {
+        ngx_log_error(NGX_LOG_CRIT, cycle->log, ngx_errno, ngx_delete_file_n " \"%s\" failed",
+                      lock.c_str());
+    }
+    ngx_log_error(NGX_LOG_CRIT, cycle->log, 0,
+                  "registry cache \"%V\" is damaged (%s): moved \"%s\" aside to \"%s\", "
+                  "starting an empty cache",
+                  &cache->path, why.c_str(), data.c_str(), aside.c_str());
+    return true;
+}
+
 ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
     std::string path = path_of(cache);
     // Parents are made traversable (workers that dropped root must reach the cache); the
@@ -88,11 +113,17 @@ ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
         return refuse(cycle);
     }
     std::string error;
-    if (registry_cache::Store::open(options_of(cycle, cache), error) == nullptr) {
+    bool damaged = false;
+    auto store = registry_cache::Store::open(options_of(cycle, cache), error, &damaged);
+    if (store == nullptr && damaged && move_aside(cycle, cache, path, error)) {
+        store = registry_cache::Store::open(options_of(cycle, cache), error);
+    }
+    if (store == nullptr) {
         ngx_log_error(refusal_level(cycle), cycle->log, 0, "registry_cache_path \"%V\": %s",
                       &cache->path, error.c_str());
         return refuse(cycle);
     }
+    store.reset();  // the master holds no environment across fork()
     give_to_workers(cycle, path);
     return NGX_OK;
 }

@@ -139,7 +139,9 @@ TEST_F(StoreTest, OpenCreatesTheEnvironment) {
 TEST_F(StoreTest, OpenFailsOnAMissingDirectory) {
     options_.directory = (dir_ / "absent").string();
     std::string error;
-    EXPECT_EQ(Store::open(options_, error), nullptr);
+    bool damaged = true;
+    EXPECT_EQ(Store::open(options_, error, &damaged), nullptr);
+    EXPECT_FALSE(damaged) << "a missing directory is the machine's fault, not the file's";
     EXPECT_NE(error.find("mdb_env_open"), std::string::npos) << error;
     EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
 }
@@ -150,7 +152,9 @@ TEST_F(StoreTest, OpenRefusesAFileThatIsNotLmdb) {
         garbage << std::string(64 * 1024, 'x');
     }
     std::string error;
-    EXPECT_EQ(Store::open(options_, error), nullptr);
+    bool damaged = false;
+    EXPECT_EQ(Store::open(options_, error, &damaged), nullptr);
+    EXPECT_TRUE(damaged);
     EXPECT_NE(error.find("mdb_env_open"), std::string::npos) << error;
     EXPECT_NE(error.find("MDB_INVALID"), std::string::npos) << error;
 }
@@ -164,7 +168,9 @@ TEST_F(StoreTest, OpenRefusesATruncatedFile) {
     store_.reset();
     fs::resize_file(dir_ / "data.mdb", 3 * 4096);
     std::string error;
-    EXPECT_EQ(Store::open(options_, error), nullptr);
+    bool damaged = false;
+    EXPECT_EQ(Store::open(options_, error, &damaged), nullptr);
+    EXPECT_TRUE(damaged);
     EXPECT_NE(error.find("truncated"), std::string::npos) << error;
 }
 
