@@ -91,11 +91,13 @@ ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     return pass(r, rlcf->pass);
 }
 
-void arm_wait(ngx_http_request_t *r) noexcept {
-    // Short polls: a leader's answer usually lands within a round trip to the upstream.
-    constexpr ngx_msec_t poll_ms = 5;
+// Polls start short (a leader's answer usually lands within a round trip to the upstream)
+// and back off, so that many waiting followers do not keep taking the zone's lock.
+void arm_wait(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
+    constexpr ngx_msec_t first_poll_ms = 5, last_poll_ms = 100;
+    state.poll_ms = state.poll_ms == 0 ? first_poll_ms : ngx_min(2 * state.poll_ms, last_poll_ms);
     r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, poll_ms);
+    ngx_add_timer(r->connection->write, state.poll_ms);
 }
 
 // A follower's turn: the leader's outcome decides between a hit and the upstream.
@@ -104,6 +106,10 @@ void follow(ngx_http_request_t *r) {
     if (wev->delayed) {
         // Woken by the socket, not by the timer: keep waiting.
         if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            wev->delayed = 0;
+            if (wev->timer_set) {
+                ngx_del_timer(wev);
+            }
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         }
         return;
@@ -117,7 +123,7 @@ void follow(ngx_http_request_t *r) {
     if (flight == registry_cache::FlightState::in_flight &&
         static_cast<ngx_msec_int_t>(state->wait_until - ngx_current_msec) > 0)
     {
-        arm_wait(r);
+        arm_wait(r, *state);
         return;
     }
     r->read_event_handler = ngx_http_block_reading;
@@ -170,7 +176,7 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     r->main->count++;
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = follow_safely;
-    arm_wait(r);
+    arm_wait(r, *state);
     return NGX_DONE;
 }
 

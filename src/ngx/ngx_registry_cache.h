@@ -94,6 +94,7 @@ struct ngx_http_registry_cache_request_t {
     bool leader;            // it leads: it must land the flight
     bool landed;            // the flight was landed, or handed to the writer to land
     ngx_msec_t wait_until;  // a follower's deadline
+    ngx_msec_t poll_ms;     // a follower's current interval between looks at its flight
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,

@@ -16,7 +16,8 @@ struct ngx_http_registry_cache_verify_t {
     off_t length;            // the Content-Length the upstream declared; -1: none
     ngx_str_t content_type;  // for the descriptor the verified body teaches
     u_char *scratch;         // for bodies nginx buffered to a temporary file
-    bool done;
+    bool done;               // the end was judged
+    bool failed;             // the body was refused: nothing more of it may pass
 };
 
 namespace {
@@ -85,29 +86,39 @@ bool hash_buf(ngx_http_request_t *r, ngx_http_registry_cache_verify_t &v, const 
     return true;
 }
 
-// A proxy_cache in the location that relayed a body that failed verification must neither
-// keep it (it may still be writing it) nor go on serving it (it may have stored it already,
-// or be serving it now): the next request for it goes to the upstream again.
+// A body that failed verification must not stay in a proxy_cache of the same location:
+// u->cacheable = 0 keeps nginx from storing it; if nginx stored it already (the upstream
+// finished before the client got the last bytes), the stored file is deleted, so the next
+// request for it misses and goes upstream. The cache node itself is left to nginx (touching
+// it after nginx released it could write freed shared memory).
 void forget_cached_body(ngx_http_request_t *r) noexcept {
     if (r->upstream != nullptr) {
         r->upstream->cacheable = 0;
     }
 #if (NGX_HTTP_CACHE)
     ngx_http_cache_t *c = r->cache;
-    if (c == nullptr || c->file_cache == nullptr || c->node == nullptr) {
+    if (c == nullptr || !c->updated || c->file.name.len == 0) {
         return;
     }
-    ngx_shmtx_lock(&c->file_cache->shpool->mutex);
-    c->node->exists = 0;
-    ngx_shmtx_unlock(&c->file_cache->shpool->mutex);
-    if (c->file.name.len != 0 && ngx_delete_file(c->file.name.data) == NGX_FILE_ERROR &&
-        ngx_errno != NGX_ENOENT)
-    {
+    if (ngx_delete_file(c->file.name.data) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT) {
         ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
                       ngx_delete_file_n " \"%s\" of a body that failed verification failed",
                       c->file.name.data);
     }
 #endif
+}
+
+// Refuses the rest of the body: nothing more passes, the connection closes (a client that
+// counted on keepalive would otherwise wait for bytes that never come), nothing is stored.
+ngx_int_t refuse(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                 ngx_http_registry_cache_verify_t &v) noexcept {
+    v.done = true;
+    v.failed = true;
+    state.may_record = false;
+    forget_cached_body(r);
+    r->keepalive = 0;
+    r->connection->error = 1;
+    return NGX_ERROR;
 }
 
 // Ends verification; true when the body is what the digest names.
@@ -132,8 +143,6 @@ bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     }
 
     ngx_http_registry_cache_count(sh.digest_mismatches);
-    state.may_record = false;
-    forget_cached_body(r);
     ngx_str_t repository{state.route.name.size(),
                          reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -146,17 +155,24 @@ bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
 
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state == nullptr || state->verify == nullptr || state->verify->done) {
+    if (state == nullptr || state->verify == nullptr) {
         return next_body_filter(r, in);
     }
     ngx_http_registry_cache_verify_t &v = *state->verify;
+    if (v.failed) {
+        return NGX_ERROR;  // not even a final empty buffer: it would complete the response
+    }
+    if (v.done) {
+        return next_body_filter(r, in);
+    }
     try {
         for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
             if (!hash_buf(r, v, cl->buf)) {
+                // The bytes could not be checked: they are refused, but are no mismatch.
+                ngx_http_registry_cache_count(state->cache->sh->errors);
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
-                              "registry cache: hashing the body failed");
-                finish(r, *state, v);
-                return NGX_ERROR;
+                              "registry cache: hashing the body failed; the transfer is cut");
+                return refuse(r, *state, v);
             }
             // The end: the declared length reached (the last bytes are still ours to hold
             // back), or, without a length, the last buffer.
@@ -164,14 +180,15 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
                        (v.length >= 0 && v.hasher.bytes() >= static_cast<std::uint64_t>(v.length));
             if (end) {
                 if (!finish(r, *state, v)) {
-                    return NGX_ERROR;
+                    return refuse(r, *state, v);
                 }
                 break;
             }
         }
     } catch (const std::exception &e) {
+        ngx_http_registry_cache_count(state->cache->sh->errors);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: verification: %s", e.what());
-        return NGX_ERROR;
+        return refuse(r, *state, v);
     }
     return next_body_filter(r, in);
 }
@@ -190,6 +207,20 @@ bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_regist
     if (expected.empty()) {
         return false;
     }
+#if (NGX_HTTP_CACHE)
+    if (r->cache != nullptr) {
+        // A proxy_cache hit was verified when it was stored (a body that failed is never
+        // left there), and hashing a stored file here would read it whole, blocking.
+        if (r->upstream->cache_status == NGX_HTTP_CACHE_HIT) {
+            return false;
+        }
+        // Without a length, nginx may store the body before its last byte reaches this
+        // filter: such a body is relayed verified but not stored.
+        if (answer.content_length < 0) {
+            r->upstream->cacheable = 0;
+        }
+    }
+#endif
 
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_registry_cache_verify_t));
     if (cln == nullptr) {

@@ -122,7 +122,7 @@ proxy_cache_status() {
 }
 is "$(proxy_cache_status body-true) $(proxy_cache_status body-true)" "MISS HIT" \
     "proxy_cache keeps a verified body"
-is "$(get body-true "$PROXY_CACHE_PORT")" "0 200 $TRUE_DIGEST" "and what it serves is verified again"
+is "$(get body-true "$PROXY_CACHE_PORT")" "0 200 $TRUE_DIGEST" "and serves it whole from its cache"
 for round in first second; do
     result=$(get body-wrong "$PROXY_CACHE_PORT")
     check "a wrong body relayed through proxy_cache fails the transfer, $round time (curl: $result)" \
