@@ -23,6 +23,7 @@ struct CacheCounters {
     std::uint64_t verified = 0;        // GET bodies whose bytes hashed to their digest
     std::uint64_t verified_bytes = 0;  // bytes of those bodies
     std::uint64_t digest_mismatches = 0;  // bodies that did not: cut, never recorded
+    std::uint64_t evictions = 0;  // links evicted to make room when the map was full
     // Upstream responses to requests the module passed on, by status class.
     std::uint64_t upstream_1xx = 0, upstream_2xx = 0, upstream_3xx = 0, upstream_4xx = 0,
                   upstream_5xx = 0;
@@ -40,7 +41,7 @@ struct CacheMetrics {
 // registry_storage_cache_hits_total, registry_storage_cache_errors_total, distribution's own
 // registry_storage_cache_total{type="Request"|"Hit"|"Miss"|"Error"}, and
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
-// nginx_registry_cache_{verified,verified_bytes,digest_mismatches}_total,
+// nginx_registry_cache_{verified,verified_bytes,digest_mismatches,evictions}_total,
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
 // nginx_registry_cache_entries{kind="descriptors"|"links"},
 // nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit.

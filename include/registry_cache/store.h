@@ -72,9 +72,12 @@ public:
     LookupResult lookup(std::string_view repository, const Digest& digest,
                         std::string* error = nullptr) noexcept;
 
-    // Applies every change in one write transaction. On failure nothing of the batch is
-    // applied and `error` names the failure (MDB_MAP_FULL included).
-    bool commit(const std::vector<StoreWrite>& batch, std::string& error) noexcept;
+    // Applies every change in one write transaction. When the map is full (max_size), the
+    // oldest tenth of the entries is evicted and the batch tried once more; `evicted`, when
+    // given, gets how many links went. On failure nothing of the batch is applied and
+    // `error` names the failure (MDB_MAP_FULL included, when eviction did not make room).
+    bool commit(const std::vector<StoreWrite>& batch, std::string& error,
+                std::uint64_t* evicted = nullptr) noexcept;
 
     bool stats(StoreStats& out, std::string& error) noexcept;
 

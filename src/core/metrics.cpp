@@ -118,6 +118,9 @@ const PlainFamily counter_families[] = {
     {"nginx_registry_cache_digest_mismatches_total"sv, counter,
      "Bodies that did not hash to their digest: cut before their end, never recorded."sv,
      [](const CacheMetrics& m) { return m.counters.digest_mismatches; }, false},
+    {"nginx_registry_cache_evictions_total"sv, counter,
+     "Entries evicted, oldest first, to make room when the store reached max_size."sv,
+     [](const CacheMetrics& m) { return m.counters.evictions; }, false},
 };
 
 const PlainFamily map_families[] = {
@@ -181,10 +184,10 @@ void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
 }
 
 // Room for the HELP/TYPE lines and, per cache, its samples: the longest sample line is about
-// 90 bytes plus the zone (escaping can at most double it); 24 samples per cache at most.
+// 90 bytes plus the zone (escaping can at most double it); 25 samples per cache at most.
 std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
     std::size_t size = 2048;
-    for (const CacheMetrics& m : caches) size += 24 * (96 + 2 * m.zone.size());
+    for (const CacheMetrics& m : caches) size += 25 * (96 + 2 * m.zone.size());
     return size;
 }
 

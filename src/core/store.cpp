@@ -3,9 +3,11 @@
 #include <lmdb.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <new>
 #include <utility>
 
@@ -96,6 +98,52 @@ struct Store::Impl {
         if (rc == MDB_MAP_RESIZED && adopt_map_size()) rc = mdb_txn_begin(env, nullptr, 0, txn);
         return rc;
     }
+
+    // Whether the pages holding data reach 7/8 of the map (the cap that max_size sets). The
+    // file's high-water mark never goes down, so pages on LMDB's free list (freed by
+    // evictions and overwrites, reused by later writes) are not counted as used.
+    bool nearly_full() noexcept {
+        MDB_envinfo info;
+        MDB_stat st;
+        if (mdb_env_info(env, &info) != MDB_SUCCESS || mdb_env_stat(env, &st) != MDB_SUCCESS) {
+            return false;
+        }
+        // Another process grew the file past our map (a reload with a larger max_size):
+        // judge against the map as it now is. No transaction of this process is live here.
+        if ((static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize > info.me_mapsize &&
+            (!adopt_map_size() || mdb_env_info(env, &info) != MDB_SUCCESS)) {
+            return false;
+        }
+        const std::uint64_t limit = info.me_mapsize / st.ms_psize / 8 * 7;
+        const std::uint64_t high_water = static_cast<std::uint64_t>(info.me_last_pgno) + 1;
+        if (high_water < limit) return false;
+        return high_water - free_pages() >= limit;
+    }
+
+    // Pages on the free list: each record of LMDB's free database (dbi 0) is a list of page
+    // numbers whose first word is its length. Read only near the cap, once per commit.
+    std::uint64_t free_pages() noexcept {
+        if (renew_read() != MDB_SUCCESS) return 0;
+        std::uint64_t pages = 0;
+        MDB_cursor* cursor = nullptr;
+        if (mdb_cursor_open(read_txn, 0, &cursor) == MDB_SUCCESS) {
+            MDB_val k, v;
+            for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+                 rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+                if (v.mv_size >= sizeof(std::size_t)) {
+                    std::size_t count;
+                    std::memcpy(&count, v.mv_data, sizeof count);
+                    pages += count;
+                }
+            }
+            mdb_cursor_close(cursor);
+        }
+        mdb_txn_reset(read_txn);
+        return pages;
+    }
+
+    int write(const std::vector<StoreWrite>& batch, std::string& error) noexcept;
+    int evict_oldest(std::uint64_t& evicted, std::string& error) noexcept;
 };
 
 namespace {
@@ -314,7 +362,8 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
     return result;
 }
 
-bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error) noexcept {
+bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
+                   std::uint64_t* evicted) noexcept {
     if (batch.empty()) return true;
 
     // Everything is validated before the write lock is taken: a bad write fails the batch
@@ -340,11 +389,32 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error) noe
         }
     }
 
+    // Room is made before the map is full: in a full map even deletes fail, since LMDB
+    // copies every page it changes.
+    std::uint64_t count = 0;
+    std::string evict_error;
+    if (impl_->nearly_full() && impl_->evict_oldest(count, evict_error) == MDB_SUCCESS &&
+        evicted != nullptr) {
+        *evicted = count;
+    }
+    int rc = impl_->write(batch, error);
+    if (rc == MDB_MAP_FULL && impl_->evict_oldest(count, evict_error) == MDB_SUCCESS && count > 0) {
+        if (evicted != nullptr) *evicted += count;
+        error.clear();
+        rc = impl_->write(batch, error);
+    }
+    return rc == MDB_SUCCESS;
+}
+
+
+// One write transaction for the batch; an LMDB code (MDB_SUCCESS on success), `error` set
+// otherwise. The batch was validated by Store::commit.
+int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error) noexcept {
     MDB_txn* raw = nullptr;
-    int rc = impl_->begin_write(&raw);
+    int rc = begin_write(&raw);
     if (rc != MDB_SUCCESS) {
         set_lmdb_error(error, "mdb_txn_begin", rc);
-        return false;
+        return rc;
     }
     WriteTxn txn(raw);
 
@@ -355,10 +425,10 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error) noe
             MDB_val link_k = to_val(link.view());
 
             if (w.kind == StoreWrite::Kind::clear_link) {
-                rc = mdb_del(txn.get(), impl_->links, &link_k, nullptr);
+                rc = mdb_del(txn.get(), links, &link_k, nullptr);
                 if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
                     set_lmdb_error(error, "mdb_del(links)", rc);
-                    return false;
+                    return rc;
                 }
                 continue;
             }
@@ -369,29 +439,109 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error) noe
             MDB_val descriptor_k = to_val(descriptor.view());
             MDB_val descriptor_v = to_val(descriptor_bytes);
             MDB_val link_v = to_val(link_bytes);
-            if ((rc = mdb_put(txn.get(), impl_->descriptors, &descriptor_k, &descriptor_v, 0)) !=
+            if ((rc = mdb_put(txn.get(), descriptors, &descriptor_k, &descriptor_v, 0)) !=
                 MDB_SUCCESS) {
                 set_lmdb_error(error, "mdb_put(descriptors)", rc);
-                return false;
+                return rc;
             }
-            if ((rc = mdb_put(txn.get(), impl_->links, &link_k, &link_v, 0)) != MDB_SUCCESS) {
+            if ((rc = mdb_put(txn.get(), links, &link_k, &link_v, 0)) != MDB_SUCCESS) {
                 set_lmdb_error(error, "mdb_put(links)", rc);
-                return false;
+                return rc;
             }
         }
     } catch (const std::bad_alloc&) {
         set_error(error, "registry cache store commit", "out of memory");
-        return false;
+        return ENOMEM;
     } catch (...) {
         set_error(error, "registry cache store commit", "unexpected exception");
-        return false;
+        return EINVAL;
     }
 
     if ((rc = txn.commit()) != MDB_SUCCESS) {
         set_lmdb_error(error, "mdb_txn_commit", rc);
-        return false;
+        return rc;
     }
-    return true;
+    return MDB_SUCCESS;
+}
+
+
+// Deletes the oldest tenth of the links (by the time they were learned: the cache's measure
+// of least recently useful, since hits write nothing) and the descriptors they name, in one
+// transaction. A descriptor another repository still links to goes too: that link becomes a
+// miss and is learned again. Two passes, so that memory holds timestamps, not keys.
+int Store::Impl::evict_oldest(std::uint64_t& evicted, std::string& error) noexcept {
+    evicted = 0;
+    MDB_txn* raw = nullptr;
+    int rc = begin_write(&raw);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_txn_begin", rc);
+        return rc;
+    }
+    WriteTxn txn(raw);
+    MDB_cursor* cursor = nullptr;
+    if ((rc = mdb_cursor_open(txn.get(), links, &cursor)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_cursor_open(links)", rc);
+        return rc;
+    }
+    struct CursorCloser {
+        MDB_cursor* c;
+        ~CursorCloser() { mdb_cursor_close(c); }
+    } closer{cursor};
+
+    try {
+        std::vector<std::uint64_t> times;
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+            BlobLink link;
+            // A record this code cannot read counts as the oldest: it is the first to go.
+            times.push_back(decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0);
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_cursor_get(links)", rc);
+            return rc;
+        }
+        if (times.empty()) return MDB_SUCCESS;
+        std::size_t nth = times.size() / 10;
+        std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(nth), times.end());
+        const std::uint64_t cutoff = times[nth];
+
+        for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+            BlobLink link;
+            if (decode(to_view(v), link) == DecodeStatus::ok && link.stored_at > cutoff) continue;
+            // The link key is "repository \0 digest"; the descriptor's key is the digest.
+            std::string_view key = to_view(k);
+            std::size_t nul = key.find('\0');
+            if (nul != std::string_view::npos) {
+                MDB_val descriptor_k = to_val(key.substr(nul + 1));
+                int drc = mdb_del(txn.get(), descriptors, &descriptor_k, nullptr);
+                if (drc != MDB_SUCCESS && drc != MDB_NOTFOUND) {
+                    set_lmdb_error(error, "mdb_del(descriptors)", drc);
+                    return drc;
+                }
+            }
+            if ((rc = mdb_cursor_del(cursor, 0)) != MDB_SUCCESS) {
+                set_lmdb_error(error, "mdb_cursor_del(links)", rc);
+                return rc;
+            }
+            ++evicted;
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_cursor_get(links)", rc);
+            return rc;
+        }
+    } catch (const std::bad_alloc&) {
+        set_error(error, "registry cache store eviction", "out of memory");
+        return ENOMEM;
+    }
+    closer.c = nullptr;
+    mdb_cursor_close(cursor);
+    if ((rc = txn.commit()) != MDB_SUCCESS) {
+        evicted = 0;
+        set_lmdb_error(error, "mdb_txn_commit", rc);
+    }
+    return rc;
 }
 
 bool Store::stats(StoreStats& out, std::string& error) noexcept {

@@ -28,6 +28,7 @@ registry_cache::CacheMetrics snapshot(ngx_http_registry_cache_t *cache) {
     c.verified = read(sh.verified);
     c.verified_bytes = read(sh.verified_bytes);
     c.digest_mismatches = read(sh.digest_mismatches);
+    c.evictions = read(sh.evictions);
     c.upstream_1xx = read(sh.upstream[0]);
     c.upstream_2xx = read(sh.upstream[1]);
     c.upstream_3xx = read(sh.upstream[2]);

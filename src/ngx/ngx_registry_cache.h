@@ -36,6 +36,7 @@ struct ngx_http_registry_cache_shctx_t {
     ngx_http_registry_cache_counter_t verified;
     ngx_http_registry_cache_counter_t verified_bytes;
     ngx_http_registry_cache_counter_t digest_mismatches;
+    ngx_http_registry_cache_counter_t evictions;
     ngx_http_registry_cache_counter_t upstream[5];  // 1xx .. 5xx
     registry_cache::FlightTable flights;            // under the zone's lock (flight.cpp)
 };

@@ -29,8 +29,9 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
         std::string error;
         if (w->store == nullptr) {
             error = "the store is not open";
-        } else if (w->store->commit(w->pending, error)) {
+        } else if (std::uint64_t evicted = 0; w->store->commit(w->pending, error, &evicted)) {
             committed = true;
+            ngx_http_registry_cache_count(cache->sh->evictions, static_cast<ngx_atomic_int_t>(evicted));
             ngx_http_registry_cache_count(cache->sh->recorded, records);
             ngx_http_registry_cache_count(cache->sh->cleared, clears);
         }

@@ -27,6 +27,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.verified = base + 18;
     c.verified_bytes = base + 19;
     c.digest_mismatches = base + 20;
+    c.evictions = base + 21;
     c.upstream_1xx = 0;  // zero still gets its sample
     c.upstream_2xx = base + 10;
     c.upstream_3xx = base + 11;
@@ -92,6 +93,10 @@ TEST(Metrics, ExactTextForOneCache) {
         "digest: cut before their end, never recorded.\n"
         "# TYPE nginx_registry_cache_digest_mismatches_total counter\n"
         "nginx_registry_cache_digest_mismatches_total{cache=\"edge\"} 20\n"
+        "# HELP nginx_registry_cache_evictions_total Entries evicted, oldest first, to make room "
+        "when the store reached max_size.\n"
+        "# TYPE nginx_registry_cache_evictions_total counter\n"
+        "nginx_registry_cache_evictions_total{cache=\"edge\"} 21\n"
         "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
         "# TYPE registry_storage_cache_total counter\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
@@ -160,14 +165,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 16 families, 16 HELP and 16 TYPE lines.
+    // Each family declared exactly once: 17 families, 17 HELP and 17 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 16u);
-    EXPECT_EQ(type, 16u);
+    EXPECT_EQ(help, 17u);
+    EXPECT_EQ(type, 17u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -224,7 +229,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 32u);
+    EXPECT_EQ(lines, 34u);
 }
 
 }  // namespace

@@ -96,7 +96,7 @@ sub serve {
     my ($listener) = @_;
     # Bounded in time and in connections: a test that forgets it cannot leave it running.
     alarm 600;
-    for (1 .. 10_000) {
+    for (1 .. 100_000) {
         my $client = $listener->accept or next;
         my $request = '';
         while ($request !~ /\r\n\r\n/) {
