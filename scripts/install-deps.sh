@@ -14,8 +14,8 @@ packages=(
     libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar
     # promtool, which checks the metrics exposition
     prometheus
-    # libFuzzer and the sanitizers (make fuzz)
-    clang libclang-rt-14-dev
+    # libFuzzer and the sanitizers (make fuzz), and valgrind for the unit tests
+    clang libclang-rt-14-dev valgrind
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #   3. t/e2e/*.t, skopeo pulling and pushing images through an edge
 #   4. the module built from a full nginx source tree with --with-compat, loaded by stock nginx
 #   5. the libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (30 by default)
+#   6. the unit tests again under valgrind
 # Exits non-zero when any layer fails; the layers after a failure still run.
 set -euo pipefail
 
@@ -76,6 +77,13 @@ nginx_source_route() { "$repo/scripts/check-nginx-source-build.sh" "$build"; }
 
 fuzz() { BUILD=$build "$repo/scripts/fuzz.sh"; }
 
+# Definite leaks and every memory error fail; the store tests fork children that _exit
+# holding the parent's LMDB buffers, which valgrind would call possibly lost.
+valgrind_unit() {
+    valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+        --child-silent-after-fork=yes "$build/unit_tests" --gtest_brief=1
+}
+
 start=$SECONDS
 layer "unit tests (ctest)" unit
 start_registry
@@ -83,6 +91,7 @@ layer "Test::Nginx tests (t/*.t)" test_nginx
 layer "end-to-end tests with skopeo (t/e2e)" e2e
 layer "module built from nginx source with --with-compat" nginx_source_route
 layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-30}s a target)" fuzz
+layer "unit tests under valgrind" valgrind_unit
 
 echo
 echo "make test finished in $((SECONDS - start))s"
