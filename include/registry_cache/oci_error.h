@@ -8,7 +8,7 @@
 
 namespace registry_cache {
 
-enum class OciErrorCode { name_invalid, digest_invalid };
+enum class OciErrorCode { name_invalid, digest_invalid, unavailable };
 
 struct OciError {
     int status;                // HTTP status distribution uses for this code

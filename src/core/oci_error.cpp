@@ -8,6 +8,8 @@ OciError describe(OciErrorCode code) noexcept {
     switch (code) {
         case OciErrorCode::name_invalid:
             return {400, "NAME_INVALID", "invalid repository name"};
+        case OciErrorCode::unavailable:
+            return {503, "UNAVAILABLE", "service unavailable"};
         case OciErrorCode::digest_invalid:
             break;
     }

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "registry_cache/oci_error.h"
+
 namespace {
 
 ngx_http_output_header_filter_pt next_header_filter;
@@ -27,6 +29,40 @@ int find_header(const ngx_list_t &headers, std::string_view name, std::string_vi
         }
     }
     return seen;
+}
+
+// When the upstream gave no answer at all (refused, reset, timed out), nginx answers 502 or
+// 504 with an HTML page; registry clients parse OCI error JSON, so they get that instead,
+// with the same status. Returns false when the response cannot be changed.
+bool answer_failure_as_oci(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+    static ngx_str_t json = ngx_string("application/json; charset=utf-8");
+    ngx_uint_t status = r->headers_out.status;
+    if (r->upstream->headers_in.status_n != 0 ||
+        (status != NGX_HTTP_BAD_GATEWAY && status != NGX_HTTP_GATEWAY_TIME_OUT))
+    {
+        return true;
+    }
+    std::string body = registry_cache::render_error_body(
+        registry_cache::OciErrorCode::unavailable,
+        status == NGX_HTTP_GATEWAY_TIME_OUT ? "the upstream registry did not answer in time"
+                                            : "the upstream registry could not be reached");
+    state.error_body.data = static_cast<u_char *>(ngx_pnalloc(r->pool, body.size()));
+    if (state.error_body.data == nullptr) {
+        return false;
+    }
+    state.error_body.len = body.size();
+    ngx_memcpy(state.error_body.data, body.data(), body.size());
+
+    r->headers_out.content_type = json;
+    r->headers_out.content_type_len = json.len;
+    r->headers_out.content_type_lowcase = nullptr;
+    r->headers_out.charset.len = 0;
+    r->headers_out.content_length_n = static_cast<off_t>(body.size());
+    if (r->headers_out.content_length != nullptr) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = nullptr;
+    }
+    return ngx_http_registry_cache_add_registry_headers(r);
 }
 
 void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept {
@@ -81,6 +117,9 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
         state->observed = true;
         if (r->upstream != nullptr) {
             count_outcome(state->cache, r->headers_out.status);
+            if (!answer_failure_as_oci(r, *state)) {
+                return NGX_ERROR;
+            }
             try {
                 inspect(r, *state);
             } catch (const std::exception &e) {

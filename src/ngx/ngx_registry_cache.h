@@ -96,6 +96,8 @@ struct ngx_http_registry_cache_request_t {
     bool landed;            // the flight was landed, or handed to the writer to land
     ngx_msec_t wait_until;  // a follower's deadline
     ngx_msec_t poll_ms;     // a follower's current interval between looks at its flight
+    ngx_str_t error_body;   // OCI error JSON sent in place of nginx's own error page
+    bool error_body_sent;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,
@@ -119,6 +121,7 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
 ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
                                             const char *data, size_t len) noexcept;
+bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcept;
 
 // Request state (request_state.cpp): kept in r->ctx, and, when the request is about to be
 // redirected to registry_cache_pass, where the redirect cannot zero it.

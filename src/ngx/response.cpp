@@ -28,9 +28,17 @@ bool add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &va
     return true;
 }
 
+}  // namespace
+
 // Headers distribution sends on every response of the API.
-bool add_registry_headers(ngx_http_request_t *r) noexcept {
+bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcept {
     return add_header(r, api_version_key, api_version) && add_header(r, nosniff_key, nosniff);
+}
+
+namespace {
+
+bool add_registry_headers(ngx_http_request_t *r) noexcept {
+    return ngx_http_registry_cache_add_registry_headers(r);
 }
 
 ngx_str_t pool_copy(ngx_pool_t *pool, std::string_view s) noexcept {

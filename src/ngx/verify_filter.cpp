@@ -153,8 +153,31 @@ bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     return false;
 }
 
+// Sends the OCI error JSON that replaces nginx's own error page (learn_filter.cpp), once,
+// and drops the page.
+ngx_int_t send_error_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
+    if (state.error_body_sent) {
+        return NGX_OK;
+    }
+    state.error_body_sent = true;
+    auto *b = static_cast<ngx_buf_t *>(ngx_pcalloc(r->pool, sizeof(ngx_buf_t)));
+    if (b == nullptr) {
+        return NGX_ERROR;
+    }
+    b->pos = state.error_body.data;
+    b->last = state.error_body.data + state.error_body.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+    ngx_chain_t out{b, nullptr};
+    return next_body_filter(r, &out);
+}
+
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
+    if (state != nullptr && state->error_body.len != 0) {
+        return send_error_body(r, *state);
+    }
     if (state == nullptr || state->verify == nullptr) {
         return next_body_filter(r, in);
     }

@@ -13,6 +13,12 @@ TEST(OciError, BodyHasDistributionsShape) {
     EXPECT_EQ(describe(OciErrorCode::digest_invalid).code, "DIGEST_INVALID");
 }
 
+TEST(OciError, Unavailable) {
+    EXPECT_EQ(render_error_body(OciErrorCode::unavailable, "x"),
+              R"({"errors":[{"code":"UNAVAILABLE","message":"service unavailable","detail":"x"}]})"
+              "\n");
+}
+
 TEST(OciError, DetailIsEscaped) {
     std::string out;
     append_json_escaped(out, std::string("q\"b\\n\nr\rt\tc\x01\x7f", 13));
