@@ -86,11 +86,10 @@ check "edge access log: GET manifest by digest" \
 
 # --- every body relayed was verified -----------------------------------
 if [[ ${E2E_PLAIN_PROXY:-0} != 1 ]]; then
-    metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
     SRC_BYTES=$(for d in "${SRC_BLOBS[@]}"; do stat -c %s "$(layout_blob "$T/src" "$d")"; done |
         awk '{ n += $1 } END { print n }')
-    is "$(metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 0 "no digest mismatch"
-    verified=$(metric 'nginx_registry_cache_verified_bytes_total{cache="edge"}')
+    is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 0 "no digest mismatch"
+    verified=$(edge_metric 'nginx_registry_cache_verified_bytes_total{cache="edge"}')
     check "verified bytes ($verified) cover every blob of the image ($SRC_BYTES)" \
         test "${verified:-0}" -ge "$SRC_BYTES"
 fi

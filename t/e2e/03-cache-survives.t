@@ -20,7 +20,6 @@ cache_status() {
     curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
         "http://$EDGE/v2/demo/hello/blobs/$LAYER"
 }
-metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 workers() { pgrep -P "$(<"$EDGE_DIR/nginx.pid")" | sort; }
 
 # Ten HEADs in a row, all hits: with keepalive off each may land on either worker.
@@ -50,18 +49,18 @@ hits='registry_storage_cache_hits_total{cache="edge"}'
 is "$(cache_status)" MISS "first HEAD of the layer is a MISS"
 # The learning worker commits after its event loop turn; the other worker may look
 # before that, so wait for the commit to be counted before asking for hits.
-check "the descriptor is committed" wait_change 0 metric "$recorded"
+check "the descriptor is committed" wait_change 0 edge_metric "$recorded"
 check "then every HEAD is a HIT, whichever worker answers" all_hits
 
 check "metrics pass promtool check metrics" \
     bash -c "curl -s --max-time 10 'http://$EDGE/metrics' | promtool check metrics"
 
-before_hits=$(metric "$hits")
+before_hits=$(edge_metric "$hits")
 old_workers=$(workers)
 "$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -s reload
 check "reload starts new workers" wait_change "$old_workers" workers
 check "hits after a reload" all_hits
-after_hits=$(metric "$hits")
+after_hits=$(edge_metric "$hits")
 check "hit counter kept rising across the reload ($before_hits -> $after_hits)" \
     test "$after_hits" -ge "$((before_hits + 10))"
 

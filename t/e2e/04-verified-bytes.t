@@ -13,29 +13,14 @@ e2e_init
 TRUE_DIGEST=sha256:$(perl -I"$INC" -MRegistryCache::LyingUpstream -MDigest::SHA=sha256_hex \
     -e 'print sha256_hex($RegistryCache::LyingUpstream::TRUE_BODY)')
 
-perl -I"$INC" -MRegistryCache::LyingUpstream -e 'RegistryCache::LyingUpstream::main()' \
-    >"$T/liar.port" 2>"$T/logs/liar.log" &
-LIAR_PID=$!
-trap 'kill -TERM "$LIAR_PID" 2>/dev/null; _e2e_cleanup' EXIT
-for _ in $(seq 50); do [[ -s $T/liar.port ]] && break; sleep 0.1; done
-LIAR_PORT=$(<"$T/liar.port")
+e2e_start_liar
 
 EDGE_DIR=$T/edge
 mkdir -p "$EDGE_DIR"
 VERIFIED_PORT=$(free_port)
 UNVERIFIED_PORT=$(free_port)
 PROXY_CACHE_PORT=$(free_port)
-cat >"$EDGE_DIR/nginx.conf" <<CONF
-load_module $MODULE_SO;
-$([[ $(id -u) == 0 ]] && echo 'user root root;')
-worker_processes 1;
-pid $EDGE_DIR/nginx.pid;
-error_log $EDGE_DIR/error.log info;
-events { worker_connections 64; }
-http {
-  access_log $EDGE_DIR/access.log;
-$(temp_paths_conf "$EDGE_DIR")
-  registry_cache_path $EDGE_DIR/cache zone=edge:1m;
+{ edge_conf_head; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
   add_header X-Cache-Status \$registry_cache_status always;
   server {
     listen 127.0.0.1:$VERIFIED_PORT;
@@ -79,7 +64,6 @@ head_status() {
     curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
         "http://$EDGE/v2/lie/$1/blobs/$TRUE_DIGEST"
 }
-metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # Failed, one way or the other: cut short (curl 18) or, when nginx had buffered the whole
 # body, cut before even the header left (curl 52, empty reply). Never complete (0).
@@ -93,7 +77,7 @@ for kind in "${LIES[@]}"; do
     result=$(get "$kind")
     check "$kind: the client's transfer fails (curl: $result)" failed_transfer "${result%% *}"
 done
-is "$(metric 'nginx_registry_cache_recorded_total{cache="edge"}')" 1 \
+is "$(edge_metric 'nginx_registry_cache_recorded_total{cache="edge"}')" 1 \
     "the lies recorded nothing (the one record is the truth's)"
 for kind in "${LIES[@]}"; do
     is "$(head_status "$kind")" MISS "$kind: a following HEAD is a MISS"
@@ -101,9 +85,9 @@ done
 check "the mismatch is logged with repository, expected and computed digest" \
     grep -aE "digest mismatch in repository \"lie/body-wrong\": expected $TRUE_DIGEST, computed sha256:[0-9a-f]{64}" \
     "$EDGE_DIR/error.log"
-is "$(metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 3 \
+is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 3 \
     "three mismatches counted (the short body never reached its end)"
-is "$(metric 'nginx_registry_cache_verified_total{cache="edge"}')" 1 "one body verified"
+is "$(edge_metric 'nginx_registry_cache_verified_total{cache="edge"}')" 1 "one body verified"
 
 # Manifests by tag are held to the Docker-Content-Digest their upstream sent.
 tag_get() {

@@ -16,7 +16,6 @@ while IFS=$'\t' read -r expected got label; do
     is "$got" "$expected" "$label"
 done < <(perl "$HOSTILE/send.pl" "$EDGE_PORT" <"$HOSTILE/requests.tsv")
 
-metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
-is "$(metric 'nginx_registry_cache_recorded_total{cache="edge"}')" 0 "nothing was recorded"
+is "$(edge_metric 'nginx_registry_cache_recorded_total{cache="edge"}')" 0 "nothing was recorded"
 check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing

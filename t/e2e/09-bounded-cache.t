@@ -7,30 +7,15 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-INC=$(cd "$(dirname "$0")/../inc" && pwd)
 e2e_init
-perl -I"$INC" -MRegistryCache::LyingUpstream -e 'RegistryCache::LyingUpstream::main()' \
-    >"$T/liar.port" 2>"$T/logs/liar.log" &
-LIAR_PID=$!
-trap 'kill -TERM "$LIAR_PID" 2>/dev/null; _e2e_cleanup' EXIT
-for _ in $(seq 50); do [[ -s $T/liar.port ]] && break; sleep 0.1; done
+e2e_start_liar
 
 EDGE_DIR=$T/edge
 mkdir -p "$EDGE_DIR"
 EDGE_PORT=$(free_port)
 EDGE=127.0.0.1:$EDGE_PORT
-cat >"$EDGE_DIR/nginx.conf" <<CONF
-load_module $MODULE_SO;
-$([[ $(id -u) == 0 ]] && echo 'user root root;')
-worker_processes 1;
-pid $EDGE_DIR/nginx.pid;
-error_log $EDGE_DIR/error.log info;
-events { worker_connections 64; }
-http {
-  access_log off;
-$(temp_paths_conf "$EDGE_DIR")
-  registry_cache_path $EDGE_DIR/cache zone=edge:1m max_size=1m;
-  upstream liar { server 127.0.0.1:$(<"$T/liar.port"); }
+{ edge_conf_head "$EDGE_DIR/cache zone=edge:1m max_size=1m"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
+  upstream liar { server 127.0.0.1:$LIAR_PORT; }
   server {
     listen $EDGE;
     keepalive_requests 100000;
@@ -44,23 +29,16 @@ CONF
 _edge_wait_ready
 
 digest() { printf 'sha256:%064x' "$1"; }
-# HEADs of blobs FROM..TO over one keep-alive connection; prints their status codes.
-heads() {
-    local i
-    for ((i = $1; i <= $2; i++)); do echo "url = \"http://$EDGE/v2/lie/honest/blobs/$(digest "$i")\""; done >"$T/urls"
-    curl -s -I -K "$T/urls" | awk '/^HTTP\// { print $2 }'
-}
-metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 TOTAL=6000
-statuses=$(for ((from = 1; from <= TOTAL; from += 1000)); do heads "$from" "$((from + 999))"; done | sort | uniq -c)
+statuses=$(for ((from = 1; from <= TOTAL; from += 1000)); do honest_heads "$from" "$((from + 999))"; done | sort | uniq -c)
 is "$(awk '{ print $2 ": " $1 }' <<<"$statuses")" "200: $TOTAL" "all $TOTAL HEADs answered 200"
-evictions=$(metric 'nginx_registry_cache_evictions_total{cache="edge"}')
+evictions=$(edge_metric 'nginx_registry_cache_evictions_total{cache="edge"}')
 check "entries were evicted ($evictions) to stay within max_size" test "${evictions:-0}" -gt 0
-used=$(metric 'nginx_registry_cache_map_bytes_used{cache="edge"}')
+used=$(edge_metric 'nginx_registry_cache_map_bytes_used{cache="edge"}')
 check "the map stays within 1 MiB ($used bytes used)" test "${used:-0}" -le 1048576
-is "$(metric 'registry_storage_cache_errors_total{cache="edge"}')" 0 "no store errors"
-is "$(heads "$TOTAL" "$TOTAL") $(curl -s -o /dev/null -I -w '%{http_code}' "http://$EDGE/v2/lie/honest/blobs/$(digest "$TOTAL")")" \
+is "$(edge_metric 'registry_storage_cache_errors_total{cache="edge"}')" 0 "no store errors"
+is "$(honest_heads "$TOTAL" "$TOTAL") $(curl -s -o /dev/null -I -w '%{http_code}' "http://$EDGE/v2/lie/honest/blobs/$(digest "$TOTAL")")" \
     "200 200" "the newest blob still answers"
 check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing

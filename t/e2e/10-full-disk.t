@@ -6,33 +6,19 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-INC=$(cd "$(dirname "$0")/../inc" && pwd)
 e2e_init
 EDGE_DIR=$T/edge
 CACHE=$EDGE_DIR/cache
 mkdir -p "$CACHE"
 # A small filesystem of our own (root only, as CI runs): mounted here, unmounted on exit.
 mount -t tmpfs -o size=160k tmpfs "$CACHE" 2>/dev/null || skip_all "cannot mount a tmpfs (not root?)"
-perl -I"$INC" -MRegistryCache::LyingUpstream -e 'RegistryCache::LyingUpstream::main()' \
-    >"$T/liar.port" 2>"$T/logs/liar.log" &
-LIAR_PID=$!
-trap 'kill -TERM "$LIAR_PID" 2>/dev/null; e2e_edge_stop; umount "$CACHE" 2>/dev/null; _e2e_cleanup' EXIT
-for _ in $(seq 50); do [[ -s $T/liar.port ]] && break; sleep 0.1; done
+e2e_start_liar
+trap 'e2e_edge_stop; umount "$CACHE" 2>/dev/null; _e2e_cleanup' EXIT
 
 EDGE_PORT=$(free_port)
 EDGE=127.0.0.1:$EDGE_PORT
-cat >"$EDGE_DIR/nginx.conf" <<CONF
-load_module $MODULE_SO;
-$([[ $(id -u) == 0 ]] && echo 'user root root;')
-worker_processes 1;
-pid $EDGE_DIR/nginx.pid;
-error_log $EDGE_DIR/error.log info;
-events { worker_connections 64; }
-http {
-  access_log off;
-$(temp_paths_conf "$EDGE_DIR")
-  registry_cache_path $CACHE zone=edge:1m max_size=16m;
-  upstream liar { server 127.0.0.1:$(<"$T/liar.port"); }
+{ edge_conf_head "$CACHE zone=edge:1m max_size=16m"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
+  upstream liar { server 127.0.0.1:$LIAR_PORT; }
   server {
     listen $EDGE;
     keepalive_requests 100000;
@@ -47,20 +33,14 @@ CONF
 _edge_wait_ready
 
 digest() { printf 'sha256:%064x' "$1"; }
-heads() {
-    local i
-    for ((i = $1; i <= $2; i++)); do echo "url = \"http://$EDGE/v2/lie/honest/blobs/$(digest "$i")\""; done >"$T/urls"
-    curl -s -I -K "$T/urls" | awk '/^HTTP\// { print $2 }'
-}
-metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 TOTAL=3000
-statuses=$(for ((from = 1; from <= TOTAL; from += 500)); do heads "$from" "$((from + 499))"; done | sort | uniq -c)
+statuses=$(for ((from = 1; from <= TOTAL; from += 500)); do honest_heads "$from" "$((from + 499))"; done | sort | uniq -c)
 is "$(awk '{ print $2 ": " $1 }' <<<"$statuses")" "200: $TOTAL" "all $TOTAL HEADs answered 200 on a full disk"
-errors=$(metric 'registry_storage_cache_errors_total{cache="edge"}')
+errors=$(edge_metric 'registry_storage_cache_errors_total{cache="edge"}')
 check "failed commits were counted as errors ($errors)" test "${errors:-0}" -gt 0
 check "and logged" grep -aq "commit failed" "$EDGE_DIR/error.log"
-recorded=$(metric 'nginx_registry_cache_recorded_total{cache="edge"}')
+recorded=$(edge_metric 'nginx_registry_cache_recorded_total{cache="edge"}')
 check "what fitted was recorded ($recorded of $TOTAL)" test "${recorded:-0}" -gt 0 -a "${recorded:-0}" -lt "$TOTAL"
 is "$(curl -s -o /dev/null -I -w '%{http_code} %header{x-cache-status}' "http://$EDGE/v2/lie/honest/blobs/$(digest 1)")" \
     "200 HIT" "an entry committed before the disk filled is still a hit"

@@ -6,25 +6,21 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-INC=$(cd "$(dirname "$0")/../inc" && pwd)
 e2e_init
-perl -I"$INC" -MRegistryCache::LyingUpstream -e 'RegistryCache::LyingUpstream::main()' \
-    >"$T/liar.port" 2>"$T/logs/liar.log" &
-LIAR_PID=$!
+e2e_start_liar
 # An upstream that accepts connections and never answers (bounded: it exits after 5 min).
 perl -MIO::Socket::INET -e '$| = 1; alarm 300;
     my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 64, ReuseAddr => 1) or die;
     print $s->sockport, "\n"; my @held; while (my $c = $s->accept) { push @held, $c }' >"$T/hang.port" &
-HANG_PID=$!
-trap 'kill -TERM "$LIAR_PID" "$HANG_PID" 2>/dev/null; _e2e_cleanup' EXIT
-for _ in $(seq 50); do [[ -s $T/liar.port && -s $T/hang.port ]] && break; sleep 0.1; done
+E2E_HELPERS+=($!)
+for _ in $(seq 50); do [[ -s $T/hang.port ]] && break; sleep 0.1; done
 
 EDGE_DIR=$T/edge
 mkdir -p "$EDGE_DIR"
 declare -A PORT
 upstream_of() {
     case $1 in
-        liar) echo "127.0.0.1:$(<"$T/liar.port")" ;;
+        liar) echo "127.0.0.1:$LIAR_PORT" ;;
         stopped) echo "127.0.0.1:$(free_port)" ;;  # nothing listens there
         hanging) echo "127.0.0.1:$(<"$T/hang.port")" ;;
     esac
@@ -44,17 +40,7 @@ for name in liar stopped hanging; do
     }
   }"
 done
-cat >"$EDGE_DIR/nginx.conf" <<CONF
-load_module $MODULE_SO;
-$([[ $(id -u) == 0 ]] && echo 'user root root;')
-worker_processes 1;
-pid $EDGE_DIR/nginx.pid;
-error_log $EDGE_DIR/error.log info;
-events { worker_connections 64; }
-http {
-  access_log off;
-$(temp_paths_conf "$EDGE_DIR")
-  registry_cache_path $EDGE_DIR/cache zone=edge:1m;
+{ edge_conf_head; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
 $servers
 }
 CONF

@@ -19,7 +19,6 @@ e2e_edge_start
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY, $LOAD_SECONDS s of load"
 
 nginx_() { "$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log" "$@"; }
-metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # Each client loops until the stop file appears, one request at a time, and writes one
 # status line per request (000 when curl got no answer at all).
@@ -70,10 +69,10 @@ for name in hits misses gets; do
     check "$name: $total requests through $reloads reloads and an upgrade, none failed ($bad did)" \
         test "$bad" -eq 0 -a "$total" -gt 0
 done
-requests=$(metric 'registry_storage_cache_requests_total{cache="edge"}')
-hits=$(metric 'registry_storage_cache_hits_total{cache="edge"}')
-misses=$(metric 'nginx_registry_cache_misses_total{cache="edge"}')
-errors=$(metric 'registry_storage_cache_errors_total{cache="edge"}')
+requests=$(edge_metric 'registry_storage_cache_requests_total{cache="edge"}')
+hits=$(edge_metric 'registry_storage_cache_hits_total{cache="edge"}')
+misses=$(edge_metric 'nginx_registry_cache_misses_total{cache="edge"}')
+errors=$(edge_metric 'registry_storage_cache_errors_total{cache="edge"}')
 is "$errors" 0 "no store errors"
 is "$requests" "$((hits + misses))" "the new master's counters add up: lookups = hits + misses ($hits + $misses)"
 check "no [alert], [crit] or [emerg]" edge_error_log_clean

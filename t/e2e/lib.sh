@@ -93,6 +93,9 @@ done_testing() {
 
 # --------------------------------------------------------------- setup ----
 
+# Pids of helper servers a test started (the lying upstream, say): stopped with the rest.
+E2E_HELPERS=()
+
 # free_port, alive
 # shellcheck source=../fixtures/processes.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../fixtures/processes.sh"
@@ -109,6 +112,7 @@ _e2e_cleanup() {
         ((rc != 0)) || rc=1
     fi
     e2e_edge_stop
+    [[ ${#E2E_HELPERS[@]} -gt 0 ]] && kill -TERM "${E2E_HELPERS[@]}" 2>/dev/null
     [[ -n ${OWN_REGISTRY_DIR:-} ]] && "$FIXTURES/registry.sh" stop "$OWN_REGISTRY_DIR"
     if [[ ${E2E_KEEP:-0} == 1 ]]; then
         echo "# kept $T"
@@ -173,6 +177,47 @@ e2e_registry() {
 e2e_build_image() {
     local variant=$1 tag=$2 dir=$3
     IMAGE_VARIANT=$variant "$FIXTURES/build-image.sh" "$dir" "$tag" >/dev/null
+}
+
+# Starts the lying upstream (t/inc/RegistryCache/LyingUpstream.pm); sets LIAR_PORT.
+e2e_start_liar() {
+    perl -I"$(cd "$(dirname "${BASH_SOURCE[0]}")/../inc" && pwd)" -MRegistryCache::LyingUpstream \
+        -e 'RegistryCache::LyingUpstream::main()' >"$T/liar.port" 2>"$T/logs/liar.log" &
+    E2E_HELPERS+=($!)
+    local _
+    for _ in $(seq 50); do [[ -s $T/liar.port ]] && break; sleep 0.1; done
+    LIAR_PORT=$(<"$T/liar.port")
+}
+
+# The opening of an edge nginx.conf of a test's own, in EDGE_DIR: the module, one worker,
+# logs and temporary paths inside EDGE_DIR, and `http {` with the cache ARGS of
+# registry_cache_path (zone=edge:1m by default). The test writes the servers and the `}`.
+edge_conf_head() {
+    cat <<CONF
+load_module $MODULE_SO;
+$([[ $(id -u) == 0 ]] && echo 'user root root;')
+worker_processes 1;
+pid $EDGE_DIR/nginx.pid;
+error_log $EDGE_DIR/error.log info;
+events { worker_connections 64; }
+http {
+  access_log $EDGE_DIR/access.log;
+$(temp_paths_conf "$EDGE_DIR")
+  registry_cache_path ${1:-$EDGE_DIR/cache zone=edge:1m};
+CONF
+}
+
+# A sample of the edge's metrics: edge_metric 'name{labels}'.
+edge_metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+
+# HEADs of /v2/lie/honest/blobs/<the digests numbered FROM..TO> over one keep-alive
+# connection; prints their status codes.
+honest_heads() {
+    local i
+    for ((i = $1; i <= $2; i++)); do
+        printf 'url = "http://%s/v2/lie/honest/blobs/sha256:%064x"\n' "$EDGE" "$i"
+    done >"$T/urls"
+    curl -s -I -K "$T/urls" | awk '/^HTTP\// { print $2 }'
 }
 
 # nginx.conf lines keeping every temporary path of nginx inside DIR (not /var/lib/nginx).
