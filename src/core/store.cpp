@@ -169,6 +169,29 @@ void report_lmdb(std::string* error, const char* call, int rc) noexcept {
     if (error != nullptr) set_lmdb_error(*error, call, rc);
 }
 
+// Reads and decodes the record under `key` in `db`: hit when decoded, miss when absent or
+// of a version this code does not know, error (reported) when LMDB fails or the record is
+// damaged. Values point into the map and live only until the reset: decoding copies them.
+template <typename Record>
+LookupStatus read_record(MDB_txn* txn, MDB_dbi dbi, std::string_view key_bytes, const char* get_call,
+                         const char* db, Record& out, std::string* error) noexcept {
+    MDB_val key = to_val(key_bytes);
+    MDB_val value;
+    int rc = mdb_get(txn, dbi, &key, &value);
+    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
+    if (rc != MDB_SUCCESS) {
+        report_lmdb(error, get_call, rc);
+        return LookupStatus::error;
+    }
+    switch (decode(to_view(value), out)) {
+        case DecodeStatus::ok: return LookupStatus::hit;
+        case DecodeStatus::unknown_version: return LookupStatus::miss;
+        case DecodeStatus::damaged: break;
+    }
+    report(error, db, "damaged record");
+    return LookupStatus::error;
+}
+
 }  // namespace
 
 Store::Store(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
@@ -322,43 +345,12 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
 
     // The link first: without it this repository may not see the blob at all, whatever the
     // global descriptor says.
-    MDB_val key = to_val(link.view());
-    MDB_val value;
-    rc = mdb_get(impl_->read_txn, impl_->links, &key, &value);
-    if (rc == MDB_NOTFOUND) return result;
-    if (rc != MDB_SUCCESS) {
-        result.status = LookupStatus::error;
-        report_lmdb(error, "mdb_get(links)", rc);
-        return result;
+    result.status = read_record(impl_->read_txn, impl_->links, link.view(), "mdb_get(links)",
+                                "links", result.link, error);
+    if (result.status == LookupStatus::hit) {
+        result.status = read_record(impl_->read_txn, impl_->descriptors, descriptor.view(),
+                                    "mdb_get(descriptors)", "descriptors", result.descriptor, error);
     }
-    // Values point into the map and are valid only until the reset: decode copies them.
-    switch (decode(to_view(value), result.link)) {
-        case DecodeStatus::ok: break;
-        case DecodeStatus::unknown_version: return result;
-        case DecodeStatus::damaged:
-            result.status = LookupStatus::error;
-            report(error, "links", "damaged record");
-            return result;
-    }
-
-    key = to_val(descriptor.view());
-    rc = mdb_get(impl_->read_txn, impl_->descriptors, &key, &value);
-    if (rc == MDB_NOTFOUND) return result;
-    if (rc != MDB_SUCCESS) {
-        result.status = LookupStatus::error;
-        report_lmdb(error, "mdb_get(descriptors)", rc);
-        return result;
-    }
-    switch (decode(to_view(value), result.descriptor)) {
-        case DecodeStatus::ok: break;
-        case DecodeStatus::unknown_version: return result;
-        case DecodeStatus::damaged:
-            result.status = LookupStatus::error;
-            report(error, "descriptors", "damaged record");
-            return result;
-    }
-
-    result.status = LookupStatus::hit;
     return result;
 }
 
