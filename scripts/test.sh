@@ -21,6 +21,9 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal ends the run through the EXIT trap too: the registry never outlives it.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 passed=0
 failed=()
