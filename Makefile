@@ -3,7 +3,7 @@ BUILD ?= build
 NGINX_SRC ?= /usr/share/nginx/src
 MODULE := $(BUILD)/ngx_http_registry_cache_module.so
 
-.PHONY: all deps build module unit test fuzz run stop clean
+.PHONY: all deps build module unit test test-asan fuzz run stop clean
 
 all: module
 
@@ -26,6 +26,10 @@ unit: build
 # and the module built from a full nginx source tree the way an operator would.
 test: build module
 	scripts/test.sh
+
+# t/*.t on nginx and the module built with AddressSanitizer and UBSan.
+test-asan: build module
+	ONLY=asan scripts/test.sh
 
 # libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (default 30).
 fuzz: deps

@@ -7,6 +7,8 @@
 #   4. the module built from a full nginx source tree with --with-compat, loaded by stock nginx
 #   5. the libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (30 by default)
 #   6. the unit tests again under valgrind
+#   7. t/*.t again, on nginx and the module built with ASan and UBSan (scripts/test-asan.sh)
+# ONLY=asan runs just the last one (make test-asan).
 # Exits non-zero when any layer fails; the layers after a failure still run.
 set -euo pipefail
 
@@ -80,6 +82,8 @@ nginx_source_route() { "$repo/scripts/check-nginx-source-build.sh" "$build"; }
 
 fuzz() { BUILD=$build "$repo/scripts/fuzz.sh"; }
 
+asan() { BUILD=$build "$repo/scripts/test-asan.sh"; }
+
 # Definite leaks and every memory error fail; the store tests fork children that _exit
 # holding the parent's LMDB buffers, which valgrind would call possibly lost.
 valgrind_unit() {
@@ -88,6 +92,13 @@ valgrind_unit() {
 }
 
 start=$SECONDS
+if [ "${ONLY:-}" = asan ]; then
+    start_registry
+    layer "Test::Nginx tests under ASan and UBSan" asan
+    echo "layers: $passed passed, ${#failed[@]} failed"
+    [ ${#failed[@]} -eq 0 ]
+    exit
+fi
 layer "unit tests (ctest)" unit
 start_registry
 layer "Test::Nginx tests (t/*.t)" test_nginx
@@ -95,6 +106,7 @@ layer "end-to-end tests with skopeo (t/e2e)" e2e
 layer "module built from nginx source with --with-compat" nginx_source_route
 layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-30}s a target)" fuzz
 layer "unit tests under valgrind" valgrind_unit
+layer "Test::Nginx tests under ASan and UBSan" asan
 
 echo
 echo "make test finished in $((SECONDS - start))s"

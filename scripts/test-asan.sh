@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make test-asan`: nginx itself and the module, built from Debian's nginx source with
+# --with-debug, AddressSanitizer and UndefinedBehaviorSanitizer, then the t/*.t and t/e2e
+# suites on that binary. A sanitizer report aborts the process; nginx logs the worker's death as [alert],
+# which every block's error-log check refuses. Needs the environment scripts/test.sh sets
+# (a seeded registry); run through `make test-asan`, or as a layer of `make test`.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$repo/build}
+out=$build/asan
+# nginx's own core passes null with a zero length to memcpy (ngx_pstrdup and the like),
+# which UBSan's nonnull-attribute check calls undefined: that one check is left out.
+san="-fsanitize=address,undefined -fno-sanitize=nonnull-attribute -fno-sanitize-recover=undefined"
+san+=" -fno-omit-frame-pointer"
+
+tree=$("$repo/scripts/nginx-source.sh" "$build/nginx-full")
+if [ ! -f "$out/.configured" ] || [ "$repo/config" -nt "$out/.configured" ] ||
+   [ "$0" -nt "$out/.configured" ]; then
+    rm -rf "$out"
+    mkdir -p "$out"
+    cp -a "$tree" "$out/src"
+    (cd "$out/src" && ./configure --prefix="$out/prefix" --with-debug --with-compat --with-threads \
+        --with-http_sub_module --with-http_realip_module --with-http_auth_request_module \
+        --with-cc-opt="$san -O1 -g" --with-ld-opt="$san" --add-dynamic-module="$repo" \
+        >"$out/configure.log" 2>&1) || { tail -n 30 "$out/configure.log" >&2; exit 1; }
+    touch "$out/.configured"
+fi
+make -s -C "$out/src" -j"$(nproc)" >"$out/make.log" 2>&1 || { tail -n 30 "$out/make.log" >&2; exit 1; }
+
+inc=()
+perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$repo/t/lib")
+# nginx frees little at exit by design: leak reports would be noise, memory errors are not.
+# Every dynamic module defines ngx_modules/ngx_module_names, as the binary does (nginx's
+# design, not a bug): the one-definition-rule check is off.
+export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:abort_on_error=1:print_stacktrace=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cd "$repo"
+TEST_NGINX_BINARY=$out/src/objs/nginx \
+TEST_NGINX_LOAD_MODULES=$out/src/objs/ngx_http_registry_cache_module.so \
+TEST_NGINX_SERVROOT=$build/asan/servroot \
+    prove "${inc[@]}" t/*.t
+# The end-to-end files too, their edges on this nginx with master and workers; but for the
+# binary upgrade under load (12: its USR2 re-exec of a sanitized binary is not what it tests)
+# and the flat-memory check (13: ASan's allocator and quarantine make RssAnon meaningless).
+NGINX_BIN=$out/src/objs/nginx MODULE_SO=$out/src/objs/ngx_http_registry_cache_module.so \
+    prove $(ls t/e2e/*.t | grep -v -e '/12-' -e '/13-')
