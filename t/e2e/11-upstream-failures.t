@@ -76,5 +76,26 @@ result=$(ask GET liar reset "$UNCACHED")
 is "${result%% *}" 502 "upstream resetting: a miss gets 502"
 check "as OCI error JSON" oci_unavailable
 is "$(head_ stopped honest "$UNCACHED")" "502 MISS" "a HEAD miss gets 502, without a body"
+
+# No connection or memory leaks on the failure paths: 100 more failures of each kind leave
+# the worker with the descriptors and the anonymous memory it had.
+worker=$(pgrep -P "$(<"$EDGE_DIR/nginx.pid")" | head -n1)
+fds() { ls "/proc/$worker/fd" | wc -l; }
+rss_anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$worker/status"; }
+fds_before=$(fds)
+rss_before=$(rss_anon)
+for _ in $(seq 100); do
+    head_ stopped honest "$UNCACHED" >/dev/null
+    head_ liar reset "$UNCACHED" >/dev/null
+done
+hanging=()
+for _ in $(seq 5); do
+    head_ hanging honest "$UNCACHED" >/dev/null &
+    hanging+=($!)
+done
+wait "${hanging[@]}"  # not a bare wait: the helper servers are children of this shell too
+is "$(fds)" "$fds_before" "open descriptors of the worker unchanged after 205 failed upstream requests"
+check "RssAnon of the worker flat ($rss_before kB, then $(rss_anon) kB)" \
+    test "$(($(rss_anon) - rss_before))" -lt 512
 check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing
