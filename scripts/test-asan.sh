@@ -43,5 +43,5 @@ TEST_NGINX_SERVROOT=$build/asan/servroot \
 # The end-to-end files too, their edges on this nginx with master and workers; but for the
 # binary upgrade under load (12: its USR2 re-exec of a sanitized binary is not what it tests)
 # and the flat-memory check (13: ASan's allocator and quarantine make RssAnon meaningless).
-NGINX_BIN=$out/src/objs/nginx MODULE_SO=$out/src/objs/ngx_http_registry_cache_module.so \
+E2E_SANITIZED=1 NGINX_BIN=$out/src/objs/nginx MODULE_SO=$out/src/objs/ngx_http_registry_cache_module.so \
     prove $(ls t/e2e/*.t | grep -v -e '/12-' -e '/13-')
