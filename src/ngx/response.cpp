@@ -37,10 +37,6 @@ bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcep
 
 namespace {
 
-bool add_registry_headers(ngx_http_request_t *r) noexcept {
-    return ngx_http_registry_cache_add_registry_headers(r);
-}
-
 ngx_str_t pool_copy(ngx_pool_t *pool, std::string_view s) noexcept {
     auto *p = static_cast<u_char *>(ngx_pnalloc(pool, s.size()));
     if (p == nullptr) {
@@ -99,7 +95,7 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
         return ngx_http_send_header(r);
     }
     if (!add_header(r, cache_control_key, cache_control) || !add_header(r, digest_key, digest_value) ||
-        !add_registry_headers(r) || !add_header(r, etag_key, etag))
+        !ngx_http_registry_cache_add_registry_headers(r) || !add_header(r, etag_key, etag))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -161,7 +157,7 @@ ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cac
         registry_cache::render_error_body(code, registry_cache::error_detail_for(error));
 
     r->headers_out.status = registry_cache::describe(code).status;
-    if (!add_registry_headers(r)) {
+    if (!ngx_http_registry_cache_add_registry_headers(r)) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     return ngx_http_registry_cache_send_body(r, json, body.data(), body.size());

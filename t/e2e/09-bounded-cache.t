@@ -12,23 +12,7 @@ e2e_start_liar
 
 EDGE_DIR=$T/edge
 mkdir -p "$EDGE_DIR"
-EDGE_PORT=$(free_port)
-EDGE=127.0.0.1:$EDGE_PORT
-{ edge_conf_head "$EDGE_DIR/cache zone=edge:1m max_size=1m"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
-  upstream liar { server 127.0.0.1:$LIAR_PORT; }
-  server {
-    listen $EDGE;
-    keepalive_requests 100000;
-    location /v2/ { registry_cache edge; registry_cache_pass @liar; }
-    location @liar { proxy_pass http://liar; }
-    location = /metrics { registry_cache_metrics; }
-  }
-}
-CONF
-"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
-_edge_wait_ready
-
-digest() { printf 'sha256:%064x' "$1"; }
+e2e_liar_edge_start "$EDGE_DIR/cache zone=edge:1m max_size=1m"
 
 TOTAL=6000
 statuses=$(for ((from = 1; from <= TOTAL; from += 1000)); do honest_heads "$from" "$((from + 999))"; done | sort | uniq -c)
@@ -38,7 +22,7 @@ check "entries were evicted ($evictions) to stay within max_size" test "${evicti
 used=$(edge_metric 'nginx_registry_cache_map_bytes_used{cache="edge"}')
 check "the map stays within 1 MiB ($used bytes used)" test "${used:-0}" -le 1048576
 is "$(edge_metric 'registry_storage_cache_errors_total{cache="edge"}')" 0 "no store errors"
-is "$(honest_heads "$TOTAL" "$TOTAL") $(curl -s -o /dev/null -I -w '%{http_code}' "http://$EDGE/v2/lie/honest/blobs/$(digest "$TOTAL")")" \
+is "$(honest_heads "$TOTAL" "$TOTAL") $(curl -s -o /dev/null -I -w '%{http_code}' "http://$EDGE/v2/lie/honest/blobs/$(honest_digest "$TOTAL")")" \
     "200 200" "the newest blob still answers"
 check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing

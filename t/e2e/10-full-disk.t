@@ -15,24 +15,7 @@ mount -t tmpfs -o size=160k tmpfs "$CACHE" 2>/dev/null || skip_all "cannot mount
 e2e_start_liar
 trap 'e2e_edge_stop; umount "$CACHE" 2>/dev/null; _e2e_cleanup' EXIT
 
-EDGE_PORT=$(free_port)
-EDGE=127.0.0.1:$EDGE_PORT
-{ edge_conf_head "$CACHE zone=edge:1m max_size=16m"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
-  upstream liar { server 127.0.0.1:$LIAR_PORT; }
-  server {
-    listen $EDGE;
-    keepalive_requests 100000;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ { registry_cache edge; registry_cache_pass @liar; }
-    location @liar { proxy_pass http://liar; }
-    location = /metrics { registry_cache_metrics; }
-  }
-}
-CONF
-"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
-_edge_wait_ready
-
-digest() { printf 'sha256:%064x' "$1"; }
+e2e_liar_edge_start "$CACHE zone=edge:1m max_size=16m"
 
 TOTAL=3000
 statuses=$(for ((from = 1; from <= TOTAL; from += 500)); do honest_heads "$from" "$((from + 499))"; done | sort | uniq -c)
@@ -42,7 +25,7 @@ check "failed commits were counted as errors ($errors)" test "${errors:-0}" -gt 
 check "and logged" grep -aq "commit failed" "$EDGE_DIR/error.log"
 recorded=$(edge_metric 'nginx_registry_cache_recorded_total{cache="edge"}')
 check "what fitted was recorded ($recorded of $TOTAL)" test "${recorded:-0}" -gt 0 -a "${recorded:-0}" -lt "$TOTAL"
-is "$(curl -s -o /dev/null -I -w '%{http_code} %header{x-cache-status}' "http://$EDGE/v2/lie/honest/blobs/$(digest 1)")" \
+is "$(curl -s -o /dev/null -I -w '%{http_code} %header{x-cache-status}' "http://$EDGE/v2/lie/honest/blobs/$(honest_digest 1)")" \
     "200 HIT" "an entry committed before the disk filled is still a hit"
 check "mdb_stat still reads the cache file" mdb_stat "$CACHE"
 check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean

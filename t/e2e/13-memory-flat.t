@@ -10,30 +10,15 @@ set -euo pipefail
 e2e_init
 e2e_start_liar
 EDGE_DIR=$T/edge
-mkdir -p "$EDGE_DIR"
-EDGE=127.0.0.1:$(free_port)
-{ edge_conf_head "$EDGE_DIR/cache zone=edge:1m max_size=64m"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
-  access_log off;
-  upstream liar { server 127.0.0.1:$LIAR_PORT; }
-  server {
-    listen $EDGE;
-    keepalive_requests 1000000;
-    location /v2/ { registry_cache edge; registry_cache_pass @liar; }
-    location @liar { proxy_pass http://liar; }
-  }
-}
-CONF
-"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
-_edge_wait_ready
+e2e_liar_edge_start "$EDGE_DIR/cache zone=edge:1m max_size=64m"
 worker=$(pgrep -P "$(<"$EDGE_DIR/nginx.pid")" | head -n1)
 rss_anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$worker/status"; }
 
 # HEAD hits of one learned blob, COUNT of them, over one keep-alive connection.
 hits() {
-    local i
-    for ((i = 0; i < $1; i++)); do
-        printf 'url = "http://%s/v2/lie/honest/blobs/sha256:%064x"\n' "$EDGE" 1
-    done >"$T/hit-urls"
+    local i url
+    url="url = \"http://$EDGE/v2/lie/honest/blobs/$(honest_digest 1)\""
+    for ((i = 0; i < $1; i++)); do echo "$url"; done >"$T/hit-urls"
     curl -s -I -K "$T/hit-urls" | awk '/^HTTP\// { print $2 }' | sort | uniq -c | awk '{ print $2 ":" $1 }'
 }
 # 10,000 requests, a tenth of them misses of new blobs; prints the statuses seen.

@@ -210,14 +210,40 @@ CONF
 # A sample of the edge's metrics: edge_metric 'name{labels}'.
 edge_metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# The digest numbered N, of a blob the lying upstream's `honest` kind confirms.
+HONEST_DIGEST_FORMAT='sha256:%064x'
+honest_digest() { printf "$HONEST_DIGEST_FORMAT" "$1"; }
+
 # HEADs of /v2/lie/honest/blobs/<the digests numbered FROM..TO> over one keep-alive
 # connection; prints their status codes.
 honest_heads() {
     local i
+    # printf, not $(honest_digest): a subshell per URL makes thousands of forks.
     for ((i = $1; i <= $2; i++)); do
-        printf 'url = "http://%s/v2/lie/honest/blobs/sha256:%064x"\n' "$EDGE" "$i"
+        printf "url = \"http://%s/v2/lie/honest/blobs/$HONEST_DIGEST_FORMAT\"\n" "$EDGE" "$i"
     done >"$T/urls"
     curl -s -I -K "$T/urls" | awk '/^HTTP\// { print $2 }'
+}
+
+# Starts an edge in EDGE_DIR in front of the lying upstream (e2e_start_liar first), with the
+# cache ARGS of registry_cache_path, X-Cache-Status and /metrics; sets EDGE.
+e2e_liar_edge_start() {
+    mkdir -p "$EDGE_DIR"
+    EDGE=127.0.0.1:$(free_port)
+    { edge_conf_head "$1"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
+  upstream liar { server 127.0.0.1:$LIAR_PORT; }
+  server {
+    listen $EDGE;
+    keepalive_requests 1000000;
+    add_header X-Cache-Status \$registry_cache_status always;
+    location /v2/ { registry_cache edge; registry_cache_pass @liar; }
+    location @liar { proxy_pass http://liar; }
+    location = /metrics { registry_cache_metrics; }
+  }
+}
+CONF
+    "$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
+    _edge_wait_ready
 }
 
 # nginx.conf lines keeping every temporary path of nginx inside DIR (not /var/lib/nginx).
