@@ -258,3 +258,122 @@ invalid "registry_cache_pass" value "registry", expected "@name" or "/uri"
 --- must_die
 --- error_log
 "registry_cache_path" directive is not allowed here
+
+
+
+=== TEST 20: registry_cache_verify hashes in a thread pool the configuration declares
+--- main_config
+    thread_pool hash threads=2;
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_verify threads=hash;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        return 200 "passed $request_uri\n";
+    }
+--- request
+GET /v2/
+--- response_body
+passed /v2/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 21: or in nginx's default pool; on and off are still flags
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    registry_cache_verify threads;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+    }
+    location /v2/plain/ {
+        registry_cache a;
+        registry_cache_verify on;
+        registry_cache_pass @registry;
+    }
+    location /v2/trusting/ {
+        registry_cache a;
+        registry_cache_verify off;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        return 200 "passed $request_uri\n";
+    }
+--- request eval
+["GET /v2/", "GET /v2/plain/", "GET /v2/trusting/"]
+--- response_body eval
+["passed /v2/\n", "passed /v2/plain/\n", "passed /v2/trusting/\n"]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 22: a thread pool nobody declared
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_verify threads=nope;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+unknown thread pool "nope"
+
+
+
+=== TEST 23: registry_cache_verify with a value it does not know
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_verify yes;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+invalid value "yes" in "registry_cache_verify" directive, it must be "on", "off" or "threads[=pool]"
+
+
+
+=== TEST 24: registry_cache_verify threads= without a pool name
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_verify threads=;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+invalid value "threads=" in "registry_cache_verify" directive
+
+
+
+=== TEST 25: registry_cache_verify twice in one location
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_verify on;
+        registry_cache_verify threads;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"registry_cache_verify" directive is duplicate

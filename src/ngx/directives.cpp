@@ -172,6 +172,55 @@ char *ngx_http_registry_cache_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *con
     return NGX_CONF_OK;
 }
 
+// registry_cache_verify on | off | threads[=pool];
+// "threads" hashes large bodies in an nginx thread pool (like `aio threads`), so that the
+// worker relays while another core hashes; "on" hashes on the event loop.
+char *ngx_http_registry_cache_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    const ngx_str_t &value = static_cast<ngx_str_t *>(cf->args->elts)[1];
+
+    if (rlcf->verify != NGX_CONF_UNSET) {
+        return const_cast<char *>("is duplicate");
+    }
+#if (NGX_THREADS)
+    rlcf->verify_threads = nullptr;
+#endif
+    if (value.len == 2 && ngx_strncmp(value.data, "on", 2) == 0) {
+        rlcf->verify = 1;
+        return NGX_CONF_OK;
+    }
+    if (value.len == 3 && ngx_strncmp(value.data, "off", 3) == 0) {
+        rlcf->verify = 0;
+        return NGX_CONF_OK;
+    }
+    constexpr size_t threads_len = sizeof("threads") - 1;
+    if (starts_with(value, "threads", threads_len) &&
+        (value.len == threads_len || (value.data[threads_len] == '=' && value.len > threads_len + 1)))
+    {
+#if (NGX_THREADS)
+        // Without a name, nginx's "default" pool, created with 32 threads unless a
+        // thread_pool directive declares it; an undeclared name fails the configuration.
+        ngx_str_t name = value.len == threads_len ? ngx_str_t{} : after(value, threads_len + 1);
+        rlcf->verify_threads = ngx_thread_pool_add(cf, name.len ? &name : nullptr);
+        if (rlcf->verify_threads == nullptr) {
+            return conf_error();
+        }
+        rlcf->verify = 1;
+        return NGX_CONF_OK;
+#else
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V %V\" needs nginx built with threads (--with-threads)",
+                           &cmd->name, &value);
+        return conf_error();
+#endif
+    }
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, it must be \"on\", \"off\" "
+                       "or \"threads[=pool]\"",
+                       &value, &cmd->name);
+    return conf_error();
+}
+
 // registry_cache_metrics;
 char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *, void *) noexcept {
     auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(

@@ -207,6 +207,9 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.credentialed = r->headers_in.authorization != nullptr;
     judged.may_record = true;
     judged.verify_on = rlcf->verify != 0;
+#if (NGX_THREADS)
+    judged.verify_threads = rlcf->verify_threads;
+#endif
 
     // A HEAD with Range is the upstream's to answer (206 and Content-Range).
     if (judged.method == Method::head && is_cacheable_blob(route) && r->headers_in.range == nullptr) {

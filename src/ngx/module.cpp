@@ -26,6 +26,9 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     // pcalloc leaves conf->pass empty: unset.
     conf->shm_zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
     conf->verify = NGX_CONF_UNSET;
+#if (NGX_THREADS)
+    conf->verify_threads = static_cast<ngx_thread_pool_t *>(NGX_CONF_UNSET_PTR);
+#endif
     return conf;
 }
 
@@ -36,6 +39,10 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_ptr_value(conf->shm_zone, prev->shm_zone, nullptr);
     ngx_conf_merge_str_value(conf->pass, prev->pass, "");
     ngx_conf_merge_value(conf->verify, prev->verify, 1);
+#if (NGX_THREADS)
+    // Set with `verify` by one directive, so inherited with it.
+    ngx_conf_merge_ptr_value(conf->verify_threads, prev->verify_threads, nullptr);
+#endif
 
     if (conf->shm_zone == nullptr) {
         return NGX_CONF_OK;
@@ -84,9 +91,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_registry_cache_pass, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("registry_cache_verify"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
-     ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET,
-     offsetof(ngx_http_registry_cache_loc_conf_t, verify), nullptr},
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_registry_cache_verify, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

@@ -69,6 +69,9 @@ struct ngx_http_registry_cache_loc_conf_t {
     ngx_shm_zone_t *shm_zone;  // NULL: off; NGX_CONF_UNSET_PTR: not set here
     ngx_str_t pass;            // "@name" or "/uri" where requests the cache does not answer go
     ngx_flag_t verify;         // hash bodies relayed from the upstream
+#if (NGX_THREADS)
+    ngx_thread_pool_t *verify_threads;  // where large bodies are hashed; null: the event loop
+#endif
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,
@@ -90,6 +93,9 @@ struct ngx_http_registry_cache_request_t {
     bool may_record;    // false after a store error: nothing is written back
     bool observed;      // the upstream's response header was seen
     bool verify_on;     // registry_cache_verify of the location that judged the request
+#if (NGX_THREADS)
+    ngx_thread_pool_t *verify_threads;  // and its thread pool
+#endif
     ngx_http_registry_cache_verify_t *verify;  // set while a body is being hashed
     std::uint64_t flight;   // the single flight this request leads or follows; 0: none
     bool leader;            // it leads: it must land the flight
@@ -110,6 +116,7 @@ char *ngx_http_registry_cache_path(ngx_conf_t *cf, ngx_command_t *cmd, void *con
 char *ngx_http_registry_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *ngx_http_registry_cache_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 
 // The content-phase handler (handler.cpp).
 ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept;

@@ -1,33 +1,84 @@
 // Verified bytes: the body of every 200 to a GET that names a digest is hashed as it streams
-// to the client. Its final bytes are passed on only once the whole body hashed to the digest
-// and its length is the declared one; otherwise the client's connection is cut before the
-// response completes (a failed transfer, never a complete 200 with wrong bytes), nothing is
-// recorded, and a proxy_cache in the same location is told not to keep it.
+// to the client, on the event loop or, with `registry_cache_verify threads`, in an nginx
+// thread pool while the worker goes on relaying. The bytes go on while they are hashed, all
+// but the last: those pass only once the whole body hashed to the digest and its length is
+// the declared one. Otherwise the client's connection is cut before the response completes (a
+// failed transfer, never a complete 200 with wrong bytes), nothing is recorded, and a
+// proxy_cache of the same location is told not to keep it. A body the upstream ends short is
+// a mismatch too; one the client walks away from is not.
+//
+// Buffers: each buffer that reaches the filter is relayed as a shadow (a copy of its ngx_buf_t
+// over the same bytes), and the buffer itself is left unconsumed until its bytes are hashed
+// and the shadow is sent. Its owner (the upstream's buffer, the event pipe) reuses memory only
+// once it is consumed, so a thread never hashes bytes that are being overwritten.
 #include "ngx_registry_cache.h"
 
+#include <deque>
 #include <new>
 #include <string>
+#include <vector>
 
+#include "registry_cache/hash_job.h"
 #include "registry_cache/hasher.h"
 
+namespace {
+
+// In r->buffered: of its four bits, the one no stock filter sets on a request (the image
+// filter's 0x08 goes to the connection). Set while the filter holds back or hashes bytes, so
+// that nginx does not finalize the request under it.
+constexpr unsigned buffered_bit = 0x08;
+constexpr size_t scratch_size = 256 * 1024;  // for bytes in a file
+// A buffer in a file (a proxy_cache hit is one buffer for the whole body) is taken in slices
+// of this size, so that all but its last slice can go on while it is hashed.
+constexpr off_t file_slice = 1024 * 1024;
+// Smaller batches (manifests, a short read) are hashed on the event loop: a thread round
+// trip costs more than the hash.
+constexpr std::uint64_t thread_min_bytes = 64 * 1024;
+
+// One buffer of the body, from its arrival to its retirement.
+struct Piece {
+    ngx_buf_t *buf;     // the bytes: the buffer as it arrived, or a slice of one in a file
+    ngx_buf_t *owner;   // the buffer that arrived, consumed when this retires; null for a
+                        // slice before the last of its buffer
+    ngx_buf_t *shadow;  // relayed in its place; null while held back
+    bool at_end;        // it holds the end of the body or comes after: held until judged
+    bool queued;        // given to a hash job
+    bool hashed;
+};
+
+}  // namespace
+
 struct ngx_http_registry_cache_verify_t {
-    registry_cache::Hasher hasher;
+    ngx_http_request_t *r;
+    ngx_http_registry_cache_request_t *state;
+    registry_cache::Hasher hasher;  // the thread's while a job is in flight, like `job`
+    registry_cache::HashJob job;
+    bool job_ok;                    // set by the thread
+    bool in_flight;
+    std::deque<Piece> pieces;       // not yet retired, in order
+    std::vector<ngx_buf_t *> spare_shadows;
     ngx_str_t expected;      // "algorithm:hex"
     off_t length;            // the Content-Length the upstream declared; -1: none
     ngx_str_t content_type;  // for the descriptor the verified body teaches
-    u_char *scratch;         // for bodies nginx buffered to a temporary file
-    bool done;               // the end was judged
-    bool failed;             // the body was refused: nothing more of it may pass
+    u_char *scratch;         // for bytes in a file; allocated when the first such comes
+    std::uint64_t received;  // bytes that reached the filter
+    bool end_seen;           // the buffer with the last byte arrived
+    bool matched;            // judged: the body is what the digest names
+    bool failed;             // refused: nothing more of it may pass
+#if (NGX_THREADS)
+    ngx_thread_pool_t *threads;
+    ngx_thread_task_t *task;
+#endif
 };
 
 namespace {
 
-constexpr size_t scratch_size = 64 * 1024;
+using verify_t = ngx_http_registry_cache_verify_t;
 
 ngx_http_output_body_filter_pt next_body_filter;
 
 void destroy(void *data) noexcept {
-    static_cast<ngx_http_registry_cache_verify_t *>(data)->~ngx_http_registry_cache_verify_t();
+    static_cast<verify_t *>(data)->~verify_t();
 }
 
 bool pool_copy(ngx_pool_t *pool, std::string_view s, ngx_str_t &out) noexcept {
@@ -40,6 +91,10 @@ bool pool_copy(ngx_pool_t *pool, std::string_view s, ngx_str_t &out) noexcept {
         ngx_memcpy(out.data, s.data(), s.size());
     }
     return true;
+}
+
+ngx_str_t repository(const ngx_http_registry_cache_request_t &state) noexcept {
+    return {state.route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
 }
 
 // The digest a 200 to this GET must hash to, or empty when the body cannot be verified.
@@ -62,42 +117,18 @@ std::string_view expected_digest(const ngx_http_registry_cache_request_t &state,
                : std::string_view{};
 }
 
-bool hash_buf(ngx_http_request_t *r, ngx_http_registry_cache_verify_t &v, const ngx_buf_t *b) {
-    if (ngx_buf_in_memory(b)) {
-        return v.hasher.update(b->pos, static_cast<size_t>(b->last - b->pos));
-    }
-    if (!b->in_file) {
-        return true;  // flush, sync: no data
-    }
-    if (v.scratch == nullptr) {
-        v.scratch = static_cast<u_char *>(ngx_palloc(r->pool, scratch_size));
-        if (v.scratch == nullptr) {
-            return false;
-        }
-    }
-    for (off_t at = b->file_pos; at < b->file_last;) {
-        size_t want = static_cast<size_t>(ngx_min(static_cast<off_t>(scratch_size), b->file_last - at));
-        ssize_t got = ngx_read_file(b->file, v.scratch, want, at);
-        if (got <= 0 || !v.hasher.update(v.scratch, static_cast<size_t>(got))) {
-            return false;
-        }
-        at += got;
-    }
-    return true;
-}
-
 // A body that failed verification must not stay in a proxy_cache of the same location:
-// u->cacheable = 0 keeps nginx from storing it; if nginx stored it already (the upstream
-// finished before the client got the last bytes), the stored file is deleted, so the next
-// request for it misses and goes upstream. The cache node itself is left to nginx (touching
-// it after nginx released it could write freed shared memory).
+// u->cacheable = 0 keeps nginx from storing it; if the body came from that cache, or nginx
+// stored it already (the upstream finished before the client got the last bytes), the file
+// is deleted, so the next request for it misses and goes upstream. The cache node itself is
+// left to nginx (touching it after nginx released it could write freed shared memory).
 void forget_cached_body(ngx_http_request_t *r) noexcept {
     if (r->upstream != nullptr) {
         r->upstream->cacheable = 0;
     }
 #if (NGX_HTTP_CACHE)
     ngx_http_cache_t *c = r->cache;
-    if (c == nullptr || !c->updated || c->file.name.len == 0) {
+    if (c == nullptr || !(c->updated || r->cached) || c->file.name.len == 0) {
         return;
     }
     if (ngx_delete_file(c->file.name.data) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT) {
@@ -110,21 +141,18 @@ void forget_cached_body(ngx_http_request_t *r) noexcept {
 
 // Refuses the rest of the body: nothing more passes, the connection closes (a client that
 // counted on keepalive would otherwise wait for bytes that never come), nothing is stored.
-ngx_int_t refuse(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                 ngx_http_registry_cache_verify_t &v) noexcept {
-    v.done = true;
+void refuse(verify_t &v) noexcept {
     v.failed = true;
-    state.may_record = false;
-    forget_cached_body(r);
-    r->keepalive = 0;
-    r->connection->error = 1;
-    return NGX_ERROR;
+    v.state->may_record = false;
+    forget_cached_body(v.r);
+    v.r->keepalive = 0;
+    v.r->connection->error = 1;
 }
 
-// Ends verification; true when the body is what the digest names.
-bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-            ngx_http_registry_cache_verify_t &v) {
-    v.done = true;
+// Judges the whole, hashed body: true when it is what the digest names.
+bool judge(verify_t &v) {
+    ngx_http_request_t *r = v.r;
+    ngx_http_registry_cache_request_t &state = *v.state;
     std::uint64_t bytes = v.hasher.bytes();
     std::string computed = v.hasher.finish();
     std::string_view expected = ngx_http_registry_cache_view(v.expected);
@@ -132,6 +160,7 @@ bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     auto &sh = *state.cache->sh;
 
     if (!computed.empty() && computed == expected && length_ok) {
+        v.matched = true;
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
         registry_cache::BlobDescriptor descriptor;
@@ -143,13 +172,257 @@ bool finish(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     }
 
     ngx_http_registry_cache_count(sh.digest_mismatches);
-    ngx_str_t repository{state.route.name.size(),
-                         reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
+    ngx_str_t name = repository(state);
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "registry cache: digest mismatch in repository \"%V\": expected %V, "
                   "computed %s over %uL bytes%s; the transfer is cut",
-                  &repository, &v.expected, computed.empty() ? "nothing" : computed.c_str(), bytes,
+                  &name, &v.expected, computed.empty() ? "nothing" : computed.c_str(), bytes,
                   length_ok ? "" : " (not the declared Content-Length)");
+    return false;
+}
+
+// Takes the outcome of the job that ran: its pieces are hashed. False when it failed.
+bool take_job(verify_t &v, bool ok) {
+    v.in_flight = false;
+    int error = v.job.read_error();
+    v.job.clear();
+    if (!ok) {
+        // The bytes could not be checked: they are refused, but are no mismatch.
+        ngx_http_registry_cache_count(v.state->cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, v.r->connection->log, error,
+                      "registry cache: hashing the body failed; the transfer is cut");
+        return false;
+    }
+    for (Piece &p : v.pieces) {
+        p.hashed = p.hashed || p.queued;
+    }
+    return true;
+}
+
+#if (NGX_THREADS)
+
+void hash_in_thread(void *data, ngx_log_t *) noexcept {
+    auto &v = *static_cast<verify_t *>(data);
+    v.job_ok = v.job.run(v.hasher, v.scratch, scratch_size);
+}
+
+bool advance(verify_t &v);
+
+// Back on the event loop: like nginx's own thread completions (the copy filter's), it
+// unblocks the request and runs its write handler, which relays what was held and lets the
+// upstream reuse the buffers that were hashed.
+void job_done(ngx_event_t *ev) noexcept {
+    auto &v = *static_cast<verify_t *>(ev->data);
+    ngx_http_request_t *r = v.r;
+    ngx_connection_t *c = r->connection;
+    ngx_http_set_log_request(c->log, r);
+    r->main->blocked--;
+
+    bool ok;
+    try {
+        // A request that is being torn down (the client left) is only finalized.
+        ok = take_job(v, v.job_ok) && (c->error || advance(v));
+    } catch (const std::exception &e) {
+        ngx_http_registry_cache_count(v.state->cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "registry cache: verification: %s", e.what());
+        ok = false;
+    }
+    if (!ok) {
+        refuse(v);
+        ngx_http_finalize_request(r, NGX_ERROR);
+    } else if (r->done) {
+        c->write->handler(c->write);
+    } else {
+        r->write_event_handler(r);
+    }
+    ngx_http_run_posted_requests(c);
+}
+
+bool post_job(verify_t &v) {
+    if (v.task == nullptr) {
+        v.task = ngx_thread_task_alloc(v.r->pool, 0);
+        if (v.task == nullptr) {
+            return false;
+        }
+        v.task->ctx = &v;
+        v.task->handler = hash_in_thread;
+        v.task->event.data = &v;
+        v.task->event.handler = job_done;
+    }
+    if (ngx_thread_task_post(v.threads, v.task) != NGX_OK) {
+        return false;  // nginx logged why (a full queue)
+    }
+    v.r->main->blocked++;  // the request and its pool stay until the job is back
+    v.in_flight = true;
+    return true;
+}
+
+#endif
+
+// Gives every piece not yet hashed to the job.
+void queue_job(verify_t &v) {
+    for (Piece &p : v.pieces) {
+        if (p.queued) {
+            continue;
+        }
+        const ngx_buf_t *b = p.buf;
+        if (ngx_buf_in_memory(b)) {
+            v.job.add_memory(b->pos, static_cast<size_t>(b->last - b->pos));
+        } else {
+            if (v.scratch == nullptr) {
+                v.scratch = static_cast<u_char *>(ngx_palloc(v.r->pool, scratch_size));
+                if (v.scratch == nullptr) {
+                    throw std::bad_alloc();
+                }
+            }
+            v.job.add_file(b->file->fd, static_cast<std::uint64_t>(b->file_pos),
+                           static_cast<std::uint64_t>(b->file_last - b->file_pos));
+        }
+        p.queued = true;
+    }
+}
+
+// Moves hashing on: hashes what arrived (in a thread when worth one) and judges the body
+// once all of it is hashed. False when the body must be refused.
+bool advance(verify_t &v) {
+    while (!v.in_flight && !v.matched) {
+        queue_job(v);
+        if (v.job.empty()) {
+            return !v.end_seen || judge(v);
+        }
+#if (NGX_THREADS)
+        if (v.threads != nullptr && v.job.bytes() >= thread_min_bytes) {
+            return post_job(v);
+        }
+#endif
+        bool ok = v.job.run(v.hasher, v.scratch, scratch_size);
+        if (!take_job(v, ok)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// A copy of `b` over bytes [from, to) of its file, none of its end flags but on the last.
+ngx_buf_t *file_slice_of(ngx_pool_t *pool, const ngx_buf_t *b, off_t from, off_t to) {
+    auto *s = static_cast<ngx_buf_t *>(ngx_palloc(pool, sizeof(ngx_buf_t)));
+    if (s == nullptr) {
+        throw std::bad_alloc();
+    }
+    *s = *b;
+    s->file_pos = from;
+    s->file_last = to;
+    if (to != b->file_last) {
+        s->last_buf = 0;
+        s->last_in_chain = 0;
+        s->flush = 0;
+        s->sync = 0;
+    }
+    return s;
+}
+
+void take_piece(verify_t &v, ngx_buf_t *b, ngx_buf_t *owner) {
+    off_t size = ngx_buf_special(b) ? 0 : ngx_buf_size(b);
+    Piece p{b, owner, nullptr, v.end_seen, size == 0, size == 0};
+    if (!v.end_seen) {
+        v.received += static_cast<std::uint64_t>(size);
+        // The end: the last buffer, or the declared length reached.
+        if (b->last_buf || (v.length >= 0 && v.received >= static_cast<std::uint64_t>(v.length))) {
+            v.end_seen = true;
+            p.at_end = true;
+        }
+    }
+    v.pieces.push_back(p);
+}
+
+void take_in(verify_t &v, ngx_chain_t *in) {
+    for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
+        ngx_buf_t *b = cl->buf;
+        if (ngx_buf_in_memory(b) || !b->in_file || b->file_last - b->file_pos <= file_slice) {
+            take_piece(v, b, b);
+            continue;
+        }
+        for (off_t at = b->file_pos; at < b->file_last; at += file_slice) {
+            off_t to = ngx_min(at + file_slice, b->file_last);
+            take_piece(v, file_slice_of(v.r->pool, b, at, to), to == b->file_last ? b : nullptr);
+        }
+    }
+}
+
+// Shadows of the pieces that may go on now, in order: everything before the end, and the
+// end once the body matched.
+ngx_chain_t *relay(verify_t &v) {
+    ngx_chain_t *out = nullptr;
+    ngx_chain_t **last = &out;
+    for (Piece &p : v.pieces) {
+        if (p.shadow != nullptr) {
+            continue;
+        }
+        if (p.at_end && !v.matched) {
+            break;
+        }
+        ngx_buf_t *s;
+        if (!v.spare_shadows.empty()) {
+            s = v.spare_shadows.back();
+            v.spare_shadows.pop_back();
+        } else if ((s = static_cast<ngx_buf_t *>(ngx_palloc(v.r->pool, sizeof(ngx_buf_t)))) == nullptr) {
+            throw std::bad_alloc();
+        }
+        *s = *p.buf;
+        s->shadow = nullptr;
+        s->tag = reinterpret_cast<ngx_buf_tag_t>(&ngx_http_registry_cache_module);
+        ngx_chain_t *cl = ngx_alloc_chain_link(v.r->pool);
+        if (cl == nullptr) {
+            v.spare_shadows.push_back(s);
+            throw std::bad_alloc();
+        }
+        cl->buf = s;
+        cl->next = nullptr;
+        *last = cl;
+        last = &cl->next;
+        p.shadow = s;
+    }
+    return out;
+}
+
+// Consumes, in order, the buffers that are hashed and whose shadow was sent: their owner may
+// now reuse them.
+void retire(verify_t &v) {
+    while (!v.pieces.empty()) {
+        Piece &p = v.pieces.front();
+        if (!p.hashed || p.shadow == nullptr || ngx_buf_size(p.shadow) != 0) {
+            break;
+        }
+        v.spare_shadows.push_back(p.shadow);
+        if (p.owner != nullptr) {
+            p.owner->pos = p.owner->last;
+            p.owner->file_pos = p.owner->file_last;
+        }
+        v.pieces.pop_front();
+    }
+}
+
+// Relays the shadows that may go on; nginx's return code.
+ngx_int_t send(ngx_http_request_t *r, verify_t &v) {
+    ngx_chain_t *out = relay(v);
+    ngx_int_t rc = next_body_filter(r, out);
+    while (out != nullptr) {
+        ngx_chain_t *next = out->next;
+        ngx_free_chain(r->pool, out);
+        out = next;
+    }
+    return rc;
+}
+
+bool holds_bytes(const verify_t &v) noexcept {
+    if (v.in_flight) {
+        return true;
+    }
+    for (const Piece &p : v.pieces) {
+        if (p.shadow == nullptr || !p.hashed) {
+            return true;
+        }
+    }
     return false;
 }
 
@@ -181,39 +454,61 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     if (state == nullptr || state->verify == nullptr) {
         return next_body_filter(r, in);
     }
-    ngx_http_registry_cache_verify_t &v = *state->verify;
+    verify_t &v = *state->verify;
     if (v.failed) {
         return NGX_ERROR;  // not even a final empty buffer: it would complete the response
     }
-    if (v.done) {
+    if (v.matched && v.pieces.empty()) {
         return next_body_filter(r, in);
     }
     try {
-        for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
-            if (!hash_buf(r, v, cl->buf)) {
-                // The bytes could not be checked: they are refused, but are no mismatch.
-                ngx_http_registry_cache_count(state->cache->sh->errors);
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
-                              "registry cache: hashing the body failed; the transfer is cut");
-                return refuse(r, *state, v);
-            }
-            // The end: the declared length reached (the last bytes are still ours to hold
-            // back), or, without a length, the last buffer.
-            bool end = cl->buf->last_buf ||
-                       (v.length >= 0 && v.hasher.bytes() >= static_cast<std::uint64_t>(v.length));
-            if (end) {
-                if (!finish(r, *state, v)) {
-                    return refuse(r, *state, v);
-                }
-                break;
-            }
+        take_in(v, in);
+        // What may go on goes first: the client takes it while this worker (or a thread)
+        // hashes it. Then the end, if hashing judged it.
+        ngx_int_t rc = send(r, v);
+        if (rc == NGX_ERROR) {
+            return rc;
         }
+        bool was_matched = v.matched;
+        if (!v.r->connection->error && !advance(v)) {
+            refuse(v);
+            return NGX_ERROR;
+        }
+        if (v.matched && !was_matched) {
+            rc = send(r, v);
+        }
+        retire(v);
+        if (holds_bytes(v)) {
+            r->buffered |= buffered_bit;
+        } else {
+            r->buffered &= ~buffered_bit;
+        }
+        return rc;
     } catch (const std::exception &e) {
         ngx_http_registry_cache_count(state->cache->sh->errors);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: verification: %s", e.what());
-        return refuse(r, *state, v);
+        refuse(v);
+        return NGX_ERROR;
     }
-    return next_body_filter(r, in);
+}
+
+// When the request ends: a body that never reached its end, while the client stayed, was
+// cut short by the upstream (closed early, timed out). It is a mismatch like any other.
+// A client that left (a failed write, a closed connection, a timeout) is not the upstream's
+// doing, and a body whose end arrived was judged or is being judged.
+void on_request_end(void *data) noexcept {
+    auto &v = *static_cast<verify_t *>(data);
+    ngx_connection_t *c = v.r->connection;
+    if (v.end_seen || v.failed || c->error || c->timedout) {
+        return;
+    }
+    v.state->may_record = false;
+    ngx_http_registry_cache_count(v.state->cache->sh->digest_mismatches);
+    ngx_str_t name = repository(*v.state);
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "registry cache: digest mismatch in repository \"%V\": expected %V, "
+                  "the upstream ended the body after %uL of %O bytes; the transfer is cut",
+                  &name, &v.expected, v.received, v.length);
 }
 
 }  // namespace
@@ -230,11 +525,16 @@ bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_regist
     if (expected.empty()) {
         return false;
     }
+    bool threaded = false;
+#if (NGX_THREADS)
+    threaded = state.verify_threads != nullptr;
+#endif
 #if (NGX_HTTP_CACHE)
     if (r->cache != nullptr) {
-        // A proxy_cache hit was verified when it was stored (a body that failed is never
-        // left there), and hashing a stored file here would read it whole, blocking.
-        if (r->upstream->cache_status == NGX_HTTP_CACHE_HIT) {
+        // A body from proxy_cache is in a file: hashing it on the event loop would read it
+        // whole, blocking the worker. With a thread pool it is checked again; without, it
+        // was verified when it was stored (a body that failed is never left there).
+        if (r->cached && !threaded) {
             return false;
         }
         // Without a length, nginx may store the body before its last byte reaches this
@@ -245,19 +545,27 @@ bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_regist
     }
 #endif
 
-    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_registry_cache_verify_t));
-    if (cln == nullptr) {
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(verify_t));
+    ngx_http_cleanup_t *end = ngx_http_cleanup_add(r, 0);
+    if (cln == nullptr || end == nullptr) {
         return false;
     }
-    auto *v = new (cln->data) ngx_http_registry_cache_verify_t{};
+    auto *v = new (cln->data) verify_t{};
     cln->handler = destroy;
+    v->r = r;
+    v->state = &state;
     v->length = answer.content_length;
+#if (NGX_THREADS)
+    v->threads = state.verify_threads;
+#endif
     if (!pool_copy(r->pool, expected, v->expected) ||
         !pool_copy(r->pool, answer.content_type, v->content_type) ||
         !v->hasher.start(registry_cache::parse_digest(expected).digest.algorithm))
     {
         return false;
     }
+    end->handler = on_request_end;
+    end->data = v;
     state.verify = v;
     return true;
 }

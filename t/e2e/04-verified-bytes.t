@@ -3,15 +3,25 @@
 # whose body does not hash to the digest in the URL, or whose length is not the declared one,
 # ends as a failed transfer for the client (curl exit 18: the response never completes),
 # records nothing, counts a mismatch and logs it; the truth is verified, relayed whole and
-# learned; with registry_cache_verify off, the lie passes (the operator's choice).
+# learned; with registry_cache_verify off, the lie passes (the operator's choice). A body the
+# upstream ends short counts as a mismatch; one the client walks away from does not.
+#
+# VERIFY (default "on") is the registry_cache_verify of the verifying servers: the file runs
+# again as 14-verified-bytes-in-threads.t with VERIFY=threads, where blob bodies are hashed in
+# a thread pool and a proxy_cache hit is hashed again.
 set -euo pipefail
+VERIFY=${VERIFY:-on}
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 INC=$(cd "$(dirname "$0")/../inc" && pwd)
 e2e_init
-TRUE_DIGEST=sha256:$(perl -I"$INC" -MRegistryCache::LyingUpstream -MDigest::SHA=sha256_hex \
-    -e 'print sha256_hex($RegistryCache::LyingUpstream::TRUE_BODY)')
+liar_digest() {
+    perl -I"$INC" -MRegistryCache::LyingUpstream -MDigest::SHA=sha256_hex \
+        -e "print 'sha256:', sha256_hex(\$RegistryCache::LyingUpstream::$1)"
+}
+TRUE_DIGEST=$(liar_digest TRUE_BODY)
+MANIFEST_DIGEST=$(liar_digest TRUE_MANIFEST)
 
 e2e_start_liar
 
@@ -24,7 +34,7 @@ PROXY_CACHE_PORT=$(free_port)
   add_header X-Cache-Status \$registry_cache_status always;
   server {
     listen 127.0.0.1:$VERIFIED_PORT;
-    location /v2/ { registry_cache edge; registry_cache_pass @liar; }
+    location /v2/ { registry_cache edge; registry_cache_verify $VERIFY; registry_cache_pass @liar; }
     location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; proxy_buffering off; }
     location = /metrics { registry_cache_metrics; }
   }
@@ -32,7 +42,7 @@ PROXY_CACHE_PORT=$(free_port)
   log_format proxy_cache '\$upstream_cache_status \$uri';
   server {
     listen 127.0.0.1:$PROXY_CACHE_PORT;
-    location /v2/ { registry_cache edge; registry_cache_pass @cached; }
+    location /v2/ { registry_cache edge; registry_cache_verify $VERIFY; registry_cache_pass @cached; }
     location @cached {
       proxy_pass http://127.0.0.1:$LIAR_PORT;
       proxy_cache bodies;
@@ -51,7 +61,7 @@ CONF
 "$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
 EDGE=127.0.0.1:$VERIFIED_PORT
 _edge_wait_ready
-diag "edge on $EDGE (verifying) and 127.0.0.1:$UNVERIFIED_PORT (not), liar on 127.0.0.1:$LIAR_PORT"
+diag "edge on $EDGE (verifying: $VERIFY) and 127.0.0.1:$UNVERIFIED_PORT (not), liar on 127.0.0.1:$LIAR_PORT"
 
 # GET of /v2/lie/KIND/blobs/TRUE_DIGEST on PORT: prints "curl-exit http-code sha256-of-what-came".
 get() {
@@ -85,8 +95,11 @@ done
 check "the mismatch is logged with repository, expected and computed digest" \
     grep -aE "digest mismatch in repository \"lie/body-wrong\": expected $TRUE_DIGEST, computed sha256:[0-9a-f]{64}" \
     "$EDGE_DIR/error.log"
-is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 3 \
-    "three mismatches counted (the short body never reached its end)"
+check "the short body is logged as the upstream's: how far it got of the declared length" \
+    grep -aE "digest mismatch in repository \"lie/body-short\": expected $TRUE_DIGEST, the upstream ended the body after [0-9]+ of [0-9]+ bytes" \
+    "$EDGE_DIR/error.log"
+is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 4 \
+    "four mismatches counted, the short body's too"
 is "$(edge_metric 'nginx_registry_cache_verified_total{cache="edge"}')" 1 "one body verified"
 
 # Manifests by tag are held to the Docker-Content-Digest their upstream sent.
@@ -95,9 +108,21 @@ tag_get() {
     curl -s -o "$T/body" --max-time 10 "http://$EDGE/v2/lie/$1/manifests/latest" || rc=$?
     echo "$rc sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
 }
-is "$(tag_get tag-true)" "0 $TRUE_DIGEST" "a manifest by tag that hashes to its Docker-Content-Digest passes"
+is "$(tag_get tag-true)" "0 $MANIFEST_DIGEST" "a manifest by tag that hashes to its Docker-Content-Digest passes"
 result=$(tag_get tag-wrong)
 check "one that does not fails the transfer (curl: $result)" failed_transfer "${result%% *}"
+
+# A client that gives up half way (the liar sends half the body, then waits) is no mismatch.
+mismatches=$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')
+rc=0
+curl -s -o /dev/null --max-time 1 "http://$EDGE/v2/lie/body-stall/blobs/$TRUE_DIGEST" || rc=$?
+is "$rc" 28 "a client that stops waiting half way through a body gives up (curl: $rc)"
+# The request's end, once nginx saw the client leave, is its line in the access log.
+for _ in $(seq 100); do grep -q body-stall "$EDGE_DIR/access.log" && break; sleep 0.1; done
+check "the edge ended that request" grep -q body-stall "$EDGE_DIR/access.log"
+is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" "$mismatches" \
+    "and counts no mismatch for it"
+check "nor logs one" sh -c "! grep -a 'repository \"lie/body-stall\"' '$EDGE_DIR/error.log'"
 
 # Bodies also cached by nginx's proxy_cache (conf-examples/edge-with-proxy-cache.conf).
 proxy_cache_status() {
@@ -116,6 +141,24 @@ is "$(grep -a body-wrong "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tr '\n' '
     "proxy_cache did not keep it: the second GET went upstream too"
 cached_wrong() { grep -rlaF "lie/body-wrong" "$EDGE_DIR/proxy_cache" || true; }
 is "$(cached_wrong)" "" "no file of the wrong body is left in the proxy_cache directory"
+
+if [[ $VERIFY == threads ]]; then
+    # In a thread pool, a proxy_cache hit is hashed again: a cached file damaged on disk is
+    # cut, counted and deleted, and the next request fetches the truth again.
+    cached_true=$(grep -rlaF "lie/body-true" "$EDGE_DIR/proxy_cache")
+    size=$(stat -c %s "$cached_true")
+    printf 'X' | dd of="$cached_true" bs=1 seek=$((size - 100)) conv=notrunc status=none
+    mismatches=$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')
+    result=$(get body-true "$PROXY_CACHE_PORT")
+    check "a proxy_cache hit damaged on disk fails the transfer (curl: $result)" \
+        failed_transfer "${result%% *}"
+    is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" \
+        "$((mismatches + 1))" "and counts a mismatch"
+    check "and the damaged file is gone" test ! -e "$cached_true"
+    is "$(get body-true "$PROXY_CACHE_PORT")" "0 200 $TRUE_DIGEST" "the next GET relays the truth whole"
+    is "$(grep -a body-true "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tail -n2 | tr '\n' ' ')" \
+        "HIT MISS " "from the upstream, after the damaged hit"
+fi
 
 result=$(get body-wrong "$UNVERIFIED_PORT")
 is "${result% *}" "0 200" "with registry_cache_verify off the lie passes whole"

@@ -16,6 +16,7 @@ package RegistryCache::LyingUpstream;
 
 use strict;
 use warnings;
+use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 
@@ -35,9 +36,13 @@ my %LIES = (
     'reset'           => sub { undef },
 );
 
-# Lies told in the body of a GET of /v2/lie/<kind>/blobs/<sha256 of $TRUE_BODY>.
-our $TRUE_BODY = "the bytes the digest names\n" x 1000;
-my $wrong_body = "bytes that are not the ones the digest names\n" x 600;
+# Lies told in the body of a GET of /v2/lie/<kind>/blobs/<sha256 of $TRUE_BODY>. Blob bodies
+# are large enough (270 kB) for the edge to hash them in its thread pool when it has one;
+# $TRUE_MANIFEST, served by tag, is small enough to be hashed on its event loop.
+our $TRUE_BODY = "the bytes the digest names\n" x 10000;
+our $TRUE_MANIFEST = "the bytes the digest names\n" x 1000;
+my $wrong_body = "bytes that are not the ones the digest names\n" x 6000;
+my $wrong_manifest = "bytes that are not the ones the digest names\n" x 600;
 my %BODIES = (
     'body-true'    => sub { head(200, digest => $_[0], length => length $TRUE_BODY) . $TRUE_BODY },
     'body-wrong'   => sub { head(200, digest => $_[0], length => length $wrong_body) . $wrong_body },
@@ -47,12 +52,19 @@ my %BODIES = (
     'body-length'  => sub { head(200, digest => $_[0], length => length($TRUE_BODY) - 5) . $TRUE_BODY },
     # No Content-Length at all: the end is the close.
     'body-unsized' => sub { head(200, digest => $_[0], length => '') . $wrong_body },
+    # The first half of the truth, then nothing until the other side closes (see %STALLS).
+    'body-stall'   => sub { head(200, digest => $_[0], length => length $TRUE_BODY)
+                            . substr($TRUE_BODY, 0, length($TRUE_BODY) / 2) },
     # Manifests by tag (/v2/lie/<kind>/manifests/<tag>): the upstream names the digest.
-    'tag-true'     => sub { head(200, digest => true_digest(), length => length $TRUE_BODY) . $TRUE_BODY },
-    'tag-wrong'    => sub { head(200, digest => true_digest(), length => length $wrong_body) . $wrong_body },
+    'tag-true'     => sub { head(200, digest => manifest_digest(), length => length $TRUE_MANIFEST)
+                            . $TRUE_MANIFEST },
+    'tag-wrong'    => sub { head(200, digest => manifest_digest(), length => length $wrong_manifest)
+                            . $wrong_manifest },
 );
+# Kinds after whose response the liar waits (at most 30 s) for the other side to close.
+my %STALLS = ('body-stall' => 1);
 
-sub true_digest { require Digest::SHA; 'sha256:' . Digest::SHA::sha256_hex($TRUE_BODY) }
+sub manifest_digest { require Digest::SHA; 'sha256:' . Digest::SHA::sha256_hex($TRUE_MANIFEST) }
 
 sub head {
     my ($status, %h) = @_;
@@ -111,6 +123,10 @@ sub serve {
             $response .= 'x' x 5 if $method eq 'GET' && $LIES{$kind // ''} && $response =~ /^HTTP\/1.1 200/;
             $response =~ s/\r\n\r\n.*\z/\r\n\r\n/s if $method eq 'HEAD';
             print {$client} $response;
+            if ($STALLS{$kind}) {
+                $client->flush;
+                IO::Select->new($client)->can_read(30);
+            }
         } else {
             # SO_LINGER with a zero timeout: close() sends a reset instead of a FIN.
             setsockopt($client, Socket::SOL_SOCKET(), Socket::SO_LINGER(), pack('ii', 1, 0));
