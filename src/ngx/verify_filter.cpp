@@ -41,6 +41,13 @@ struct Piece {
     ngx_buf_t *owner;   // the buffer that arrived, consumed when this retires; null for a
                         // slice before the last of its buffer
     ngx_buf_t *shadow;  // relayed in its place; null while held back
+    // Where its bytes are, as they were on arrival: once the client is gone nginx may hand
+    // the buffer's ngx_buf_t to other uses (ngx_event_pipe_drain_chains), so hashing never
+    // reads it again.
+    const u_char *data;  // null: in the file
+    ngx_fd_t fd;
+    off_t offset;
+    off_t size;
     bool at_end;        // it holds the end of the body or comes after: held until judged
     bool queued;        // given to a hash job
     bool hashed;
@@ -63,8 +70,10 @@ struct ngx_http_registry_cache_verify_t {
     u_char *scratch;         // for bytes in a file; allocated when the first such comes
     std::uint64_t received;  // bytes that reached the filter
     bool end_seen;           // the buffer with the last byte arrived
+    bool started;            // the body filter saw the response
     bool matched;            // judged: the body is what the digest names
     bool failed;             // refused: nothing more of it may pass
+    bool dropped;            // not this body's to judge: nginx sent a part of it (Range)
 #if (NGX_THREADS)
     ngx_thread_pool_t *threads;
     ngx_thread_task_t *task;
@@ -117,18 +126,19 @@ std::string_view expected_digest(const ngx_http_registry_cache_request_t &state,
                : std::string_view{};
 }
 
-// A body that failed verification must not stay in a proxy_cache of the same location:
-// u->cacheable = 0 keeps nginx from storing it; if the body came from that cache, or nginx
-// stored it already (the upstream finished before the client got the last bytes), the file
-// is deleted, so the next request for it misses and goes upstream. The cache node itself is
-// left to nginx (touching it after nginx released it could write freed shared memory).
-void forget_cached_body(ngx_http_request_t *r) noexcept {
+// A body that failed verification, or that was never judged, must not stay in a proxy_cache
+// of the same location: u->cacheable = 0 keeps nginx from storing it; if nginx stored it
+// already (the upstream finished before the last bytes were judged), or it is a hit that
+// failed, the file is deleted, so the next request for it misses and goes upstream. A hit
+// that was only left unjudged (its client went away) stays. The cache node itself is left to
+// nginx (touching it after nginx released it could write freed shared memory).
+void forget_cached_body(ngx_http_request_t *r, bool failed) noexcept {
     if (r->upstream != nullptr) {
         r->upstream->cacheable = 0;
     }
 #if (NGX_HTTP_CACHE)
     ngx_http_cache_t *c = r->cache;
-    if (c == nullptr || !(c->updated || r->cached) || c->file.name.len == 0) {
+    if (c == nullptr || !(c->updated || (r->cached && failed)) || c->file.name.len == 0) {
         return;
     }
     if (ngx_delete_file(c->file.name.data) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT) {
@@ -144,9 +154,17 @@ void forget_cached_body(ngx_http_request_t *r) noexcept {
 void refuse(verify_t &v) noexcept {
     v.failed = true;
     v.state->may_record = false;
-    forget_cached_body(v.r);
+    forget_cached_body(v.r, true);
     v.r->keepalive = 0;
     v.r->connection->error = 1;
+}
+
+// The client is gone (a failed write, a closed connection, a timeout): the rest of the body
+// will not be relayed, and nginx may reuse the buffers still held here.
+bool client_gone(ngx_http_request_t *r) noexcept {
+    ngx_connection_t *c = r->connection;
+    return c->error || c->timedout ||
+           (r->upstream != nullptr && r->upstream->pipe != nullptr && r->upstream->pipe->downstream_error);
 }
 
 // Judges the whole, hashed body: true when it is what the digest names.
@@ -220,22 +238,28 @@ void job_done(ngx_event_t *ev) noexcept {
 
     bool ok;
     try {
-        // A request that is being torn down (the client left) is only finalized.
-        ok = take_job(v, v.job_ok) && (c->error || advance(v));
-    } catch (const std::exception &e) {
+        // A request whose client left is only finalized: nothing more is hashed or judged.
+        ok = take_job(v, v.job_ok) && (client_gone(r) || advance(v));
+    } catch (...) {
         ngx_http_registry_cache_count(v.state->cache->sh->errors);
-        ngx_log_error(NGX_LOG_ERR, c->log, 0, "registry cache: verification: %s", e.what());
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "registry cache: verification failed unexpectedly");
         ok = false;
     }
     if (!ok) {
         refuse(v);
+        // A reference of our own, as nginx takes one to finalize from outside the request's
+        // flow: terminating runs the upstream's cleanup, which finalizes the request too, and
+        // must not free it under this call.
+        r->main->count++;
         ngx_http_finalize_request(r, NGX_ERROR);
+        ngx_http_run_posted_requests(c);
     } else if (r->done) {
+        // Finalized while the job ran (as the copy filter does: c may be gone after this).
         c->write->handler(c->write);
     } else {
         r->write_event_handler(r);
+        ngx_http_run_posted_requests(c);
     }
-    ngx_http_run_posted_requests(c);
 }
 
 bool post_job(verify_t &v) {
@@ -250,7 +274,7 @@ bool post_job(verify_t &v) {
         v.task->event.handler = job_done;
     }
     if (ngx_thread_task_post(v.threads, v.task) != NGX_OK) {
-        return false;  // nginx logged why (a full queue)
+        return false;  // nginx logged why (a full queue); the caller hashes here instead
     }
     v.r->main->blocked++;  // the request and its pool stay until the job is back
     v.in_flight = true;
@@ -265,9 +289,8 @@ void queue_job(verify_t &v) {
         if (p.queued) {
             continue;
         }
-        const ngx_buf_t *b = p.buf;
-        if (ngx_buf_in_memory(b)) {
-            v.job.add_memory(b->pos, static_cast<size_t>(b->last - b->pos));
+        if (p.data != nullptr) {
+            v.job.add_memory(p.data, static_cast<size_t>(p.size));
         } else {
             if (v.scratch == nullptr) {
                 v.scratch = static_cast<u_char *>(ngx_palloc(v.r->pool, scratch_size));
@@ -275,8 +298,7 @@ void queue_job(verify_t &v) {
                     throw std::bad_alloc();
                 }
             }
-            v.job.add_file(b->file->fd, static_cast<std::uint64_t>(b->file_pos),
-                           static_cast<std::uint64_t>(b->file_last - b->file_pos));
+            v.job.add_file(p.fd, static_cast<std::uint64_t>(p.offset), static_cast<std::uint64_t>(p.size));
         }
         p.queued = true;
     }
@@ -291,8 +313,8 @@ bool advance(verify_t &v) {
             return !v.end_seen || judge(v);
         }
 #if (NGX_THREADS)
-        if (v.threads != nullptr && v.job.bytes() >= thread_min_bytes) {
-            return post_job(v);
+        if (v.threads != nullptr && v.job.bytes() >= thread_min_bytes && post_job(v)) {
+            return true;
         }
 #endif
         bool ok = v.job.run(v.hasher, v.scratch, scratch_size);
@@ -323,7 +345,11 @@ ngx_buf_t *file_slice_of(ngx_pool_t *pool, const ngx_buf_t *b, off_t from, off_t
 
 void take_piece(verify_t &v, ngx_buf_t *b, ngx_buf_t *owner) {
     off_t size = ngx_buf_special(b) ? 0 : ngx_buf_size(b);
-    Piece p{b, owner, nullptr, v.end_seen, size == 0, size == 0};
+    bool in_memory = ngx_buf_in_memory(b);
+    Piece p{b, owner, nullptr,
+            in_memory ? b->pos : nullptr, in_memory || size == 0 ? NGX_INVALID_FILE : b->file->fd,
+            in_memory ? 0 : b->file_pos, size,
+            v.end_seen, size == 0, size == 0};
     if (!v.end_seen) {
         v.received += static_cast<std::uint64_t>(size);
         // The end: the last buffer, or the declared length reached.
@@ -455,11 +481,27 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
         return next_body_filter(r, in);
     }
     verify_t &v = *state->verify;
+    if (!v.started) {
+        v.started = true;
+        // A filter between the upstream and this one made the 200 a part of the body (the
+        // range filter, for a request with Range that proxy_cache answers) or an error: those
+        // bytes cannot be judged, and the whole body, unjudged, must not be stored either.
+        if (r->headers_out.status != NGX_HTTP_OK) {
+            v.dropped = true;
+            state->verify = nullptr;
+            state->may_record = false;
+            forget_cached_body(r, false);
+            return next_body_filter(r, in);
+        }
+    }
     if (v.failed) {
         return NGX_ERROR;  // not even a final empty buffer: it would complete the response
     }
     if (v.matched && v.pieces.empty()) {
         return next_body_filter(r, in);
+    }
+    if (client_gone(r)) {
+        return NGX_ERROR;  // what is held here may already be nginx's again
     }
     try {
         take_in(v, in);
@@ -470,7 +512,7 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
             return rc;
         }
         bool was_matched = v.matched;
-        if (!v.r->connection->error && !advance(v)) {
+        if (!client_gone(r) && !advance(v)) {
             refuse(v);
             return NGX_ERROR;
         }
@@ -484,22 +526,27 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
             r->buffered &= ~buffered_bit;
         }
         return rc;
-    } catch (const std::exception &e) {
+    } catch (...) {
         ngx_http_registry_cache_count(state->cache->sh->errors);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: verification: %s", e.what());
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "registry cache: verification failed (out of memory); the transfer is cut");
         refuse(v);
         return NGX_ERROR;
     }
 }
 
-// When the request ends: a body that never reached its end, while the client stayed, was
-// cut short by the upstream (closed early, timed out). It is a mismatch like any other.
-// A client that left (a failed write, a closed connection, a timeout) is not the upstream's
+// When the request ends: a body never judged must not stay in a proxy_cache (nginx keeps
+// fetching for its cache after a client left, and stores what came unjudged). A body that
+// never reached its end, while the client stayed, was cut short by the upstream (closed
+// early, timed out): a mismatch like any other. A client that left is not the upstream's
 // doing, and a body whose end arrived was judged or is being judged.
 void on_request_end(void *data) noexcept {
     auto &v = *static_cast<verify_t *>(data);
     ngx_connection_t *c = v.r->connection;
-    if (v.end_seen || v.failed || c->error || c->timedout) {
+    if (!v.matched && !v.failed) {
+        forget_cached_body(v.r, false);
+    }
+    if (!v.started || v.dropped || v.end_seen || v.failed || client_gone(v.r)) {
         return;
     }
     v.state->may_record = false;

@@ -142,10 +142,31 @@ is "$(grep -a body-wrong "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tr '\n' '
 cached_wrong() { grep -rlaF "lie/body-wrong" "$EDGE_DIR/proxy_cache" || true; }
 is "$(cached_wrong)" "" "no file of the wrong body is left in the proxy_cache directory"
 
+# A Range request that proxy_cache answers from the whole body: nginx sends a part of it,
+# which is no body to judge. Nothing is cut or counted, a cached body stays, and a whole body
+# fetched for such a request, never judged, is not stored.
+FIRST_100=sha256:$(perl -I"$INC" -MRegistryCache::LyingUpstream -MDigest::SHA=sha256_hex \
+    -e 'print sha256_hex(substr($RegistryCache::LyingUpstream::TRUE_BODY, 0, 100))')
+range_get() {
+    local rc=0 code
+    code=$(curl -s -o "$T/body" -w '%{http_code}' -r 0-99 --max-time 10 \
+        "http://127.0.0.1:$PROXY_CACHE_PORT/v2/lie/body-true/$1/$TRUE_DIGEST") || rc=$?
+    echo "$rc $code sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
+}
+mismatches=$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')
+is "$(range_get blobs)" "0 206 $FIRST_100" "a Range request of a body proxy_cache holds gets its part"
+is "$(range_get manifests)" "0 206 $FIRST_100" "so does one proxy_cache fetches the whole body for"
+is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" "$mismatches" \
+    "neither is a mismatch"
+is "$(proxy_cache_status body-true)" HIT "the cached body stayed"
+is "$(curl -s -o /dev/null -w '%header{x-proxy-cache}' --max-time 10 \
+    "http://127.0.0.1:$PROXY_CACHE_PORT/v2/lie/body-true/manifests/$TRUE_DIGEST")" MISS \
+    "the whole body fetched for the Range request, never judged, was not stored"
+
 if [[ $VERIFY == threads ]]; then
     # In a thread pool, a proxy_cache hit is hashed again: a cached file damaged on disk is
     # cut, counted and deleted, and the next request fetches the truth again.
-    cached_true=$(grep -rlaF "lie/body-true" "$EDGE_DIR/proxy_cache")
+    cached_true=$(grep -rlaF "lie/body-true/blobs/" "$EDGE_DIR/proxy_cache")
     size=$(stat -c %s "$cached_true")
     printf 'X' | dd of="$cached_true" bs=1 seek=$((size - 100)) conv=notrunc status=none
     mismatches=$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')
@@ -156,7 +177,7 @@ if [[ $VERIFY == threads ]]; then
         "$((mismatches + 1))" "and counts a mismatch"
     check "and the damaged file is gone" test ! -e "$cached_true"
     is "$(get body-true "$PROXY_CACHE_PORT")" "0 200 $TRUE_DIGEST" "the next GET relays the truth whole"
-    is "$(grep -a body-true "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tail -n2 | tr '\n' ' ')" \
+    is "$(grep -a body-true/blobs/ "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tail -n2 | tr '\n' ' ')" \
         "HIT MISS " "from the upstream, after the damaged hit"
 fi
 

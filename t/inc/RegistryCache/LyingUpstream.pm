@@ -44,7 +44,9 @@ our $TRUE_MANIFEST = "the bytes the digest names\n" x 1000;
 my $wrong_body = "bytes that are not the ones the digest names\n" x 6000;
 my $wrong_manifest = "bytes that are not the ones the digest names\n" x 600;
 my %BODIES = (
-    'body-true'    => sub { head(200, digest => $_[0], length => length $TRUE_BODY) . $TRUE_BODY },
+    # The truth, offering ranges as distribution does (nginx may then cut a part of it).
+    'body-true'    => sub { head(200, digest => $_[0], length => length $TRUE_BODY,
+                                 extra => "Accept-Ranges: bytes\r\n") . $TRUE_BODY },
     'body-wrong'   => sub { head(200, digest => $_[0], length => length $wrong_body) . $wrong_body },
     # Fewer bytes than declared, then the connection closes.
     'body-short'   => sub { head(200, digest => $_[0], length => 10 + length $TRUE_BODY) . $TRUE_BODY },
