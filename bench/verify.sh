@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What verification costs a large transfer: GET of one 256 MiB blob through the edge with
 # registry_cache_verify threads (hashed in nginx's thread pool), on (hashed on the event loop)
-# and off, each with proxy_buffering off (one 256k buffer, the conf-examples' setting) and on
-# (16 buffers of 256k in memory), in one run, alternating, from one registry.
+# and off, each with proxy_buffering off (one 256k buffer) and on (8 buffers of 256k in
+# memory, as in conf-examples/edge-local-registry.conf), in one run, alternating, from one
+# registry.
 #
 #   bench/verify.sh [--record]
 #
@@ -57,7 +58,7 @@ server_conf() {
     if [[ $buffering == off ]]; then
         buffers="proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 256k;"
     else
-        buffers="proxy_buffer_size 256k; proxy_buffers 16 256k; proxy_busy_buffers_size 2m;
+        buffers="proxy_buffer_size 256k; proxy_buffers 8 256k; proxy_busy_buffers_size 1m;
                          proxy_max_temp_file_size 0;"
     fi
     cat <<CONF
