@@ -29,8 +29,15 @@ namespace {
 constexpr unsigned buffered_bit = 0x08;
 constexpr size_t scratch_size = 256 * 1024;  // for bytes in a file
 // A buffer in a file (a proxy_cache hit is one buffer for the whole body) is taken in slices
-// of this size, so that all but its last slice can go on while it is hashed.
+// of this size, so that all but its last slice can go on while it is hashed...
 constexpr off_t file_slice = 1024 * 1024;
+// ...but not further ahead of the hash than this: the last slice waits for the whole hash,
+// and that wait must stay short (a client's send_timeout runs meanwhile), however large the
+// file and however busy the thread pool.
+constexpr std::uint64_t slices_ahead = 16 * 1024 * 1024;
+// One job hashes at most this much (unless one piece is larger), so that slices go on as
+// their hash advances.
+constexpr std::uint64_t job_max_bytes = 4 * 1024 * 1024;
 // Smaller batches (manifests, a short read) are hashed on the event loop: a thread round
 // trip costs more than the hash.
 constexpr std::uint64_t thread_min_bytes = 64 * 1024;
@@ -48,6 +55,7 @@ struct Piece {
     ngx_fd_t fd;
     off_t offset;
     off_t size;
+    bool slice;         // a slice of a larger buffer in a file
     bool at_end;        // it holds the end of the body or comes after: held until judged
     bool queued;        // given to a hash job
     bool hashed;
@@ -289,6 +297,9 @@ void queue_job(verify_t &v) {
         if (p.queued) {
             continue;
         }
+        if (!v.job.empty() && v.job.bytes() + static_cast<std::uint64_t>(p.size) > job_max_bytes) {
+            break;
+        }
         if (p.data != nullptr) {
             v.job.add_memory(p.data, static_cast<size_t>(p.size));
         } else {
@@ -343,12 +354,12 @@ ngx_buf_t *file_slice_of(ngx_pool_t *pool, const ngx_buf_t *b, off_t from, off_t
     return s;
 }
 
-void take_piece(verify_t &v, ngx_buf_t *b, ngx_buf_t *owner) {
+void take_piece(verify_t &v, ngx_buf_t *b, ngx_buf_t *owner, bool slice) {
     off_t size = ngx_buf_special(b) ? 0 : ngx_buf_size(b);
     bool in_memory = ngx_buf_in_memory(b);
     Piece p{b, owner, nullptr,
             in_memory ? b->pos : nullptr, in_memory || size == 0 ? NGX_INVALID_FILE : b->file->fd,
-            in_memory ? 0 : b->file_pos, size,
+            in_memory ? 0 : b->file_pos, size, slice,
             v.end_seen, size == 0, size == 0};
     if (!v.end_seen) {
         v.received += static_cast<std::uint64_t>(size);
@@ -365,12 +376,12 @@ void take_in(verify_t &v, ngx_chain_t *in) {
     for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
         ngx_buf_t *b = cl->buf;
         if (ngx_buf_in_memory(b) || !b->in_file || b->file_last - b->file_pos <= file_slice) {
-            take_piece(v, b, b);
+            take_piece(v, b, b, false);
             continue;
         }
         for (off_t at = b->file_pos; at < b->file_last; at += file_slice) {
             off_t to = ngx_min(at + file_slice, b->file_last);
-            take_piece(v, file_slice_of(v.r->pool, b, at, to), to == b->file_last ? b : nullptr);
+            take_piece(v, file_slice_of(v.r->pool, b, at, to), to == b->file_last ? b : nullptr, true);
         }
     }
 }
@@ -380,13 +391,17 @@ void take_in(verify_t &v, ngx_chain_t *in) {
 ngx_chain_t *relay(verify_t &v) {
     ngx_chain_t *out = nullptr;
     ngx_chain_t **last = &out;
+    std::uint64_t ahead = 0;  // bytes of slices relayed and not yet hashed
     for (Piece &p : v.pieces) {
+        std::uint64_t unhashed = p.slice && !p.hashed ? static_cast<std::uint64_t>(p.size) : 0;
         if (p.shadow != nullptr) {
+            ahead += unhashed;
             continue;
         }
-        if (p.at_end && !v.matched) {
+        if ((p.at_end && !v.matched) || (ahead != 0 && ahead + unhashed > slices_ahead)) {
             break;
         }
+        ahead += unhashed;
         ngx_buf_t *s;
         if (!v.spare_shadows.empty()) {
             s = v.spare_shadows.back();
@@ -438,6 +453,15 @@ ngx_int_t send(ngx_http_request_t *r, verify_t &v) {
         out = next;
     }
     return rc;
+}
+
+bool holds_back(const verify_t &v) noexcept {
+    for (const Piece &p : v.pieces) {
+        if (p.shadow == nullptr) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool holds_bytes(const verify_t &v) noexcept {
@@ -511,13 +535,12 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
         if (rc == NGX_ERROR) {
             return rc;
         }
-        bool was_matched = v.matched;
         if (!client_gone(r) && !advance(v)) {
             refuse(v);
             return NGX_ERROR;
         }
-        if (v.matched && !was_matched) {
-            rc = send(r, v);
+        if (!v.in_flight && holds_back(v)) {
+            rc = send(r, v);  // what hashing here let go: the end, or slices held back
         }
         retire(v);
         if (holds_bytes(v)) {

@@ -30,6 +30,25 @@ mkdir -p "$EDGE_DIR"
 VERIFIED_PORT=$(free_port)
 UNVERIFIED_PORT=$(free_port)
 PROXY_CACHE_PORT=$(free_port)
+SENDFILE_PORT=$(free_port)
+# A server with the proxy_cache `bodies`, sendfile on or off: with it on, a hit reaches the
+# module as one buffer of the whole file, not read into memory in parts by nginx first.
+proxy_cache_server() {
+    cat <<CONF
+  server {
+    listen 127.0.0.1:$1;
+    sendfile $2;
+    location /v2/ { registry_cache edge; registry_cache_verify $VERIFY; registry_cache_pass @cached; }
+    location @cached {
+      proxy_pass http://127.0.0.1:$LIAR_PORT;
+      proxy_cache bodies;
+      proxy_cache_valid 200 1h;
+      add_header X-Proxy-Cache \$upstream_cache_status always;
+      access_log $EDGE_DIR/proxy_cache.log proxy_cache;
+    }
+  }
+CONF
+}
 { edge_conf_head; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
   add_header X-Cache-Status \$registry_cache_status always;
   server {
@@ -40,17 +59,8 @@ PROXY_CACHE_PORT=$(free_port)
   }
   proxy_cache_path $EDGE_DIR/proxy_cache keys_zone=bodies:1m;
   log_format proxy_cache '\$upstream_cache_status \$uri';
-  server {
-    listen 127.0.0.1:$PROXY_CACHE_PORT;
-    location /v2/ { registry_cache edge; registry_cache_verify $VERIFY; registry_cache_pass @cached; }
-    location @cached {
-      proxy_pass http://127.0.0.1:$LIAR_PORT;
-      proxy_cache bodies;
-      proxy_cache_valid 200 1h;
-      add_header X-Proxy-Cache \$upstream_cache_status always;
-      access_log $EDGE_DIR/proxy_cache.log proxy_cache;
-    }
-  }
+$(proxy_cache_server "$PROXY_CACHE_PORT" off)
+$(proxy_cache_server "$SENDFILE_PORT" on)
   server {
     listen 127.0.0.1:$UNVERIFIED_PORT;
     location /v2/ { registry_cache edge; registry_cache_verify off; registry_cache_pass @liar; }
@@ -179,6 +189,27 @@ if [[ $VERIFY == threads ]]; then
     is "$(get body-true "$PROXY_CACHE_PORT")" "0 200 $TRUE_DIGEST" "the next GET relays the truth whole"
     is "$(grep -a body-true/blobs/ "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tail -n2 | tr '\n' ' ')" \
         "HIT MISS " "from the upstream, after the damaged hit"
+
+    # A large hit (38 MB) is hashed in slices, relayed no further ahead of its hash than
+    # the filter allows, and its end waits for the whole hash.
+    BIG_DIGEST=sha256:$(perl -I"$INC" -MRegistryCache::LyingUpstream -MDigest::SHA=sha256_hex \
+        -e 'print sha256_hex(RegistryCache::LyingUpstream::big_body())')
+    big_get() {
+        local rc=0 out
+        out=$(curl -s -o "$T/body" -w '%{http_code} %header{x-proxy-cache}' --max-time 30 \
+            "http://127.0.0.1:${1:-$SENDFILE_PORT}/v2/lie/body-big/blobs/$BIG_DIGEST") || rc=$?
+        echo "$rc $out sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
+    }
+    is "$(big_get "$PROXY_CACHE_PORT")" "0 200 MISS $BIG_DIGEST" "a large body is relayed whole and stored"
+    is "$(big_get "$PROXY_CACHE_PORT")" "0 200 HIT $BIG_DIGEST" \
+        "and relayed whole again from proxy_cache, read by nginx in parts"
+    is "$(big_get)" "0 200 HIT $BIG_DIGEST" "or with sendfile, taken in slices as one file"
+    cached_big=$(grep -rlaF "lie/body-big/blobs/" "$EDGE_DIR/proxy_cache")
+    printf 'X' | dd of="$cached_big" bs=1 seek=$(($(stat -c %s "$cached_big") / 2)) conv=notrunc status=none
+    result=$(big_get)
+    check "damaged in its middle, the large hit fails the transfer (curl: $result)" \
+        failed_transfer "${result%% *}"
+    check "and its file is gone" test ! -e "$cached_big"
 fi
 
 result=$(get body-wrong "$UNVERIFIED_PORT")

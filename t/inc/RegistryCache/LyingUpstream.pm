@@ -54,6 +54,8 @@ my %BODIES = (
     'body-length'  => sub { head(200, digest => $_[0], length => length($TRUE_BODY) - 5) . $TRUE_BODY },
     # No Content-Length at all: the end is the close.
     'body-unsized' => sub { head(200, digest => $_[0], length => '') . $wrong_body },
+    # A large truth (40 MB), for bodies an edge takes in slices.
+    'body-big'     => sub { head(200, digest => $_[0], length => length big_body()) . big_body() },
     # The first half of the truth, then nothing until the other side closes (see %STALLS).
     'body-stall'   => sub { head(200, digest => $_[0], length => length $TRUE_BODY)
                             . substr($TRUE_BODY, 0, length($TRUE_BODY) / 2) },
@@ -65,6 +67,9 @@ my %BODIES = (
 );
 # Kinds after whose response the liar waits (at most 30 s) for the other side to close.
 my %STALLS = ('body-stall' => 1);
+
+my $big_body;
+sub big_body { $big_body //= join '', map { sprintf "%08d: bytes of a large body\n", $_ } 1 .. 1_200_000 }
 
 sub manifest_digest { require Digest::SHA; 'sha256:' . Digest::SHA::sha256_hex($TRUE_MANIFEST) }
 
