@@ -1,0 +1,214 @@
+// Hashing and judging a body being verified: the pieces not yet hashed go to a job, run here
+// or in an nginx thread pool, one at a time; the body is judged once its end is hashed.
+#include "verify.h"
+
+#include <new>
+#include <string>
+
+namespace registry_cache_verify {
+
+// A body that failed verification, or that was never judged, must not stay in a proxy_cache
+// of the same location: u->cacheable = 0 keeps nginx from storing it; if nginx stored it
+// already (the upstream finished before the last bytes were judged), or it is a hit that
+// failed, the file is deleted, so the next request for it misses and goes upstream. A hit
+// that was only left unjudged (its client went away) stays. The cache node itself is left to
+// nginx (touching it after nginx released it could write freed shared memory).
+void forget_cached_body(ngx_http_request_t *r, bool failed) noexcept {
+    if (r->upstream != nullptr) {
+        r->upstream->cacheable = 0;
+    }
+#if (NGX_HTTP_CACHE)
+    ngx_http_cache_t *c = r->cache;
+    if (c == nullptr || !(c->updated || (r->cached && failed)) || c->file.name.len == 0) {
+        return;
+    }
+    if (ngx_delete_file(c->file.name.data) == NGX_FILE_ERROR && ngx_errno != NGX_ENOENT) {
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
+                      ngx_delete_file_n " \"%s\" of a body that failed verification failed",
+                      c->file.name.data);
+    }
+#endif
+}
+
+// Refuses the rest of the body: nothing more passes, the connection closes (a client that
+// counted on keepalive would otherwise wait for bytes that never come), nothing is stored.
+void refuse(verify_t &v) noexcept {
+    v.failed = true;
+    v.state->may_record = false;
+    forget_cached_body(v.r, true);
+    v.r->keepalive = 0;
+    v.r->connection->error = 1;
+}
+
+// The client is gone (a failed write, a closed connection, a timeout): the rest of the body
+// will not be relayed, and nginx may reuse the buffers still held here.
+bool client_gone(ngx_http_request_t *r) noexcept {
+    ngx_connection_t *c = r->connection;
+    return c->error || c->timedout ||
+           (r->upstream != nullptr && r->upstream->pipe != nullptr && r->upstream->pipe->downstream_error);
+}
+
+namespace {
+
+// Judges the whole, hashed body: true when it is what the digest names.
+bool judge(verify_t &v) {
+    ngx_http_request_t *r = v.r;
+    ngx_http_registry_cache_request_t &state = *v.state;
+    std::uint64_t bytes = v.hasher.bytes();
+    std::string computed = v.hasher.finish();
+    std::string_view expected = ngx_http_registry_cache_view(v.expected);
+    bool length_ok = v.length < 0 || static_cast<std::uint64_t>(v.length) == bytes;
+    auto &sh = *state.cache->sh;
+
+    if (!computed.empty() && computed == expected && length_ok) {
+        v.matched = true;
+        ngx_http_registry_cache_count(sh.verified);
+        ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
+        registry_cache::BlobDescriptor descriptor;
+        auto lesson = registry_cache::learn_verified(state.route, computed, bytes,
+                                                     ngx_http_registry_cache_view(v.content_type),
+                                                     static_cast<std::uint64_t>(ngx_time()), descriptor);
+        ngx_http_registry_cache_teach(r, state, lesson, descriptor);
+        return true;
+    }
+
+    ngx_http_registry_cache_count(sh.digest_mismatches);
+    ngx_str_t name = repository(state);
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "registry cache: digest mismatch in repository \"%V\": expected %V, "
+                  "computed %s over %uL bytes%s; the transfer is cut",
+                  &name, &v.expected, computed.empty() ? "nothing" : computed.c_str(), bytes,
+                  length_ok ? "" : " (not the declared Content-Length)");
+    return false;
+}
+
+// Takes the outcome of the job that ran: its pieces are hashed. False when it failed.
+bool take_job(verify_t &v, bool ok) {
+    v.in_flight = false;
+    int error = v.job.read_error();
+    v.job.clear();
+    if (!ok) {
+        // The bytes could not be checked: they are refused, but are no mismatch.
+        ngx_http_registry_cache_count(v.state->cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, v.r->connection->log, error,
+                      "registry cache: hashing the body failed; the transfer is cut");
+        return false;
+    }
+    for (Piece &p : v.pieces) {
+        p.hashed = p.hashed || p.queued;
+    }
+    return true;
+}
+
+#if (NGX_THREADS)
+
+void hash_in_thread(void *data, ngx_log_t *) noexcept {
+    auto &v = *static_cast<verify_t *>(data);
+    v.job_ok = v.job.run(v.hasher, v.scratch, scratch_size);
+}
+
+// Back on the event loop: like nginx's own thread completions (the copy filter's), it
+// unblocks the request and runs its write handler, which relays what was held and lets the
+// upstream reuse the buffers that were hashed.
+void job_done(ngx_event_t *ev) noexcept {
+    auto &v = *static_cast<verify_t *>(ev->data);
+    ngx_http_request_t *r = v.r;
+    ngx_connection_t *c = r->connection;
+    ngx_http_set_log_request(c->log, r);
+    r->main->blocked--;
+
+    bool ok;
+    try {
+        // A request whose client left is only finalized: nothing more is hashed or judged.
+        ok = take_job(v, v.job_ok) && (client_gone(r) || advance(v));
+    } catch (...) {
+        ngx_http_registry_cache_count(v.state->cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "registry cache: verification failed unexpectedly");
+        ok = false;
+    }
+    if (!ok) {
+        refuse(v);
+        // A reference of our own, as nginx takes one to finalize from outside the request's
+        // flow: terminating runs the upstream's cleanup, which finalizes the request too, and
+        // must not free it under this call.
+        r->main->count++;
+        ngx_http_finalize_request(r, NGX_ERROR);
+        ngx_http_run_posted_requests(c);
+    } else if (r->done) {
+        // Finalized while the job ran (as the copy filter does: c may be gone after this).
+        c->write->handler(c->write);
+    } else {
+        r->write_event_handler(r);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+bool post_job(verify_t &v) {
+    if (v.task == nullptr) {
+        v.task = ngx_thread_task_alloc(v.r->pool, 0);
+        if (v.task == nullptr) {
+            return false;
+        }
+        v.task->ctx = &v;
+        v.task->handler = hash_in_thread;
+        v.task->event.data = &v;
+        v.task->event.handler = job_done;
+    }
+    if (ngx_thread_task_post(v.threads, v.task) != NGX_OK) {
+        return false;  // nginx logged why (a full queue); the caller hashes here instead
+    }
+    v.r->main->blocked++;  // the request and its pool stay until the job is back
+    v.in_flight = true;
+    return true;
+}
+
+#endif
+
+// Gives every piece not yet hashed to the job.
+void queue_job(verify_t &v) {
+    for (Piece &p : v.pieces) {
+        if (p.queued) {
+            continue;
+        }
+        if (!v.job.empty() && v.job.bytes() + static_cast<std::uint64_t>(p.size) > job_max_bytes) {
+            break;
+        }
+        if (p.data != nullptr) {
+            v.job.add_memory(p.data, static_cast<size_t>(p.size));
+        } else {
+            if (v.scratch == nullptr) {
+                v.scratch = static_cast<u_char *>(ngx_palloc(v.r->pool, scratch_size));
+                if (v.scratch == nullptr) {
+                    throw std::bad_alloc();
+                }
+            }
+            v.job.add_file(p.fd, static_cast<std::uint64_t>(p.offset), static_cast<std::uint64_t>(p.size));
+        }
+        p.queued = true;
+    }
+}
+
+}  // namespace
+
+// Moves hashing on: hashes what arrived (in a thread when worth one) and judges the body
+// once all of it is hashed. False when the body must be refused.
+bool advance(verify_t &v) {
+    while (!v.in_flight && !v.matched) {
+        queue_job(v);
+        if (v.job.empty()) {
+            return !v.end_seen || judge(v);
+        }
+#if (NGX_THREADS)
+        if (v.threads != nullptr && v.job.bytes() >= thread_min_bytes && post_job(v)) {
+            return true;
+        }
+#endif
+        bool ok = v.job.run(v.hasher, v.scratch, scratch_size);
+        if (!take_job(v, ok)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace registry_cache_verify
