@@ -25,7 +25,8 @@ nginx_() { "$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/
 STOP=$T/stop
 client() {
     local name=$1 i=0
-    while [[ ! -e $STOP ]]; do
+    # Also gone with the temp dir: a run cut short must not leave clients looping.
+    while [[ ! -e $STOP && -d $T ]]; do
         case $name in
             hits) curl -s -o /dev/null -I -w '%{http_code}\n' --max-time 10 "http://$EDGE/v2/demo/hello/blobs/$LAYER" ;;
             misses) curl -s -o /dev/null -I -w '%{http_code}\n' --max-time 10 \
@@ -36,7 +37,12 @@ client() {
     done >"$T/$name.txt" 2>&1 || true
 }
 curl -s -o /dev/null -I "http://$EDGE/v2/demo/hello/blobs/$LAYER"  # learn it: later HEADs hit
-for name in hits misses gets; do client "$name" & done
+CLIENTS=()
+for name in hits misses gets; do
+    client "$name" &
+    CLIENTS+=($!)
+done
+E2E_HELPERS+=("${CLIENTS[@]}")  # stopped by the cleanup, however the file ends
 
 end=$((SECONDS + LOAD_SECONDS))
 reloads=0
@@ -60,7 +66,7 @@ for _ in $(seq 100); do alive "$old_master" || break; sleep 0.1; done
 check "the old master quit" bash -c "! kill -0 $old_master 2>/dev/null || [[ \$(awk '{print \$3}' /proc/$old_master/stat) == Z ]]"
 sleep 2  # load goes on through the new master for a while
 touch "$STOP"
-wait
+wait "${CLIENTS[@]}"
 
 for name in hits misses gets; do
     total=$(wc -l <"$T/$name.txt")
