@@ -116,7 +116,8 @@ const PlainFamily counter_families[] = {
      "Bytes of the bodies that were verified."sv,
      [](const CacheMetrics& m) { return m.counters.verified_bytes; }, false},
     {"nginx_registry_cache_digest_mismatches_total"sv, counter,
-     "Bodies that did not hash to their digest: cut before their end, never recorded."sv,
+     "Bodies that did not hash to their digest or that the upstream ended short: cut before "
+     "their end, never recorded."sv,
      [](const CacheMetrics& m) { return m.counters.digest_mismatches; }, false},
     {"nginx_registry_cache_evictions_total"sv, counter,
      "Entries evicted, oldest first, to make room when the store reached max_size."sv,

@@ -90,7 +90,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "# TYPE nginx_registry_cache_verified_bytes_total counter\n"
         "nginx_registry_cache_verified_bytes_total{cache=\"edge\"} 19\n"
         "# HELP nginx_registry_cache_digest_mismatches_total Bodies that did not hash to their "
-        "digest: cut before their end, never recorded.\n"
+        "digest or that the upstream ended short: cut before their end, never recorded.\n"
         "# TYPE nginx_registry_cache_digest_mismatches_total counter\n"
         "nginx_registry_cache_digest_mismatches_total{cache=\"edge\"} 20\n"
         "# HELP nginx_registry_cache_evictions_total Entries evicted, oldest first, to make room "
