@@ -93,9 +93,11 @@ struct Store::Impl {
         return rc;
     }
 
-    int begin_write(MDB_txn** txn) noexcept {
+    // A write transaction; on failure the LMDB code, with `error` set.
+    int begin_write(MDB_txn** txn, std::string& error) noexcept {
         int rc = mdb_txn_begin(env, nullptr, 0, txn);
         if (rc == MDB_MAP_RESIZED && adopt_map_size()) rc = mdb_txn_begin(env, nullptr, 0, txn);
+        if (rc != MDB_SUCCESS) set_lmdb_error(error, "mdb_txn_begin", rc);
         return rc;
     }
 
@@ -290,8 +292,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
 
     {
         MDB_txn* raw = nullptr;
-        if ((rc = impl->begin_write(&raw)) != MDB_SUCCESS) {
-            set_lmdb_error(error, "mdb_txn_begin", rc);
+        if ((rc = impl->begin_write(&raw, error)) != MDB_SUCCESS) {
             return nullptr;
         }
         WriteTxn txn(raw);
@@ -403,9 +404,8 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
 // otherwise. The batch was validated by Store::commit.
 int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error) noexcept {
     MDB_txn* raw = nullptr;
-    int rc = begin_write(&raw);
+    int rc = begin_write(&raw, error);
     if (rc != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_txn_begin", rc);
         return rc;
     }
     WriteTxn txn(raw);
@@ -464,9 +464,8 @@ int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error)
 int Store::Impl::evict_oldest(std::uint64_t& evicted, std::string& error) noexcept {
     evicted = 0;
     MDB_txn* raw = nullptr;
-    int rc = begin_write(&raw);
+    int rc = begin_write(&raw, error);
     if (rc != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_txn_begin", rc);
         return rc;
     }
     WriteTxn txn(raw);

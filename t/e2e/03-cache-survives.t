@@ -9,12 +9,10 @@ set -euo pipefail
 
 export E2E_WORKERS=2
 e2e_init
-e2e_registry
-e2e_build_image hello 1.0 "$T/src"
+e2e_registry_with_hello
 e2e_edge_start
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY"
 
-LAYER=$(layout_largest_layer "$T/src" 1.0)
 # $EDGE changes with a restart (a new free port): read it at each call.
 cache_status() {
     curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \

@@ -8,12 +8,10 @@ set -euo pipefail
 
 export E2E_WORKERS=2
 e2e_init
-e2e_registry
-e2e_build_image hello 1.0 "$T/src"
+e2e_registry_with_hello
 e2e_edge_start
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY"
 
-LAYER=$(layout_largest_layer "$T/src" 1.0)
 ABSENT=sha256:$(printf 'absent' | sha256sum | cut -d' ' -f1)
 
 # 20 HEADs at once, each on its own connection; prints "status cache-status" per request.

@@ -7,9 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_init
-e2e_registry
-e2e_build_image hello 1.0 "$T/src"
-LAYER=$(layout_largest_layer "$T/src" 1.0)
+e2e_registry_with_hello
 EDGE_DIR=$T/edge
 CACHE=$EDGE_DIR/cache
 mkdir -p "$CACHE"

@@ -15,8 +15,7 @@ mkdir -p "$EDGE_DIR"
 e2e_liar_edge_start "$EDGE_DIR/cache zone=edge:1m max_size=1m"
 
 TOTAL=6000
-statuses=$(for ((from = 1; from <= TOTAL; from += 1000)); do honest_heads "$from" "$((from + 999))"; done | sort | uniq -c)
-is "$(awk '{ print $2 ": " $1 }' <<<"$statuses")" "200: $TOTAL" "all $TOTAL HEADs answered 200"
+is "$(honest_head_statuses "$TOTAL" 1000)" "200: $TOTAL" "all $TOTAL HEADs answered 200"
 evictions=$(edge_metric 'nginx_registry_cache_evictions_total{cache="edge"}')
 check "entries were evicted ($evictions) to stay within max_size" test "${evictions:-0}" -gt 0
 used=$(edge_metric 'nginx_registry_cache_map_bytes_used{cache="edge"}')

@@ -12,9 +12,7 @@ LOAD_SECONDS=${LOAD_SECONDS:-10}
 INC=$(cd "$(dirname "$0")/../inc" && pwd)
 export E2E_WORKERS=2
 e2e_init
-e2e_registry
-e2e_build_image hello 1.0 "$T/src"
-LAYER=$(layout_largest_layer "$T/src" 1.0)
+e2e_registry_with_hello
 e2e_edge_start
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY, $LOAD_SECONDS s of load"
 

@@ -189,21 +189,24 @@ e2e_start_liar() {
     LIAR_PORT=$(<"$T/liar.port")
 }
 
-# The opening of an edge nginx.conf of a test's own, in EDGE_DIR: the module, one worker,
+# The opening of an edge nginx.conf in EDGE_DIR: the module, E2E_WORKERS workers (1),
 # logs and temporary paths inside EDGE_DIR, and `http {` with the cache ARGS of
 # registry_cache_path (zone=edge:1m by default). The test writes the servers and the `}`.
 edge_conf_head() {
+    local plain=${E2E_PLAIN_PROXY:-0}
+    # As root, workers would run as nobody and could not write into the 0700 temp prefix
+    # (cache, temp paths): they run as root unless told otherwise.
     cat <<CONF
-load_module $MODULE_SO;
-$([[ $(id -u) == 0 ]] && echo 'user root root;')
-worker_processes 1;
+$([[ $plain == 1 ]] || echo "load_module $MODULE_SO;")
+$([[ $(id -u) == 0 ]] && echo "user ${E2E_NGINX_USER:-root root};")
+worker_processes ${E2E_WORKERS:-1};
 pid $EDGE_DIR/nginx.pid;
 error_log $EDGE_DIR/error.log info;
-events { worker_connections 64; }
+events { worker_connections 256; }
 http {
   access_log $EDGE_DIR/access.log;
 $(temp_paths_conf "$EDGE_DIR")
-  registry_cache_path ${1:-$EDGE_DIR/cache zone=edge:1m};
+$([[ $plain == 1 ]] || echo "  registry_cache_path ${1:-$EDGE_DIR/cache zone=edge:1m};")
 CONF
 }
 
@@ -223,6 +226,23 @@ honest_heads() {
         printf "url = \"http://%s/v2/lie/honest/blobs/$HONEST_DIGEST_FORMAT\"\n" "$EDGE" "$i"
     done >"$T/urls"
     curl -s -I -K "$T/urls" | awk '/^HTTP\// { print $2 }'
+}
+
+# The registry, seeded with the demo image hello:1.0, and that image's layout rebuilt in
+# $T/src; sets LAYER, the digest of its largest layer.
+e2e_registry_with_hello() {
+    e2e_registry
+    e2e_build_image hello 1.0 "$T/src"
+    LAYER=$(layout_largest_layer "$T/src" 1.0)
+}
+
+# HEADs of the honest blobs numbered 1..TOTAL, BATCH to a connection; prints how many got
+# each status, as "200: 3000" lines.
+honest_head_statuses() {
+    local total=$1 batch=$2 from
+    for ((from = 1; from <= total; from += batch)); do
+        honest_heads "$from" "$((from + batch - 1 < total ? from + batch - 1 : total))"
+    done | sort | uniq -c | awk '{ print $2 ": " $1 }'
 }
 
 # Starts an edge in EDGE_DIR in front of the lying upstream (e2e_start_liar first), with the
@@ -260,7 +280,7 @@ layout_largest_layer() {
 }
 
 _render_edge_conf() {
-    local dir=$1 port=$2 mod_load='' mod_path='' v2_body user_line=''
+    local dir=$1 port=$2 v2_body
     if [[ ${E2E_PLAIN_PROXY:-0} == 1 ]]; then
         # Development only: the same proxy settings, inline, no module.
         v2_body="proxy_pass http://127.0.0.1:$REGISTRY_PORT;
@@ -270,29 +290,11 @@ _render_edge_conf() {
       proxy_request_buffering off;
       proxy_buffering off;"
     else
-        mod_load="load_module $MODULE_SO;"
-        mod_path="registry_cache_path $dir/cache zone=edge:1m max_size=64m;
-  add_header X-Cache-Status \$registry_cache_status always;"
         v2_body="registry_cache edge;
       registry_cache_pass @registry;"
     fi
-    # As root, workers would run as nobody and could not write into the
-    # 0700 temp prefix (cache, temp paths): run them as root unless told.
-    if [[ $(id -u) == 0 ]]; then
-        user_line="user ${E2E_NGINX_USER:-root root};"
-    fi
-    cat >"$dir/nginx.conf" <<EOF
-$mod_load
-$user_line
-worker_processes ${E2E_WORKERS:-1};
-daemon on;
-pid $dir/nginx.pid;
-error_log $dir/error.log info;
-events { worker_connections 256; }
-http {
-  access_log $dir/access.log;
-$(temp_paths_conf "$dir")
-  $mod_path
+    { EDGE_DIR=$dir edge_conf_head "$dir/cache zone=edge:1m max_size=64m"; cat; } >"$dir/nginx.conf" <<EOF
+  $( [[ ${E2E_PLAIN_PROXY:-0} == 1 ]] || echo 'add_header X-Cache-Status $registry_cache_status always;')
   server {
     listen 127.0.0.1:$port;
     client_max_body_size 0;
