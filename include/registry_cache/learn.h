@@ -45,6 +45,10 @@ Lesson learn_verified(const Route& route, std::string_view computed, std::uint64
                       std::string_view content_type, std::uint64_t now,
                       BlobDescriptor& descriptor) noexcept;
 
+// A blob named by a digest of an algorithm the cache records: what a lookup may find and a
+// lesson may record.
+bool is_recordable_blob(const Route& route) noexcept;
+
 // Whether the upstream was asked (`upstream_path`, as sent, without query) for the object
 // the route names: a rewrite on the way makes its answer about something else.
 bool same_object(const Route& asked, std::string_view upstream_path) noexcept;

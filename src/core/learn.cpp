@@ -15,10 +15,14 @@ bool same_object(const Route& asked, std::string_view upstream_path) noexcept {
            sent.reference == asked.reference;
 }
 
+bool is_recordable_blob(const Route& route) noexcept {
+    return route.error == RouteError::none && route.kind == RouteKind::blob && route.by_digest &&
+           is_cacheable(route.digest.algorithm);
+}
+
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
              std::uint64_t now, BlobDescriptor& descriptor) noexcept {
-    if (route.error != RouteError::none || route.kind != RouteKind::blob || !route.by_digest ||
-        !is_cacheable(route.digest.algorithm) || !same_object(route, answer.path)) {
+    if (!is_recordable_blob(route) || !same_object(route, answer.path)) {
         return Lesson::nothing;
     }
     if (method == Method::del) {
@@ -40,8 +44,7 @@ Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
 Lesson learn_verified(const Route& route, std::string_view computed, std::uint64_t bytes,
                       std::string_view content_type, std::uint64_t now,
                       BlobDescriptor& descriptor) noexcept {
-    if (route.error != RouteError::none || route.kind != RouteKind::blob || !route.by_digest ||
-        !is_cacheable(route.digest.algorithm) || computed != digest_text(route) ||
+    if (!is_recordable_blob(route) || computed != digest_text(route) ||
         bytes > static_cast<std::uint64_t>(INT64_MAX) || !descriptor.media_type.assign(content_type)) {
         return Lesson::nothing;
     }

@@ -396,6 +396,13 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
         error.clear();
         rc = impl_->write(batch, error);
     }
+    if (rc != MDB_SUCCESS && !evict_error.empty()) {
+        // Why no room could be made says more than the write's own failure.
+        try {
+            error += "; evicting: " + evict_error;
+        } catch (...) {
+        }
+    }
     return rc == MDB_SUCCESS;
 }
 

@@ -33,11 +33,6 @@ Method method_of(const ngx_http_request_t *r) noexcept {
     }
 }
 
-bool is_cacheable_blob(const Route &route) noexcept {
-    return route.kind == RouteKind::blob && route.by_digest &&
-           registry_cache::is_cacheable(route.digest.algorithm);
-}
-
 // Hands the request, untouched (method, headers, body not yet read), to the location that
 // holds the proxy_pass; the upstream's answer streams back through it.
 ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
@@ -212,7 +207,9 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 #endif
 
     // A HEAD with Range is the upstream's to answer (206 and Content-Range).
-    if (judged.method == Method::head && is_cacheable_blob(route) && r->headers_in.range == nullptr) {
+    if (judged.method == Method::head && registry_cache::is_recordable_blob(route) &&
+        r->headers_in.range == nullptr)
+    {
         ngx_http_registry_cache_count(cache->sh->lookups);
         registry_cache::LookupResult found;
         judged.status = read_store(r, judged, found);

@@ -9,6 +9,7 @@
 namespace {
 
 ngx_http_output_header_filter_pt next_header_filter;
+ngx_http_output_body_filter_pt next_body_filter;
 
 bool is_named(const ngx_table_elt_t &h, std::string_view name) noexcept {
     return h.hash != 0 && h.key.len == name.size() &&
@@ -46,12 +47,9 @@ bool answer_failure_as_oci(ngx_http_request_t *r, ngx_http_registry_cache_reques
         registry_cache::OciErrorCode::unavailable,
         status == NGX_HTTP_GATEWAY_TIME_OUT ? "the upstream registry did not answer in time"
                                             : "the upstream registry could not be reached");
-    state.error_body.data = static_cast<u_char *>(ngx_pnalloc(r->pool, body.size()));
-    if (state.error_body.data == nullptr) {
+    if (!ngx_http_registry_cache_pool_copy(r->pool, body, state.error_body)) {
         return false;
     }
-    state.error_body.len = body.size();
-    ngx_memcpy(state.error_body.data, body.data(), body.size());
 
     r->headers_out.content_type = json;
     r->headers_out.content_type_len = json.len;
@@ -131,6 +129,36 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
     return next_header_filter(r);
 }
 
+// Sends the OCI error JSON that replaces nginx's own error page (learn_filter.cpp), once,
+// and drops the page.
+ngx_int_t send_error_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
+    if (state.error_body_sent) {
+        return NGX_OK;
+    }
+    state.error_body_sent = true;
+    auto *b = static_cast<ngx_buf_t *>(ngx_pcalloc(r->pool, sizeof(ngx_buf_t)));
+    if (b == nullptr) {
+        return NGX_ERROR;
+    }
+    b->pos = state.error_body.data;
+    b->last = state.error_body.data + state.error_body.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+    ngx_chain_t out{b, nullptr};
+    return next_body_filter(r, &out);
+}
+
+// The body half of answering nginx's own 502/504 with OCI JSON: the page nginx made is
+// dropped and the JSON goes instead, once.
+ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
+    if (state == nullptr || state->error_body.len == 0) {
+        return next_body_filter(r, in);
+    }
+    return send_error_body(r, *state);
+}
+
 }  // namespace
 
 void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
@@ -160,5 +188,7 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *) noexcept {
     next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = header_filter;
+    next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = body_filter;
     return NGX_OK;
 }

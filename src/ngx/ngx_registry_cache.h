@@ -137,8 +137,8 @@ ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(
     bool across_redirects) noexcept;
 ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_request_t *r) noexcept;
 
-// The header filter that learns from the upstream (learn_filter.cpp) and the body filter
-// that verifies what it relays (verify_filter.cpp).
+// The filters that learn from the upstream and answer its failures as OCI errors
+// (learn_filter.cpp), and the body filter that verifies what it relays (verify_filter.cpp).
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
 ngx_int_t ngx_http_registry_cache_verify_filter_init(ngx_conf_t *cf) noexcept;
 // Starts hashing the body of a 200 to a GET that names a digest (or whose upstream named one
@@ -185,6 +185,20 @@ ngx_int_t ngx_http_registry_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data
 inline void ngx_http_registry_cache_count(ngx_http_registry_cache_counter_t &c,
                                           ngx_atomic_int_t n = 1) noexcept {
     (void) ngx_atomic_fetch_add(&c.value, n);
+}
+
+// A copy of `s` in `pool`; false when the pool has no memory (an empty `s` always copies).
+inline bool ngx_http_registry_cache_pool_copy(ngx_pool_t *pool, std::string_view s, ngx_str_t &out) noexcept {
+    out = ngx_str_t{s.size(), nullptr};
+    if (s.empty()) {
+        return true;
+    }
+    out.data = static_cast<u_char *>(ngx_pnalloc(pool, s.size()));
+    if (out.data == nullptr) {
+        return false;
+    }
+    ngx_memcpy(out.data, s.data(), s.size());
+    return true;
 }
 
 inline std::string_view ngx_http_registry_cache_view(const ngx_str_t &s) noexcept {

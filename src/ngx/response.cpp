@@ -37,15 +37,6 @@ bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcep
 
 namespace {
 
-ngx_str_t pool_copy(ngx_pool_t *pool, std::string_view s) noexcept {
-    auto *p = static_cast<u_char *>(ngx_pnalloc(pool, s.size()));
-    if (p == nullptr) {
-        return ngx_str_t{0, nullptr};
-    }
-    ngx_memcpy(p, s.data(), s.size());
-    return ngx_str_t{s.size(), p};
-}
-
 std::optional<std::string_view> header_value(const ngx_table_elt_t *h) noexcept {
     if (h == nullptr) {
         return std::nullopt;
@@ -103,8 +94,10 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
     if (precondition == registry_cache::Precondition::not_modified) {
         r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
     } else {
-        ngx_str_t type = pool_copy(r->pool, d.media_type.view());
-        if (type.data == nullptr || !add_header(r, accept_ranges_key, accept_ranges)) {
+        ngx_str_t type;
+        if (!ngx_http_registry_cache_pool_copy(r->pool, d.media_type.view(), type) ||
+            !add_header(r, accept_ranges_key, accept_ranges))
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         r->headers_out.status = NGX_HTTP_OK;

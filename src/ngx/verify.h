@@ -77,7 +77,6 @@ struct ngx_http_registry_cache_verify_t {
     bool failed;             // refused: nothing more of it may pass
     bool dropped;            // not this body's to judge: nginx sent a part of it (Range)
 #if (NGX_THREADS)
-    ngx_thread_pool_t *threads;
     ngx_thread_task_t *task;
 #endif
 };
@@ -85,10 +84,6 @@ struct ngx_http_registry_cache_verify_t {
 namespace registry_cache_verify {
 
 using verify_t = ngx_http_registry_cache_verify_t;
-
-inline ngx_str_t repository(const ngx_http_registry_cache_request_t &state) noexcept {
-    return {state.route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
-}
 
 // The buffers (verify_pieces.cpp).
 void take_in(verify_t &v, ngx_chain_t *in);
@@ -102,5 +97,7 @@ bool advance(verify_t &v);
 void refuse(verify_t &v) noexcept;
 void forget_cached_body(ngx_http_request_t *r, bool failed) noexcept;
 bool client_gone(ngx_http_request_t *r) noexcept;
+// Counts a body that is not what its digest names, logs it with `detail`, records nothing.
+void report_mismatch(verify_t &v, ngx_str_t detail) noexcept;
 
 }  // namespace registry_cache_verify

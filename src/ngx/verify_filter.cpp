@@ -24,18 +24,6 @@ void destroy(void *data) noexcept {
     static_cast<verify_t *>(data)->~verify_t();
 }
 
-bool pool_copy(ngx_pool_t *pool, std::string_view s, ngx_str_t &out) noexcept {
-    out.data = static_cast<u_char *>(ngx_pnalloc(pool, s.size()));
-    out.len = s.size();
-    if (out.data == nullptr && s.size() != 0) {
-        return false;
-    }
-    if (s.size() != 0) {
-        ngx_memcpy(out.data, s.data(), s.size());
-    }
-    return true;
-}
-
 // The digest a 200 to this GET must hash to, or empty when the body cannot be verified.
 std::string_view expected_digest(const ngx_http_registry_cache_request_t &state,
                                  const registry_cache::UpstreamAnswer &answer) noexcept {
@@ -68,31 +56,8 @@ ngx_int_t send(ngx_http_request_t *r, verify_t &v) {
     return rc;
 }
 
-// Sends the OCI error JSON that replaces nginx's own error page (learn_filter.cpp), once,
-// and drops the page.
-ngx_int_t send_error_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
-    if (state.error_body_sent) {
-        return NGX_OK;
-    }
-    state.error_body_sent = true;
-    auto *b = static_cast<ngx_buf_t *>(ngx_pcalloc(r->pool, sizeof(ngx_buf_t)));
-    if (b == nullptr) {
-        return NGX_ERROR;
-    }
-    b->pos = state.error_body.data;
-    b->last = state.error_body.data + state.error_body.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-    ngx_chain_t out{b, nullptr};
-    return next_body_filter(r, &out);
-}
-
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state != nullptr && state->error_body.len != 0) {
-        return send_error_body(r, *state);
-    }
     if (state == nullptr || state->verify == nullptr) {
         return next_body_filter(r, in);
     }
@@ -157,20 +122,16 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
 // doing, and a body whose end arrived was judged or is being judged.
 void on_request_end(void *data) noexcept {
     auto &v = *static_cast<verify_t *>(data);
-    ngx_connection_t *c = v.r->connection;
     if (!v.matched && !v.failed) {
         forget_cached_body(v.r, false);
     }
     if (!v.started || v.dropped || v.end_seen || v.failed || client_gone(v.r)) {
         return;
     }
-    v.state->may_record = false;
-    ngx_http_registry_cache_count(v.state->cache->sh->digest_mismatches);
-    ngx_str_t name = repository(*v.state);
-    ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                  "registry cache: digest mismatch in repository \"%V\": expected %V, "
-                  "the upstream ended the body after %uL of %O bytes; the transfer is cut",
-                  &name, &v.expected, v.received, v.length);
+    u_char detail[128];
+    u_char *end = ngx_snprintf(detail, sizeof(detail), "the upstream ended the body after %uL of %O bytes",
+                               v.received, v.length);
+    report_mismatch(v, ngx_str_t{static_cast<size_t>(end - detail), detail});
 }
 
 }  // namespace
@@ -217,11 +178,8 @@ bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_regist
     v->r = r;
     v->state = &state;
     v->length = answer.content_length;
-#if (NGX_THREADS)
-    v->threads = state.verify_threads;
-#endif
-    if (!pool_copy(r->pool, expected, v->expected) ||
-        !pool_copy(r->pool, answer.content_type, v->content_type) ||
+    if (!ngx_http_registry_cache_pool_copy(r->pool, expected, v->expected) ||
+        !ngx_http_registry_cache_pool_copy(r->pool, answer.content_type, v->content_type) ||
         !v->hasher.start(registry_cache::parse_digest(expected).digest.algorithm))
     {
         return false;

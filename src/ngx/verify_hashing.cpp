@@ -42,6 +42,17 @@ void refuse(verify_t &v) noexcept {
 
 // The client is gone (a failed write, a closed connection, a timeout): the rest of the body
 // will not be relayed, and nginx may reuse the buffers still held here.
+void report_mismatch(verify_t &v, ngx_str_t detail) noexcept {
+    const registry_cache::Route &route = v.state->route;
+    ngx_str_t name{route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(route.name.data()))};
+    v.state->may_record = false;
+    ngx_http_registry_cache_count(v.state->cache->sh->digest_mismatches);
+    ngx_log_error(NGX_LOG_ERR, v.r->connection->log, 0,
+                  "registry cache: digest mismatch in repository \"%V\": expected %V, %V; "
+                  "the transfer is cut",
+                  &name, &v.expected, &detail);
+}
+
 bool client_gone(ngx_http_request_t *r) noexcept {
     ngx_connection_t *c = r->connection;
     return c->error || c->timedout ||
@@ -72,13 +83,11 @@ bool judge(verify_t &v) {
         return true;
     }
 
-    ngx_http_registry_cache_count(sh.digest_mismatches);
-    ngx_str_t name = repository(state);
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "registry cache: digest mismatch in repository \"%V\": expected %V, "
-                  "computed %s over %uL bytes%s; the transfer is cut",
-                  &name, &v.expected, computed.empty() ? "nothing" : computed.c_str(), bytes,
-                  length_ok ? "" : " (not the declared Content-Length)");
+    u_char detail[256];
+    u_char *end = ngx_snprintf(detail, sizeof(detail), "computed %s over %uL bytes%s",
+                               computed.empty() ? "nothing" : computed.c_str(), bytes,
+                               length_ok ? "" : " (not the declared Content-Length)");
+    report_mismatch(v, ngx_str_t{static_cast<size_t>(end - detail), detail});
     return false;
 }
 
@@ -154,7 +163,7 @@ bool post_job(verify_t &v) {
         v.task->event.data = &v;
         v.task->event.handler = job_done;
     }
-    if (ngx_thread_task_post(v.threads, v.task) != NGX_OK) {
+    if (ngx_thread_task_post(v.state->verify_threads, v.task) != NGX_OK) {
         return false;  // nginx logged why (a full queue); the caller hashes here instead
     }
     v.r->main->blocked++;  // the request and its pool stay until the job is back
@@ -199,7 +208,7 @@ bool advance(verify_t &v) {
             return !v.end_seen || judge(v);
         }
 #if (NGX_THREADS)
-        if (v.threads != nullptr && v.job.bytes() >= thread_min_bytes && post_job(v)) {
+        if (v.state->verify_threads != nullptr && v.job.bytes() >= thread_min_bytes && post_job(v)) {
             return true;
         }
 #endif

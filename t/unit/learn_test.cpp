@@ -134,5 +134,14 @@ TEST(LearnVerified, NothingFromAMismatchABadTypeOrAManifest) {
               Lesson::nothing);
 }
 
+TEST(Learn, OnlyBlobsByARecordedDigestAreRecordable) {
+    EXPECT_TRUE(is_recordable_blob(parse_route(path)));
+    EXPECT_TRUE(is_recordable_blob(parse_route("/v2/demo/app/blobs/sha512:" + std::string(128, 'a'))));
+    EXPECT_FALSE(is_recordable_blob(parse_route("/v2/demo/app/manifests/" + digest)));
+    EXPECT_FALSE(is_recordable_blob(parse_route("/v2/demo/app/blobs/uploads/")));
+    EXPECT_FALSE(is_recordable_blob(parse_route("/v2/demo/app/blobs/blake3:" + std::string(64, 'a'))));
+    EXPECT_FALSE(is_recordable_blob(parse_route("/v2/demo/app/blobs/sha256:123")));
+}
+
 }  // namespace
 }  // namespace registry_cache
