@@ -121,6 +121,19 @@ tag_get() {
 is "$(tag_get tag-true)" "0 $MANIFEST_DIGEST" "a manifest by tag that hashes to its Docker-Content-Digest passes"
 result=$(tag_get tag-wrong)
 check "one that does not fails the transfer (curl: $result)" failed_transfer "${result%% *}"
+check "and is logged as a mismatch against the digest its upstream named" \
+    grep -aE "digest mismatch in repository \"lie/tag-wrong\": expected $MANIFEST_DIGEST, computed sha256:[0-9a-f]{64}" \
+    "$EDGE_DIR/error.log"
+# A manifest by digest is held to its digest as a blob is.
+rc=0
+curl -s -o /dev/null --max-time 10 "http://$EDGE/v2/lie/body-wrong/manifests/$TRUE_DIGEST" || rc=$?
+check "a wrong manifest by digest fails the transfer (curl: $rc)" failed_transfer "$rc"
+is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 6 \
+    "both counted: six mismatches so far"
+
+# A verified GET teaches even when the upstream names no digest: the bytes did.
+is "$(get body-nodigest)" "0 200 $TRUE_DIGEST" "a true body without Docker-Content-Digest is relayed whole"
+is "$(head_status body-nodigest)" HIT "and taught the cache all the same"
 
 # A client that gives up half way (the liar sends half the body, then waits) is no mismatch.
 mismatches=$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')
@@ -132,7 +145,7 @@ for _ in $(seq 100); do grep -q body-stall "$EDGE_DIR/access.log" && break; slee
 check "the edge ended that request" grep -q body-stall "$EDGE_DIR/access.log"
 is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" "$mismatches" \
     "and counts no mismatch for it"
-check "nor logs one" sh -c "! grep -a 'repository \"lie/body-stall\"' '$EDGE_DIR/error.log'"
+check "nor logs one" sh -c "test -s '$EDGE_DIR/error.log' && ! grep -a 'repository \"lie/body-stall\"' '$EDGE_DIR/error.log'"
 
 # Bodies also cached by nginx's proxy_cache (conf-examples/edge-with-proxy-cache.conf).
 proxy_cache_status() {
@@ -149,6 +162,8 @@ for round in first second; do
 done
 is "$(grep -a body-wrong "$EDGE_DIR/proxy_cache.log" | cut -d' ' -f1 | tr '\n' ' ')" "MISS MISS " \
     "proxy_cache did not keep it: the second GET went upstream too"
+check "the proxy_cache directory holds the true body's file (so a search there finds files)" \
+    grep -rqaF "lie/body-true/blobs/" "$EDGE_DIR/proxy_cache"
 cached_wrong() { grep -rlaF "lie/body-wrong" "$EDGE_DIR/proxy_cache" || true; }
 is "$(cached_wrong)" "" "no file of the wrong body is left in the proxy_cache directory"
 

@@ -50,6 +50,8 @@ my %BODIES = (
     'body-wrong'   => sub { head(200, digest => $_[0], length => length $wrong_body) . $wrong_body },
     # Fewer bytes than declared, then the connection closes.
     'body-short'   => sub { head(200, digest => $_[0], length => 10 + length $TRUE_BODY) . $TRUE_BODY },
+    # The truth, but no Docker-Content-Digest: only its bytes say what it is.
+    'body-nodigest' => sub { head(200, length => length $TRUE_BODY) . $TRUE_BODY },
     # A Content-Length shorter than the body: nginx relays only the declared bytes.
     'body-length'  => sub { head(200, digest => $_[0], length => length($TRUE_BODY) - 5) . $TRUE_BODY },
     # No Content-Length at all: the end is the close.
