@@ -84,6 +84,11 @@ public:
     // Clears the reader slots of processes that died holding one; returns how many.
     int clear_stale_readers() noexcept;
 
+    // Gives this Store's reader slot back to the table (a worker that stops serving hits,
+    // such as one exiting after a reload, must not hold one for as long as its last transfer
+    // lasts). A later lookup or stats call takes a slot again, for its own duration only.
+    void release_reader() noexcept;
+
 private:
     struct Impl;
     explicit Store(std::unique_ptr<Impl> impl) noexcept;

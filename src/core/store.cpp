@@ -87,7 +87,17 @@ struct Store::Impl {
     // Safe here only because no transaction of this process is live.
     bool adopt_map_size() noexcept { return mdb_env_set_mapsize(env, 0) == MDB_SUCCESS; }
 
+    // After release_reader() every read begins a transaction of its own (and so takes a
+    // slot) and the reset that ends it aborts it, giving the slot back.
+    bool released = false;
+
     int renew_read() noexcept {
+        if (released) {
+            int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &read_txn);
+            if (rc == MDB_MAP_RESIZED && adopt_map_size()) rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &read_txn);
+            if (rc != MDB_SUCCESS) read_txn = nullptr;
+            return rc;
+        }
         int rc = mdb_txn_renew(read_txn);
         if (rc == MDB_MAP_RESIZED && adopt_map_size()) rc = mdb_txn_renew(read_txn);
         return rc;
@@ -140,8 +150,19 @@ struct Store::Impl {
             }
             mdb_cursor_close(cursor);
         }
-        mdb_txn_reset(read_txn);
+        end_read();
         return pages;
+    }
+
+    // Ends a read begun by renew_read(): the snapshot is released, and the slot too once
+    // the reader was released.
+    void end_read() noexcept {
+        if (!released) {
+            mdb_txn_reset(read_txn);
+        } else if (read_txn != nullptr) {
+            mdb_txn_abort(read_txn);
+            read_txn = nullptr;
+        }
     }
 
     int write(const std::vector<StoreWrite>& batch, std::string& error) noexcept;
@@ -152,15 +173,16 @@ namespace {
 
 // Resets the read transaction however the lookup ends, so that no snapshot outlives it
 // (a pinned snapshot would make the file grow under a steady stream of writes).
+template <typename Impl>
 class ReadScope {
 public:
-    explicit ReadScope(MDB_txn* txn) noexcept : txn_(txn) {}
-    ~ReadScope() { mdb_txn_reset(txn_); }
+    explicit ReadScope(Impl& impl) noexcept : impl_(impl) {}
+    ~ReadScope() { impl_.end_read(); }
     ReadScope(const ReadScope&) = delete;
     ReadScope& operator=(const ReadScope&) = delete;
 
 private:
-    MDB_txn* txn_;
+    Impl& impl_;
 };
 
 void report(std::string* error, const char* what, const char* detail) noexcept {
@@ -342,7 +364,7 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
         report_lmdb(error, "mdb_txn_renew", rc);
         return result;
     }
-    ReadScope scope(impl_->read_txn);
+    ReadScope<Impl> scope(*impl_);
 
     // The link first: without it this repository may not see the blob at all, whatever the
     // global descriptor says.
@@ -548,7 +570,7 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
         set_lmdb_error(error, "mdb_txn_renew", rc);
         return false;
     }
-    ReadScope scope(impl_->read_txn);
+    ReadScope<Impl> scope(*impl_);
 
     MDB_stat descriptors;
     MDB_stat links;
@@ -575,6 +597,13 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
     out.map_used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env_stat.ms_psize;
     out.map_size = info.me_mapsize;
     return true;
+}
+
+void Store::release_reader() noexcept {
+    if (impl_->released) return;
+    if (impl_->read_txn != nullptr) mdb_txn_abort(impl_->read_txn);
+    impl_->read_txn = nullptr;
+    impl_->released = true;
 }
 
 int Store::clear_stale_readers() noexcept {

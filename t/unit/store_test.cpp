@@ -446,6 +446,53 @@ TEST_F(StoreTest, LookupsRecycleOneReaderSlot) {
     for (int i = 0; i < 1000; ++i) ASSERT_TRUE(store_->stats(s, error)) << error;
 }
 
+// The number of reader slots that a process holds, as LMDB's own reader list shows them.
+int slots_in_use(const fs::path& dir) {
+    MDB_env* env = nullptr;
+    if (mdb_env_create(&env) != 0) return -1;
+    mdb_env_set_maxdbs(env, 4);
+    int lines = -1;
+    if (mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600) == 0) {
+        lines = 0;
+        mdb_reader_list(
+            env, [](const char* msg, void* ctx) -> int {
+                // One header line, then a line per slot in use ("(no active readers)" if none).
+                if (std::string_view(msg).find("pid") == std::string_view::npos &&
+                    std::string_view(msg).find("no active") == std::string_view::npos) {
+                    ++*static_cast<int*>(ctx);
+                }
+                return 0;
+            },
+            &lines);
+    }
+    mdb_env_close(env);
+    return lines;
+}
+
+TEST_F(StoreTest, AReleasedReaderGivesItsSlotBackAndLookupsGoOn) {
+    open();
+    commit({record("library/alpine", digest_a)});
+    // Read from a child: LMDB forbids a second environment of one file in this process.
+    auto slots_seen_by_a_child = [this] {
+        pid_t pid = fork();
+        if (pid == 0) _exit(slots_in_use(dir_));
+        int st = 0;
+        waitpid(pid, &st, 0);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    };
+    EXPECT_EQ(slots_seen_by_a_child(), 1) << "the store holds one slot while it serves";
+    store_->release_reader();
+    EXPECT_EQ(slots_seen_by_a_child(), 0) << "a released store holds none";
+    for (int i = 0; i < 100; ++i) {
+        ASSERT_EQ(status("library/alpine", digest_a), LookupStatus::hit) << i;
+        ASSERT_EQ(status("library/alpine", digest_b), LookupStatus::miss) << i;
+    }
+    EXPECT_EQ(stats().links, 1u);
+    commit({record("library/busybox", digest_a)});
+    EXPECT_EQ(status("library/busybox", digest_a), LookupStatus::hit);
+    EXPECT_EQ(slots_seen_by_a_child(), 0) << "reads after the release give their slot back";
+}
+
 TEST_F(StoreTest, LookupsDoNotPinOldSnapshots) {
     // Were a snapshot kept between lookups, every overwrite would need fresh pages and a
     // 64 KiB map would be full after a few dozen commits.
