@@ -25,7 +25,7 @@ private:
     std::uint8_t size_ = 0;
 };
 
-// The global record of a blob: digest -> what the upstream said about it.
+// What the upstream said about a blob in one repository: what a hit sends.
 struct BlobDescriptor {
     std::uint64_t size = 0;       // bytes, from the upstream's Content-Length
     std::uint64_t stored_at = 0;  // unix seconds when it was learned
@@ -44,15 +44,27 @@ struct BlobLink {
     std::uint64_t stored_at = 0;
 };
 
+// The one record stored under "repository \0 digest": everything a hit sends, so that a
+// hit reads one record, and what one repository's upstream said (its media type above all)
+// never shows in another's hits. One time serves both the link and its descriptor: they are
+// learned from the same answer.
+struct LinkRecord {
+    LinkScope scope = LinkScope::public_access;
+    std::uint64_t size = 0;
+    std::uint64_t stored_at = 0;
+    MediaType media_type;
+};
+
 // Records start with a format version byte; a reader that meets a version it does not know
 // treats the record as absent (a miss), and a short or inconsistent record as damage.
-inline constexpr std::uint8_t record_version = 1;
+// Version 1 was the split layout (a global descriptor plus a link without it): its links
+// now read as unknown, so an old file's entries are misses, learned again on use.
+inline constexpr std::uint8_t record_version = 2;
 
 enum class DecodeStatus { ok, unknown_version, damaged };
 
-std::string encode(const BlobDescriptor& descriptor);
-std::string encode(const BlobLink& link);
-DecodeStatus decode(std::string_view bytes, BlobDescriptor& out) noexcept;
-DecodeStatus decode(std::string_view bytes, BlobLink& out) noexcept;
+std::string encode(const LinkRecord& record);
+// `out` is left untouched unless the result is ok.
+DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept;
 
 }  // namespace registry_cache

@@ -43,7 +43,7 @@ struct CacheMetrics {
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
 // nginx_registry_cache_{verified,verified_bytes,digest_mismatches,evictions}_total,
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
-// nginx_registry_cache_entries{kind="descriptors"|"links"},
+// nginx_registry_cache_entries{kind="links"},
 // nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit.
 void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out);
 

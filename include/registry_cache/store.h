@@ -1,8 +1,9 @@
 // The blob-descriptor store: one LMDB environment (data.mdb + lock.mdb) in a directory, with
-// two named databases: "descriptors" (digest -> BlobDescriptor) and "links"
-// (repository \0 digest -> BlobLink). One Store per process: LMDB environments must not
-// cross fork(), so nginx's master opens one to validate and closes it, and each worker opens
-// its own after the fork.
+// the named database "links" (repository \0 digest -> LinkRecord: scope, size, media type,
+// time learned), so that a hit reads one record and each repository keeps what its own
+// upstream answer said. One Store per process: LMDB environments must not cross fork(), so
+// nginx's master opens one to validate and closes it, and each worker opens its own after
+// the fork.
 #pragma once
 
 #include <cstdint>
@@ -23,29 +24,30 @@ struct StoreOptions {
 };
 
 enum class LookupStatus {
-    hit,    // link and descriptor present and readable
-    miss,   // either absent, or of a record version this code does not know
+    hit,    // the link record present and readable
+    miss,   // absent, or of a record version this code does not know
     error   // LMDB failed or a record is damaged: count it, go upstream, write nothing
 };
 
 struct LookupResult {
     LookupStatus status = LookupStatus::miss;
-    BlobDescriptor descriptor;  // valid on hit
+    BlobDescriptor descriptor;  // valid on hit; its stored_at is the link's
     BlobLink link;              // valid on hit
 };
 
-// One change of a write batch.
+// One change of a write batch. A record learned with credentials (link.scope credentialed)
+// never replaces nor alters a public link of the same (repository, digest): it only creates
+// a link where none is, or refreshes a credentialed one. A public record replaces anything.
 struct StoreWrite {
     enum class Kind { record, clear_link } kind = Kind::record;
     std::string repository;      // validated name
     std::string digest;          // validated "algorithm:encoded" of sha256/384/512
-    BlobDescriptor descriptor;   // for record
+    BlobDescriptor descriptor;   // for record: size and media type (stored_at is the link's)
     BlobLink link;               // for record
 };
 
 struct StoreStats {
-    std::uint64_t descriptors = 0;  // entries of "descriptors"
-    std::uint64_t links = 0;        // entries of "links"
+    std::uint64_t links = 0;        // entries of "links": each a blob known in a repository
     std::uint64_t map_used = 0;     // bytes of the map in use: (last page + 1) * page size
     std::uint64_t map_size = 0;     // bytes the map may grow to
 };

@@ -89,10 +89,8 @@ std::uint64_t get_u64(const unsigned char* p) noexcept {
     return v;
 }
 
-// version(1) size(8) stored_at(8) media_type_length(1) media_type(n)
-constexpr std::size_t descriptor_fixed_size = 1 + 8 + 8 + 1;
-// version(1) scope(1) stored_at(8)
-constexpr std::size_t link_size = 1 + 1 + 8;
+// version(1) scope(1) size(8) stored_at(8) media_type_length(1) media_type(n)
+constexpr std::size_t record_fixed_size = 1 + 1 + 8 + 8 + 1;
 
 }  // namespace
 
@@ -137,70 +135,52 @@ bool MediaType::assign(std::string_view text) noexcept {
     return true;
 }
 
-std::string encode(const BlobDescriptor& descriptor) {
-    std::string_view media_type = descriptor.media_type.view();
+std::string encode(const LinkRecord& record) {
+    std::string_view media_type = record.media_type.view();
     std::string out;
-    out.reserve(descriptor_fixed_size + media_type.size());
+    out.reserve(record_fixed_size + media_type.size());
     out.push_back(static_cast<char>(record_version));
-    put_u64(out, descriptor.size);
-    put_u64(out, descriptor.stored_at);
+    out.push_back(static_cast<char>(static_cast<std::uint8_t>(record.scope)));
+    put_u64(out, record.size);
+    put_u64(out, record.stored_at);
     // MediaType holds at most 255 bytes, so its length always fits the byte.
     out.push_back(static_cast<char>(static_cast<unsigned char>(media_type.size())));
     out.append(media_type.data(), media_type.size());
     return out;
 }
 
-std::string encode(const BlobLink& link) {
-    std::string out;
-    out.reserve(link_size);
-    out.push_back(static_cast<char>(record_version));
-    out.push_back(static_cast<char>(static_cast<std::uint8_t>(link.scope)));
-    put_u64(out, link.stored_at);
-    return out;
-}
-
-DecodeStatus decode(std::string_view bytes, BlobDescriptor& out) noexcept {
+DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept {
     if (bytes.empty()) return DecodeStatus::damaged;
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     // The version decides the layout, so it is judged before the length.
     if (p[0] != record_version) return DecodeStatus::unknown_version;
-    if (bytes.size() < descriptor_fixed_size) return DecodeStatus::damaged;
-    const std::size_t media_length = p[17];
-    if (bytes.size() != descriptor_fixed_size + media_length) return DecodeStatus::damaged;
+    if (bytes.size() < record_fixed_size) return DecodeStatus::damaged;
+    const std::size_t media_length = p[record_fixed_size - 1];
+    if (bytes.size() != record_fixed_size + media_length) return DecodeStatus::damaged;
 
-    // Decoded into a temporary so that `out` is untouched unless the whole record is good.
-    BlobDescriptor decoded;
-    decoded.size = get_u64(p + 1);
-    decoded.stored_at = get_u64(p + 9);
-    // A size nginx cannot send as Content-Length (off_t) was never written by this code.
-    if (decoded.size > static_cast<std::uint64_t>(INT64_MAX)) return DecodeStatus::damaged;
-    if (!decoded.media_type.assign(bytes.substr(descriptor_fixed_size))) {
-        return DecodeStatus::damaged;
-    }
-    out = decoded;
-    return DecodeStatus::ok;
-}
-
-DecodeStatus decode(std::string_view bytes, BlobLink& out) noexcept {
-    if (bytes.empty()) return DecodeStatus::damaged;
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-    if (p[0] != record_version) return DecodeStatus::unknown_version;
-    if (bytes.size() != link_size) return DecodeStatus::damaged;
-
-    BlobLink decoded;
+    LinkScope scope;
     switch (p[1]) {
         case static_cast<std::uint8_t>(LinkScope::public_access):
-            decoded.scope = LinkScope::public_access;
+            scope = LinkScope::public_access;
             break;
         case static_cast<std::uint8_t>(LinkScope::credentialed):
-            decoded.scope = LinkScope::credentialed;
+            scope = LinkScope::credentialed;
             break;
         default:
             // An unknown scope must not be guessed into "public": that would serve a hit.
             return DecodeStatus::damaged;
     }
-    decoded.stored_at = get_u64(p + 2);
-    out = decoded;
+    const std::uint64_t size = get_u64(p + 2);
+    // A size nginx cannot send as Content-Length (off_t) was never written by this code.
+    if (size > static_cast<std::uint64_t>(INT64_MAX)) return DecodeStatus::damaged;
+    const std::string_view media_type = bytes.substr(record_fixed_size);
+    // Judged before `out` is touched, so that a failed decode leaves it whole; then copied
+    // straight into it: the hit path makes no second copy of the media type.
+    if (!is_valid_media_type(media_type)) return DecodeStatus::damaged;
+    out.scope = scope;
+    out.size = size;
+    out.stored_at = get_u64(p + 10);
+    out.media_type.assign(media_type);
     return DecodeStatus::ok;
 }
 

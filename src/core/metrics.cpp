@@ -179,7 +179,6 @@ void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
     append_header(out, entries_name, gauge, "Entries in the cache's store, by kind."sv);
     for (const CacheMetrics& m : caches) {
         if (!m.store_ok) continue;
-        append_sample(out, entries_name, m.zone, "kind"sv, "descriptors"sv, m.store.descriptors);
         append_sample(out, entries_name, m.zone, "kind"sv, "links"sv, m.store.links);
     }
 }

@@ -16,6 +16,10 @@
 namespace registry_cache {
 namespace {
 
+// Named tables the environment may hold: far more than the links table needs, so that the
+// tables to come (manifests, tags, blob files, tokens) and retired ones fit.
+constexpr MDB_dbi max_tables = 16;
+
 // Never throws: a failure to build the message must not turn an LMDB error into a crash,
 // so the message is dropped instead.
 void set_error(std::string& error, const char* what, const char* detail) noexcept {
@@ -67,7 +71,6 @@ private:
 
 struct Store::Impl {
     MDB_env* env = nullptr;
-    MDB_dbi descriptors = 0;
     MDB_dbi links = 0;
     // The one read transaction of this Store, kept reset between uses: a reset transaction
     // holds its reader slot (so a lookup never takes the reader table lock) but pins no
@@ -193,18 +196,17 @@ void report_lmdb(std::string* error, const char* call, int rc) noexcept {
     if (error != nullptr) set_lmdb_error(*error, call, rc);
 }
 
-// Reads and decodes the record under `key` in `db`: hit when decoded, miss when absent or
-// of a version this code does not know, error (reported) when LMDB fails or the record is
+// Reads and decodes the link record under `key`: hit when decoded, miss when absent or of a
+// version this code does not know, error (reported) when LMDB fails or the record is
 // damaged. Values point into the map and live only until the reset: decoding copies them.
-template <typename Record>
-LookupStatus read_record(MDB_txn* txn, MDB_dbi dbi, std::string_view key_bytes, const char* get_call,
-                         const char* db, Record& out, std::string* error) noexcept {
+LookupStatus read_link(MDB_txn* txn, MDB_dbi dbi, std::string_view key_bytes, LinkRecord& out,
+                       std::string* error) noexcept {
     MDB_val key = to_val(key_bytes);
     MDB_val value;
     int rc = mdb_get(txn, dbi, &key, &value);
     if (rc == MDB_NOTFOUND) return LookupStatus::miss;
     if (rc != MDB_SUCCESS) {
-        report_lmdb(error, get_call, rc);
+        report_lmdb(error, "mdb_get(links)", rc);
         return LookupStatus::error;
     }
     switch (decode(to_view(value), out)) {
@@ -212,7 +214,7 @@ LookupStatus read_record(MDB_txn* txn, MDB_dbi dbi, std::string_view key_bytes, 
         case DecodeStatus::unknown_version: return LookupStatus::miss;
         case DecodeStatus::damaged: break;
     }
-    report(error, db, "damaged record");
+    report(error, "links", "damaged record");
     return LookupStatus::error;
 }
 
@@ -229,6 +231,21 @@ namespace {
 bool is_damage(int rc) noexcept {
     return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
            rc == MDB_PAGE_NOTFOUND || rc == MDB_INCOMPATIBLE || rc == MDB_BAD_DBI;
+}
+
+// Named tables of an older layout, whose pages would otherwise stay taken for good (nothing
+// reads or evicts them any more): "descriptors", the global digest -> descriptor table of
+// record version 1, replaced by link records that carry the descriptor.
+int drop_retired_tables(MDB_txn* txn, std::string& error) noexcept {
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(txn, "descriptors", 0, &dbi);
+    if (rc == MDB_NOTFOUND) return MDB_SUCCESS;
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_dbi_open(descriptors)", rc);
+        return rc;
+    }
+    if ((rc = mdb_drop(txn, dbi, 1)) != MDB_SUCCESS) set_lmdb_error(error, "mdb_drop(descriptors)", rc);
+    return rc;
 }
 
 }  // namespace
@@ -251,7 +268,9 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
         return nullptr;
     }
     // From here on ~Impl closes the environment on every failure path.
-    if ((rc = mdb_env_set_maxdbs(impl->env, 2)) != MDB_SUCCESS) {
+    // Room for the tables to come (manifests, tags, blob files, tokens) and for the one
+    // of an older layout that open() drops.
+    if ((rc = mdb_env_set_maxdbs(impl->env, max_tables)) != MDB_SUCCESS) {
         set_lmdb_error(error, "mdb_env_set_maxdbs", rc);
         return nullptr;
     }
@@ -318,10 +337,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
             return nullptr;
         }
         WriteTxn txn(raw);
-        if ((rc = mdb_dbi_open(txn.get(), "descriptors", MDB_CREATE, &impl->descriptors)) !=
-            MDB_SUCCESS) {
+        if ((rc = drop_retired_tables(txn.get(), error)) != MDB_SUCCESS) {
             damage = is_damage(rc);
-            set_lmdb_error(error, "mdb_dbi_open(descriptors)", rc);
             return nullptr;
         }
         if ((rc = mdb_dbi_open(txn.get(), "links", MDB_CREATE, &impl->links)) != MDB_SUCCESS) {
@@ -355,8 +372,7 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
     LookupResult result;
     // Keys that cannot be built name nothing the cache could hold: not cacheable is a miss.
     const Key link = link_key(repository, digest);
-    const Key descriptor = descriptor_key(digest);
-    if (link.empty() || descriptor.empty()) return result;
+    if (link.empty()) return result;
 
     int rc = impl_->renew_read();
     if (rc != MDB_SUCCESS) {
@@ -366,13 +382,15 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
     }
     ReadScope<Impl> scope(*impl_);
 
-    // The link first: without it this repository may not see the blob at all, whatever the
-    // global descriptor says.
-    result.status = read_record(impl_->read_txn, impl_->links, link.view(), "mdb_get(links)",
-                                "links", result.link, error);
+    // One record: this repository's link, which carries all a hit sends.
+    LinkRecord record;
+    result.status = read_link(impl_->read_txn, impl_->links, link.view(), record, error);
     if (result.status == LookupStatus::hit) {
-        result.status = read_record(impl_->read_txn, impl_->descriptors, descriptor.view(),
-                                    "mdb_get(descriptors)", "descriptors", result.descriptor, error);
+        result.descriptor.size = record.size;
+        result.descriptor.stored_at = record.stored_at;
+        result.descriptor.media_type = record.media_type;
+        result.link.scope = record.scope;
+        result.link.stored_at = record.stored_at;
     }
     return result;
 }
@@ -454,17 +472,29 @@ int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error)
                 continue;
             }
 
-            const Key descriptor = descriptor_key(digest);
-            const std::string descriptor_bytes = encode(w.descriptor);
-            const std::string link_bytes = encode(w.link);
-            MDB_val descriptor_k = to_val(descriptor.view());
-            MDB_val descriptor_v = to_val(descriptor_bytes);
-            MDB_val link_v = to_val(link_bytes);
-            if ((rc = mdb_put(txn.get(), descriptors, &descriptor_k, &descriptor_v, 0)) !=
-                MDB_SUCCESS) {
-                set_lmdb_error(error, "mdb_put(descriptors)", rc);
-                return rc;
+            if (w.link.scope == LinkScope::credentialed) {
+                // What was learned with credentials may not replace nor alter what the
+                // upstream told anyone: it only fills a place no public link holds.
+                MDB_val existing;
+                rc = mdb_get(txn.get(), links, &link_k, &existing);
+                if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+                    set_lmdb_error(error, "mdb_get(links)", rc);
+                    return rc;
+                }
+                LinkRecord held;
+                if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok &&
+                    held.scope == LinkScope::public_access) {
+                    continue;
+                }
             }
+            LinkRecord record;
+            record.scope = w.link.scope;
+            record.size = w.descriptor.size;
+            // The link's time: the one eviction orders by (learn_filter gives both the same).
+            record.stored_at = w.link.stored_at;
+            record.media_type = w.descriptor.media_type;
+            const std::string link_bytes = encode(record);
+            MDB_val link_v = to_val(link_bytes);
             if ((rc = mdb_put(txn.get(), links, &link_k, &link_v, 0)) != MDB_SUCCESS) {
                 set_lmdb_error(error, "mdb_put(links)", rc);
                 return rc;
@@ -487,9 +517,9 @@ int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error)
 
 
 // Deletes the oldest tenth of the links (by the time they were learned: the cache's measure
-// of least recently useful, since hits write nothing) and the descriptors they name, in one
-// transaction. A descriptor another repository still links to goes too: that link becomes a
-// miss and is learned again. Two passes, so that memory holds timestamps, not keys.
+// of least recently useful, since hits write nothing), in one transaction. Each link carries
+// its own descriptor, so nothing else goes with it. Two passes, so that memory holds
+// timestamps, not keys.
 int Store::Impl::evict_oldest(std::uint64_t& evicted, std::string& error) noexcept {
     evicted = 0;
     MDB_txn* raw = nullptr;
@@ -513,8 +543,9 @@ int Store::Impl::evict_oldest(std::uint64_t& evicted, std::string& error) noexce
         MDB_val k, v;
         for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
              rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-            BlobLink link;
-            // A record this code cannot read counts as the oldest: it is the first to go.
+            LinkRecord link;
+            // A record this code cannot read (an older version included) counts as the
+            // oldest: it is the first to go.
             times.push_back(decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0);
         }
         if (rc != MDB_NOTFOUND) {
@@ -528,19 +559,8 @@ int Store::Impl::evict_oldest(std::uint64_t& evicted, std::string& error) noexce
 
         for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
              rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-            BlobLink link;
+            LinkRecord link;
             if (decode(to_view(v), link) == DecodeStatus::ok && link.stored_at > cutoff) continue;
-            // The link key is "repository \0 digest"; the descriptor's key is the digest.
-            std::string_view key = to_view(k);
-            std::size_t nul = key.find('\0');
-            if (nul != std::string_view::npos) {
-                MDB_val descriptor_k = to_val(key.substr(nul + 1));
-                int drc = mdb_del(txn.get(), descriptors, &descriptor_k, nullptr);
-                if (drc != MDB_SUCCESS && drc != MDB_NOTFOUND) {
-                    set_lmdb_error(error, "mdb_del(descriptors)", drc);
-                    return drc;
-                }
-            }
             if ((rc = mdb_cursor_del(cursor, 0)) != MDB_SUCCESS) {
                 set_lmdb_error(error, "mdb_cursor_del(links)", rc);
                 return rc;
@@ -572,14 +592,9 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
     }
     ReadScope<Impl> scope(*impl_);
 
-    MDB_stat descriptors;
     MDB_stat links;
     MDB_stat env_stat;
     MDB_envinfo info;
-    if ((rc = mdb_stat(impl_->read_txn, impl_->descriptors, &descriptors)) != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_stat(descriptors)", rc);
-        return false;
-    }
     if ((rc = mdb_stat(impl_->read_txn, impl_->links, &links)) != MDB_SUCCESS) {
         set_lmdb_error(error, "mdb_stat(links)", rc);
         return false;
@@ -592,7 +607,6 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
         set_lmdb_error(error, "mdb_env_info", rc);
         return false;
     }
-    out.descriptors = descriptors.ms_entries;
     out.links = links.ms_entries;
     out.map_used = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env_stat.ms_psize;
     out.map_size = info.me_mapsize;

@@ -14,7 +14,9 @@ EDGE_DIR=$T/edge
 mkdir -p "$EDGE_DIR"
 e2e_liar_edge_start "$EDGE_DIR/cache zone=edge:1m max_size=1m"
 
-TOTAL=6000
+# About twice what the map holds (one record of ~130 bytes per blob, pages half to fully
+# used): eviction must have happened, more than once.
+TOTAL=15000
 is "$(honest_head_statuses "$TOTAL" 1000)" "200: $TOTAL" "all $TOTAL HEADs answered 200"
 evictions=$(edge_metric 'nginx_registry_cache_evictions_total{cache="edge"}')
 check "entries were evicted ($evictions) to stay within max_size" test "${evictions:-0}" -gt 0

@@ -11,9 +11,7 @@ using namespace registry_cache;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view input(reinterpret_cast<const char*>(data), size);
-    BlobDescriptor d;
-    if (decode(input, d) == DecodeStatus::ok && encode(d) != input) std::abort();
-    BlobLink l;
-    if (decode(input, l) == DecodeStatus::ok && encode(l) != input) std::abort();
+    LinkRecord r;
+    if (decode(input, r) == DecodeStatus::ok && encode(r) != input) std::abort();
     return 0;
 }

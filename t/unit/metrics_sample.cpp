@@ -23,7 +23,6 @@ int main() {
     hub.counters.upstream_2xx = 130;
     hub.counters.upstream_4xx = 10;
     hub.store_ok = true;
-    hub.store.descriptors = 99;
     hub.store.links = 120;
     hub.store.map_used = 65536;
     hub.store.map_size = 1073741824;

@@ -34,7 +34,6 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.upstream_4xx = base + 12;
     c.upstream_5xx = base + 13;
     m.store_ok = store_ok;
-    m.store.descriptors = base + 14;
     m.store.links = base + 15;
     m.store.map_used = base + 16;
     m.store.map_size = base + 17;
@@ -113,7 +112,6 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_upstream_responses_total{cache=\"edge\",status=\"5xx\"} 13\n"
         "# HELP nginx_registry_cache_entries Entries in the cache's store, by kind.\n"
         "# TYPE nginx_registry_cache_entries gauge\n"
-        "nginx_registry_cache_entries{cache=\"edge\",kind=\"descriptors\"} 14\n"
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"links\"} 15\n"
         "# HELP nginx_registry_cache_map_bytes_used Bytes of the store's memory map in use.\n"
         "# TYPE nginx_registry_cache_map_bytes_used gauge\n"
@@ -209,7 +207,7 @@ TEST(Metrics, StoreGaugesLeftOutWithoutStore) {
     EXPECT_EQ(out.find("nginx_registry_cache_map_bytes_used{cache=\"down\""), std::string::npos);
     EXPECT_EQ(out.find("nginx_registry_cache_map_bytes_limit{cache=\"down\""), std::string::npos);
     // ...while the other cache's are.
-    EXPECT_NE(out.find("nginx_registry_cache_entries{cache=\"up\",kind=\"descriptors\"} 114\n"),
+    EXPECT_NE(out.find("nginx_registry_cache_entries{cache=\"up\",kind=\"links\"} 115\n"),
               std::string::npos);
     EXPECT_NE(out.find("nginx_registry_cache_map_bytes_used{cache=\"up\"} 116\n"),
               std::string::npos);

@@ -107,20 +107,42 @@ protected:
     // store is closed around it.
     void put_raw(const char* db, std::string_view key, std::string_view value) {
         store_.reset();
+        put_raw_closed(db, key, value);
+        open();
+    }
+
+    // The same on a closed store (or none yet); creates the table if need be.
+    void put_raw_closed(const char* db, std::string_view key, std::string_view value) {
         MDB_env* env = nullptr;
         ASSERT_EQ(mdb_env_create(&env), 0);
-        ASSERT_EQ(mdb_env_set_maxdbs(env, 2), 0);
+        ASSERT_EQ(mdb_env_set_maxdbs(env, 4), 0);
         ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0600), 0);
         MDB_txn* txn = nullptr;
         ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
         MDB_dbi dbi;
-        ASSERT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
+        ASSERT_EQ(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
         MDB_val k{key.size(), const_cast<char*>(key.data())};
         MDB_val v{value.size(), const_cast<char*>(value.data())};
         ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
         ASSERT_EQ(mdb_txn_commit(txn), 0);
         mdb_env_close(env);
-        open();
+    }
+
+    // Whether the file holds a named table, as the bare LMDB API sees it (store closed).
+    bool has_table(const char* db) {
+        store_.reset();
+        MDB_env* env = nullptr;
+        EXPECT_EQ(mdb_env_create(&env), 0);
+        EXPECT_EQ(mdb_env_set_maxdbs(env, 4), 0);
+        EXPECT_EQ(mdb_env_open(env, dir_.c_str(), MDB_RDONLY, 0600), 0);
+        MDB_txn* txn = nullptr;
+        EXPECT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
+        MDB_dbi dbi;
+        const int rc = mdb_dbi_open(txn, db, 0, &dbi);
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+        EXPECT_TRUE(rc == 0 || rc == MDB_NOTFOUND) << mdb_strerror(rc);
+        return rc == 0;
     }
 
     fs::path dir_;
@@ -177,7 +199,7 @@ TEST_F(StoreTest, OpenRefusesATruncatedFile) {
 TEST_F(StoreTest, AnEmptyDataFileIsANewEnvironment) {
     std::ofstream(dir_ / "data.mdb").close();
     open();
-    EXPECT_EQ(stats().descriptors, 0u);
+    EXPECT_EQ(stats().links, 0u);
 }
 
 TEST_F(StoreTest, OpenRejectsZeroReaders) {
@@ -199,7 +221,8 @@ TEST_F(StoreTest, RecordThenHit) {
     LookupResult r = store_->lookup("library/alpine", parsed(digest_a), &error);
     ASSERT_EQ(r.status, LookupStatus::hit) << error;
     EXPECT_EQ(r.descriptor.size, 3623807u);
-    EXPECT_EQ(r.descriptor.stored_at, 1700000000u);
+    // One record, one time: the link's (the glue gives both the same).
+    EXPECT_EQ(r.descriptor.stored_at, 1700000001u);
     EXPECT_EQ(r.descriptor.media_type.view(), "application/vnd.oci.image.layer.v1.tar+gzip");
     EXPECT_EQ(r.link.scope, LinkScope::public_access);
     EXPECT_EQ(r.link.stored_at, 1700000001u);
@@ -223,11 +246,76 @@ TEST_F(StoreTest, LookupsAreScopedByRepository) {
     EXPECT_EQ(status("team-b/app", digest_a), LookupStatus::miss);
     EXPECT_EQ(status("team-a", digest_a), LookupStatus::miss);
     EXPECT_EQ(status("team-a/app/x", digest_a), LookupStatus::miss);
-    // Learned in B as well, it is a hit in B, with one shared descriptor.
+    // Learned in B as well, it is a hit in B: a record of its own.
     commit({record("team-b/app", digest_a)});
     EXPECT_EQ(status("team-b/app", digest_a), LookupStatus::hit);
-    EXPECT_EQ(stats().descriptors, 1u);
     EXPECT_EQ(stats().links, 2u);
+}
+
+TEST_F(StoreTest, MediaTypeAndSizeArePerRepository) {
+    open();
+    commit({record("team-a/app", digest_a, 10, "application/vnd.oci.image.layer.v1.tar+gzip")});
+    // B's upstream says something else about the same digest: B's hits show it, A's do not.
+    commit({record("team-b/app", digest_a, 20, "application/octet-stream")});
+    LookupResult a = store_->lookup("team-a/app", parsed(digest_a));
+    LookupResult b = store_->lookup("team-b/app", parsed(digest_a));
+    ASSERT_EQ(a.status, LookupStatus::hit);
+    ASSERT_EQ(b.status, LookupStatus::hit);
+    EXPECT_EQ(a.descriptor.media_type.view(), "application/vnd.oci.image.layer.v1.tar+gzip");
+    EXPECT_EQ(a.descriptor.size, 10u);
+    EXPECT_EQ(b.descriptor.media_type.view(), "application/octet-stream");
+    EXPECT_EQ(b.descriptor.size, 20u);
+}
+
+TEST_F(StoreTest, ACredentialedWriteLeavesAPublicLinkAlone) {
+    open();
+    commit({record("team-a/app", digest_a, 10, "application/x-public")});
+    StoreWrite credentialed = record("team-a/app", digest_a, 99, "application/x-credentialed");
+    credentialed.link.scope = LinkScope::credentialed;
+    credentialed.link.stored_at = 1800000000;
+    commit({credentialed});
+    LookupResult r = store_->lookup("team-a/app", parsed(digest_a));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.link.scope, LinkScope::public_access);
+    EXPECT_EQ(r.descriptor.media_type.view(), "application/x-public");
+    EXPECT_EQ(r.descriptor.size, 10u);
+    EXPECT_EQ(r.link.stored_at, 1700000001u) << "not even refreshed";
+
+    // Nor within one batch, after the public write that made the link.
+    commit({record("team-b/app", digest_a, 10, "application/x-public"), credentialed});
+    r = store_->lookup("team-b/app", parsed(digest_a));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.link.scope, LinkScope::public_access);
+    EXPECT_EQ(r.descriptor.media_type.view(), "application/x-public");
+}
+
+TEST_F(StoreTest, ACredentialedWriteCreatesOrRefreshesOnlyCredentialedLinks) {
+    open();
+    StoreWrite first = record("private/app", digest_a, 10, "application/x-first");
+    first.link.scope = LinkScope::credentialed;
+    commit({first});
+    LookupResult r = store_->lookup("private/app", parsed(digest_a));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.link.scope, LinkScope::credentialed);
+
+    StoreWrite second = record("private/app", digest_a, 20, "application/x-second");
+    second.link.scope = LinkScope::credentialed;
+    second.link.stored_at = 1800000000;
+    commit({second});
+    r = store_->lookup("private/app", parsed(digest_a));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.link.scope, LinkScope::credentialed);
+    EXPECT_EQ(r.descriptor.media_type.view(), "application/x-second");
+    EXPECT_EQ(r.descriptor.size, 20u);
+    EXPECT_EQ(r.link.stored_at, 1800000000u);
+
+    // A public answer replaces it, whatever it said.
+    commit({record("private/app", digest_a, 30, "application/x-public")});
+    r = store_->lookup("private/app", parsed(digest_a));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.link.scope, LinkScope::public_access);
+    EXPECT_EQ(r.descriptor.media_type.view(), "application/x-public");
+    EXPECT_EQ(r.descriptor.size, 30u);
 }
 
 TEST_F(StoreTest, UncacheableLookupsMiss) {
@@ -238,15 +326,13 @@ TEST_F(StoreTest, UncacheableLookupsMiss) {
     EXPECT_EQ(store_->lookup("library/alpine", other.digest).status, LookupStatus::miss);
 }
 
-TEST_F(StoreTest, ClearLinkMakesAMissAndKeepsTheDescriptor) {
+TEST_F(StoreTest, ClearLinkMakesAMissInThatRepositoryOnly) {
     open();
     commit({record("library/alpine", digest_a), record("library/busybox", digest_a)});
     commit({clear("library/alpine", digest_a)});
     EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::miss);
     EXPECT_EQ(status("library/busybox", digest_a), LookupStatus::hit);
-    StoreStats s = stats();
-    EXPECT_EQ(s.descriptors, 1u);
-    EXPECT_EQ(s.links, 1u);
+    EXPECT_EQ(stats().links, 1u);
     // Clearing what is not there is not an error.
     commit({clear("library/alpine", digest_a), clear("never/seen", digest_b)});
 }
@@ -274,9 +360,7 @@ TEST_F(StoreTest, AnInvalidWriteFailsTheWholeBatch) {
         EXPECT_FALSE(error.empty());
         EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::miss);
         EXPECT_EQ(status("library/busybox", digest_b), LookupStatus::miss);
-        StoreStats s = stats();
-        EXPECT_EQ(s.descriptors, 0u);
-        EXPECT_EQ(s.links, 0u);
+        EXPECT_EQ(stats().links, 0u);
     }
 }
 
@@ -328,32 +412,59 @@ TEST_F(StoreTest, ABatchTooBigForTheWholeMapFailsWhole) {
     EXPECT_EQ(status("library/busybox", nth_digest(0)), LookupStatus::hit);
 }
 
+LinkRecord sample_record() {
+    LinkRecord r;
+    r.size = 1234;
+    r.stored_at = 1700000001;
+    EXPECT_TRUE(r.media_type.assign("application/octet-stream"));
+    return r;
+}
+
 TEST_F(StoreTest, UnknownRecordVersionIsAMiss) {
     open();
-    commit({record("library/alpine", digest_a), record("library/busybox", digest_b)});
+    commit({record("library/alpine", digest_a)});
 
-    std::string future_link = encode(BlobLink{});
-    future_link[0] = '\x02';
-    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(), future_link);
+    std::string future = encode(sample_record());
+    future[0] = '\x03';
+    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(), future);
     std::string error;
     EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
               LookupStatus::miss);
     EXPECT_TRUE(error.empty()) << error;
+    // Learned again, it is a hit again.
+    commit({record("library/alpine", digest_a)});
+    EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::hit);
+}
 
-    std::string future_descriptor = "\x07 a layout this code does not know";
-    put_raw("descriptors", descriptor_key(parsed(digest_b)).view(), future_descriptor);
-    EXPECT_EQ(store_->lookup("library/busybox", parsed(digest_b), &error).status,
+// A cache file of the version 1 layout (a global "descriptors" table, links without the
+// descriptor), as that code wrote it: its links are misses, never errors, and the retired
+// table goes at open, so that its pages serve new records.
+TEST_F(StoreTest, AnOldLayoutFileMissesAndLosesItsDescriptorsTable) {
+    const std::string old_link("\x01\x01\x88\x77\x66\x55\x44\x33\x22\x11", 10);
+    const std::string old_descriptor = std::string("\x01", 1) + std::string(16, '\x01') +
+                                       "\x03" + "a/b";
+    put_raw_closed("descriptors", descriptor_key(parsed(digest_a)).view(), old_descriptor);
+    put_raw_closed("links", link_key("library/alpine", parsed(digest_a)).view(), old_link);
+    ASSERT_TRUE(has_table("descriptors"));
+
+    open();
+    std::string error;
+    EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
               LookupStatus::miss);
     EXPECT_TRUE(error.empty()) << error;
+    EXPECT_EQ(stats().links, 1u) << "the old link stays until relearned or evicted";
+    commit({record("library/alpine", digest_a)});
+    EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::hit);
+    EXPECT_FALSE(has_table("descriptors"));
 }
 
 TEST_F(StoreTest, DamagedRecordIsAnError) {
     open();
     commit({record("library/alpine", digest_a), record("library/busybox", digest_b)});
 
-    std::string link = encode(BlobLink{});
+    const std::string good = encode(sample_record());
     put_raw("links", link_key("library/alpine", parsed(digest_a)).view(),
-            std::string_view(link).substr(0, 5));
+            std::string_view(good).substr(0, 5));
     std::string error;
     EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
               LookupStatus::error);
@@ -361,19 +472,29 @@ TEST_F(StoreTest, DamagedRecordIsAnError) {
     // Without an error string, the status alone.
     EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a)).status, LookupStatus::error);
 
-    BlobDescriptor d;
-    ASSERT_TRUE(d.media_type.assign("application/octet-stream"));
-    std::string descriptor = encode(d);
-    put_raw("descriptors", descriptor_key(parsed(digest_b)).view(),
-            std::string_view(descriptor).substr(0, descriptor.size() - 1));
+    put_raw("links", link_key("library/busybox", parsed(digest_b)).view(),
+            std::string_view(good).substr(0, good.size() - 1));
     error.clear();
     EXPECT_EQ(store_->lookup("library/busybox", parsed(digest_b), &error).status,
               LookupStatus::error);
-    EXPECT_NE(error.find("descriptors"), std::string::npos) << error;
+    EXPECT_NE(error.find("damaged"), std::string::npos) << error;
 
     // Rewriting the entry repairs it.
     commit({record("library/busybox", digest_b)});
     EXPECT_EQ(status("library/busybox", digest_b), LookupStatus::hit);
+}
+
+// A credentialed write may replace a record this code cannot read as a public link: there
+// is no public answer there to keep.
+TEST_F(StoreTest, ACredentialedWriteReplacesADamagedRecord) {
+    open();
+    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(), "\x02\x01");
+    StoreWrite w = record("library/alpine", digest_a);
+    w.link.scope = LinkScope::credentialed;
+    commit({w});
+    LookupResult r = store_->lookup("library/alpine", parsed(digest_a));
+    ASSERT_EQ(r.status, LookupStatus::hit);
+    EXPECT_EQ(r.link.scope, LinkScope::credentialed);
 }
 
 TEST_F(StoreTest, ReopenKeepsTheEntries) {
@@ -403,7 +524,6 @@ TEST_F(StoreTest, ReopenWithASmallerMapKeepsTheData) {
 TEST_F(StoreTest, StatsCount) {
     open();
     StoreStats s = stats();
-    EXPECT_EQ(s.descriptors, 0u);
     EXPECT_EQ(s.links, 0u);
     EXPECT_EQ(s.map_size, options_.map_size);
     EXPECT_GT(s.map_used, 0u);
@@ -414,7 +534,6 @@ TEST_F(StoreTest, StatsCount) {
     for (unsigned i = 0; i < 100; ++i) batch.push_back(record("library/busybox", nth_digest(i)));
     commit(batch);
     s = stats();
-    EXPECT_EQ(s.descriptors, 300u);
     EXPECT_EQ(s.links, 400u);
     EXPECT_GT(s.map_used, empty_used);
     EXPECT_LE(s.map_used, s.map_size);
