@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "registry_cache/policy/credentials.h"
+
 namespace {
 
 using registry_cache::LookupStatus;
@@ -69,6 +71,47 @@ status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     ngx_http_registry_cache_log_store_error(cache, r->connection->log, "lookup", error);
     state.may_record = false;
     return status_t::error;
+}
+
+// Whether the request carries anything that can tell the upstream who is asking: then what
+// the upstream answers may be for that client only (the rule is the core's).
+bool carries_credentials(ngx_http_request_t *r) noexcept {
+    static constexpr std::string_view proxy_authorization = "Proxy-Authorization";
+    registry_cache::RequestCredentials seen;
+    seen.authorization = r->headers_in.authorization != nullptr;
+#if (nginx_version >= 1023000)
+    seen.cookie = r->headers_in.cookie != nullptr;
+#else
+    seen.cookie = r->headers_in.cookies.nelts != 0;
+#endif
+    // The query as forwarded: the unparsed one unless nginx rewrote the URI.
+    seen.query = ngx_http_registry_cache_view(r->args);
+    for (const ngx_list_part_t *part = &r->headers_in.headers.part; part != nullptr; part = part->next) {
+        auto *h = static_cast<ngx_table_elt_t *>(part->elts);
+        for (ngx_uint_t i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == proxy_authorization.size() &&
+                ngx_strncasecmp(h[i].key.data, reinterpret_cast<u_char *>(const_cast<char *>(proxy_authorization.data())),
+                                proxy_authorization.size()) == 0) {
+                seen.proxy_authorization = true;
+            }
+        }
+    }
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl != nullptr) {
+        X509 *cert = SSL_get_peer_certificate(r->connection->ssl->connection);
+        if (cert != nullptr) {
+            seen.client_certificate = true;
+            X509_free(cert);
+        }
+    }
+#endif
+    return registry_cache::carries_credentials(seen);
+}
+
+// A request that declares a body: it can hold its connection for as long as the client
+// takes to send it (or never does), so it never leads a flight others wait on.
+bool declares_body(const ngx_http_request_t *r) noexcept {
+    return r->headers_in.content_length_n > 0 || r->headers_in.chunked;
 }
 
 ngx_int_t answer_hit(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
@@ -143,8 +186,8 @@ void follow_safely(ngx_http_request_t *r) noexcept {
 }
 
 // A HEAD the store did not answer: lead the flight for this blob, or follow the request
-// that leads it; a store error or a request with credentials (which can only learn a
-// credentialed link, of no use to followers) just goes upstream.
+// that leads it; a store error, a request with credentials (which can only learn a
+// credentialed link, of no use to followers) or one that declares a body just goes upstream.
 ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                ngx_http_registry_cache_request_t &judged) {
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
@@ -154,7 +197,7 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     if (state->status == status_t::error) {
         return pass(r, rlcf->pass);
     }
-    if (state->credentialed) {
+    if (state->credentialed || declares_body(r)) {
         return pass_miss(r, *state);
     }
     state->flight = registry_cache::flight_key(state->route.name, registry_cache::digest_text(state->route));
@@ -199,7 +242,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.cache = cache;
     judged.route = route;
     judged.method = method_of(r);
-    judged.credentialed = r->headers_in.authorization != nullptr;
+    judged.credentialed = carries_credentials(r);
     judged.may_record = true;
     judged.verify_on = rlcf->verify != 0;
 #if (NGX_THREADS)

@@ -1,15 +1,16 @@
 // The header filter that listens to the upstream's answers to requests the handler passed
-// on: counts their outcome and teaches the cache what the upstream confirmed.
+// on: counts their outcome, decides what becomes of the body (verified as it streams, or
+// refused before a byte leaves when it could not be verified), and teaches the cache what
+// the upstream confirmed.
 #include "ngx_registry_cache.h"
 
 #include <string>
 
-#include "registry_cache/oci_error.h"
+#include "registry_cache/policy/body_check.h"
 
 namespace {
 
 ngx_http_output_header_filter_pt next_header_filter;
-ngx_http_output_body_filter_pt next_body_filter;
 
 bool is_named(const ngx_table_elt_t &h, std::string_view name) noexcept {
     return h.hash != 0 && h.key.len == name.size() &&
@@ -32,35 +33,54 @@ int find_header(const ngx_list_t &headers, std::string_view name, std::string_vi
     return seen;
 }
 
+// Whether any Content-Encoding the upstream sent changes the bytes ("identity" does not).
+bool encoded(const ngx_list_t &headers) noexcept {
+    for (const ngx_list_part_t *part = &headers.part; part != nullptr; part = part->next) {
+        auto *h = static_cast<ngx_table_elt_t *>(part->elts);
+        for (ngx_uint_t i = 0; i < part->nelts; i++) {
+            if (is_named(h[i], "Content-Encoding") &&
+                registry_cache::changes_bytes(ngx_http_registry_cache_view(h[i].value))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// How a cut of this response would look to the client: HTTP/2 resets the stream, HTTP/1.1
+// misses the end of a length or of the chunks; HTTP/1.0 sees a short body only against a
+// length (without one, the close ends the body); HTTP/0.9 has neither status nor length.
+registry_cache::ClientFraming framing(ngx_http_request_t *r) noexcept {
+    using registry_cache::ClientFraming;
+#if (NGX_HTTP_V2)
+    if (r->stream != nullptr) {
+        return ClientFraming::sees_every_cut;
+    }
+#endif
+    if (r->http_version < NGX_HTTP_VERSION_10) {
+        return ClientFraming::sees_no_cut;
+    }
+    auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+    if (r->http_version == NGX_HTTP_VERSION_10 || !clcf->chunked_transfer_encoding) {
+        return ClientFraming::sees_cut_with_length;
+    }
+    return ClientFraming::sees_every_cut;
+}
+
 // When the upstream gave no answer at all (refused, reset, timed out), nginx answers 502 or
-// 504 with an HTML page; registry clients parse OCI error JSON, so they get that instead,
-// with the same status. Returns false when the response cannot be changed.
-bool answer_failure_as_oci(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
-    static ngx_str_t json = ngx_string("application/json; charset=utf-8");
+// 504 with an HTML page; registry clients get OCI error JSON instead, with the same status.
+// Returns false when the response cannot be changed.
+bool answer_failure_as_oci(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
     ngx_uint_t status = r->headers_out.status;
     if (r->upstream->headers_in.status_n != 0 ||
         (status != NGX_HTTP_BAD_GATEWAY && status != NGX_HTTP_GATEWAY_TIME_OUT))
     {
         return true;
     }
-    std::string body = registry_cache::render_error_body(
-        registry_cache::OciErrorCode::unavailable,
+    return ngx_http_registry_cache_replace_with_error(
+        r, state, status,
         status == NGX_HTTP_GATEWAY_TIME_OUT ? "the upstream registry did not answer in time"
                                             : "the upstream registry could not be reached");
-    if (!ngx_http_registry_cache_pool_copy(r->pool, body, state.error_body)) {
-        return false;
-    }
-
-    r->headers_out.content_type = json;
-    r->headers_out.content_type_len = json.len;
-    r->headers_out.content_type_lowcase = nullptr;
-    r->headers_out.charset.len = 0;
-    r->headers_out.content_length_n = static_cast<off_t>(body.size());
-    if (r->headers_out.content_length != nullptr) {
-        r->headers_out.content_length->hash = 0;
-        r->headers_out.content_length = nullptr;
-    }
-    return ngx_http_registry_cache_add_registry_headers(r);
 }
 
 void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept {
@@ -69,15 +89,38 @@ void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept
     }
 }
 
+// A body named by a digest that the client could receive, complete, without its bytes being
+// checked: refused before a byte of it leaves, with a 502 the client can read (HTTP/0.9 has
+// no status to carry one: its connection is closed). Nothing is recorded, nor kept by a
+// proxy_cache of the location.
+ngx_int_t refuse_unverifiable(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                              registry_cache::BodyCheck why) noexcept {
+    state.may_record = false;
+    r->upstream->cacheable = 0;
+    const ngx_str_t name{state.route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
+    const char *detail = why == registry_cache::BodyCheck::refuse_encoded
+                             ? "the upstream's body is encoded (Content-Encoding), so it cannot be "
+                               "checked against its digest"
+                             : "this client's protocol could not tell a body that fails "
+                               "verification from a complete one; use HTTP/1.1 or HTTP/2";
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "registry cache: refused the upstream's answer in repository \"%V\": %s", &name, detail);
+    if (r->http_version < NGX_HTTP_VERSION_10) {
+        return NGX_ERROR;
+    }
+    return ngx_http_registry_cache_replace_with_error(r, state, NGX_HTTP_BAD_GATEWAY, detail) ? NGX_OK
+                                                                                              : NGX_ERROR;
+}
+
 // What the upstream itself said, from u->headers_in: not what other filters or an
-// error_page made of it in r->headers_out.
-void inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+// error_page made of it in r->headers_out. NGX_ERROR when the response must not go on.
+ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     ngx_http_upstream_t *u = r->upstream;
     const ngx_http_upstream_headers_in_t &in = u->headers_in;
     // The response going out must be the upstream's answer, not one nginx made after it
     // (a 502 after a failure, an intercepted error page).
     if (in.status_n == 0 || in.status_n != r->headers_out.status) {
-        return;
+        return NGX_OK;
     }
 
     registry_cache::UpstreamAnswer answer;
@@ -92,18 +135,51 @@ void inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     if (in.content_type != nullptr) {
         answer.content_type = ngx_http_registry_cache_view(in.content_type->value);
     }
-    std::string_view encoding;
-    answer.content_encoded = find_header(in.headers, "Content-Encoding", encoding) > 0;
+    answer.content_encoded = encoded(in.headers);
 
     // A body that will be hashed teaches at its end, from its bytes, and is hashed even
     // when nothing may be recorded: a wrong body must never reach the client whole.
-    if (ngx_http_registry_cache_start_verify(r, state, answer) || !state.may_record) {
-        return;
+    if (state.verify_on && registry_cache::same_object(state.route, answer.path)) {
+        registry_cache::BodyExchange exchange;
+        exchange.method = state.method;
+        exchange.status = answer.status;
+        exchange.client_asked_range = r->headers_in.range != nullptr;
+        exchange.encoded = answer.content_encoded;
+        exchange.content_length = answer.content_length;
+        exchange.docker_content_digest = answer.docker_content_digest;
+        exchange.framing = framing(r);
+        registry_cache::BodyPlan plan = registry_cache::plan_body(state.route, exchange);
+        switch (plan.check) {
+            case registry_cache::BodyCheck::pass:
+                break;
+            case registry_cache::BodyCheck::refuse_encoded:
+            case registry_cache::BodyCheck::refuse_unframed:
+                return refuse_unverifiable(r, state, plan.check);
+            case registry_cache::BodyCheck::verify:
+                switch (ngx_http_registry_cache_start_verify(r, state, answer, plan)) {
+                    case ngx_http_registry_cache_verify_start_t::started:
+                        return NGX_OK;
+                    case ngx_http_registry_cache_verify_start_t::failed:
+                        // Out of memory: the body cannot be checked, so none of it leaves.
+                        state.may_record = false;
+                        u->cacheable = 0;
+                        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                                      "registry cache: cannot verify the body (out of memory); refused");
+                        return NGX_ERROR;
+                    case ngx_http_registry_cache_verify_start_t::not_needed:
+                        break;
+                }
+                break;
+        }
+    }
+    if (!state.may_record) {
+        return NGX_OK;
     }
     registry_cache::BlobDescriptor descriptor;
     auto lesson = registry_cache::learn(state.route, state.method, answer,
                                         static_cast<std::uint64_t>(ngx_time()), descriptor);
     ngx_http_registry_cache_teach(r, state, lesson, descriptor);
+    return NGX_OK;
 }
 
 ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
@@ -118,52 +194,30 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
             if (!answer_failure_as_oci(r, *state)) {
                 return NGX_ERROR;
             }
+            ngx_int_t rc;
             try {
-                inspect(r, *state);
+                rc = inspect(r, *state);
             } catch (const std::exception &e) {
+                // Nothing verifies this body now: none of it may leave.
+                state->may_record = false;
+                r->upstream->cacheable = 0;
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "registry cache: recording failed: %s", e.what());
+                              "registry cache: judging the upstream's answer failed: %s", e.what());
+                rc = NGX_ERROR;
+            }
+            if (rc != NGX_OK) {
+                return rc;
             }
         }
     }
     return next_header_filter(r);
 }
 
-// Sends the OCI error JSON that replaces nginx's own error page (learn_filter.cpp), once,
-// and drops the page.
-ngx_int_t send_error_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
-    if (state.error_body_sent) {
-        return NGX_OK;
-    }
-    state.error_body_sent = true;
-    auto *b = static_cast<ngx_buf_t *>(ngx_pcalloc(r->pool, sizeof(ngx_buf_t)));
-    if (b == nullptr) {
-        return NGX_ERROR;
-    }
-    b->pos = state.error_body.data;
-    b->last = state.error_body.data + state.error_body.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-    ngx_chain_t out{b, nullptr};
-    return next_body_filter(r, &out);
-}
-
-// The body half of answering nginx's own 502/504 with OCI JSON: the page nginx made is
-// dropped and the JSON goes instead, once.
-ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
-    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state == nullptr || state->error_body.len == 0) {
-        return next_body_filter(r, in);
-    }
-    return send_error_body(r, *state);
-}
-
 }  // namespace
 
 void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                    registry_cache::Lesson lesson,
-                                   const registry_cache::BlobDescriptor &descriptor) {
+                                   const registry_cache::BlobDescriptor &descriptor) noexcept {
     if (lesson == registry_cache::Lesson::nothing || !state.may_record) {
         return;
     }
@@ -171,24 +225,25 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
     std::uint64_t flight = 0;
     if (state.leader && !state.landed && lesson == registry_cache::Lesson::record) {
         flight = state.flight;
-        state.landed = true;
     }
     registry_cache::StoreWrite write;
-    write.kind = lesson == registry_cache::Lesson::record ? registry_cache::StoreWrite::Kind::record
-                                                          : registry_cache::StoreWrite::Kind::clear_link;
-    write.repository.assign(state.route.name);
-    write.digest.assign(registry_cache::digest_text(state.route));
-    write.descriptor = descriptor;
-    write.link.scope = state.credentialed ? registry_cache::LinkScope::credentialed
-                                          : registry_cache::LinkScope::public_access;
-    write.link.stored_at = descriptor.stored_at;
+    if (!registry_cache::make_store_write(lesson, state.route, descriptor,
+                                          state.credentialed ? registry_cache::LinkScope::credentialed
+                                                             : registry_cache::LinkScope::public_access,
+                                          write)) {
+        // Out of memory: nothing is recorded; the body (already judged) is not affected.
+        ngx_http_registry_cache_count(state.cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: recording failed (out of memory)");
+        return;
+    }
+    if (flight != 0) {
+        state.landed = true;
+    }
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
 }
 
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *) noexcept {
     next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = header_filter;
-    next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = body_filter;
     return NGX_OK;
 }

@@ -14,8 +14,10 @@ extern "C" {
 
 #include "registry_cache/flight.h"
 #include "registry_cache/learn.h"
+#include "registry_cache/policy/body_check.h"
 #include "registry_cache/route.h"
 #include "registry_cache/store.h"
+#include "registry_cache/store_write.h"
 
 // A counter of one cache, in its shared memory zone, on its own cache line so that workers
 // bumping different counters do not contend for one line.
@@ -89,7 +91,7 @@ struct ngx_http_registry_cache_request_t {
     registry_cache::Route route;
     registry_cache::Method method;
     ngx_http_registry_cache_status_t status;
-    bool credentialed;  // the request carried an Authorization header
+    bool credentialed;  // the request carried a credential of some kind (policy/credentials.h)
     bool may_record;    // false after a store error: nothing is written back
     bool observed;      // the upstream's response header was seen
     bool verify_on;     // registry_cache_verify of the location that judged the request
@@ -137,25 +139,40 @@ ngx_http_registry_cache_request_t *ngx_http_registry_cache_attach_state(
     bool across_redirects) noexcept;
 ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_request_t *r) noexcept;
 
-// The filters that learn from the upstream and answer its failures as OCI errors
-// (learn_filter.cpp), and the body filter that verifies what it relays (verify_filter.cpp).
+// The filter that learns from the upstream and decides what becomes of its bodies
+// (learn_filter.cpp), the body filter that verifies what it relays (verify_filter.cpp), and
+// the OCI error JSON that replaces responses (oci_error_page.cpp).
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
 ngx_int_t ngx_http_registry_cache_verify_filter_init(ngx_conf_t *cf) noexcept;
-// Starts hashing the body of a 200 to a GET that names a digest (or whose upstream named one
-// in Docker-Content-Digest). True when the body will be verified: what it teaches is then
-// learned at its end, not from the headers.
-bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                          const registry_cache::UpstreamAnswer &answer);
+ngx_int_t ngx_http_registry_cache_error_page_init(ngx_conf_t *cf) noexcept;
 
-// Queues what an upstream answer taught, unless nothing or nothing may be recorded.
+// Replaces the response about to be sent with OCI error JSON (code UNAVAILABLE) of
+// `status`: its headers are dropped, and its body gives way to the JSON. False when memory
+// ran out (the caller fails the request).
+bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
+                                                ngx_http_registry_cache_request_t &state,
+                                                ngx_uint_t status, const char *detail) noexcept;
+
+enum class ngx_http_registry_cache_verify_start_t {
+    not_needed,  // the body is not this filter's to verify (a proxy_cache hit without threads)
+    started,     // it will be verified: what it teaches is learned at its end
+    failed       // it must be, and cannot be (out of memory): none of it may leave
+};
+// Starts hashing a body that registry_cache::plan_body() said to verify.
+ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
+    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+    const registry_cache::UpstreamAnswer &answer, const registry_cache::BodyPlan &plan) noexcept;
+
+// Queues what an upstream answer taught, unless nothing or nothing may be recorded. Running
+// out of memory costs the record (counted as an error), never the response.
 void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                    registry_cache::Lesson lesson,
-                                   const registry_cache::BlobDescriptor &descriptor);
+                                   const registry_cache::BlobDescriptor &descriptor) noexcept;
 
 // Batched writes (writer.cpp). A `flight` other than 0 is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
                                      registry_cache::StoreWrite &&write, std::uint64_t flight,
-                                     ngx_log_t *log);
+                                     ngx_log_t *log) noexcept;
 
 // Single flight (flight.cpp).
 registry_cache::Claim ngx_http_registry_cache_claim_flight(ngx_http_registry_cache_t *cache,

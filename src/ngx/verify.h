@@ -42,6 +42,10 @@ struct Piece {
     ngx_buf_t *owner;   // the buffer that arrived, consumed when this retires; null for a
                         // slice before the last of its buffer
     ngx_buf_t *shadow;  // relayed in its place; null while held back
+    // Taken with the piece, so that relaying (after the verdict too) never allocates: a
+    // body judged good is never cut for want of memory.
+    ngx_buf_t *shadow_memory;
+    ngx_chain_t *link;
     // Where its bytes are, as they were on arrival: once the client is gone nginx may hand
     // the buffer's ngx_buf_t to other uses (ngx_event_pipe_drain_chains), so hashing never
     // reads it again.
@@ -65,9 +69,11 @@ struct ngx_http_registry_cache_verify_t {
     bool job_ok;                    // set by the thread
     bool in_flight;
     std::deque<registry_cache_verify::Piece> pieces;       // not yet retired, in order
-    std::vector<ngx_buf_t *> spare_shadows;
+    ngx_buf_t *spare_shadows;  // retired shadows, linked through their `shadow` field
     ngx_str_t expected;      // "algorithm:hex"
     off_t length;            // the Content-Length the upstream declared; -1: none
+    ngx_uint_t status;       // the upstream's status: a filter that changes it made a part
+    bool teaches;            // a verified body may be recorded (a 200)
     ngx_str_t content_type;  // for the descriptor the verified body teaches
     u_char *scratch;         // for bytes in a file; allocated when the first such comes
     std::uint64_t received;  // bytes that reached the filter
@@ -87,8 +93,8 @@ using verify_t = ngx_http_registry_cache_verify_t;
 
 // The buffers (verify_pieces.cpp).
 void take_in(verify_t &v, ngx_chain_t *in);
-ngx_chain_t *relay(verify_t &v);
-void retire(verify_t &v);
+ngx_chain_t *relay(verify_t &v) noexcept;
+void retire(verify_t &v) noexcept;
 bool holds_back(const verify_t &v) noexcept;
 bool holds_bytes(const verify_t &v) noexcept;
 

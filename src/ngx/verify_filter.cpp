@@ -24,28 +24,8 @@ void destroy(void *data) noexcept {
     static_cast<verify_t *>(data)->~verify_t();
 }
 
-// The digest a 200 to this GET must hash to, or empty when the body cannot be verified.
-std::string_view expected_digest(const ngx_http_registry_cache_request_t &state,
-                                 const registry_cache::UpstreamAnswer &answer) noexcept {
-    const registry_cache::Route &route = state.route;
-    if (route.kind != registry_cache::RouteKind::blob && route.kind != registry_cache::RouteKind::manifest) {
-        return {};
-    }
-    if (route.by_digest) {
-        // The body decides, whatever Docker-Content-Digest claims.
-        return registry_cache::is_cacheable(route.digest.algorithm) ? registry_cache::digest_text(route)
-                                                                    : std::string_view{};
-    }
-    // A manifest by tag: the upstream says which digest it is sending; hold it to that.
-    auto claimed = registry_cache::parse_digest(answer.docker_content_digest);
-    return claimed.status == registry_cache::DigestStatus::ok &&
-                   registry_cache::is_cacheable(claimed.digest.algorithm)
-               ? answer.docker_content_digest
-               : std::string_view{};
-}
-
 // Relays the shadows that may go on; nginx's return code.
-ngx_int_t send(ngx_http_request_t *r, verify_t &v) {
+ngx_int_t send(ngx_http_request_t *r, verify_t &v) noexcept {
     ngx_chain_t *out = relay(v);
     ngx_int_t rc = next_body_filter(r, out);
     while (out != nullptr) {
@@ -67,7 +47,7 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
         // A filter between the upstream and this one made the 200 a part of the body (the
         // range filter, for a request with Range that proxy_cache answers) or an error: those
         // bytes cannot be judged, and the whole body, unjudged, must not be stored either.
-        if (r->headers_out.status != NGX_HTTP_OK) {
+        if (r->headers_out.status != v.status) {
             v.dropped = true;
             state->verify = nullptr;
             state->may_record = false;
@@ -78,7 +58,15 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     if (v.failed) {
         return NGX_ERROR;  // not even a final empty buffer: it would complete the response
     }
-    if (v.matched && v.pieces.empty()) {
+    if (v.matched) {
+        // Judged good: what is held goes (its shadows were allocated with it), then the
+        // rest as it is, so that nothing after the verdict needs memory, whose lack would cut
+        // a good body.
+        if (holds_back(v) && send(r, v) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+        retire(v);
+        r->buffered &= ~buffered_bit;
         return next_body_filter(r, in);
     }
     if (client_gone(r)) {
@@ -136,18 +124,10 @@ void on_request_end(void *data) noexcept {
 
 }  // namespace
 
-bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                          const registry_cache::UpstreamAnswer &answer) {
-    // 206 and 304 carry no whole body; an encoded body is not the blob's bytes.
-    if (!state.verify_on || state.method != registry_cache::Method::get || answer.status != 200 ||
-        answer.content_encoded || !registry_cache::same_object(state.route, answer.path))
-    {
-        return false;
-    }
-    std::string_view expected = expected_digest(state, answer);
-    if (expected.empty()) {
-        return false;
-    }
+ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
+    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+    const registry_cache::UpstreamAnswer &answer, const registry_cache::BodyPlan &plan) noexcept {
+    using start_t = ngx_http_registry_cache_verify_start_t;
     bool threaded = false;
 #if (NGX_THREADS)
     threaded = state.verify_threads != nullptr;
@@ -158,7 +138,7 @@ bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_regist
         // whole, blocking the worker. With a thread pool it is checked again; without, it
         // was verified when it was stored (a body that failed is never left there).
         if (r->cached && !threaded) {
-            return false;
+            return start_t::not_needed;
         }
         // Without a length, nginx may store the body before its last byte reaches this
         // filter: such a body is relayed verified but not stored.
@@ -166,28 +146,37 @@ bool ngx_http_registry_cache_start_verify(ngx_http_request_t *r, ngx_http_regist
             r->upstream->cacheable = 0;
         }
     }
+#else
+    (void) threaded;
 #endif
 
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(verify_t));
     ngx_http_cleanup_t *end = ngx_http_cleanup_add(r, 0);
     if (cln == nullptr || end == nullptr) {
-        return false;
+        return start_t::failed;
     }
-    auto *v = new (cln->data) verify_t{};
+    verify_t *v;
+    try {
+        v = new (cln->data) verify_t{};
+    } catch (...) {
+        return start_t::failed;  // the deque's first block
+    }
     cln->handler = destroy;
     v->r = r;
     v->state = &state;
     v->length = answer.content_length;
-    if (!ngx_http_registry_cache_pool_copy(r->pool, expected, v->expected) ||
+    v->status = r->headers_out.status;
+    v->teaches = plan.teaches;
+    if (!ngx_http_registry_cache_pool_copy(r->pool, plan.expected, v->expected) ||
         !ngx_http_registry_cache_pool_copy(r->pool, answer.content_type, v->content_type) ||
-        !v->hasher.start(registry_cache::parse_digest(expected).digest.algorithm))
+        !v->hasher.start(registry_cache::parse_digest(plan.expected).digest.algorithm))
     {
-        return false;
+        return start_t::failed;
     }
     end->handler = on_request_end;
     end->data = v;
     state.verify = v;
-    return true;
+    return start_t::started;
 }
 
 ngx_int_t ngx_http_registry_cache_verify_filter_init(ngx_conf_t *) noexcept {

@@ -75,11 +75,13 @@ bool judge(verify_t &v) {
         v.matched = true;
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
-        registry_cache::BlobDescriptor descriptor;
-        auto lesson = registry_cache::learn_verified(state.route, computed, bytes,
-                                                     ngx_http_registry_cache_view(v.content_type),
-                                                     static_cast<std::uint64_t>(ngx_time()), descriptor);
-        ngx_http_registry_cache_teach(r, state, lesson, descriptor);
+        if (v.teaches) {
+            registry_cache::BlobDescriptor descriptor;
+            auto lesson = registry_cache::learn_verified(state.route, computed, bytes,
+                                                         ngx_http_registry_cache_view(v.content_type),
+                                                         static_cast<std::uint64_t>(ngx_time()), descriptor);
+            ngx_http_registry_cache_teach(r, state, lesson, descriptor);
+        }
         return true;
     }
 

@@ -25,22 +25,47 @@ ngx_buf_t *file_slice_of(ngx_pool_t *pool, const ngx_buf_t *b, off_t from, off_t
     return s;
 }
 
+// Memory for the shadow of a piece: a retired one, or a new one from the pool.
+ngx_buf_t *shadow_memory(verify_t &v) {
+    ngx_buf_t *s = v.spare_shadows;
+    if (s != nullptr) {
+        v.spare_shadows = s->shadow;
+        return s;
+    }
+    s = static_cast<ngx_buf_t *>(ngx_palloc(v.r->pool, sizeof(ngx_buf_t)));
+    if (s == nullptr) {
+        throw std::bad_alloc();
+    }
+    return s;
+}
+
 void take_piece(verify_t &v, ngx_buf_t *b, ngx_buf_t *owner, bool slice) {
     off_t size = ngx_buf_special(b) ? 0 : ngx_buf_size(b);
     bool in_memory = ngx_buf_in_memory(b);
-    Piece p{b, owner, nullptr,
+    ngx_chain_t *link = ngx_alloc_chain_link(v.r->pool);
+    if (link == nullptr) {
+        throw std::bad_alloc();
+    }
+    Piece p{b, owner, nullptr, shadow_memory(v), link,
             in_memory ? b->pos : nullptr, in_memory || size == 0 ? NGX_INVALID_FILE : b->file->fd,
             in_memory ? 0 : b->file_pos, size, slice,
             v.end_seen, size == 0, size == 0};
+    try {
+        v.pieces.push_back(p);
+    } catch (...) {
+        p.shadow_memory->shadow = v.spare_shadows;
+        v.spare_shadows = p.shadow_memory;
+        throw;
+    }
+    Piece &taken = v.pieces.back();
     if (!v.end_seen) {
         v.received += static_cast<std::uint64_t>(size);
         // The end: the last buffer, or the declared length reached.
         if (b->last_buf || (v.length >= 0 && v.received >= static_cast<std::uint64_t>(v.length))) {
             v.end_seen = true;
-            p.at_end = true;
+            taken.at_end = true;
         }
     }
-    v.pieces.push_back(p);
 }
 
 }  // namespace
@@ -60,8 +85,8 @@ void take_in(verify_t &v, ngx_chain_t *in) {
 }
 
 // Shadows of the pieces that may go on now, in order: everything before the end, and the
-// end once the body matched.
-ngx_chain_t *relay(verify_t &v) {
+// end once the body matched. Allocates nothing: each piece brought its shadow's memory.
+ngx_chain_t *relay(verify_t &v) noexcept {
     ngx_chain_t *out = nullptr;
     ngx_chain_t **last = &out;
     std::uint64_t ahead = 0;  // bytes of slices relayed and not yet hashed
@@ -75,25 +100,14 @@ ngx_chain_t *relay(verify_t &v) {
             break;
         }
         ahead += unhashed;
-        ngx_buf_t *s;
-        if (!v.spare_shadows.empty()) {
-            s = v.spare_shadows.back();
-            v.spare_shadows.pop_back();
-        } else if ((s = static_cast<ngx_buf_t *>(ngx_palloc(v.r->pool, sizeof(ngx_buf_t)))) == nullptr) {
-            throw std::bad_alloc();
-        }
+        ngx_buf_t *s = p.shadow_memory;
         *s = *p.buf;
         s->shadow = nullptr;
         s->tag = reinterpret_cast<ngx_buf_tag_t>(&ngx_http_registry_cache_module);
-        ngx_chain_t *cl = ngx_alloc_chain_link(v.r->pool);
-        if (cl == nullptr) {
-            v.spare_shadows.push_back(s);
-            throw std::bad_alloc();
-        }
-        cl->buf = s;
-        cl->next = nullptr;
-        *last = cl;
-        last = &cl->next;
+        p.link->buf = s;
+        p.link->next = nullptr;
+        *last = p.link;
+        last = &p.link->next;
         p.shadow = s;
     }
     return out;
@@ -101,13 +115,14 @@ ngx_chain_t *relay(verify_t &v) {
 
 // Consumes, in order, the buffers that are hashed and whose shadow was sent: their owner may
 // now reuse them.
-void retire(verify_t &v) {
+void retire(verify_t &v) noexcept {
     while (!v.pieces.empty()) {
         Piece &p = v.pieces.front();
         if (!p.hashed || p.shadow == nullptr || ngx_buf_size(p.shadow) != 0) {
             break;
         }
-        v.spare_shadows.push_back(p.shadow);
+        p.shadow->shadow = v.spare_shadows;
+        v.spare_shadows = p.shadow;
         if (p.owner != nullptr) {
             p.owner->pos = p.owner->last;
             p.owner->file_pos = p.owner->file_last;

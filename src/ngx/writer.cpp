@@ -11,6 +11,14 @@ namespace {
 // A bound on memory when commits keep failing faster than requests arrive.
 constexpr size_t max_pending = 4096;
 
+// Room for one more element, growing geometrically as push_back would; throws bad_alloc.
+template <typename T>
+void make_room(std::vector<T> &v) {
+    if (v.size() == v.capacity()) {
+        v.reserve(v.empty() ? 16 : 2 * v.size());
+    }
+}
+
 }  // namespace
 
 void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *log) noexcept {
@@ -53,19 +61,30 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
 
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
                                      registry_cache::StoreWrite &&write, std::uint64_t flight,
-                                     ngx_log_t *log) {
+                                     ngx_log_t *log) noexcept {
     ngx_http_registry_cache_worker_t *w = cache->worker;
-    if (w == nullptr || w->pending.size() >= max_pending) {
+    bool queued = false;
+    if (w != nullptr && w->pending.size() < max_pending) {
+        try {
+            // Room for both first, so that a write never goes without its flight.
+            make_room(w->pending);
+            make_room(w->pending_flights);
+            if (flight != 0) {
+                w->pending_flights.push_back(flight);
+            }
+            w->pending.push_back(std::move(write));
+            queued = true;
+        } catch (...) {
+            ngx_log_error(NGX_LOG_ERR, log, 0, "registry cache: recording failed (out of memory)");
+        }
+    }
+    if (!queued) {
         ngx_http_registry_cache_count(cache->sh->errors);
         if (flight != 0) {
             ngx_http_registry_cache_land_flight(cache, flight, false);
         }
         return;
     }
-    if (flight != 0) {
-        w->pending_flights.push_back(flight);
-    }
-    w->pending.push_back(std::move(write));
     if (!w->flush.posted) {
         ngx_post_event(&w->flush, &ngx_posted_events);
     }

@@ -61,6 +61,23 @@ my %BODIES = (
     # The first half of the truth, then nothing until the other side closes (see %STALLS).
     'body-stall'   => sub { head(200, digest => $_[0], length => length $TRUE_BODY)
                             . substr($TRUE_BODY, 0, length($TRUE_BODY) / 2) },
+    # Wrong bytes under a Content-Encoding that changes nothing ("identity").
+    'body-identity' => sub { head(200, digest => $_[0], length => length $wrong_body,
+                                  extra => "Content-Encoding: identity\r\n") . $wrong_body },
+    # The true bytes, but declared encoded: what the client would decode is not the blob.
+    'body-gzip'    => sub { head(200, digest => $_[0], length => length $TRUE_BODY,
+                                 extra => "Content-Encoding: gzip\r\n") . $TRUE_BODY },
+    # Wrong bytes under other 2xx statuses: 203, and a 206 nobody asked for.
+    'body-203'     => sub { head(203, digest => $_[0], length => length $wrong_body) . $wrong_body },
+    'body-206'     => sub { my $n = length $wrong_body;
+                            head(206, digest => $_[0], length => $n,
+                                 extra => "Content-Range: bytes 0-@{[$n - 1]}/$n\r\n") . $wrong_body },
+    # The first 100 bytes of the truth, as the answer to a client's own Range: bytes=0-99.
+    'body-206-part' => sub { head(206, digest => $_[0], length => 100,
+                                  extra => "Content-Range: bytes 0-99/@{[length $TRUE_BODY]}\r\n")
+                             . substr($TRUE_BODY, 0, 100) },
+    # The truth with no Content-Length: the end is the close.
+    'body-unsized-true' => sub { head(200, digest => $_[0], length => '') . $TRUE_BODY },
     # Manifests by tag (/v2/lie/<kind>/manifests/<tag>): the upstream names the digest.
     'tag-true'     => sub { head(200, digest => manifest_digest(), length => length $TRUE_MANIFEST)
                             . $TRUE_MANIFEST },

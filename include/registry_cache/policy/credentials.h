@@ -1,0 +1,26 @@
+// Whether a request carries a credential of any kind. What the upstream answers to such a
+// request may depend on who asked, so what it teaches is never served to anonymous clients.
+#pragma once
+
+#include <string_view>
+
+namespace registry_cache {
+
+// What the glue saw of a request; presence is enough: a header proves nothing here, it only
+// makes the answer possibly personal.
+struct RequestCredentials {
+    bool authorization = false;        // Authorization
+    bool proxy_authorization = false;  // Proxy-Authorization (forwarded by proxy_pass)
+    bool cookie = false;               // Cookie
+    bool client_certificate = false;   // a TLS client certificate was presented
+    std::string_view query;            // the query string as sent, without '?'
+};
+
+// True when the request carries anything that can identify its sender to the upstream:
+// any of the headers above, a client certificate, or a query parameter other than
+// containerd's `ns` (the name of the registry a mirror is asked about, the same for every
+// client). A query parameter can carry a token (`?token=...`, signed URLs), so unknown ones
+// count as credentials.
+bool carries_credentials(const RequestCredentials& request) noexcept;
+
+}  // namespace registry_cache

@@ -1,0 +1,52 @@
+// The one rule of what makes a request credentialed.
+#include <gtest/gtest.h>
+
+#include "registry_cache/policy/credentials.h"
+
+namespace registry_cache {
+namespace {
+
+RequestCredentials with_query(std::string_view q) {
+    RequestCredentials c;
+    c.query = q;
+    return c;
+}
+
+TEST(Credentials, AnAnonymousRequestCarriesNone) {
+    EXPECT_FALSE(carries_credentials(RequestCredentials{}));
+}
+
+TEST(Credentials, EachHeaderAndTheClientCertificateCount) {
+    RequestCredentials c;
+    c.authorization = true;
+    EXPECT_TRUE(carries_credentials(c));
+    c = {};
+    c.proxy_authorization = true;
+    EXPECT_TRUE(carries_credentials(c));
+    c = {};
+    c.cookie = true;
+    EXPECT_TRUE(carries_credentials(c));
+    c = {};
+    c.client_certificate = true;
+    EXPECT_TRUE(carries_credentials(c));
+}
+
+TEST(Credentials, AnyQueryParameterButContainerdsNamespaceCounts) {
+    EXPECT_TRUE(carries_credentials(with_query("token=abc")));
+    EXPECT_TRUE(carries_credentials(with_query("ns=docker.io&token=abc")));
+    EXPECT_TRUE(carries_credentials(with_query("token")));
+    EXPECT_TRUE(carries_credentials(with_query("nsx=1")));
+    EXPECT_TRUE(carries_credentials(with_query("n=1")));
+    EXPECT_TRUE(carries_credentials(with_query("=x")));
+    EXPECT_TRUE(carries_credentials(with_query("X-Amz-Signature=00&X-Amz-Expires=60")));
+}
+
+TEST(Credentials, AnEmptyQueryOrOnlyTheNamespaceDoesNot) {
+    EXPECT_FALSE(carries_credentials(with_query("")));
+    EXPECT_FALSE(carries_credentials(with_query("ns=docker.io")));
+    EXPECT_FALSE(carries_credentials(with_query("ns")));
+    EXPECT_FALSE(carries_credentials(with_query("&&ns=ghcr.io&")));
+}
+
+}  // namespace
+}  // namespace registry_cache
