@@ -84,6 +84,10 @@ struct ngx_http_registry_cache_verify_t {
     bool dropped;            // not this body's to judge: nginx sent a part of it (Range)
 #if (NGX_THREADS)
     ngx_thread_task_t *task;
+    // Armed while a job is in the pool: a job that does not come back within send_timeout
+    // (a stuck or starved pool) must not keep the client waiting for the held end forever.
+    ngx_event_t job_timer;
+    bool job_late;           // the timer fired: the body is refused when the job returns
 #endif
 };
 

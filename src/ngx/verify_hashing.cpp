@@ -127,11 +127,14 @@ void job_done(ngx_event_t *ev) noexcept {
     ngx_connection_t *c = r->connection;
     ngx_http_set_log_request(c->log, r);
     r->main->blocked--;
+    if (v.job_timer.timer_set) {
+        ngx_del_timer(&v.job_timer);
+    }
 
     bool ok;
     try {
         // A request whose client left is only finalized: nothing more is hashed or judged.
-        ok = take_job(v, v.job_ok) && (client_gone(r) || advance(v));
+        ok = !v.job_late && take_job(v, v.job_ok) && (client_gone(r) || advance(v));
     } catch (...) {
         ngx_http_registry_cache_count(v.state->cache->sh->errors);
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "registry cache: verification failed unexpectedly");
@@ -154,6 +157,32 @@ void job_done(ngx_event_t *ev) noexcept {
     }
 }
 
+// A job still out after send_timeout: the transfer is refused now, before its end could
+// pass, and the client is let go at once (its connection reset); the request itself stays
+// until the thread gives its memory back, and job_done then finalizes it.
+void job_late(ngx_event_t *ev) noexcept {
+    auto &v = *static_cast<verify_t *>(ev->data);
+    ngx_http_request_t *r = v.r;
+    ngx_connection_t *c = r->connection;
+    ngx_http_set_log_request(c->log, r);
+    v.job_late = true;
+    ngx_http_registry_cache_count(v.state->cache->sh->errors);
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "registry cache: hashing in the thread pool took longer than send_timeout; "
+                  "the transfer is cut");
+    refuse(v);
+#if (NGX_HTTP_V2)
+    if (r->stream != nullptr) {
+        return;  // the stream is reset when the request is finalized
+    }
+#endif
+    if (c->fd != NGX_INVALID_FILE) {
+        struct linger linger{1, 0};
+        (void) setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+        (void) shutdown(c->fd, SHUT_RDWR);
+    }
+}
+
 bool post_job(verify_t &v) {
     if (v.task == nullptr) {
         v.task = ngx_thread_task_alloc(v.r->pool, 0);
@@ -170,6 +199,13 @@ bool post_job(verify_t &v) {
     }
     v.r->main->blocked++;  // the request and its pool stay until the job is back
     v.in_flight = true;
+    if (v.job_timer.handler == nullptr) {
+        v.job_timer.handler = job_late;
+        v.job_timer.data = &v;
+        v.job_timer.log = v.r->connection->log;
+    }
+    auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(ngx_http_get_module_loc_conf(v.r, ngx_http_core_module));
+    ngx_add_timer(&v.job_timer, clcf->send_timeout);
     return true;
 }
 
