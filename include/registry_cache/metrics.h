@@ -10,23 +10,46 @@
 
 namespace registry_cache {
 
+// Every counter of a cache, in one table: X(field, family, help). The field names the counter
+// in CacheCounters and in the nginx glue's shared zone; the family is the Prometheus name of
+// its sample (empty: it is a sample of a labelled family, rendered apart). A new counter is one
+// line here; nothing else needs to list it.
+#define REGISTRY_CACHE_COUNTERS(X)                                                                  \
+    X(lookups, "registry_storage_cache_requests_total", "Blob requests looked up in the cache.")    \
+    X(hits, "registry_storage_cache_hits_total", "Blob requests answered from the cache.")         \
+    X(errors, "registry_storage_cache_errors_total",                                                 \
+      "Cache store failures and damaged records, on reads and writes.")                             \
+    X(misses, "nginx_registry_cache_misses_total",                                                   \
+      "Requests looked up in the cache but not servable from it, passed upstream.")                 \
+    X(bypasses, "nginx_registry_cache_bypasses_total",                                               \
+      "Requests passed upstream without a cache lookup (GET, uploads, manifests...).")              \
+    X(refused, "nginx_registry_cache_refused_total",                                                 \
+      "Requests answered locally with an OCI error (invalid name or digest).")                      \
+    X(recorded, "nginx_registry_cache_recorded_total",                                               \
+      "Blob descriptors learned from the upstream and committed to the store.")                     \
+    X(cleared, "nginx_registry_cache_cleared_total",                                                 \
+      "Repository links cleared after a DELETE the upstream accepted.")                             \
+    X(verified, "nginx_registry_cache_verified_total",                                               \
+      "Bodies relayed from the upstream whose bytes hashed to their digest.")                       \
+    X(verified_bytes, "nginx_registry_cache_verified_bytes_total",                                   \
+      "Bytes of the bodies that were verified.")                                                    \
+    X(digest_mismatches, "nginx_registry_cache_digest_mismatches_total",                             \
+      "Bodies that did not hash to their digest or that the upstream ended short: cut before "      \
+      "their end, never recorded.")                                                                 \
+    X(evictions, "nginx_registry_cache_evictions_total",                                             \
+      "Entries evicted, oldest first, to make room when the store reached max_size.")               \
+    /* Upstream responses to requests the module passed on, by status class. */                     \
+    X(upstream_1xx, "", "")                                                                          \
+    X(upstream_2xx, "", "")                                                                          \
+    X(upstream_3xx, "", "")                                                                          \
+    X(upstream_4xx, "", "")                                                                          \
+    X(upstream_5xx, "", "")
+
 // One cache's counters, read from shared memory.
 struct CacheCounters {
-    std::uint64_t lookups = 0;    // HEAD blob requests looked up in the store
-    std::uint64_t hits = 0;       // answered from the cache
-    std::uint64_t misses = 0;     // looked up, not servable: sent upstream
-    std::uint64_t bypasses = 0;   // not looked up (GET, uploads, manifests...): sent upstream
-    std::uint64_t errors = 0;     // store failures and damaged records (reads and writes)
-    std::uint64_t refused = 0;    // answered locally with an OCI error (invalid name/digest)
-    std::uint64_t recorded = 0;   // descriptors learned from the upstream and committed
-    std::uint64_t cleared = 0;    // links cleared after an accepted DELETE
-    std::uint64_t verified = 0;        // GET bodies whose bytes hashed to their digest
-    std::uint64_t verified_bytes = 0;  // bytes of those bodies
-    std::uint64_t digest_mismatches = 0;  // bodies that did not: cut, never recorded
-    std::uint64_t evictions = 0;  // links evicted to make room when the map was full
-    // Upstream responses to requests the module passed on, by status class.
-    std::uint64_t upstream_1xx = 0, upstream_2xx = 0, upstream_3xx = 0, upstream_4xx = 0,
-                  upstream_5xx = 0;
+#define REGISTRY_CACHE_COUNTER_FIELD(field, family, help) std::uint64_t field = 0;
+    REGISTRY_CACHE_COUNTERS(REGISTRY_CACHE_COUNTER_FIELD)
+#undef REGISTRY_CACHE_COUNTER_FIELD
 };
 
 struct CacheMetrics {

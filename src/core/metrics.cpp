@@ -82,46 +82,14 @@ struct PlainFamily {
 constexpr std::string_view counter = "counter"sv;
 constexpr std::string_view gauge = "gauge"sv;
 
-// The registry_storage_cache_* counters first: the names of distribution's blob-descriptor
-// cache, one family per outcome (see also append_distribution_total).
+// The families of REGISTRY_CACHE_COUNTERS, in its order: distribution's
+// registry_storage_cache_* names first (see also append_distribution_total), then this
+// module's. Counters without a family of their own are left out here.
 const PlainFamily counter_families[] = {
-    {"registry_storage_cache_requests_total"sv, counter,
-     "Blob requests looked up in the cache."sv,
-     [](const CacheMetrics& m) { return m.counters.lookups; }, false},
-    {"registry_storage_cache_hits_total"sv, counter,
-     "Blob requests answered from the cache."sv,
-     [](const CacheMetrics& m) { return m.counters.hits; }, false},
-    {"registry_storage_cache_errors_total"sv, counter,
-     "Cache store failures and damaged records, on reads and writes."sv,
-     [](const CacheMetrics& m) { return m.counters.errors; }, false},
-    {"nginx_registry_cache_misses_total"sv, counter,
-     "Requests looked up in the cache but not servable from it, passed upstream."sv,
-     [](const CacheMetrics& m) { return m.counters.misses; }, false},
-    {"nginx_registry_cache_bypasses_total"sv, counter,
-     "Requests passed upstream without a cache lookup (GET, uploads, manifests...)."sv,
-     [](const CacheMetrics& m) { return m.counters.bypasses; }, false},
-    {"nginx_registry_cache_refused_total"sv, counter,
-     "Requests answered locally with an OCI error (invalid name or digest)."sv,
-     [](const CacheMetrics& m) { return m.counters.refused; }, false},
-    {"nginx_registry_cache_recorded_total"sv, counter,
-     "Blob descriptors learned from the upstream and committed to the store."sv,
-     [](const CacheMetrics& m) { return m.counters.recorded; }, false},
-    {"nginx_registry_cache_cleared_total"sv, counter,
-     "Repository links cleared after a DELETE the upstream accepted."sv,
-     [](const CacheMetrics& m) { return m.counters.cleared; }, false},
-    {"nginx_registry_cache_verified_total"sv, counter,
-     "Bodies relayed from the upstream whose bytes hashed to their digest."sv,
-     [](const CacheMetrics& m) { return m.counters.verified; }, false},
-    {"nginx_registry_cache_verified_bytes_total"sv, counter,
-     "Bytes of the bodies that were verified."sv,
-     [](const CacheMetrics& m) { return m.counters.verified_bytes; }, false},
-    {"nginx_registry_cache_digest_mismatches_total"sv, counter,
-     "Bodies that did not hash to their digest or that the upstream ended short: cut before "
-     "their end, never recorded."sv,
-     [](const CacheMetrics& m) { return m.counters.digest_mismatches; }, false},
-    {"nginx_registry_cache_evictions_total"sv, counter,
-     "Entries evicted, oldest first, to make room when the store reached max_size."sv,
-     [](const CacheMetrics& m) { return m.counters.evictions; }, false},
+#define REGISTRY_CACHE_COUNTER_FAMILY(field, family, help) \
+    {family ""sv, counter, help ""sv, [](const CacheMetrics& m) { return m.counters.field; }, false},
+    REGISTRY_CACHE_COUNTERS(REGISTRY_CACHE_COUNTER_FAMILY)
+#undef REGISTRY_CACHE_COUNTER_FAMILY
 };
 
 const PlainFamily map_families[] = {
@@ -195,7 +163,9 @@ std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
 
 void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out) {
     out.reserve(out.size() + estimate_size(caches));
-    for (const PlainFamily& f : counter_families) append_plain(out, f, caches);
+    for (const PlainFamily& f : counter_families) {
+        if (!f.name.empty()) append_plain(out, f, caches);
+    }
     append_distribution_total(out, caches);
     append_upstream(out, caches);
     append_entries(out, caches);

@@ -84,8 +84,14 @@ bool answer_failure_as_oci(ngx_http_request_t *r, ngx_http_registry_cache_reques
 }
 
 void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept {
-    if (status >= 100 && status < 600) {
-        ngx_http_registry_cache_count(cache->sh->upstream[status / 100 - 1]);
+    auto &sh = *cache->sh;
+    switch (status / 100) {
+        case 1: ngx_http_registry_cache_count(sh.upstream_1xx); break;
+        case 2: ngx_http_registry_cache_count(sh.upstream_2xx); break;
+        case 3: ngx_http_registry_cache_count(sh.upstream_3xx); break;
+        case 4: ngx_http_registry_cache_count(sh.upstream_4xx); break;
+        case 5: ngx_http_registry_cache_count(sh.upstream_5xx); break;
+        default: break;
     }
 }
 

@@ -17,23 +17,9 @@ registry_cache::CacheMetrics snapshot(ngx_http_registry_cache_t *cache) {
     m.zone.assign(ngx_http_registry_cache_view(cache->shm_zone->shm.name));
     const auto &sh = *cache->sh;
     auto &c = m.counters;
-    c.lookups = read(sh.lookups);
-    c.hits = read(sh.hits);
-    c.misses = read(sh.misses);
-    c.bypasses = read(sh.bypasses);
-    c.errors = read(sh.errors);
-    c.refused = read(sh.refused);
-    c.recorded = read(sh.recorded);
-    c.cleared = read(sh.cleared);
-    c.verified = read(sh.verified);
-    c.verified_bytes = read(sh.verified_bytes);
-    c.digest_mismatches = read(sh.digest_mismatches);
-    c.evictions = read(sh.evictions);
-    c.upstream_1xx = read(sh.upstream[0]);
-    c.upstream_2xx = read(sh.upstream[1]);
-    c.upstream_3xx = read(sh.upstream[2]);
-    c.upstream_4xx = read(sh.upstream[3]);
-    c.upstream_5xx = read(sh.upstream[4]);
+#define NGX_HTTP_REGISTRY_CACHE_READ(field, family, help) c.field = read(sh.field);
+    REGISTRY_CACHE_COUNTERS(NGX_HTTP_REGISTRY_CACHE_READ)
+#undef NGX_HTTP_REGISTRY_CACHE_READ
 
     std::string error;
     if (cache->worker != nullptr && cache->worker->store != nullptr) {

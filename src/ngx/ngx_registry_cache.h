@@ -14,6 +14,7 @@ extern "C" {
 
 #include "registry_cache/flight.h"
 #include "registry_cache/learn.h"
+#include "registry_cache/metrics.h"
 #include "registry_cache/policy/body_check.h"
 #include "registry_cache/route.h"
 #include "registry_cache/store.h"
@@ -25,22 +26,13 @@ struct ngx_http_registry_cache_counter_t {
     alignas(64) ngx_atomic_t value;
 };
 
-// Every counter of a cache; see registry_cache::CacheCounters for their meaning.
+// Every counter of a cache (registry_cache::CacheCounters, one table in metrics.h), then the
+// single-flight table.
 struct ngx_http_registry_cache_shctx_t {
-    ngx_http_registry_cache_counter_t lookups;
-    ngx_http_registry_cache_counter_t hits;
-    ngx_http_registry_cache_counter_t misses;
-    ngx_http_registry_cache_counter_t bypasses;
-    ngx_http_registry_cache_counter_t errors;
-    ngx_http_registry_cache_counter_t refused;
-    ngx_http_registry_cache_counter_t recorded;
-    ngx_http_registry_cache_counter_t cleared;
-    ngx_http_registry_cache_counter_t verified;
-    ngx_http_registry_cache_counter_t verified_bytes;
-    ngx_http_registry_cache_counter_t digest_mismatches;
-    ngx_http_registry_cache_counter_t evictions;
-    ngx_http_registry_cache_counter_t upstream[5];  // 1xx .. 5xx
-    registry_cache::FlightTable flights;            // under the zone's lock (flight.cpp)
+#define NGX_HTTP_REGISTRY_CACHE_SH_COUNTER(field, family, help) ngx_http_registry_cache_counter_t field;
+    REGISTRY_CACHE_COUNTERS(NGX_HTTP_REGISTRY_CACHE_SH_COUNTER)
+#undef NGX_HTTP_REGISTRY_CACHE_SH_COUNTER
+    registry_cache::FlightTable flights;  // under the zone's lock (flight.cpp)
 };
 
 struct ngx_http_registry_cache_worker_t;
