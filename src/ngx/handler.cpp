@@ -56,7 +56,7 @@ status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
         found.status = LookupStatus::error;
         error = "the store is not open";
     } else {
-        found = store->lookup(state.route.name, state.route.digest, &error);
+        found = store->lookup(state.asked.route.name, state.asked.route.digest, &error);
     }
     switch (found.status) {
         case LookupStatus::hit:
@@ -69,7 +69,7 @@ status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     }
     ngx_http_registry_cache_count(cache->sh->errors);
     ngx_http_registry_cache_log_store_error(cache, r->connection->log, "lookup", error);
-    state.may_record = false;
+    state.lookup.may_record = false;
     return status_t::error;
 }
 
@@ -117,13 +117,13 @@ bool declares_body(const ngx_http_request_t *r) noexcept {
 ngx_int_t answer_hit(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                      const registry_cache::LookupResult &found) {
     ngx_http_registry_cache_count(state.cache->sh->hits);
-    state.status = status_t::hit;
-    return ngx_http_registry_cache_send_hit(r, state.route, found.descriptor);
+    state.lookup.status = status_t::hit;
+    return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor);
 }
 
 ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     ngx_http_registry_cache_count(state.cache->sh->misses);
-    state.status = status_t::miss;
+    state.lookup.status = status_t::miss;
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     return pass(r, rlcf->pass);
@@ -133,9 +133,9 @@ ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
 // and back off, so that many waiting followers do not keep taking the zone's lock.
 void arm_wait(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
     constexpr ngx_msec_t first_poll_ms = 5, last_poll_ms = 100;
-    state.poll_ms = state.poll_ms == 0 ? first_poll_ms : ngx_min(2 * state.poll_ms, last_poll_ms);
+    state.flight.poll_ms = state.flight.poll_ms == 0 ? first_poll_ms : ngx_min(2 * state.flight.poll_ms, last_poll_ms);
     r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, state.poll_ms);
+    ngx_add_timer(r->connection->write, state.flight.poll_ms);
 }
 
 // A follower's turn: the leader's outcome decides between a hit and the upstream.
@@ -157,9 +157,9 @@ void follow(ngx_http_request_t *r) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-    auto flight = ngx_http_registry_cache_look_flight(state->cache, state->flight);
+    auto flight = ngx_http_registry_cache_look_flight(state->cache, state->flight.key);
     if (flight == registry_cache::FlightState::in_flight &&
-        static_cast<ngx_msec_int_t>(state->wait_until - ngx_current_msec) > 0)
+        static_cast<ngx_msec_int_t>(state->flight.wait_until - ngx_current_msec) > 0)
     {
         arm_wait(r, *state);
         return;
@@ -194,23 +194,23 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     if (state == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (state->status == status_t::error) {
+    if (state->lookup.status == status_t::error) {
         return pass(r, rlcf->pass);
     }
-    if (state->credentialed || declares_body(r)) {
+    if (state->asked.credentialed || declares_body(r)) {
         return pass_miss(r, *state);
     }
-    state->flight = registry_cache::flight_key(state->route.name, registry_cache::digest_text(state->route));
-    switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight)) {
+    state->flight.key = registry_cache::flight_key(state->asked.route.name, registry_cache::digest_text(state->asked.route));
+    switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight.key)) {
         case registry_cache::Claim::leader:
-            state->leader = true;
+            state->flight.leader = true;
             return pass_miss(r, *state);
         case registry_cache::Claim::full:
             return pass_miss(r, *state);
         case registry_cache::Claim::follower:
             break;
     }
-    state->wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout();
+    state->flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout();
     r->main->count++;
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = follow_safely;
@@ -240,23 +240,23 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 
     ngx_http_registry_cache_request_t judged{};
     judged.cache = cache;
-    judged.route = route;
-    judged.method = method_of(r);
-    judged.credentialed = carries_credentials(r);
-    judged.may_record = true;
-    judged.verify_on = rlcf->verify != 0;
+    judged.asked.route = route;
+    judged.asked.method = method_of(r);
+    judged.asked.credentialed = carries_credentials(r);
+    judged.lookup.may_record = true;
+    judged.verify.on = rlcf->verify != 0;
 #if (NGX_THREADS)
-    judged.verify_threads = rlcf->verify_threads;
+    judged.verify.threads = rlcf->verify_threads;
 #endif
 
     // A HEAD with Range is the upstream's to answer (206 and Content-Range).
-    if (judged.method == Method::head && registry_cache::is_recordable_blob(route) &&
+    if (judged.asked.method == Method::head && registry_cache::is_recordable_blob(route) &&
         r->headers_in.range == nullptr)
     {
         ngx_http_registry_cache_count(cache->sh->lookups);
         registry_cache::LookupResult found;
-        judged.status = read_store(r, judged, found);
-        if (judged.status == status_t::hit) {
+        judged.lookup.status = read_store(r, judged, found);
+        if (judged.lookup.status == status_t::hit) {
             // Answered here: no redirect follows, so r->ctx is enough to keep the state.
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
             return state ? answer_hit(r, *state, found) : NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -265,7 +265,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     }
 
     ngx_http_registry_cache_count(cache->sh->bypasses);
-    judged.status = status_t::bypass;
+    judged.lookup.status = status_t::bypass;
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -101,9 +101,9 @@ void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept
 // proxy_cache of the location.
 ngx_int_t refuse_unverifiable(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                               registry_cache::BodyCheck why) noexcept {
-    state.may_record = false;
+    state.lookup.may_record = false;
     r->upstream->cacheable = 0;
-    const ngx_str_t name{state.route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(state.route.name.data()))};
+    const ngx_str_t name{state.asked.route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(state.asked.route.name.data()))};
     const char *detail = why == registry_cache::BodyCheck::refuse_encoded
                              ? "the upstream's body is encoded (Content-Encoding), so it cannot be "
                                "checked against its digest"
@@ -145,16 +145,16 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
 
     // A body that will be hashed teaches at its end, from its bytes, and is hashed even
     // when nothing may be recorded: a wrong body must never reach the client whole.
-    if (state.verify_on && registry_cache::same_object(state.route, answer.path)) {
+    if (state.verify.on && registry_cache::same_object(state.asked.route, answer.path)) {
         registry_cache::BodyExchange exchange;
-        exchange.method = state.method;
+        exchange.method = state.asked.method;
         exchange.status = answer.status;
         exchange.client_asked_range = r->headers_in.range != nullptr;
         exchange.encoded = answer.content_encoded;
         exchange.content_length = answer.content_length;
         exchange.docker_content_digest = answer.docker_content_digest;
         exchange.framing = framing(r);
-        registry_cache::BodyPlan plan = registry_cache::plan_body(state.route, exchange);
+        registry_cache::BodyPlan plan = registry_cache::plan_body(state.asked.route, exchange);
         switch (plan.check) {
             case registry_cache::BodyCheck::pass:
                 break;
@@ -167,7 +167,7 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
                         return NGX_OK;
                     case ngx_http_registry_cache_verify_start_t::failed:
                         // Out of memory: the body cannot be checked, so none of it leaves.
-                        state.may_record = false;
+                        state.lookup.may_record = false;
                         u->cacheable = 0;
                         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                                       "registry cache: cannot verify the body (out of memory); refused");
@@ -178,11 +178,11 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
                 break;
         }
     }
-    if (!state.may_record) {
+    if (!state.lookup.may_record) {
         return NGX_OK;
     }
     registry_cache::BlobDescriptor descriptor;
-    auto lesson = registry_cache::learn(state.route, state.method, answer,
+    auto lesson = registry_cache::learn(state.asked.route, state.asked.method, answer,
                                         static_cast<std::uint64_t>(ngx_time()), descriptor);
     ngx_http_registry_cache_teach(r, state, lesson, descriptor);
     return NGX_OK;
@@ -193,8 +193,8 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
     // Only the answer to a request the handler passed on, once, and only what an
     // upstream said: a response nginx made up itself (an error_page, a `return`) teaches
     // nothing.
-    if (state != nullptr && !state->observed && state->status != ngx_http_registry_cache_status_t::hit) {
-        state->observed = true;
+    if (state != nullptr && !state->lookup.observed && state->lookup.status != ngx_http_registry_cache_status_t::hit) {
+        state->lookup.observed = true;
         if (r->upstream != nullptr) {
             count_outcome(state->cache, r->headers_out.status);
             if (!answer_failure_as_oci(r, *state)) {
@@ -205,7 +205,7 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
                 rc = inspect(r, *state);
             } catch (const std::exception &e) {
                 // Nothing verifies this body now: none of it may leave.
-                state->may_record = false;
+                state->lookup.may_record = false;
                 r->upstream->cacheable = 0;
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                               "registry cache: judging the upstream's answer failed: %s", e.what());
@@ -220,33 +220,6 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
 }
 
 }  // namespace
-
-void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                   registry_cache::Lesson lesson,
-                                   const registry_cache::BlobDescriptor &descriptor) noexcept {
-    if (lesson == registry_cache::Lesson::nothing || !state.may_record) {
-        return;
-    }
-    // A leader's flight lands when its record commits (writer.cpp), not when it ends.
-    std::uint64_t flight = 0;
-    if (state.leader && !state.landed && lesson == registry_cache::Lesson::record) {
-        flight = state.flight;
-    }
-    registry_cache::StoreWrite write;
-    if (!registry_cache::make_store_write(lesson, state.route, descriptor,
-                                          state.credentialed ? registry_cache::LinkScope::credentialed
-                                                             : registry_cache::LinkScope::public_access,
-                                          write)) {
-        // Out of memory: nothing is recorded; the body (already judged) is not affected.
-        ngx_http_registry_cache_count(state.cache->sh->errors);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: recording failed (out of memory)");
-        return;
-    }
-    if (flight != 0) {
-        state.landed = true;
-    }
-    ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
-}
 
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *) noexcept {
     next_header_filter = ngx_http_top_header_filter;

@@ -77,27 +77,37 @@ enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, b
 struct ngx_http_registry_cache_verify_t;  // a body being hashed (verify_filter.cpp)
 
 // The state of one request, kept where nginx's internal redirects cannot zero it (see
-// request_state.cpp). Its views point into the request's own memory.
+// request_state.cpp), in one part per feature. Its views point into the request's own memory.
 struct ngx_http_registry_cache_request_t {
     ngx_http_registry_cache_t *cache;
-    registry_cache::Route route;
-    registry_cache::Method method;
-    ngx_http_registry_cache_status_t status;
-    bool credentialed;  // the request carried a credential of some kind (policy/credentials.h)
-    bool may_record;    // false after a store error: nothing is written back
-    bool observed;      // the upstream's response header was seen
-    bool verify_on;     // registry_cache_verify of the location that judged the request
+    struct {
+        registry_cache::Route route;
+        registry_cache::Method method;
+        bool credentialed;  // it carried a credential of some kind (policy/credentials.h)
+    } asked;
+    struct {
+        ngx_http_registry_cache_status_t status;  // what $registry_cache_status says
+        bool may_record;  // false after a store error, or a body refused: nothing is written
+        bool observed;    // the upstream's response header was seen
+    } lookup;
+    struct {
+        std::uint64_t key;      // the single flight this request leads or follows; 0: none
+        bool leader;            // it leads: it must land the flight
+        bool landed;            // the flight was landed, or handed to the writer to land
+        ngx_msec_t wait_until;  // a follower's deadline
+        ngx_msec_t poll_ms;     // a follower's current interval between looks at its flight
+    } flight;
+    struct {
+        bool on;  // registry_cache_verify of the location that judged the request
 #if (NGX_THREADS)
-    ngx_thread_pool_t *verify_threads;  // and its thread pool
+        ngx_thread_pool_t *threads;  // and its thread pool
 #endif
-    ngx_http_registry_cache_verify_t *verify;  // set while a body is being hashed
-    std::uint64_t flight;   // the single flight this request leads or follows; 0: none
-    bool leader;            // it leads: it must land the flight
-    bool landed;            // the flight was landed, or handed to the writer to land
-    ngx_msec_t wait_until;  // a follower's deadline
-    ngx_msec_t poll_ms;     // a follower's current interval between looks at its flight
-    ngx_str_t error_body;   // OCI error JSON sent in place of nginx's own error page
-    bool error_body_sent;
+        ngx_http_registry_cache_verify_t *body;  // set while a body is being hashed
+    } verify;
+    struct {
+        ngx_str_t body;  // OCI error JSON sent in place of the response's own body
+        bool sent;
+    } error_page;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,

@@ -48,20 +48,20 @@ void consume(ngx_chain_t *in) noexcept {
 
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state == nullptr || state->error_body.len == 0) {
+    if (state == nullptr || state->error_page.body.len == 0) {
         return next_body_filter(r, in);
     }
     consume(in);
-    if (state->error_body_sent) {
+    if (state->error_page.sent) {
         return NGX_OK;
     }
-    state->error_body_sent = true;
+    state->error_page.sent = true;
     auto *b = static_cast<ngx_buf_t *>(ngx_pcalloc(r->pool, sizeof(ngx_buf_t)));
     if (b == nullptr) {
         return NGX_ERROR;
     }
-    b->pos = state->error_body.data;
-    b->last = state->error_body.data + state->error_body.len;
+    b->pos = state->error_page.body.data;
+    b->last = state->error_page.body.data + state->error_page.body.len;
     b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;
@@ -77,7 +77,7 @@ bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
     static ngx_str_t json = ngx_string("application/json; charset=utf-8");
     try {
         std::string body = registry_cache::render_error_body(registry_cache::OciErrorCode::unavailable, detail);
-        if (!ngx_http_registry_cache_pool_copy(r->pool, body, state.error_body)) {
+        if (!ngx_http_registry_cache_pool_copy(r->pool, body, state.error_page.body)) {
             return false;
         }
     } catch (...) {
@@ -90,7 +90,7 @@ bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
     r->headers_out.content_type_len = json.len;
     r->headers_out.content_type_lowcase = nullptr;
     r->headers_out.charset.len = 0;
-    r->headers_out.content_length_n = static_cast<off_t>(state.error_body.len);
+    r->headers_out.content_length_n = static_cast<off_t>(state.error_page.body.len);
     return ngx_http_registry_cache_add_registry_headers(r);
 }
 

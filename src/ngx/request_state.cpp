@@ -13,9 +13,9 @@ namespace {
 // client gone): followers must not wait for an answer that will never be recorded.
 void state_marker(void *data) noexcept {
     auto *state = static_cast<ngx_http_registry_cache_request_t *>(data);
-    if (state->leader && !state->landed) {
-        state->landed = true;
-        ngx_http_registry_cache_land_flight(state->cache, state->flight, false);
+    if (state->flight.leader && !state->flight.landed) {
+        state->flight.landed = true;
+        ngx_http_registry_cache_land_flight(state->cache, state->flight.key, false);
     }
 }
 

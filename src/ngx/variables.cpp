@@ -7,11 +7,11 @@ ngx_int_t status_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, u
     static const ngx_str_t names[] = {ngx_null_string, ngx_string("HIT"), ngx_string("MISS"),
                                       ngx_string("BYPASS"), ngx_string("ERROR")};
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r->main);
-    if (state == nullptr || state->status == ngx_http_registry_cache_status_t::none) {
+    if (state == nullptr || state->lookup.status == ngx_http_registry_cache_status_t::none) {
         v->not_found = 1;
         return NGX_OK;
     }
-    const ngx_str_t &name = names[static_cast<int>(state->status)];
+    const ngx_str_t &name = names[static_cast<int>(state->lookup.status)];
     v->len = name.len;
     v->valid = 1;
     v->no_cacheable = 0;

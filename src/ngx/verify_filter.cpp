@@ -38,10 +38,10 @@ ngx_int_t send(ngx_http_request_t *r, verify_t &v) noexcept {
 
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state == nullptr || state->verify == nullptr) {
+    if (state == nullptr || state->verify.body == nullptr) {
         return next_body_filter(r, in);
     }
-    verify_t &v = *state->verify;
+    verify_t &v = *state->verify.body;
     if (!v.started) {
         v.started = true;
         // A filter between the upstream and this one made the 200 a part of the body (the
@@ -49,8 +49,8 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
         // bytes cannot be judged, and the whole body, unjudged, must not be stored either.
         if (r->headers_out.status != v.status) {
             v.dropped = true;
-            state->verify = nullptr;
-            state->may_record = false;
+            state->verify.body = nullptr;
+            state->lookup.may_record = false;
             forget_cached_body(r, false);
             return next_body_filter(r, in);
         }
@@ -130,7 +130,7 @@ ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     using start_t = ngx_http_registry_cache_verify_start_t;
     bool threaded = false;
 #if (NGX_THREADS)
-    threaded = state.verify_threads != nullptr;
+    threaded = state.verify.threads != nullptr;
 #endif
 #if (NGX_HTTP_CACHE)
     if (r->cache != nullptr) {
@@ -175,7 +175,7 @@ ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     }
     end->handler = on_request_end;
     end->data = v;
-    state.verify = v;
+    state.verify.body = v;
     return start_t::started;
 }
 

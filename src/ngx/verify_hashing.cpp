@@ -34,7 +34,7 @@ void forget_cached_body(ngx_http_request_t *r, bool failed) noexcept {
 // counted on keepalive would otherwise wait for bytes that never come), nothing is stored.
 void refuse(verify_t &v) noexcept {
     v.failed = true;
-    v.state->may_record = false;
+    v.state->lookup.may_record = false;
     forget_cached_body(v.r, true);
     v.r->keepalive = 0;
     v.r->connection->error = 1;
@@ -43,9 +43,9 @@ void refuse(verify_t &v) noexcept {
 // The client is gone (a failed write, a closed connection, a timeout): the rest of the body
 // will not be relayed, and nginx may reuse the buffers still held here.
 void report_mismatch(verify_t &v, ngx_str_t detail) noexcept {
-    const registry_cache::Route &route = v.state->route;
+    const registry_cache::Route &route = v.state->asked.route;
     ngx_str_t name{route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(route.name.data()))};
-    v.state->may_record = false;
+    v.state->lookup.may_record = false;
     ngx_http_registry_cache_count(v.state->cache->sh->digest_mismatches);
     ngx_log_error(NGX_LOG_ERR, v.r->connection->log, 0,
                   "registry cache: digest mismatch in repository \"%V\": expected %V, %V; "
@@ -77,7 +77,7 @@ bool judge(verify_t &v) {
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
         if (v.teaches) {
             registry_cache::BlobDescriptor descriptor;
-            auto lesson = registry_cache::learn_verified(state.route, computed, bytes,
+            auto lesson = registry_cache::learn_verified(state.asked.route, computed, bytes,
                                                          ngx_http_registry_cache_view(v.content_type),
                                                          static_cast<std::uint64_t>(ngx_time()), descriptor);
             ngx_http_registry_cache_teach(r, state, lesson, descriptor);
@@ -194,7 +194,7 @@ bool post_job(verify_t &v) {
         v.task->event.data = &v;
         v.task->event.handler = job_done;
     }
-    if (ngx_thread_task_post(v.state->verify_threads, v.task) != NGX_OK) {
+    if (ngx_thread_task_post(v.state->verify.threads, v.task) != NGX_OK) {
         return false;  // nginx logged why (a full queue); the caller hashes here instead
     }
     v.r->main->blocked++;  // the request and its pool stay until the job is back
@@ -246,7 +246,7 @@ bool advance(verify_t &v) {
             return !v.end_seen || judge(v);
         }
 #if (NGX_THREADS)
-        if (v.state->verify_threads != nullptr && v.job.bytes() >= thread_min_bytes && post_job(v)) {
+        if (v.state->verify.threads != nullptr && v.job.bytes() >= thread_min_bytes && post_job(v)) {
             return true;
         }
 #endif

@@ -1,4 +1,4 @@
-// Writes batched off the request path: the header filter queues what it learned, and one
+// Writes batched off the request path: the filters queue what the upstream taught, and one
 // write transaction per event loop iteration commits the lot (group commit). Posting the
 // flush, rather than arming a timer, commits before this worker reads its next request, so
 // a client's HEAD that follows its own miss is a hit, with no waiting for a timer.
@@ -88,4 +88,33 @@ void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
     if (!w->flush.posted) {
         ngx_post_event(&w->flush, &ngx_posted_events);
     }
+}
+
+// What an upstream answer taught becomes a write here, so that the filters that learn (the
+// header filter, the verifying body filter) depend on the writer and never on each other.
+void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                   registry_cache::Lesson lesson,
+                                   const registry_cache::BlobDescriptor &descriptor) noexcept {
+    if (lesson == registry_cache::Lesson::nothing || !state.lookup.may_record) {
+        return;
+    }
+    // A leader's flight lands when its record commits (writer.cpp), not when it ends.
+    std::uint64_t flight = 0;
+    if (state.flight.leader && !state.flight.landed && lesson == registry_cache::Lesson::record) {
+        flight = state.flight.key;
+    }
+    registry_cache::StoreWrite write;
+    if (!registry_cache::make_store_write(lesson, state.asked.route, descriptor,
+                                          state.asked.credentialed ? registry_cache::LinkScope::credentialed
+                                                             : registry_cache::LinkScope::public_access,
+                                          write)) {
+        // Out of memory: nothing is recorded; the body (already judged) is not affected.
+        ngx_http_registry_cache_count(state.cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: recording failed (out of memory)");
+        return;
+    }
+    if (flight != 0) {
+        state.flight.landed = true;
+    }
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
 }
