@@ -166,6 +166,9 @@ void follow(ngx_http_request_t *r) {
     }
     r->read_event_handler = ngx_http_block_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follower wakes: %s",
+                   flight == registry_cache::FlightState::recorded ? "recorded, looking up"
+                                                                   : "nothing recorded or timed out, going upstream");
     if (flight == registry_cache::FlightState::recorded) {
         registry_cache::LookupResult found;
         if (read_store(r, *state, found) == status_t::hit) {
@@ -198,16 +201,22 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
         return pass(r, rlcf->pass);
     }
     if (state->asked.credentialed || declares_body(r)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "registry cache: miss with credentials or a body: joins no flight");
         return pass_miss(r, *state);
     }
     state->flight.key = registry_cache::flight_key(state->asked.route.name, registry_cache::digest_text(state->asked.route));
     switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight.key)) {
         case registry_cache::Claim::leader:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: leads the flight");
             state->flight.leader = true;
             return pass_miss(r, *state);
         case registry_cache::Claim::full:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "registry cache: flight table full: goes upstream alone");
             return pass_miss(r, *state);
         case registry_cache::Claim::follower:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follows the flight");
             break;
     }
     state->flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout();
@@ -256,6 +265,10 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         ngx_http_registry_cache_count(cache->sh->lookups);
         registry_cache::LookupResult found;
         judged.lookup.status = read_store(r, judged, found);
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: lookup: %s",
+                       judged.lookup.status == status_t::hit    ? "hit"
+                       : judged.lookup.status == status_t::miss ? "miss (absent or not public)"
+                                                                 : "store error");
         if (judged.lookup.status == status_t::hit) {
             // Answered here: no redirect follows, so r->ctx is enough to keep the state.
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
@@ -264,6 +277,8 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         return miss(r, rlcf, judged);
     }
 
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "registry cache: bypass: not a HEAD of a recordable blob, or a Range");
     ngx_http_registry_cache_count(cache->sh->bypasses);
     judged.lookup.status = status_t::bypass;
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {

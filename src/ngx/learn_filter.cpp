@@ -155,6 +155,13 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         exchange.docker_content_digest = answer.docker_content_digest;
         exchange.framing = framing(r);
         registry_cache::BodyPlan plan = registry_cache::plan_body(state.asked.route, exchange);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: upstream %ui: body %s",
+                       in.status_n,
+                       plan.check == registry_cache::BodyCheck::verify           ? "verified"
+                       : plan.check == registry_cache::BodyCheck::refuse_encoded ? "refused (encoded)"
+                       : plan.check == registry_cache::BodyCheck::refuse_unframed
+                           ? "refused (the client could not see a cut)"
+                           : "passed");
         switch (plan.check) {
             case registry_cache::BodyCheck::pass:
                 break;
@@ -184,6 +191,10 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     registry_cache::BlobDescriptor descriptor;
     auto lesson = registry_cache::learn(state.asked.route, state.asked.method, answer,
                                         static_cast<std::uint64_t>(ngx_time()), descriptor);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: the headers teach %s",
+                   lesson == registry_cache::Lesson::record       ? "a record"
+                   : lesson == registry_cache::Lesson::clear_link ? "a clear"
+                                                                  : "nothing");
     ngx_http_registry_cache_teach(r, state, lesson, descriptor);
     return NGX_OK;
 }

@@ -220,6 +220,11 @@ inline bool ngx_http_registry_cache_pool_copy(ngx_pool_t *pool, std::string_view
     return true;
 }
 
+// An ngx_str_t over `s`, for "%V" in log lines; nginx never writes through it there.
+inline ngx_str_t ngx_http_registry_cache_str(std::string_view s) noexcept {
+    return {s.size(), reinterpret_cast<u_char *>(const_cast<char *>(s.data()))};
+}
+
 inline std::string_view ngx_http_registry_cache_view(const ngx_str_t &s) noexcept {
     return {reinterpret_cast<const char *>(s.data), s.len};
 }

@@ -69,6 +69,9 @@ bool judge(verify_t &v) {
     std::string computed = v.hasher.finish();
     std::string_view expected = ngx_http_registry_cache_view(v.expected);
     bool length_ok = v.length < 0 || static_cast<std::uint64_t>(v.length) == bytes;
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: judged %uL bytes: %s, %s",
+                   bytes, computed == expected ? "digest matches" : "digest differs",
+                   length_ok ? "length as declared" : "length not as declared");
     auto &sh = *state.cache->sh;
 
     if (!computed.empty() && computed == expected && length_ok) {

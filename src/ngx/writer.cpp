@@ -32,6 +32,8 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
     }
     ngx_atomic_int_t clears = static_cast<ngx_atomic_int_t>(w->pending.size()) - records;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0, "registry cache: committing %i records and %i clears",
+                   records, clears);
     bool committed = false;
     try {
         std::string error;
