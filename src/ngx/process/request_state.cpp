@@ -3,7 +3,8 @@
 // upstream answers, what the handler asked for. So the state lives in a cleanup entry of
 // the request pool (found again by its handler, as ngx_http_realip_module does), with
 // r->ctx as a shortcut until a redirect clears it.
-#include "ngx_registry_cache.h"
+#include "process/request_state.h"
+#include "process/flight.h"
 
 #include <new>
 

@@ -1,5 +1,6 @@
 // $registry_cache_status: HIT, MISS, BYPASS or ERROR, for log_format and add_header.
-#include "ngx_registry_cache.h"
+#include "serve/serve.h"
+#include "process/request_state.h"
 
 namespace {
 

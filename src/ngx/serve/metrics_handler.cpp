@@ -1,5 +1,6 @@
 // `registry_cache_metrics;`: every cache's counters and store gauges as Prometheus text.
-#include "ngx_registry_cache.h"
+#include "serve/serve.h"
+#include "process/process.h"
 
 #include <string>
 #include <vector>

@@ -7,7 +7,7 @@
 // once it is consumed, so a thread never hashes bytes that are being overwritten.
 #pragma once
 
-#include "ngx_registry_cache.h"
+#include "verify/verify_filter.h"
 
 #include <deque>
 #include <vector>

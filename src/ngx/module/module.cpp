@@ -1,5 +1,9 @@
 // The module's definition: directives, configuration life cycle, phase registration.
-#include "ngx_registry_cache.h"
+#include "module/directives.h"
+#include "process/process.h"
+#include "serve/serve.h"
+#include "upstream/upstream.h"
+#include "verify/verify_filter.h"
 
 namespace {
 

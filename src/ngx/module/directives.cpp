@@ -1,5 +1,6 @@
 // Directive parsers. Errors follow nginx's own wording: the directive, the bad value quoted.
-#include "ngx_registry_cache.h"
+#include "module/directives.h"
+#include "serve/serve.h"
 
 namespace {
 

@@ -2,7 +2,10 @@
 // on: counts their outcome, decides what becomes of the body (verified as it streams, or
 // refused before a byte leaves when it could not be verified), and teaches the cache what
 // the upstream confirmed.
-#include "ngx_registry_cache.h"
+#include "upstream/upstream.h"
+#include "process/request_state.h"
+#include "process/writer.h"
+#include "verify/verify_filter.h"
 
 #include <string>
 

@@ -1,6 +1,6 @@
 // The buffers of a body being verified: taken in as they arrive (a large one in a file in
 // slices), relayed as shadows when they may go on, and retired once hashed and sent.
-#include "verify.h"
+#include "verify/verify.h"
 
 #include <new>
 

@@ -2,7 +2,10 @@
 // write transaction per event loop iteration commits the lot (group commit). Posting the
 // flush, rather than arming a timer, commits before this worker reads its next request, so
 // a client's HEAD that follows its own miss is a hit, with no waiting for a timer.
-#include "ngx_registry_cache.h"
+#include "process/writer.h"
+#include "process/flight.h"
+
+#include "registry_cache/store_write.h"
 
 #include <string>
 

@@ -1,6 +1,7 @@
 // Hashing and judging a body being verified: the pieces not yet hashed go to a job, run here
 // or in an nginx thread pool, one at a time; the body is judged once its end is hashed.
-#include "verify.h"
+#include "verify/verify.h"
+#include "process/writer.h"
 
 #include <new>
 #include <string>

@@ -3,7 +3,9 @@
 // be verified). Registry clients parse `{"errors":[...]}`, not nginx's HTML pages. The
 // header half rewrites the response before it leaves; the body half sends the JSON once and
 // drops whatever body nginx or the upstream would have sent.
-#include "ngx_registry_cache.h"
+#include "upstream/upstream.h"
+#include "process/request_state.h"
+#include "serve/serve.h"
 
 #include <string>
 

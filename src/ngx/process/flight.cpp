@@ -1,6 +1,6 @@
 // Single flight across workers (registry_cache/flight.h): the table lives in the cache's
 // shared zone, under the zone's own lock, held only for a scan of 64 slots.
-#include "ngx_registry_cache.h"
+#include "process/flight.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // The shared memory zone of a cache: counters every worker bumps.
-#include "ngx_registry_cache.h"
+#include "state/conf.h"
 
 ngx_int_t ngx_http_registry_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept {
     auto *cache = static_cast<ngx_http_registry_cache_t *>(shm_zone->data);

@@ -9,7 +9,8 @@
 //
 // This file is the filter itself; verify_pieces.cpp keeps the buffers, verify_hashing.cpp
 // hashes and judges them (verify.h).
-#include "verify.h"
+#include "verify/verify.h"
+#include "process/request_state.h"
 
 #include <new>
 #include <string>

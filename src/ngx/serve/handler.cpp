@@ -1,6 +1,11 @@
 // The content-phase handler: parse the route, refuse what is invalid, answer a cached HEAD
 // of a blob, and pass everything else on to where the operator's proxy_pass lives.
-#include "ngx_registry_cache.h"
+#include "serve/serve.h"
+#include "process/flight.h"
+#include "process/process.h"
+#include "process/request_state.h"
+#include "process/writer.h"
+#include "state/request.h"
 
 #include <string>
 #include <string_view>

@@ -1,10 +1,11 @@
 // Responses the module writes itself: cache hits, OCI errors, and plain bodies (metrics).
-#include "ngx_registry_cache.h"
+#include "serve/serve.h"
 
 #include <optional>
 #include <string>
 
 #include "registry_cache/conditional.h"
+#include "registry_cache/learn.h"
 #include "registry_cache/oci_error.h"
 
 namespace {

@@ -1,0 +1,35 @@
+// nginx's own headers, for every file of the glue (first: they set the 64-bit off_t and the
+// feature macros that the rest must agree with), and the conversions between nginx's strings
+// and C++ views that every file needs.
+#pragma once
+
+extern "C" {
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+}
+
+#include <string_view>
+
+// A copy of `s` in `pool`; false when the pool has no memory (an empty `s` always copies).
+inline bool ngx_http_registry_cache_pool_copy(ngx_pool_t *pool, std::string_view s, ngx_str_t &out) noexcept {
+    out = ngx_str_t{s.size(), nullptr};
+    if (s.empty()) {
+        return true;
+    }
+    out.data = static_cast<u_char *>(ngx_pnalloc(pool, s.size()));
+    if (out.data == nullptr) {
+        return false;
+    }
+    ngx_memcpy(out.data, s.data(), s.size());
+    return true;
+}
+
+// An ngx_str_t over `s`, for "%V" in log lines; nginx never writes through it there.
+inline ngx_str_t ngx_http_registry_cache_str(std::string_view s) noexcept {
+    return {s.size(), reinterpret_cast<u_char *>(const_cast<char *>(s.data()))};
+}
+
+inline std::string_view ngx_http_registry_cache_view(const ngx_str_t &s) noexcept {
+    return {reinterpret_cast<const char *>(s.data), s.len};
+}

@@ -1,0 +1,30 @@
+// What the upstream taught, on its way to the store: batched and committed once per event
+// loop turn (writer.cpp), with the store's failures logged at most once a second.
+#pragma once
+
+#include "process/process.h"
+#include "state/request.h"
+
+#include <string>
+
+#include "registry_cache/descriptor.h"
+#include "registry_cache/learn.h"
+#include "registry_cache/store.h"
+
+// Queues what an upstream answer taught, unless nothing or nothing may be recorded. Running
+// out of memory costs the record (counted as an error), never the response.
+void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                   registry_cache::Lesson lesson,
+                                   const registry_cache::BlobDescriptor &descriptor) noexcept;
+
+// Queues one write. A `flight` other than 0 is landed once the write commits.
+void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
+                                     registry_cache::StoreWrite &&write, std::uint64_t flight,
+                                     ngx_log_t *log) noexcept;
+
+// Commits what is queued for `cache` now.
+void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *log) noexcept;
+
+// Logs a store failure at most once a second per cache: it can repeat on every request.
+void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
+                                             const char *what, const std::string &error) noexcept;

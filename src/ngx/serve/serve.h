@@ -1,0 +1,25 @@
+// What the module answers itself: the content-phase handler (handler.cpp), hits and OCI
+// errors (response.cpp), metrics (metrics_handler.cpp) and $registry_cache_status
+// (variables.cpp).
+#pragma once
+
+#include "state/conf.h"
+
+#include <cstddef>
+
+#include "registry_cache/descriptor.h"
+#include "registry_cache/route.h"
+
+ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept;
+
+ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
+                                           const registry_cache::Route &route,
+                                           const registry_cache::BlobDescriptor &d);
+ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);
+ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
+                                            const char *data, size_t len) noexcept;
+// Headers distribution sends on every response of the API.
+bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcept;
+
+ngx_int_t ngx_http_registry_cache_metrics_handler(ngx_http_request_t *r) noexcept;
+ngx_int_t ngx_http_registry_cache_add_variables(ngx_conf_t *cf) noexcept;

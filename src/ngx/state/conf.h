@@ -1,0 +1,62 @@
+// What the module keeps across requests: its configuration (a cache per registry_cache_path,
+// the location's directives) and each cache's shared memory zone (counters, flights).
+#pragma once
+
+#include "nginx_headers.h"
+
+#include <type_traits>
+
+#include "registry_cache/flight.h"
+#include "registry_cache/metrics.h"
+
+extern "C" ngx_module_t ngx_http_registry_cache_module;
+
+// A counter of one cache, in its shared memory zone, on its own cache line so that workers
+// bumping different counters do not contend for one line.
+struct ngx_http_registry_cache_counter_t {
+    alignas(64) ngx_atomic_t value;
+};
+
+// Every counter of a cache (registry_cache::CacheCounters, one table in metrics.h), then the
+// single-flight table.
+struct ngx_http_registry_cache_shctx_t {
+#define NGX_HTTP_REGISTRY_CACHE_SH_COUNTER(field, family, help) ngx_http_registry_cache_counter_t field;
+    REGISTRY_CACHE_COUNTERS(NGX_HTTP_REGISTRY_CACHE_SH_COUNTER)
+#undef NGX_HTTP_REGISTRY_CACHE_SH_COUNTER
+    registry_cache::FlightTable flights;  // under the zone's lock (process/flight.cpp)
+};
+
+struct ngx_http_registry_cache_worker_t;  // this process's store and writes (process/process.h)
+
+// One `registry_cache_path`: where its LMDB environment lives and its shared zone.
+struct ngx_http_registry_cache_t {
+    ngx_str_t path;
+    off_t max_size;
+    ngx_shm_zone_t *shm_zone;
+    ngx_http_registry_cache_shctx_t *sh;       // set when the zone is initialised
+    ngx_http_registry_cache_worker_t *worker;  // this process's store; null in the master
+};
+
+struct ngx_http_registry_cache_main_conf_t {
+    ngx_array_t caches;  // of ngx_http_registry_cache_t *
+};
+
+struct ngx_http_registry_cache_loc_conf_t {
+    ngx_shm_zone_t *shm_zone;  // NULL: off; NGX_CONF_UNSET_PTR: not set here
+    ngx_str_t pass;            // "@name" or "/uri" where requests the cache does not answer go
+    ngx_flag_t verify;         // hash bodies relayed from the upstream
+#if (NGX_THREADS)
+    ngx_thread_pool_t *verify_threads;  // where large bodies are hashed; null: the event loop
+#endif
+};
+
+static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,
+              "nginx frees configuration with its pool, running no destructors");
+
+inline void ngx_http_registry_cache_count(ngx_http_registry_cache_counter_t &c,
+                                          ngx_atomic_int_t n = 1) noexcept {
+    (void) ngx_atomic_fetch_add(&c.value, n);
+}
+
+// Shared zone set-up, reused across reloads (state/zone.cpp).
+ngx_int_t ngx_http_registry_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept;

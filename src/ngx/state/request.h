@@ -1,0 +1,53 @@
+// The state of one request: what it asked, what the cache made of it, the flight it leads
+// or follows, the body being verified, the error page replacing its response.
+#pragma once
+
+#include "state/conf.h"
+
+#include <cstdint>
+#include <type_traits>
+
+#include "registry_cache/learn.h"
+#include "registry_cache/route.h"
+
+// What $registry_cache_status says.
+enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, bypass, error };
+
+struct ngx_http_registry_cache_verify_t;  // a body being hashed (verify/verify.h)
+
+// The state of one request, kept where nginx's internal redirects cannot zero it (see
+// process/request_state.cpp), in one part per feature. Its views point into the request's own memory.
+struct ngx_http_registry_cache_request_t {
+    ngx_http_registry_cache_t *cache;
+    struct {
+        registry_cache::Route route;
+        registry_cache::Method method;
+        bool credentialed;  // it carried a credential of some kind (policy/credentials.h)
+    } asked;
+    struct {
+        ngx_http_registry_cache_status_t status;  // what $registry_cache_status says
+        bool may_record;  // false after a store error, or a body refused: nothing is written
+        bool observed;    // the upstream's response header was seen
+    } lookup;
+    struct {
+        std::uint64_t key;      // the single flight this request leads or follows; 0: none
+        bool leader;            // it leads: it must land the flight
+        bool landed;            // the flight was landed, or handed to the writer to land
+        ngx_msec_t wait_until;  // a follower's deadline
+        ngx_msec_t poll_ms;     // a follower's current interval between looks at its flight
+    } flight;
+    struct {
+        bool on;  // registry_cache_verify of the location that judged the request
+#if (NGX_THREADS)
+        ngx_thread_pool_t *threads;  // and its thread pool
+#endif
+        ngx_http_registry_cache_verify_t *body;  // set while a body is being hashed
+    } verify;
+    struct {
+        ngx_str_t body;  // OCI error JSON sent in place of the response's own body
+        bool sent;
+    } error_page;
+};
+
+static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,
+              "request state lives in the request pool, which runs no destructors");

@@ -1,0 +1,16 @@
+// Listening to the upstream: the header filter that counts its answers, decides what becomes
+// of their bodies and learns from them (learn_filter.cpp), and the OCI error JSON that replaces
+// responses no client should get as they are (oci_error_page.cpp).
+#pragma once
+
+#include "state/request.h"
+
+ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
+ngx_int_t ngx_http_registry_cache_error_page_init(ngx_conf_t *cf) noexcept;
+
+// Replaces the response about to be sent with OCI error JSON (code UNAVAILABLE) of
+// `status`: its headers are dropped, and its body gives way to the JSON. False when memory
+// ran out (the caller fails the request).
+bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
+                                                ngx_http_registry_cache_request_t &state,
+                                                ngx_uint_t status, const char *detail) noexcept;
