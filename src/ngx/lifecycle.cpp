@@ -41,9 +41,21 @@ registry_cache::StoreOptions options_of(ngx_cycle_t *cycle, const ngx_http_regis
     registry_cache::StoreOptions options;
     options.directory = path_of(cache);
     options.map_size = static_cast<std::uint64_t>(ngx_align(cache->max_size, ngx_pagesize));
-    // Each worker holds one reader slot; during a reload the old workers still hold theirs.
+    // Reader slots. A serving worker holds one; the master takes one for the moment of its
+    // validation; a worker told to exit gives its slot back within exit_watch_interval (see
+    // watch_for_exit) and from then on takes one only while a read runs. So old workers kept
+    // alive by long transfers hold none, and the table must cover the workers of the
+    // generations that overlap within that interval: a burst of reloads (config management
+    // reloading once per changed file), a worker whose event loop is stuck on a slow disk.
+    // 256 generations of the configured workers, plus one slot per generation for the
+    // master or a tool such as mdb_stat: 512 slots for one worker, 4,352 for 16. A slot is 64
+    // bytes of lock.mdb (272 KiB for 16 workers), and LMDB touches and scans slots only up
+    // to the most ever in use at once, so a large table costs nothing until it is needed.
+    // LMDB sizes lock.mdb when it is opened with no other process using it (nginx's start),
+    // and never shrinks it; a reload cannot grow a table that a running worker has open.
+    constexpr ngx_int_t generations = 256;
     ngx_int_t workers = ccf->worker_processes > 0 ? ccf->worker_processes : 1;
-    options.max_readers = static_cast<unsigned>(ngx_max(126, 2 * workers + 16));
+    options.max_readers = static_cast<unsigned>(ngx_max(126, generations * (workers + 1)));
     return options;
 }
 
@@ -132,6 +144,43 @@ void flush_handler(ngx_event_t *ev) noexcept {
     ngx_http_registry_cache_flush(static_cast<ngx_http_registry_cache_t *>(ev->data), ev->log);
 }
 
+// A worker told to exit (a reload, a binary upgrade, `nginx -s quit`) stops accepting but
+// lives on until its last transfer ends, which for a layer pull over a slow link can be long.
+// Holding its reader slot all that time would let old workers fill LMDB's reader table after
+// enough reloads, and new workers would then fail to open the store (MDB_READERS_FULL).
+// nginx calls no module when a worker starts exiting, so each worker looks once a second:
+// the timer is cancelable, so it never keeps an exiting worker waiting, and it stops once
+// the slots are given back. Reads of the exiting worker (a request already in progress)
+// still work, each taking a slot for its own duration; writes take no slot.
+constexpr ngx_msec_t exit_watch_interval = 1000;
+
+ngx_event_t exit_watch;  // one per process: workers have no reload of their own
+
+void exit_watch_handler(ngx_event_t *ev) noexcept {
+    // ngx_quit or ngx_terminate: the signal arrived during this event loop turn, and the
+    // worker turns exiting right after it.
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+        ngx_add_timer(ev, exit_watch_interval);
+        return;
+    }
+    for_each_cache(static_cast<ngx_cycle_t *>(ev->data), [ev](ngx_http_registry_cache_t *c) noexcept {
+        if (c->worker != nullptr && c->worker->store != nullptr) {
+            c->worker->store->release_reader();
+            ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ev->log, 0,
+                           "registry cache \"%V\": exiting, reader slot given back", &c->path);
+        }
+        return NGX_OK;
+    });
+}
+
+void watch_for_exit(ngx_cycle_t *cycle) noexcept {
+    exit_watch.handler = exit_watch_handler;
+    exit_watch.data = cycle;
+    exit_watch.log = cycle->log;
+    exit_watch.cancelable = 1;
+    ngx_add_timer(&exit_watch, exit_watch_interval);
+}
+
 ngx_int_t open_in_worker(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
     auto *w = new (std::nothrow) ngx_http_registry_cache_worker_t{};
     if (w == nullptr) {
@@ -205,7 +254,15 @@ ngx_int_t ngx_http_registry_cache_init_process(ngx_cycle_t *cycle) noexcept {
         return NGX_OK;
     }
     try {
-        return for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) { return open_in_worker(cycle, c); });
+        if (for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) { return open_in_worker(cycle, c); }) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        // Single-process mode never exits gracefully (it leaves at once on quit): no watch.
+        ngx_http_registry_cache_main_conf_t *rcmf = main_conf(cycle);
+        if (ngx_process == NGX_PROCESS_WORKER && rcmf != nullptr && rcmf->caches.nelts > 0) {
+            watch_for_exit(cycle);
+        }
+        return NGX_OK;
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "registry cache: %s", e.what());
         return NGX_ERROR;
@@ -213,6 +270,9 @@ ngx_int_t ngx_http_registry_cache_init_process(ngx_cycle_t *cycle) noexcept {
 }
 
 void ngx_http_registry_cache_exit_process(ngx_cycle_t *cycle) noexcept {
+    if (exit_watch.timer_set) {
+        ngx_del_timer(&exit_watch);
+    }
     // Nothing in here throws: flush() and the destructors are noexcept.
     for_each_cache(cycle, [cycle](ngx_http_registry_cache_t *c) noexcept {
         ngx_http_registry_cache_flush(c, cycle->log);

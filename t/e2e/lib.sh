@@ -429,3 +429,32 @@ edge_error_log_clean() {
 
 # HTTP status of a HEAD/GET via curl; extra args passed through.
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
+
+# ------------------------------------------------------ LMDB reader slots ----
+
+# Pids holding a reader slot in lock.mdb of the LMDB environment in DIR, one a line, sorted
+# (a pid twice if it holds two). mdb_stat takes no slot of its own to list them. Fails,
+# saying why on stderr, when the table could not be read.
+lmdb_reader_pids() {
+    local out
+    # mdb_stat -r (LMDB 0.9.24) exits 1 even when it lists the table: its output tells.
+    out=$(mdb_stat -r "$1" 2>&1) || true
+    [[ $out == "Reader Table Status"* ]] || { echo "mdb_stat -r $1: $out" >&2; return 1; }
+    awk '$1 ~ /^[0-9]+$/ { print $1 }' <<<"$out" | sort -n
+}
+
+# Pids of dead processes whose reader slot is still in DIR's lock.mdb. A process that exits
+# normally clears its slot on its way out, so one listed while it was exiting is listed no
+# more once it is dead: only a slot still listed after its process was seen dead is stale.
+# Prints "unreadable" when the table could not be read, so that no caller mistakes that for
+# an empty list.
+lmdb_stale_reader_pids() {
+    local pid pids dead=()
+    pids=$(lmdb_reader_pids "$1") || { echo unreadable; return 1; }
+    for pid in $pids; do
+        alive "$pid" || dead+=("$pid")
+    done
+    ((${#dead[@]} > 0)) || return 0
+    pids=$(lmdb_reader_pids "$1") || { echo unreadable; return 1; }
+    grep -Fx -f <(printf '%s\n' "${dead[@]}") <<<"$pids" || true
+}
