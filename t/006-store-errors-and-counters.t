@@ -64,7 +64,7 @@ __DATA__
 --- response_headers
 X-Cache-Status: ERROR
 --- error_log eval
-qr/registry cache "[^"]+planted": lookup failed: .*damaged record/
+qr/registry cache: "[^"]+planted": lookup failed: .*damaged record/
 
 
 

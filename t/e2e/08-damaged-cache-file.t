@@ -71,5 +71,5 @@ for _ in $(seq 100); do
 done
 check "reload: the new cache serves (MISS, then HIT)" serves
 check "no [alert] or [emerg]; [crit] only for the damaged file" \
-    edge_error_log_clean "registry cache .* is damaged"
+    edge_error_log_clean "registry cache: .* is damaged"
 done_testing

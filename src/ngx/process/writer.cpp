@@ -123,3 +123,16 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
     }
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
 }
+
+void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
+                                             const char *what, const std::string &error) noexcept {
+    ngx_http_registry_cache_worker_t *w = cache->worker;
+    if (w != nullptr) {
+        if (w->last_error_log == ngx_time()) {
+            return;
+        }
+        w->last_error_log = ngx_time();
+    }
+    ngx_log_error(NGX_LOG_ERR, log, 0, "registry cache: \"%V\": %s failed: %s", &cache->path, what,
+                  error.c_str());
+}

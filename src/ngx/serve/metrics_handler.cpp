@@ -60,7 +60,7 @@ ngx_int_t ngx_http_registry_cache_metrics_handler(ngx_http_request_t *r) noexcep
     try {
         return respond(r);
     } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache metrics: %s", e.what());
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: metrics: %s", e.what());
     }
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }

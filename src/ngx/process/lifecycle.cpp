@@ -1,7 +1,8 @@
 // The store's life across nginx's processes. LMDB environments must not cross fork():
 // the master opens each cache once at configuration time to create and validate it, and
 // closes it; every worker opens its own in init_process and closes it in exit_process.
-#include "ngx_registry_cache.h"
+#include "process/process.h"
+#include "process/writer.h"
 
 #include <new>
 #include <string>
@@ -104,7 +105,7 @@ bool move_aside(ngx_cycle_t *cycle, const ngx_http_registry_cache_t *cache,
                       lock.c_str());
     }
     ngx_log_error(NGX_LOG_CRIT, cycle->log, 0,
-                  "registry cache \"%V\" is damaged (%s): moved \"%s\" aside to \"%s\", "
+                  "registry cache: \"%V\" is damaged (%s): moved \"%s\" aside to \"%s\", "
                   "starting an empty cache",
                   &cache->path, why.c_str(), data.c_str(), aside.c_str());
     return true;
@@ -167,7 +168,7 @@ void exit_watch_handler(ngx_event_t *ev) noexcept {
         if (c->worker != nullptr && c->worker->store != nullptr) {
             c->worker->store->release_reader();
             ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ev->log, 0,
-                           "registry cache \"%V\": exiting, reader slot given back", &c->path);
+                           "registry cache: \"%V\": exiting, reader slot given back", &c->path);
         }
         return NGX_OK;
     });
@@ -198,7 +199,7 @@ ngx_int_t open_in_worker(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
     if (w->store == nullptr) {
         // The worker still serves: every request goes upstream and is counted as an error.
         ngx_log_error(NGX_LOG_CRIT, cycle->log, 0,
-                      "registry cache \"%V\" cannot be opened, passing all requests on: %s",
+                      "registry cache: \"%V\" cannot be opened, passing all requests on: %s",
                       &cache->path, error.c_str());
     }
     return NGX_OK;
@@ -283,17 +284,4 @@ void ngx_http_registry_cache_exit_process(ngx_cycle_t *cycle) noexcept {
         c->worker = nullptr;
         return NGX_OK;
     });
-}
-
-void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
-                                             const char *what, const std::string &error) noexcept {
-    ngx_http_registry_cache_worker_t *w = cache->worker;
-    if (w != nullptr) {
-        if (w->last_error_log == ngx_time()) {
-            return;
-        }
-        w->last_error_log = ngx_time();
-    }
-    ngx_log_error(NGX_LOG_ERR, log, 0, "registry cache \"%V\": %s failed: %s", &cache->path, what,
-                  error.c_str());
 }
