@@ -73,13 +73,8 @@ EDGE=127.0.0.1:$VERIFIED_PORT
 _edge_wait_ready
 diag "edge on $EDGE (verifying: $VERIFY) and 127.0.0.1:$UNVERIFIED_PORT (not), liar on 127.0.0.1:$LIAR_PORT"
 
-# GET of /v2/lie/KIND/blobs/TRUE_DIGEST on PORT: prints "curl-exit http-code sha256-of-what-came".
-get() {
-    local kind=$1 port=${2:-$VERIFIED_PORT} rc=0 code
-    code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 \
-        "http://127.0.0.1:$port/v2/lie/$kind/blobs/$TRUE_DIGEST") || rc=$?
-    echo "$rc $code sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
-}
+# GET of /v2/lie/KIND/blobs/TRUE_DIGEST on PORT (the verifying server by default).
+get() { liar_get "$1" "${2:-$VERIFIED_PORT}"; }
 head_status() {
     curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
         "http://$EDGE/v2/lie/$1/blobs/$TRUE_DIGEST"

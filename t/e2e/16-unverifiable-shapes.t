@@ -46,15 +46,8 @@ EDGE=127.0.0.1:$ON_PORT
 _edge_wait_ready
 diag "edge on $ON_PORT (verify on) and $THREADS_PORT (threads), liar on 127.0.0.1:$LIAR_PORT"
 
-# GET of /v2/lie/KIND/blobs/TRUE_DIGEST: prints "curl-exit http-code sha256-of-what-came".
-# Extra curl arguments (a protocol, a Range) follow the kind.
-get() {
-    local kind=$1 port=$2 rc=0 code
-    shift 2
-    code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@" \
-        "http://127.0.0.1:$port/v2/lie/$kind/blobs/$TRUE_DIGEST") || rc=$?
-    echo "$rc $code sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
-}
+# GET of /v2/lie/KIND/blobs/TRUE_DIGEST on PORT, with extra curl arguments after them.
+get() { liar_get "$@"; }
 # Cut short (18) or empty (52): never complete (0).
 failed_transfer() { [[ ${1%% *} == 18 || ${1%% *} == 52 ]]; }
 # A complete 502 whose body is OCI error JSON with code UNAVAILABLE.

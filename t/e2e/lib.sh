@@ -179,6 +179,17 @@ e2e_build_image() {
     IMAGE_VARIANT=$variant "$FIXTURES/build-image.sh" "$dir" "$tag" >/dev/null
 }
 
+# GET of /v2/lie/KIND/blobs/$TRUE_DIGEST from the edge on 127.0.0.1:PORT, with any further
+# curl arguments (a protocol, a Range): prints "curl-exit http-code sha256-of-what-came" and
+# leaves the body in $T/body.
+liar_get() {
+    local kind=$1 port=$2 rc=0 code
+    shift 2
+    code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@" \
+        "http://127.0.0.1:$port/v2/lie/$kind/blobs/$TRUE_DIGEST") || rc=$?
+    echo "$rc $code sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
+}
+
 # Starts the lying upstream (t/inc/RegistryCache/LyingUpstream.pm); sets LIAR_PORT.
 e2e_start_liar() {
     perl -I"$(cd "$(dirname "${BASH_SOURCE[0]}")/../inc" && pwd)" -MRegistryCache::LyingUpstream \
