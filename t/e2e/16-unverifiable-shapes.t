@@ -26,6 +26,7 @@ EDGE_DIR=$T/edge
 mkdir -p "$EDGE_DIR"
 ON_PORT=$(free_port)
 THREADS_PORT=$(free_port)
+H2_PORT=$(free_port)
 { edge_conf_head; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
   add_header X-Cache-Status \$registry_cache_status always;
   server {
@@ -33,6 +34,11 @@ THREADS_PORT=$(free_port)
     location /v2/ { registry_cache edge; registry_cache_verify on; registry_cache_pass @liar; }
     location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; }
     location = /metrics { registry_cache_metrics; }
+  }
+  server {
+    listen 127.0.0.1:$H2_PORT http2;
+    location /v2/ { registry_cache edge; registry_cache_verify on; registry_cache_pass @liar; }
+    location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; }
   }
   server {
     listen 127.0.0.1:$THREADS_PORT;
@@ -94,9 +100,19 @@ for port in "$ON_PORT" "$THREADS_PORT"; do
     is "$(get_http09 "$port" body-true)" 0 "$mode: nor of a true one: it could not tell them apart"
 done
 
+# HTTP/2 (cleartext, prior knowledge): a cut resets the stream, which the client sees.
+r=$(get body-wrong "$H2_PORT" --http2-prior-knowledge)
+check "HTTP/2: wrong bytes end in a failed stream, never a complete answer ($r)" \
+    test "${r%% *}" -ne 0
+r=$(get body-unsized "$H2_PORT" --http2-prior-knowledge)
+check "HTTP/2: an unsized wrong body too ($r)" test "${r%% *}" -ne 0
+r=$(get body-unsized-true "$H2_PORT" --http2-prior-knowledge)
+is "$r" "0 200 $TRUE_DIGEST" "HTTP/2: an unsized true body passes whole"
+
 # Nothing of the above was learned: in each mode the two true 200s verified whole (HTTP/1.0
-# with a length, HTTP/1.1 chunked) were recorded, nothing else; a HEAD of each lie misses.
-is "$(recorded)" 4 "only the verified 200s taught the cache"
+# with a length, HTTP/1.1 chunked) were recorded, and HTTP/2's, nothing else; a HEAD of each
+# lie misses.
+is "$(recorded)" 5 "only the verified 200s taught the cache"
 for kind in body-identity body-gzip body-203 body-206; do
     is "$(curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
         "http://$EDGE/v2/lie/$kind/blobs/$TRUE_DIGEST")" MISS "$kind: a following HEAD is a MISS"
