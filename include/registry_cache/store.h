@@ -3,7 +3,8 @@
 // time learned), so that a hit reads one record and each repository keeps what its own
 // upstream answer said. One Store per process: LMDB environments must not cross fork(), so
 // nginx's master opens one to validate and closes it, and each worker opens its own after
-// the fork.
+// the fork. The Store is a facade over store::Environment (store/environment.h) and its
+// tables (store/blob_links.h): tables to come open in the same environment.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,41 @@
+// The blob-link table of an Environment: "links", repository \0 tag raw-digest -> LinkRecord
+// (scope, size, media type, time learned). One record is all a hit reads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "registry_cache/descriptor.h"
+#include "registry_cache/store.h"
+#include "registry_cache/store/environment.h"
+
+namespace registry_cache::store {
+
+class BlobLinks {
+public:
+    // Opens (creating) the table in the transaction that opens the store, and drops the
+    // table of the version 1 layout ("descriptors") whose pages nothing would free.
+    int open(Environment& env, WriteTxn& txn, std::string& error) noexcept;
+
+    // Reads the record under `key`: hit when decoded, miss when absent or of a version this
+    // code does not know, error (reported, when `error` is given) when LMDB fails or the
+    // record is damaged. Copies what it returns: values live only as long as the read.
+    LookupStatus read(MDB_txn* txn, std::string_view key, LinkRecord& out,
+                      std::string* error) const noexcept;
+
+    // Applies one validated write in `txn`. A credentialed record never replaces nor alters
+    // a public one. Returns an LMDB code, `error` set on failure.
+    int apply(MDB_txn* txn, const StoreWrite& write, std::string& error) const;
+
+    // Deletes the oldest tenth of the records, by the time they were learned (hits write
+    // nothing, so that is the cache's measure of least recently useful), in one transaction.
+    int evict_oldest(Environment& env, std::uint64_t& evicted, std::string& error) const noexcept;
+
+    bool count(MDB_txn* txn, std::uint64_t& entries, std::string& error) const noexcept;
+
+private:
+    MDB_dbi dbi_ = 0;
+};
+
+}  // namespace registry_cache::store

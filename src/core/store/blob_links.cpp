@@ -1,0 +1,164 @@
+#include "registry_cache/store/blob_links.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <new>
+#include <vector>
+
+#include "registry_cache/digest.h"
+#include "registry_cache/keys.h"
+
+namespace registry_cache::store {
+namespace {
+
+MDB_val to_val(std::string_view s) noexcept {
+    MDB_val v;
+    v.mv_size = s.size();
+    // LMDB never writes through mv_data of a key or of a value given to mdb_put.
+    v.mv_data = const_cast<char*>(s.data());
+    return v;
+}
+
+std::string_view to_view(const MDB_val& v) noexcept {
+    return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+}  // namespace
+
+int BlobLinks::open(Environment& env, WriteTxn& txn, std::string& error) noexcept {
+    const int rc = env.drop_table(txn, "descriptors", error);
+    if (rc != MDB_SUCCESS) return rc;
+    return env.open_table(txn, "links", dbi_, error);
+}
+
+LookupStatus BlobLinks::read(MDB_txn* txn, std::string_view key_bytes, LinkRecord& out,
+                             std::string* error) const noexcept {
+    MDB_val key = to_val(key_bytes);
+    MDB_val value;
+    int rc = mdb_get(txn, dbi_, &key, &value);
+    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
+    if (rc != MDB_SUCCESS) {
+        if (error != nullptr) set_lmdb_error(*error, "mdb_get(links)", rc);
+        return LookupStatus::error;
+    }
+    switch (decode(to_view(value), out)) {
+        case DecodeStatus::ok: return LookupStatus::hit;
+        case DecodeStatus::unknown_version: return LookupStatus::miss;
+        case DecodeStatus::damaged: break;
+    }
+    if (error != nullptr) set_error(*error, "links", "damaged record");
+    return LookupStatus::error;
+}
+
+int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) const {
+    const Digest digest = parse_digest(w.digest).digest;
+    const Key link = link_key(w.repository, digest);
+    MDB_val link_k = to_val(link.view());
+    int rc;
+
+    if (w.kind == StoreWrite::Kind::clear_link) {
+        rc = mdb_del(txn, dbi_, &link_k, nullptr);
+        if (rc == MDB_NOTFOUND) return MDB_SUCCESS;
+        if (rc != MDB_SUCCESS) set_lmdb_error(error, "mdb_del(links)", rc);
+        return rc;
+    }
+
+    if (w.link.scope == LinkScope::credentialed) {
+        // What was learned with credentials may not replace nor alter what the upstream told
+        // anyone: it only fills a place no public link holds.
+        MDB_val existing;
+        rc = mdb_get(txn, dbi_, &link_k, &existing);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_get(links)", rc);
+            return rc;
+        }
+        LinkRecord held;
+        if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok &&
+            held.scope == LinkScope::public_access) {
+            return MDB_SUCCESS;
+        }
+    }
+    LinkRecord record;
+    record.scope = w.link.scope;
+    record.size = w.descriptor.size;
+    // The link's time: the one eviction orders by (the glue gives both the same).
+    record.stored_at = w.link.stored_at;
+    record.media_type = w.descriptor.media_type;
+    const std::string bytes = encode(record);
+    MDB_val value = to_val(bytes);
+    if ((rc = mdb_put(txn, dbi_, &link_k, &value, 0)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_put(links)", rc);
+    }
+    return rc;
+}
+
+// Two passes, so that memory holds timestamps, not keys.
+int BlobLinks::evict_oldest(Environment& env, std::uint64_t& evicted,
+                            std::string& error) const noexcept {
+    evicted = 0;
+    int rc;
+    WriteTxn txn = env.begin_write(rc, error);
+    if (rc != MDB_SUCCESS) return rc;
+    Cursor cursor;
+    if ((rc = cursor.open(txn.get(), dbi_)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_cursor_open(links)", rc);
+        return rc;
+    }
+
+    try {
+        std::vector<std::uint64_t> times;
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+            LinkRecord link;
+            // A record this code cannot read (an older version included) counts as the
+            // oldest: it is the first to go.
+            times.push_back(decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0);
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_cursor_get(links)", rc);
+            return rc;
+        }
+        if (times.empty()) return MDB_SUCCESS;
+        std::size_t nth = times.size() / 10;
+        std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(nth), times.end());
+        const std::uint64_t cutoff = times[nth];
+
+        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+            LinkRecord link;
+            if (decode(to_view(v), link) == DecodeStatus::ok && link.stored_at > cutoff) continue;
+            if ((rc = mdb_cursor_del(cursor.get(), 0)) != MDB_SUCCESS) {
+                set_lmdb_error(error, "mdb_cursor_del(links)", rc);
+                return rc;
+            }
+            ++evicted;
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_cursor_get(links)", rc);
+            return rc;
+        }
+    } catch (const std::bad_alloc&) {
+        set_error(error, "registry cache store eviction", "out of memory");
+        return ENOMEM;
+    }
+    cursor.close();
+    if ((rc = txn.commit()) != MDB_SUCCESS) {
+        evicted = 0;
+        set_lmdb_error(error, "mdb_txn_commit", rc);
+    }
+    return rc;
+}
+
+bool BlobLinks::count(MDB_txn* txn, std::uint64_t& entries, std::string& error) const noexcept {
+    MDB_stat st;
+    const int rc = mdb_stat(txn, dbi_, &st);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_stat(links)", rc);
+        return false;
+    }
+    entries = st.ms_entries;
+    return true;
+}
+
+}  // namespace registry_cache::store
