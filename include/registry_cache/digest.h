@@ -26,6 +26,9 @@ struct DigestParse {
     Digest digest;
 };
 
+// True when every byte of `s` is a lowercase hex digit (true for an empty `s`).
+bool is_lower_hex_text(std::string_view s) noexcept;
+
 // Parses `text` without copying; the result points into `text`.
 DigestParse parse_digest(std::string_view text) noexcept;
 

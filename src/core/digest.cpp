@@ -11,6 +11,16 @@ constexpr bool is_lower_hex(char c) noexcept {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+// One load per byte instead of a chain of comparisons: this runs on every cached HEAD
+// (the route's digest, then the key's check of it again), over 64 to 128 bytes each time.
+struct HexTable {
+    bool lower_hex[256] = {};
+    constexpr HexTable() {
+        for (int c = 0; c < 256; ++c) lower_hex[c] = is_lower_hex(static_cast<char>(c));
+    }
+};
+constexpr HexTable hex_table;
+
 // algorithm-component ([+._-] algorithm-component)*, component = [a-z0-9]+
 bool is_valid_algorithm(std::string_view s) noexcept {
     bool after_separator = true;  // the name must start and end with a component
@@ -67,6 +77,15 @@ std::size_t encoded_hex_length(DigestAlgorithm a) noexcept {
     return 0;
 }
 
+bool is_lower_hex_text(std::string_view s) noexcept {
+    unsigned char all = 1;
+    // No early exit: the loop stays branch-free, and a bad byte is the rare case.
+    for (char c : s) {
+        all &= static_cast<unsigned char>(hex_table.lower_hex[static_cast<unsigned char>(c)]);
+    }
+    return all != 0;
+}
+
 DigestParse parse_digest(std::string_view text) noexcept {
     DigestParse result;
     auto colon = text.find(':');
@@ -74,6 +93,15 @@ DigestParse parse_digest(std::string_view text) noexcept {
 
     std::string_view algorithm = text.substr(0, colon);
     std::string_view encoded = text.substr(colon + 1);
+    // The common case first: a registered algorithm in its exact form (lowercase hex of its
+    // length) is all the grammar below would accept for it, in one pass.
+    const DigestAlgorithm known = known_algorithm(algorithm);
+    if (is_cacheable(known) && encoded.size() == encoded_hex_length(known) &&
+        is_lower_hex_text(encoded)) {
+        result.digest = Digest{known, algorithm, encoded};
+        result.status = DigestStatus::ok;
+        return result;
+    }
     if (!is_valid_algorithm(algorithm) || !is_valid_encoded(encoded)) return result;
 
     result.digest = Digest{known_algorithm(algorithm), algorithm, encoded};

@@ -11,10 +11,7 @@ bool is_cacheable_digest(const Digest& digest) noexcept {
     if (!is_cacheable(digest.algorithm)) return false;
     if (digest.algorithm_name != algorithm_name(digest.algorithm)) return false;
     if (digest.encoded.size() != encoded_hex_length(digest.algorithm)) return false;
-    for (char c : digest.encoded) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
+    return is_lower_hex_text(digest.encoded);
 }
 
 }  // namespace

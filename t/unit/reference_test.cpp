@@ -46,6 +46,33 @@ TEST(Digest, KnownAlgorithmsNeedExactLowerHex) {
     EXPECT_EQ(parse_digest("sha256:" + std::string(64, 'F')).status, DigestStatus::bad_encoding);
 }
 
+// Every byte value at the first, a middle and the last place of a sha256 digest: the one
+// pass over lowercase hex must judge exactly as the grammar does (malformed outside
+// [a-zA-Z0-9=_-], bad_encoding inside it but not lowercase hex).
+TEST(Digest, EveryByteAtEveryEndIsJudgedByTheGrammar) {
+    for (std::size_t place : {std::size_t{0}, std::size_t{31}, std::size_t{63}}) {
+        for (int byte = 0; byte < 256; ++byte) {
+            std::string encoded(64, 'a');
+            const char c = static_cast<char>(byte);
+            encoded[place] = c;
+            const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            const bool encoding = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                  (c >= '0' && c <= '9') || c == '=' || c == '_' || c == '-';
+            const DigestStatus want = hex        ? DigestStatus::ok
+                                      : encoding ? DigestStatus::bad_encoding
+                                                 : DigestStatus::malformed;
+            const std::string text = "sha256:" + encoded;  // the result points into it
+            const DigestParse p = parse_digest(text);
+            EXPECT_EQ(p.status, want) << "byte " << byte << " at " << place;
+            EXPECT_EQ(is_lower_hex_text(encoded), hex) << "byte " << byte << " at " << place;
+            if (hex) {
+                EXPECT_EQ(p.digest.encoded, encoded);
+            }
+        }
+    }
+    EXPECT_TRUE(is_lower_hex_text(""));
+}
+
 TEST(Digest, UnknownButWellFormedAlgorithmsPassUncacheable) {
     DigestParse p = parse_digest("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8");
     ASSERT_EQ(p.status, DigestStatus::ok);
