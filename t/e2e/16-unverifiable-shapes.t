@@ -27,6 +27,9 @@ mkdir -p "$EDGE_DIR"
 ON_PORT=$(free_port)
 THREADS_PORT=$(free_port)
 H2_PORT=$(free_port)
+# The nginx under test may lack HTTP/2 (the sanitizer build has no ngx_http_v2_module).
+HTTP2=0
+"$NGINX_BIN" -V 2>&1 | grep -q -- --with-http_v2_module && HTTP2=1
 { edge_conf_head; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
   add_header X-Cache-Status \$registry_cache_status always;
   server {
@@ -35,11 +38,14 @@ H2_PORT=$(free_port)
     location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; }
     location = /metrics { registry_cache_metrics; }
   }
+$(((HTTP2)) && cat <<H2
   server {
     listen 127.0.0.1:$H2_PORT http2;
     location /v2/ { registry_cache edge; registry_cache_verify on; registry_cache_pass @liar; }
     location @liar { proxy_pass http://127.0.0.1:$LIAR_PORT; }
   }
+H2
+)
   server {
     listen 127.0.0.1:$THREADS_PORT;
     location /v2/ { registry_cache edge; registry_cache_verify threads; registry_cache_pass @liar; }
@@ -101,18 +107,24 @@ for port in "$ON_PORT" "$THREADS_PORT"; do
 done
 
 # HTTP/2 (cleartext, prior knowledge): a cut resets the stream, which the client sees.
-r=$(get body-wrong "$H2_PORT" --http2-prior-knowledge)
-check "HTTP/2: wrong bytes end in a failed stream, never a complete answer ($r)" \
-    test "${r%% *}" -ne 0
-r=$(get body-unsized "$H2_PORT" --http2-prior-knowledge)
-check "HTTP/2: an unsized wrong body too ($r)" test "${r%% *}" -ne 0
-r=$(get body-unsized-true "$H2_PORT" --http2-prior-knowledge)
-is "$r" "0 200 $TRUE_DIGEST" "HTTP/2: an unsized true body passes whole"
+recorded_h2=0
+if ((HTTP2)); then
+    r=$(get body-wrong "$H2_PORT" --http2-prior-knowledge)
+    check "HTTP/2: wrong bytes end in a failed stream, never a complete answer ($r)" \
+        test "${r%% *}" -ne 0
+    r=$(get body-unsized "$H2_PORT" --http2-prior-knowledge)
+    check "HTTP/2: an unsized wrong body too ($r)" test "${r%% *}" -ne 0
+    r=$(get body-unsized-true "$H2_PORT" --http2-prior-knowledge)
+    is "$r" "0 200 $TRUE_DIGEST" "HTTP/2: an unsized true body passes whole"
+    recorded_h2=1
+else
+    diag "this nginx has no HTTP/2: its checks are left to the stock binary's run"
+fi
 
 # Nothing of the above was learned: in each mode the two true 200s verified whole (HTTP/1.0
 # with a length, HTTP/1.1 chunked) were recorded, and HTTP/2's, nothing else; a HEAD of each
 # lie misses.
-is "$(recorded)" 5 "only the verified 200s taught the cache"
+is "$(recorded)" $((4 + recorded_h2)) "only the verified 200s taught the cache"
 for kind in body-identity body-gzip body-203 body-206; do
     is "$(curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
         "http://$EDGE/v2/lie/$kind/blobs/$TRUE_DIGEST")" MISS "$kind: a following HEAD is a MISS"
