@@ -183,9 +183,28 @@ is "$(curl -s -o /dev/null -w '%header{x-proxy-cache}' --max-time 10 \
     "http://127.0.0.1:$PROXY_CACHE_PORT/v2/lie/body-true/manifests/$TRUE_DIGEST")" MISS \
     "the whole body fetched for the Range request, never judged, was not stored"
 
-if [[ $VERIFY == threads ]]; then
-    # In a thread pool, a proxy_cache hit is hashed again: a cached file damaged on disk is
-    # cut, counted and deleted, and the next request fetches the truth again.
+# nginx stores a body in proxy_cache once the upstream sent all of it, before the verdict on
+# a slow client's transfer: meanwhile every hit is hashed again, so a second client is cut,
+# never served the wrong bytes whole. Before the fix (verify on) it got them: curl 0, 200.
+# The 40 MB body of body-big, asked for by the digest of another: wrong bytes.
+(curl -s -o /dev/null --limit-rate 1M --max-time 60 \
+    "http://127.0.0.1:$PROXY_CACHE_PORT/v2/lie/body-big/manifests/$TRUE_DIGEST" || true) &
+SLOW=$!
+E2E_HELPERS+=("$SLOW")
+stored_wrong() { grep -rlaF "lie/body-big/manifests" "$EDGE_DIR/proxy_cache" 2>/dev/null | grep -q .; }
+for _ in $(seq 200); do stored_wrong && break; sleep 0.05; done
+check "the slow client's wrong body sits in proxy_cache before its verdict" stored_wrong
+result=$(curl -s -o "$T/body" -w '%{http_code} %header{x-proxy-cache}' --max-time 20 \
+    "http://127.0.0.1:$PROXY_CACHE_PORT/v2/lie/body-big/manifests/$TRUE_DIGEST") || result="cut $result"
+check "a second client served from that file is cut, never given it whole ($result)" \
+    test "${result%% *}" = cut
+kill "$SLOW" 2>/dev/null || true
+wait "$SLOW" 2>/dev/null || true
+
+# A proxy_cache hit is hashed again (in the thread pool with threads, on the event loop with
+# on): a cached file damaged on disk is cut, counted and deleted, and the next request
+# fetches the truth again.
+if true; then
     cached_true=$(grep -rlaF "lie/body-true/blobs/" "$EDGE_DIR/proxy_cache")
     size=$(stat -c %s "$cached_true")
     printf 'X' | dd of="$cached_true" bs=1 seek=$((size - 100)) conv=notrunc status=none

@@ -88,6 +88,30 @@ TEST(BodyCheck, AClientThatCannotSeeACutIsRefusedTheBody) {
     EXPECT_EQ(plan(blob_path, e).check, BodyCheck::verify) << "chunked: the terminator is held";
 }
 
+TEST(BodyCheck, AnotherTwoHundredMadeOfTheAnswerIsRefused) {
+    BodyExchange e = get_200();
+    e.status = 206;
+    e.outgoing_status = 200;  // the slice filter
+    EXPECT_EQ(plan(blob_path, e).check, BodyCheck::refuse_reshaped);
+    e.status = 200;
+    e.outgoing_status = 203;
+    EXPECT_EQ(plan(blob_path, e).check, BodyCheck::refuse_reshaped);
+    e.outgoing_status = 200;  // unchanged
+    EXPECT_EQ(plan(blob_path, e).check, BodyCheck::verify);
+}
+
+TEST(BodyCheck, AnAnswerMadeBodilessOrAPartOfTheClientsRangePasses) {
+    BodyExchange e = get_200();
+    for (int out : {304, 412, 416, 204, 500}) {
+        e.outgoing_status = out;
+        EXPECT_EQ(plan(blob_path, e).check, BodyCheck::pass) << out;
+    }
+    e.outgoing_status = 206;
+    EXPECT_EQ(plan(blob_path, e).check, BodyCheck::refuse_reshaped) << "a part nobody asked for";
+    e.client_asked_range = true;
+    EXPECT_EQ(plan(blob_path, e).check, BodyCheck::pass);
+}
+
 TEST(BodyCheck, ManifestsByTagAreHeldToTheDigestTheirUpstreamNamed) {
     BodyExchange e = get_200();
     EXPECT_EQ(plan("/v2/library/alpine/manifests/latest", e).check, BodyCheck::pass);

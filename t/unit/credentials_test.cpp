@@ -41,6 +41,22 @@ TEST(Credentials, AnyQueryParameterButContainerdsNamespaceCounts) {
     EXPECT_TRUE(carries_credentials(with_query("X-Amz-Signature=00&X-Amz-Expires=60")));
 }
 
+TEST(Credentials, ASemicolonSeparatesParametersToo) {
+    EXPECT_TRUE(carries_credentials(with_query("ns=docker.io;token=abc")));
+    EXPECT_TRUE(carries_credentials(with_query("token=abc;ns=docker.io")));
+    EXPECT_FALSE(carries_credentials(with_query("ns=docker.io;;")));
+}
+
+TEST(Credentials, TheNamespaceMustNameAHost) {
+    EXPECT_FALSE(carries_credentials(with_query("ns=registry.example.com:5000")));
+    EXPECT_FALSE(carries_credentials(with_query("ns=[::1]:5000")));
+    EXPECT_FALSE(carries_credentials(with_query("ns=my_registry-1.local")));
+    EXPECT_TRUE(carries_credentials(with_query("ns=docker.io%26token%3Dabc")));
+    EXPECT_TRUE(carries_credentials(with_query("ns=docker.io,token")));
+    EXPECT_TRUE(carries_credentials(with_query("ns=a b")));
+    EXPECT_TRUE(carries_credentials(with_query("ns=a=b")));
+}
+
 TEST(Credentials, AnEmptyQueryOrOnlyTheNamespaceDoesNot) {
     EXPECT_FALSE(carries_credentials(with_query("")));
     EXPECT_FALSE(carries_credentials(with_query("ns=docker.io")));

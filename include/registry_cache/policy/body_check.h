@@ -21,6 +21,7 @@ enum class ClientFraming {
 struct BodyExchange {
     Method method = Method::other;
     int status = 0;                       // the upstream's
+    int outgoing_status = 0;              // what goes to the client, if a filter changed it; 0: the same
     bool client_asked_range = false;      // the client's request had Range
     bool encoded = false;                 // a Content-Encoding other than identity
     std::int64_t content_length = -1;     // the upstream's; -1: none
@@ -32,7 +33,9 @@ enum class BodyCheck {
     pass,             // nothing names what the bytes must be (or verification is off)
     verify,           // hash it against `expected` as it streams
     refuse_encoded,   // named by digest, but encoded: its bytes are not the object's
-    refuse_unframed   // named by digest, but the client could not see a cut of a bad body
+    refuse_unframed,  // named by digest, but the client could not see a cut of a bad body
+    refuse_reshaped   // named by digest, but a filter made another 2xx of it (slice makes one
+                      // 200 of the upstream's 206 parts): the client would take it whole
 };
 
 struct BodyPlan {

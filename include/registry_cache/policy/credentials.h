@@ -18,9 +18,9 @@ struct RequestCredentials {
 
 // True when the request carries anything that can identify its sender to the upstream:
 // any of the headers above, a client certificate, or a query parameter other than
-// containerd's `ns` (the name of the registry a mirror is asked about, the same for every
+// containerd's `ns` naming a host (the registry a mirror is asked about, the same for every
 // client). A query parameter can carry a token (`?token=...`, signed URLs), so unknown ones
-// count as credentials.
+// count as credentials; parameters are split at '&' and at ';'.
 bool carries_credentials(const RequestCredentials& request) noexcept;
 
 }  // namespace registry_cache

@@ -59,6 +59,16 @@ BodyPlan plan_body(const Route& route, const BodyExchange& exchange) noexcept {
     }
     plan.expected = expected_digest(route, exchange.docker_content_digest);
     if (plan.expected.empty()) return plan;
+    const int out = exchange.outgoing_status;
+    if (out != 0 && out != exchange.status) {
+        // No body (304, 412...) or a part for the client's own Range: nothing to judge.
+        if (out < 200 || out > 299 || out == 204 || (out == 206 && exchange.client_asked_range)) {
+            plan.expected = {};
+            return plan;
+        }
+        plan.check = BodyCheck::refuse_reshaped;
+        return plan;
+    }
     if (exchange.encoded) {
         plan.check = BodyCheck::refuse_encoded;
     } else if (exchange.framing == ClientFraming::sees_no_cut ||

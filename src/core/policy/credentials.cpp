@@ -3,16 +3,28 @@
 namespace registry_cache {
 namespace {
 
-// True when every parameter of `query` is `ns` (with or without a value) or empty.
+// A registry's host name, with a port or as an IPv6 literal: nothing that could carry more.
+bool is_host(std::string_view s) noexcept {
+    for (char c : s) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// True when every parameter of `query` is `ns` naming a host (or empty). Parameters are
+// split at '&' and at ';' (some servers split at both, and then `ns=x;token=y` carries a
+// token); any other character where a host is expected makes the parameter something else.
 bool only_namespace(std::string_view query) noexcept {
     while (!query.empty()) {
-        std::size_t amp = query.find('&');
-        std::string_view param = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        std::string_view name = param.substr(0, param.find('='));
-        if (!param.empty() && name != "ns") {
-            return false;
-        }
+        std::size_t end = query.find_first_of("&;");
+        std::string_view param = query.substr(0, end);
+        query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
+        if (param.empty()) continue;
+        std::size_t eq = param.find('=');
+        if (param.substr(0, eq) != "ns") return false;
+        if (eq != std::string_view::npos && !is_host(param.substr(eq + 1))) return false;
     }
     return true;
 }

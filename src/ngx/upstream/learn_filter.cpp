@@ -107,11 +107,15 @@ ngx_int_t refuse_unverifiable(ngx_http_request_t *r, ngx_http_registry_cache_req
     state.lookup.may_record = false;
     r->upstream->cacheable = 0;
     const ngx_str_t name{state.asked.route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(state.asked.route.name.data()))};
-    const char *detail = why == registry_cache::BodyCheck::refuse_encoded
-                             ? "the upstream's body is encoded (Content-Encoding), so it cannot be "
-                               "checked against its digest"
-                             : "this client's protocol could not tell a body that fails "
-                               "verification from a complete one; use HTTP/1.1 or HTTP/2";
+    const char *detail =
+        why == registry_cache::BodyCheck::refuse_encoded
+            ? "the upstream's body is encoded (Content-Encoding), so it cannot be checked "
+              "against its digest"
+        : why == registry_cache::BodyCheck::refuse_reshaped
+            ? "a filter of the location changed the upstream's status (slice?), so the body "
+              "cannot be checked against its digest"
+            : "this client's protocol could not tell a body that fails verification from a "
+              "complete one; use HTTP/1.1 or HTTP/2";
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "registry cache: refused the upstream's answer in repository \"%V\": %s", &name, detail);
     if (r->http_version < NGX_HTTP_VERSION_10) {
@@ -126,10 +130,14 @@ ngx_int_t refuse_unverifiable(ngx_http_request_t *r, ngx_http_registry_cache_req
 ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     ngx_http_upstream_t *u = r->upstream;
     const ngx_http_upstream_headers_in_t &in = u->headers_in;
-    // The response going out must be the upstream's answer, not one nginx made after it
-    // (a 502 after a failure, an intercepted error page).
-    if (in.status_n == 0 || in.status_n != r->headers_out.status) {
-        return NGX_OK;
+    if (in.status_n == 0) {
+        return NGX_OK;  // no answer: nginx's own 502/504
+    }
+
+    // What the upstream told a client with credentials may be for that client alone: a
+    // proxy_cache of the location (keyed by URI, shared by all) must not keep it either.
+    if (state.asked.credentialed) {
+        u->cacheable = 0;
     }
 
     registry_cache::UpstreamAnswer answer;
@@ -152,6 +160,7 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         registry_cache::BodyExchange exchange;
         exchange.method = state.asked.method;
         exchange.status = answer.status;
+        exchange.outgoing_status = static_cast<int>(r->headers_out.status);
         exchange.client_asked_range = r->headers_in.range != nullptr;
         exchange.encoded = answer.content_encoded;
         exchange.content_length = answer.content_length;
@@ -164,12 +173,15 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
                        : plan.check == registry_cache::BodyCheck::refuse_encoded ? "refused (encoded)"
                        : plan.check == registry_cache::BodyCheck::refuse_unframed
                            ? "refused (the client could not see a cut)"
+                       : plan.check == registry_cache::BodyCheck::refuse_reshaped
+                           ? "refused (a filter changed its status)"
                            : "passed");
         switch (plan.check) {
             case registry_cache::BodyCheck::pass:
                 break;
             case registry_cache::BodyCheck::refuse_encoded:
             case registry_cache::BodyCheck::refuse_unframed:
+            case registry_cache::BodyCheck::refuse_reshaped:
                 return refuse_unverifiable(r, state, plan.check);
             case registry_cache::BodyCheck::verify:
                 switch (ngx_http_registry_cache_start_verify(r, state, answer, plan)) {
@@ -182,13 +194,13 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
                         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                                       "registry cache: cannot verify the body (out of memory); refused");
                         return NGX_ERROR;
-                    case ngx_http_registry_cache_verify_start_t::not_needed:
-                        break;
                 }
                 break;
         }
     }
-    if (!state.lookup.may_record) {
+    // What teaches must be the upstream's answer as it goes out, not one nginx made of it
+    // (an intercepted error page, a status another filter changed).
+    if (!state.lookup.may_record || in.status_n != r->headers_out.status) {
         return NGX_OK;
     }
     registry_cache::BlobDescriptor descriptor;

@@ -86,6 +86,12 @@ bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
         return false;  // out of memory: the caller fails the request
     }
     drop_headers(r);
+    // Replacing an answer the upstream is still sending: its body is read to its end and
+    // dropped, and a client waiting on this connection for its next answer would wait for
+    // that too. The connection closes after the error instead.
+    if (r->upstream != nullptr && r->upstream->headers_in.status_n != 0) {
+        r->keepalive = 0;
+    }
     r->headers_out.status = status;
     r->headers_out.status_line.len = 0;
     r->headers_out.content_type = json;

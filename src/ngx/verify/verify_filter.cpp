@@ -45,10 +45,24 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     verify_t &v = *state->verify.body;
     if (!v.started) {
         v.started = true;
-        // A filter between the upstream and this one made the 200 a part of the body (the
-        // range filter, for a request with Range that proxy_cache answers) or an error: those
-        // bytes cannot be judged, and the whole body, unjudged, must not be stored either.
-        if (r->headers_out.status != v.status) {
+        // A filter after the header filter changed the status. Into a part of the body for
+        // the client's own Range (the range filter, when proxy_cache answers a Range request
+        // from the whole body) or into no body at all (304, 412, 416): those bytes are no
+        // body to judge, and the whole body, unjudged, must not be stored either. Into any
+        // other 2xx (the slice filter makes a 200 of the upstream's 206 and sends the rest
+        // from subrequests this filter never sees): the client would take it for the whole
+        // blob, unverified, so it is refused before a byte of it leaves.
+        ngx_uint_t now = r->headers_out.status;
+        bool a_part = now == NGX_HTTP_PARTIAL_CONTENT && r->headers_in.range != nullptr;
+        if (now != v.status && now >= 200 && now < 300 && now != NGX_HTTP_NO_CONTENT && !a_part) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "registry cache: a filter made the upstream's %ui a %ui (slice?): "
+                          "the body cannot be verified; the transfer is cut",
+                          v.status, now);
+            refuse(v);
+            return NGX_ERROR;
+        }
+        if (now != v.status) {
             v.dropped = true;
             state->verify.body = nullptr;
             state->lookup.may_record = false;
@@ -129,26 +143,18 @@ ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     const registry_cache::UpstreamAnswer &answer, const registry_cache::BodyPlan &plan) noexcept {
     using start_t = ngx_http_registry_cache_verify_start_t;
-    bool threaded = false;
-#if (NGX_THREADS)
-    threaded = state.verify.threads != nullptr;
-#endif
 #if (NGX_HTTP_CACHE)
     if (r->cache != nullptr) {
-        // A body from proxy_cache is in a file: hashing it on the event loop would read it
-        // whole, blocking the worker. With a thread pool it is checked again; without, it
-        // was verified when it was stored (a body that failed is never left there).
-        if (r->cached && !threaded) {
-            return start_t::not_needed;
-        }
+        // A body from proxy_cache is checked again, as any other: nginx stores a body once
+        // the upstream sent all of it, before its verdict (a slow client's transfer can be
+        // judged long after other clients were served the file). With a thread pool the
+        // file is read and hashed there; without, on the event loop.
         // Without a length, nginx may store the body before its last byte reaches this
         // filter: such a body is relayed verified but not stored.
         if (answer.content_length < 0) {
             r->upstream->cacheable = 0;
         }
     }
-#else
-    (void) threaded;
 #endif
 
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(verify_t));

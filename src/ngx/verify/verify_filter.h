@@ -10,7 +10,6 @@
 ngx_int_t ngx_http_registry_cache_verify_filter_init(ngx_conf_t *cf) noexcept;
 
 enum class ngx_http_registry_cache_verify_start_t {
-    not_needed,  // the body is not this filter's to verify (a proxy_cache hit without threads)
     started,     // it will be verified: what it teaches is learned at its end
     failed       // it must be, and cannot be (out of memory): none of it may leave
 };

@@ -148,6 +148,20 @@ sub serve {
             $request =~ m{^(\w+) /v2/lie/([\w-]+)/(?:blobs|manifests)/(\S+) HTTP/};
         my $lie = defined $kind && ($BODIES{$kind} || $LIES{$kind});
         my $response = $lie ? $lie->($digest) : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        # Wrong bytes, served in the parts a Range asks for, as a registry serves ranges (for
+        # nginx's slice module, which asks for the body in parts and sends them as one 200).
+        if (($kind // '') eq 'ranged-wrong') {
+            my ($from, $to) = $request =~ /^Range: bytes=(\d+)-(\d*)\r$/mi;
+            my $n = length $wrong_body;
+            if (defined $from) {
+                $to = $n - 1 if $to eq '' || $to >= $n;
+                my $part = substr($wrong_body, $from, $to - $from + 1);
+                $response = head(206, digest => $digest, length => length $part,
+                                 extra => "Content-Range: bytes $from-$to/$n\r\n") . $part;
+            } else {
+                $response = head(200, digest => $digest, length => $n) . $wrong_body;
+            }
+        }
         if (defined $response) {
             $response .= 'x' x 5 if $method eq 'GET' && $LIES{$kind // ''} && $response =~ /^HTTP\/1.1 200/;
             $response =~ s/\r\n\r\n.*\z/\r\n\r\n/s if $method eq 'HEAD';
