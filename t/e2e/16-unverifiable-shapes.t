@@ -31,6 +31,10 @@ SLICE_PORT=$(free_port)
 # The nginx under test may lack HTTP/2 (the sanitizer build has no ngx_http_v2_module).
 HTTP2=0
 "$NGINX_BIN" -V 2>&1 | grep -q -- --with-http_v2_module && HTTP2=1
+# Nor may it have the slice module (the sanitizer build has none either).
+SLICE=0
+SLICE_RANGE='$slice_range'
+"$NGINX_BIN" -V 2>&1 | grep -q -- --with-http_slice_module && SLICE=1
 { edge_conf_head; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
   add_header X-Cache-Status \$registry_cache_status always;
   server {
@@ -47,15 +51,18 @@ $(((HTTP2)) && cat <<H2
   }
 H2
 )
+$(((SLICE)) && cat <<SLICED
   server {
     listen 127.0.0.1:$SLICE_PORT;
     location /v2/ { registry_cache edge; registry_cache_verify on; registry_cache_pass @sliced; }
     location @sliced {
       slice 64k;
-      proxy_set_header Range \$slice_range;
+      proxy_set_header Range $SLICE_RANGE;
       proxy_pass http://127.0.0.1:$LIAR_PORT;
     }
   }
+SLICED
+)
   server {
     listen 127.0.0.1:$THREADS_PORT;
     location /v2/ { registry_cache edge; registry_cache_verify threads; registry_cache_pass @liar; }
@@ -120,11 +127,15 @@ done
 # parts after the first from subrequests, which this filter never sees): a body that cannot
 # be verified, so it is refused before a byte leaves. Before the fix the wrong bytes passed
 # whole (curl 0, 200).
-r=$(get ranged-wrong "$SLICE_PORT")
-check "slice: a 200 made of the upstream's parts is refused with a 502, never relayed ($r)" \
-    refused "$r"
-check "slice: and the error log says why" \
-    grep -aq 'a filter of the location changed the upstream.s status (slice?)' "$EDGE_DIR/error.log"
+if ((SLICE)); then
+    r=$(get ranged-wrong "$SLICE_PORT")
+    check "slice: a 200 made of the upstream's parts is refused with a 502, never relayed ($r)" \
+        refused "$r"
+    check "slice: and the error log says why" \
+        grep -aq 'a filter of the location changed the upstream.s status (slice?)' "$EDGE_DIR/error.log"
+else
+    diag "this nginx has no slice module: its checks are left to the stock binary's run"
+fi
 
 # After a refused answer the connection closes: the upstream's body is still being read to
 # its end, and a client waiting on the connection for its next answer would wait for that.
