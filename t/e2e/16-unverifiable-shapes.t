@@ -28,6 +28,7 @@ ON_PORT=$(free_port)
 THREADS_PORT=$(free_port)
 H2_PORT=$(free_port)
 SLICE_PORT=$(free_port)
+LATE_PORT=$(free_port)
 # The nginx under test may lack HTTP/2 (the sanitizer build has no ngx_http_v2_module).
 HTTP2=0
 "$NGINX_BIN" -V 2>&1 | grep -q -- --with-http_v2_module && HTTP2=1
@@ -63,6 +64,20 @@ $(((SLICE)) && cat <<SLICED
   }
 SLICED
 )
+  server {
+    # One memory buffer takes the whole 40 MB body, so one hash job takes all of it: far
+    # longer than this send_timeout, while nothing is being written to the client.
+    listen 127.0.0.1:$LATE_PORT;
+    send_timeout 5ms;
+    location /v2/ { registry_cache edge; registry_cache_verify threads; registry_cache_pass @liar; }
+    location @liar {
+      proxy_pass http://127.0.0.1:$LIAR_PORT;
+      proxy_buffer_size 64k;
+      proxy_buffers 2 64m;
+      proxy_busy_buffers_size 64m;
+      proxy_max_temp_file_size 0;
+    }
+  }
   server {
     listen 127.0.0.1:$THREADS_PORT;
     location /v2/ { registry_cache edge; registry_cache_verify threads; registry_cache_pass @liar; }
@@ -137,6 +152,18 @@ else
     diag "this nginx has no slice module: its checks are left to the stock binary's run"
 fi
 
+# A hash job not back from the thread pool within send_timeout cuts the transfer at once,
+# even of a true body: the client is not kept waiting for the held end.
+BIG_DIGEST=$(perl -I"$INC" -MRegistryCache::LyingUpstream -MDigest::SHA=sha256_hex \
+    -e 'print "sha256:", sha256_hex(RegistryCache::LyingUpstream::big_body())')
+r=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 \
+    "http://127.0.0.1:$LATE_PORT/v2/lie/body-big/blobs/$BIG_DIGEST") || r="cut $r"
+check "a hash job late by send_timeout cuts the transfer ($r)" test "${r%% *}" = cut
+check "and says so in the error log" \
+    grep -aq 'hashing in the thread pool took longer than send_timeout; the transfer is cut' "$EDGE_DIR/error.log"
+is "$(http_status -I "http://127.0.0.1:$LATE_PORT/v2/lie/honest/blobs/$TRUE_DIGEST")" 200 \
+    "the worker answers the next request"
+
 # After a refused answer the connection closes: the upstream's body is still being read to
 # its end, and a client waiting on the connection for its next answer would wait for that.
 connects=$(curl -s -o /dev/null -o /dev/null -w '%{num_connects} ' --max-time 10 \
@@ -160,9 +187,9 @@ else
 fi
 
 # Nothing of the above was learned: in each mode the two true 200s verified whole (HTTP/1.0
-# with a length, HTTP/1.1 chunked) were recorded, and the true GET after a refusal, and
-# HTTP/2's, nothing else; a HEAD of each lie misses.
-is "$(recorded)" $((5 + recorded_h2)) "only the verified 200s taught the cache"
+# with a length, HTTP/1.1 chunked) were recorded, the true GET after a refusal, the honest
+# HEAD after the late job, and HTTP/2's, nothing else; a HEAD of each lie misses.
+is "$(recorded)" $((6 + recorded_h2)) "only the verified 200s taught the cache"
 for kind in body-identity body-gzip body-203 body-206; do
     is "$(curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 \
         "http://$EDGE/v2/lie/$kind/blobs/$TRUE_DIGEST")" MISS "$kind: a following HEAD is a MISS"
