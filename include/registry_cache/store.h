@@ -77,10 +77,11 @@ public:
 
     // Applies every change in one write transaction. When the map is full (max_size), the
     // oldest tenth of the entries is evicted and the batch tried once more; `evicted`, when
-    // given, gets how many links went. On failure nothing of the batch is applied and
-    // `error` names the failure (MDB_MAP_FULL included, when eviction did not make room).
+    // given, gets how many links went; `unchanged`, when given, how many credentialed records
+    // left a public link as it was. On failure nothing of the batch is applied and `error`
+    // names the failure (MDB_MAP_FULL included, when eviction did not make room).
     bool commit(const std::vector<StoreWrite>& batch, std::string& error,
-                std::uint64_t* evicted = nullptr) noexcept;
+                std::uint64_t* evicted = nullptr, std::uint64_t* unchanged = nullptr) noexcept;
 
     bool stats(StoreStats& out, std::string& error) noexcept;
 

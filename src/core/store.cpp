@@ -21,7 +21,8 @@ struct Store::Impl {
     std::unique_ptr<Environment> env;
     store::BlobLinks links;
 
-    int write(const std::vector<StoreWrite>& batch, std::string& error) noexcept;
+    int write(const std::vector<StoreWrite>& batch, std::string& error,
+              std::uint64_t& unchanged) noexcept;
 };
 
 Store::Store(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
@@ -98,7 +99,9 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
 }
 
 bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
-                   std::uint64_t* evicted) noexcept {
+                   std::uint64_t* evicted, std::uint64_t* unchanged) noexcept {
+    std::uint64_t kept_as_it_was = 0;
+    if (unchanged != nullptr) *unchanged = 0;
     if (batch.empty()) return true;
 
     // Everything is validated before the write lock is taken: a bad write fails the batch
@@ -132,12 +135,12 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
         evicted != nullptr) {
         *evicted = count;
     }
-    int rc = impl_->write(batch, error);
+    int rc = impl_->write(batch, error, kept_as_it_was);
     if (rc == MDB_MAP_FULL &&
         impl_->links.evict_oldest(*impl_->env, count, evict_error) == MDB_SUCCESS && count > 0) {
         if (evicted != nullptr) *evicted += count;
         error.clear();
-        rc = impl_->write(batch, error);
+        rc = impl_->write(batch, error, kept_as_it_was);
     }
     if (rc != MDB_SUCCESS && !evict_error.empty()) {
         // Why no room could be made says more than the write's own failure.
@@ -146,18 +149,23 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
         } catch (...) {
         }
     }
+    if (rc == MDB_SUCCESS && unchanged != nullptr) *unchanged = kept_as_it_was;
     return rc == MDB_SUCCESS;
 }
 
 // One write transaction for the batch; an LMDB code (MDB_SUCCESS on success), `error` set
 // otherwise. The batch was validated by Store::commit.
-int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error) noexcept {
+int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error,
+                       std::uint64_t& unchanged) noexcept {
+    unchanged = 0;
     int rc;
     store::WriteTxn txn = env->begin_write(rc, error);
     if (rc != MDB_SUCCESS) return rc;
     try {
         for (const StoreWrite& w : batch) {
-            if ((rc = links.apply(txn.get(), w, error)) != MDB_SUCCESS) return rc;
+            bool kept = true;
+            if ((rc = links.apply(txn.get(), w, error, kept)) != MDB_SUCCESS) return rc;
+            unchanged += kept ? 0 : 1;
         }
     } catch (const std::bad_alloc&) {
         set_error(error, "registry cache store commit", "out of memory");

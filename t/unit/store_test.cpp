@@ -289,6 +289,23 @@ TEST_F(StoreTest, ACredentialedWriteLeavesAPublicLinkAlone) {
     EXPECT_EQ(r.descriptor.media_type.view(), "application/x-public");
 }
 
+TEST_F(StoreTest, ACommitSaysHowManyCredentialedWritesChangedNothing) {
+    open();
+    StoreWrite credentialed = record("team-a/app", digest_a, 99, "application/x-credentialed");
+    credentialed.link.scope = LinkScope::credentialed;
+    std::string error;
+    std::uint64_t unchanged = 7;
+    ASSERT_TRUE(store_->commit({credentialed}, error, nullptr, &unchanged)) << error;
+    EXPECT_EQ(unchanged, 0u) << "a credentialed link where there was none is a change";
+    ASSERT_TRUE(store_->commit({record("team-a/app", digest_a), record("team-b/app", digest_a),
+                                credentialed},
+                               error, nullptr, &unchanged))
+        << error;
+    EXPECT_EQ(unchanged, 1u) << "the public link made in the same batch stays as it was";
+    ASSERT_TRUE(store_->commit({credentialed, credentialed}, error, nullptr, &unchanged)) << error;
+    EXPECT_EQ(unchanged, 2u);
+}
+
 TEST_F(StoreTest, ACredentialedWriteCreatesOrRefreshesOnlyCredentialedLinks) {
     open();
     StoreWrite first = record("private/app", digest_a, 10, "application/x-first");

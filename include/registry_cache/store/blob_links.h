@@ -25,8 +25,9 @@ public:
                       std::string* error) const noexcept;
 
     // Applies one validated write in `txn`. A credentialed record never replaces nor alters
-    // a public one. Returns an LMDB code, `error` set on failure.
-    int apply(MDB_txn* txn, const StoreWrite& write, std::string& error) const;
+    // a public one: `kept` then says false (the write changed nothing). Returns an LMDB code,
+    // `error` set on failure.
+    int apply(MDB_txn* txn, const StoreWrite& write, std::string& error, bool& kept) const;
 
     // Deletes the oldest tenth of the records, by the time they were learned (hits write
     // nothing, so that is the cache's measure of least recently useful), in one transaction.

@@ -50,7 +50,8 @@ LookupStatus BlobLinks::read(MDB_txn* txn, std::string_view key_bytes, LinkRecor
     return LookupStatus::error;
 }
 
-int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) const {
+int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kept) const {
+    kept = true;
     const Digest digest = parse_digest(w.digest).digest;
     const Key link = link_key(w.repository, digest);
     MDB_val link_k = to_val(link.view());
@@ -75,6 +76,7 @@ int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) cons
         LinkRecord held;
         if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok &&
             held.scope == LinkScope::public_access) {
+            kept = false;
             return MDB_SUCCESS;
         }
     }

@@ -42,10 +42,13 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
         std::string error;
         if (w->store == nullptr) {
             error = "the store is not open";
-        } else if (std::uint64_t evicted = 0; w->store->commit(w->pending, error, &evicted)) {
+        } else if (std::uint64_t evicted = 0, unchanged = 0;
+                   w->store->commit(w->pending, error, &evicted, &unchanged)) {
             committed = true;
             ngx_http_registry_cache_count(cache->sh->evictions, static_cast<ngx_atomic_int_t>(evicted));
-            ngx_http_registry_cache_count(cache->sh->recorded, records);
+            // A credentialed record that found a public link left it as it was: not recorded.
+            ngx_http_registry_cache_count(cache->sh->recorded,
+                                          records - static_cast<ngx_atomic_int_t>(unchanged));
             ngx_http_registry_cache_count(cache->sh->cleared, clears);
         }
         if (!error.empty()) {
