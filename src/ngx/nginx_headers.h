@@ -33,3 +33,26 @@ inline ngx_str_t ngx_http_registry_cache_str(std::string_view s) noexcept {
 inline std::string_view ngx_http_registry_cache_view(const ngx_str_t &s) noexcept {
     return {reinterpret_cast<const char *>(s.data), s.len};
 }
+
+// Whether header `h` (of a request or an upstream's answer) is `name`, in any case.
+inline bool ngx_http_registry_cache_is_named(const ngx_table_elt_t &h, std::string_view name) noexcept {
+    return h.hash != 0 && h.key.len == name.size() &&
+           ngx_strncasecmp(h.key.data, reinterpret_cast<u_char *>(const_cast<char *>(name.data())),
+                           name.size()) == 0;
+}
+
+// How many times header `name` is in `headers`, and the value of the last one.
+inline int ngx_http_registry_cache_find_header(const ngx_list_t &headers, std::string_view name,
+                                               std::string_view &value) noexcept {
+    int seen = 0;
+    for (const ngx_list_part_t *part = &headers.part; part != nullptr; part = part->next) {
+        auto *h = static_cast<ngx_table_elt_t *>(part->elts);
+        for (ngx_uint_t i = 0; i < part->nelts; i++) {
+            if (ngx_http_registry_cache_is_named(h[i], name)) {
+                value = ngx_http_registry_cache_view(h[i].value);
+                seen++;
+            }
+        }
+    }
+    return seen;
+}

@@ -132,6 +132,23 @@ TEST(BodyCheck, OtherAlgorithmsAndOtherRoutesPass) {
     EXPECT_EQ(plan("/v2/", e).check, BodyCheck::pass);
 }
 
+TEST(BodyCheck, AStatusChangeIsNoneNoWholeBodyOrReshaped) {
+    EXPECT_EQ(status_change(200, 200, false), StatusChange::none);
+    EXPECT_EQ(status_change(200, 0, false), StatusChange::none);
+    EXPECT_EQ(status_change(200, 206, true), StatusChange::no_whole_body);
+    EXPECT_EQ(status_change(200, 304, false), StatusChange::no_whole_body);
+    EXPECT_EQ(status_change(200, 416, true), StatusChange::no_whole_body);
+    EXPECT_EQ(status_change(206, 200, false), StatusChange::reshaped);
+    EXPECT_EQ(status_change(200, 206, false), StatusChange::reshaped);
+}
+
+TEST(BodyCheck, EveryCheckIsDescribedInWords) {
+    for (BodyCheck c : {BodyCheck::pass, BodyCheck::verify, BodyCheck::refuse_encoded,
+                        BodyCheck::refuse_unframed, BodyCheck::refuse_reshaped}) {
+        EXPECT_FALSE(describe(c).empty());
+    }
+}
+
 TEST(BodyCheck, OnlyIdentityLeavesTheBytesAlone) {
     EXPECT_FALSE(changes_bytes(""));
     EXPECT_FALSE(changes_bytes("identity"));

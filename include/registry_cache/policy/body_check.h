@@ -44,6 +44,15 @@ struct BodyPlan {
     bool teaches = false;       // a verified body may be recorded (a 200, not another 2xx)
 };
 
+// What a filter that changed the status made of an upstream's 2xx: nothing (the same status),
+// no whole body (a part for the client's own Range, or no body: 304, 412, 416...), or another
+// 2xx the client would take for the whole object (slice makes one 200 of 206 parts).
+enum class StatusChange { none, no_whole_body, reshaped };
+StatusChange status_change(int upstream, int outgoing, bool client_asked_range) noexcept;
+
+// In words, for logs and the OCI error's detail: what becomes of the body, or why it is refused.
+std::string_view describe(BodyCheck check) noexcept;
+
 // Every 2xx with a body to a GET by digest (blob or manifest), and to a GET of a manifest by
 // tag whose upstream named its digest, is verified; a 206 that answers the client's own
 // Range is a part and passes. `route` parsed without error and the upstream was asked for it.

@@ -50,6 +50,32 @@ bool changes_bytes(std::string_view content_encoding) noexcept {
     return false;
 }
 
+StatusChange status_change(int upstream, int outgoing, bool client_asked_range) noexcept {
+    if (outgoing == 0 || outgoing == upstream) return StatusChange::none;
+    if (outgoing < 200 || outgoing > 299 || outgoing == 204 ||
+        (outgoing == 206 && client_asked_range)) {
+        return StatusChange::no_whole_body;
+    }
+    return StatusChange::reshaped;
+}
+
+std::string_view describe(BodyCheck check) noexcept {
+    switch (check) {
+        case BodyCheck::pass: return "passed";
+        case BodyCheck::verify: return "verified";
+        case BodyCheck::refuse_encoded:
+            return "the upstream's body is encoded (Content-Encoding), so it cannot be checked "
+                   "against its digest";
+        case BodyCheck::refuse_unframed:
+            return "this client's protocol could not tell a body that fails verification from a "
+                   "complete one; use HTTP/1.1 or HTTP/2";
+        case BodyCheck::refuse_reshaped:
+            return "a filter of the location changed the upstream's status (slice?), so the body "
+                   "cannot be checked against its digest";
+    }
+    return "";
+}
+
 BodyPlan plan_body(const Route& route, const BodyExchange& exchange) noexcept {
     BodyPlan plan;
     // 204 has no body; 1xx, 3xx and errors are not the object.
@@ -59,15 +85,15 @@ BodyPlan plan_body(const Route& route, const BodyExchange& exchange) noexcept {
     }
     plan.expected = expected_digest(route, exchange.docker_content_digest);
     if (plan.expected.empty()) return plan;
-    const int out = exchange.outgoing_status;
-    if (out != 0 && out != exchange.status) {
-        // No body (304, 412...) or a part for the client's own Range: nothing to judge.
-        if (out < 200 || out > 299 || out == 204 || (out == 206 && exchange.client_asked_range)) {
-            plan.expected = {};
+    switch (status_change(exchange.status, exchange.outgoing_status, exchange.client_asked_range)) {
+        case StatusChange::none:
+            break;
+        case StatusChange::no_whole_body:
+            plan.expected = {};  // nothing to judge
             return plan;
-        }
-        plan.check = BodyCheck::refuse_reshaped;
-        return plan;
+        case StatusChange::reshaped:
+            plan.check = BodyCheck::refuse_reshaped;
+            return plan;
     }
     if (exchange.encoded) {
         plan.check = BodyCheck::refuse_encoded;

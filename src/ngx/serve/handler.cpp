@@ -81,7 +81,6 @@ status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
 // Whether the request carries anything that can tell the upstream who is asking: then what
 // the upstream answers may be for that client only (the rule is the core's).
 bool carries_credentials(ngx_http_request_t *r) noexcept {
-    static constexpr std::string_view proxy_authorization = "Proxy-Authorization";
     registry_cache::RequestCredentials seen;
     seen.authorization = r->headers_in.authorization != nullptr;
 #if (nginx_version >= 1023000)
@@ -91,16 +90,9 @@ bool carries_credentials(ngx_http_request_t *r) noexcept {
 #endif
     // The query as forwarded: the unparsed one unless nginx rewrote the URI.
     seen.query = ngx_http_registry_cache_view(r->args);
-    for (const ngx_list_part_t *part = &r->headers_in.headers.part; part != nullptr; part = part->next) {
-        auto *h = static_cast<ngx_table_elt_t *>(part->elts);
-        for (ngx_uint_t i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == proxy_authorization.size() &&
-                ngx_strncasecmp(h[i].key.data, reinterpret_cast<u_char *>(const_cast<char *>(proxy_authorization.data())),
-                                proxy_authorization.size()) == 0) {
-                seen.proxy_authorization = true;
-            }
-        }
-    }
+    std::string_view ignored;
+    seen.proxy_authorization =
+        ngx_http_registry_cache_find_header(r->headers_in.headers, "Proxy-Authorization", ignored) > 0;
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl != nullptr) {
         X509 *cert = SSL_get_peer_certificate(r->connection->ssl->connection);
@@ -256,7 +248,6 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.cache = cache;
     judged.asked.route = route;
     judged.asked.method = method_of(r);
-    judged.asked.credentialed = carries_credentials(r);
     judged.lookup.may_record = true;
     judged.verify.on = rlcf->verify != 0;
 #if (NGX_THREADS)
@@ -279,6 +270,8 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
             return state ? answer_hit(r, *state, found) : NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+        // Only what goes upstream can learn: a hit never needs to know who asked.
+        judged.asked.credentialed = carries_credentials(r);
         return miss(r, rlcf, judged);
     }
 
@@ -286,6 +279,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
                    "registry cache: bypass: not a HEAD of a recordable blob, or a Range");
     ngx_http_registry_cache_count(cache->sh->bypasses);
     judged.lookup.status = status_t::bypass;
+    judged.asked.credentialed = carries_credentials(r);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -15,33 +15,12 @@ namespace {
 
 ngx_http_output_header_filter_pt next_header_filter;
 
-bool is_named(const ngx_table_elt_t &h, std::string_view name) noexcept {
-    return h.hash != 0 && h.key.len == name.size() &&
-           ngx_strncasecmp(h.key.data, reinterpret_cast<u_char *>(const_cast<char *>(name.data())),
-                           name.size()) == 0;
-}
-
-// How many times the upstream sent header `name`, and the value of the last one.
-int find_header(const ngx_list_t &headers, std::string_view name, std::string_view &value) noexcept {
-    int seen = 0;
-    for (const ngx_list_part_t *part = &headers.part; part != nullptr; part = part->next) {
-        auto *h = static_cast<ngx_table_elt_t *>(part->elts);
-        for (ngx_uint_t i = 0; i < part->nelts; i++) {
-            if (is_named(h[i], name)) {
-                value = ngx_http_registry_cache_view(h[i].value);
-                seen++;
-            }
-        }
-    }
-    return seen;
-}
-
 // Whether any Content-Encoding the upstream sent changes the bytes ("identity" does not).
 bool encoded(const ngx_list_t &headers) noexcept {
     for (const ngx_list_part_t *part = &headers.part; part != nullptr; part = part->next) {
         auto *h = static_cast<ngx_table_elt_t *>(part->elts);
         for (ngx_uint_t i = 0; i < part->nelts; i++) {
-            if (is_named(h[i], "Content-Encoding") &&
+            if (ngx_http_registry_cache_is_named(h[i], "Content-Encoding") &&
                 registry_cache::changes_bytes(ngx_http_registry_cache_view(h[i].value))) {
                 return true;
             }
@@ -106,16 +85,9 @@ ngx_int_t refuse_unverifiable(ngx_http_request_t *r, ngx_http_registry_cache_req
                               registry_cache::BodyCheck why) noexcept {
     state.lookup.may_record = false;
     r->upstream->cacheable = 0;
-    const ngx_str_t name{state.asked.route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(state.asked.route.name.data()))};
-    const char *detail =
-        why == registry_cache::BodyCheck::refuse_encoded
-            ? "the upstream's body is encoded (Content-Encoding), so it cannot be checked "
-              "against its digest"
-        : why == registry_cache::BodyCheck::refuse_reshaped
-            ? "a filter of the location changed the upstream's status (slice?), so the body "
-              "cannot be checked against its digest"
-            : "this client's protocol could not tell a body that fails verification from a "
-              "complete one; use HTTP/1.1 or HTTP/2";
+    const ngx_str_t name = ngx_http_registry_cache_str(state.asked.route.name);
+    // The reasons are string literals: their views end in a NUL.
+    const char *detail = registry_cache::describe(why).data();
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "registry cache: refused the upstream's answer in repository \"%V\": %s", &name, detail);
     if (r->http_version < NGX_HTTP_VERSION_10) {
@@ -145,7 +117,7 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     answer.status = static_cast<int>(in.status_n);
     std::string_view digest;
     // A header sent twice is as good as absent: the two values cannot both be the truth.
-    if (find_header(in.headers, "Docker-Content-Digest", digest) == 1) {
+    if (ngx_http_registry_cache_find_header(in.headers, "Docker-Content-Digest", digest) == 1) {
         answer.docker_content_digest = digest;
     }
     answer.content_length = in.content_length_n;
@@ -168,14 +140,7 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         exchange.framing = framing(r);
         registry_cache::BodyPlan plan = registry_cache::plan_body(state.asked.route, exchange);
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: upstream %ui: body %s",
-                       in.status_n,
-                       plan.check == registry_cache::BodyCheck::verify           ? "verified"
-                       : plan.check == registry_cache::BodyCheck::refuse_encoded ? "refused (encoded)"
-                       : plan.check == registry_cache::BodyCheck::refuse_unframed
-                           ? "refused (the client could not see a cut)"
-                       : plan.check == registry_cache::BodyCheck::refuse_reshaped
-                           ? "refused (a filter changed its status)"
-                           : "passed");
+                       in.status_n, registry_cache::describe(plan.check).data());
         switch (plan.check) {
             case registry_cache::BodyCheck::pass:
                 break;

@@ -53,8 +53,9 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
         // from subrequests this filter never sees): the client would take it for the whole
         // blob, unverified, so it is refused before a byte of it leaves.
         ngx_uint_t now = r->headers_out.status;
-        bool a_part = now == NGX_HTTP_PARTIAL_CONTENT && r->headers_in.range != nullptr;
-        if (now != v.status && now >= 200 && now < 300 && now != NGX_HTTP_NO_CONTENT && !a_part) {
+        auto change = registry_cache::status_change(static_cast<int>(v.status), static_cast<int>(now),
+                                                    r->headers_in.range != nullptr);
+        if (change == registry_cache::StatusChange::reshaped) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "registry cache: a filter made the upstream's %ui a %ui (slice?): "
                           "the body cannot be verified; the transfer is cut",
@@ -62,7 +63,7 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
             refuse(v);
             return NGX_ERROR;
         }
-        if (now != v.status) {
+        if (change == registry_cache::StatusChange::no_whole_body) {
             v.dropped = true;
             state->verify.body = nullptr;
             state->lookup.may_record = false;

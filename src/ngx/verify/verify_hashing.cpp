@@ -45,7 +45,7 @@ void refuse(verify_t &v) noexcept {
 // will not be relayed, and nginx may reuse the buffers still held here.
 void report_mismatch(verify_t &v, ngx_str_t detail) noexcept {
     const registry_cache::Route &route = v.state->asked.route;
-    ngx_str_t name{route.name.size(), reinterpret_cast<u_char *>(const_cast<char *>(route.name.data()))};
+    ngx_str_t name = ngx_http_registry_cache_str(route.name);
     v.state->lookup.may_record = false;
     ngx_http_registry_cache_count(v.state->cache->sh->digest_mismatches);
     ngx_log_error(NGX_LOG_ERR, v.r->connection->log, 0,
