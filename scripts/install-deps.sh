@@ -7,8 +7,8 @@ packages=(
     # build: the core with CMake, the module with nginx's own build
     build-essential cmake pkg-config nginx nginx-dev dpkg-dev
     liblmdb-dev lmdb-utils libssl-dev libgtest-dev libbenchmark-dev
-    # the upstream registry and a real registry client
-    docker-registry skopeo
+    # the upstream registry and real registry clients
+    docker-registry skopeo podman containerd
     # the Test::Nginx runner's Perl dependencies, and the test scripts' tools
     perl libtest-base-perl libtest-longstring-perl libtext-diff-perl libwww-perl
     libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar
