@@ -41,15 +41,6 @@ wait_change() {
     return 1
 }
 
-# Waits, bounded, until COMMAND succeeds.
-wait_for() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    "$@"
-}
 # The pids of PIDS (a list) that the master still lists as its children (zombies too).
 still_children() {
     local pid

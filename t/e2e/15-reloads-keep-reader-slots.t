@@ -97,15 +97,6 @@ e2e_liar_edge_start "$EDGE_DIR/cache zone=edge:1m max_size=64m"
 MASTER=$(<"$EDGE_DIR/nginx.pid")
 diag "edge on $EDGE, upstream holding transfers on 127.0.0.1:$LIAR_PORT, $RELOADS reloads"
 
-# Waits, bounded (10 s), until COMMAND succeeds: an event, never a fixed sleep.
-wait_for() {
-    local i
-    for ((i = 0; i < 500; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.02
-    done
-    "$@"
-}
 cache_status() {
     curl -s -o /dev/null -I -w '%header{x-cache-status}' --max-time 10 "http://$EDGE/v2/$1/blobs/$2"
 }

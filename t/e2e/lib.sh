@@ -439,6 +439,17 @@ edge_error_log_clean() {
     return 0
 }
 
+# Waits, bounded (10 s), until COMMAND succeeds: an event, never a fixed sleep. The last try
+# runs in the open, so that a check built on it shows what COMMAND said.
+wait_for() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    "$@"
+}
+
 # HTTP status of a HEAD/GET via curl; extra args passed through.
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
 
