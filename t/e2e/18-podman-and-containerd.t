@@ -47,8 +47,12 @@ CONTAINERD=$!
 E2E_HELPERS+=("$CONTAINERD")
 for _ in $(seq 100); do [[ -S $T/ctr/containerd.sock ]] && break; sleep 0.1; done
 ctr_() { timeout 120 ctr -a "$T/ctr/containerd.sock" "$@"; }
+verified() { edge_metric 'nginx_registry_cache_verified_total{cache="edge"}'; }
+before_ctr=$(verified)
 check "ctr pulls $IMAGE through the edge" \
     ctr_ images pull --plain-http --snapshotter native "$IMAGE"
+check "and the bodies it fetched by digest were verified too ($before_ctr before)" \
+    test "$(verified)" -gt "$before_ctr"
 check "and again, from what it holds and the edge" \
     ctr_ images pull --plain-http --snapshotter native "$IMAGE"
 is "$(ctr_ images ls 2>/dev/null | awk -v i="$IMAGE" '$1 == i { print $3 }')" "$DIGEST" \
