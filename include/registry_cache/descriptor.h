@@ -13,6 +13,10 @@ namespace registry_cache {
 inline constexpr std::size_t max_media_type_length = 255;
 bool is_valid_media_type(std::string_view media_type) noexcept;
 
+enum class DecodeStatus { ok, unknown_version, damaged };
+struct LinkRecord;
+DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept;
+
 // A media type held inline, so that a lookup on the hit path allocates nothing.
 class MediaType {
 public:
@@ -21,7 +25,13 @@ public:
     std::string_view view() const noexcept { return {data_, size_}; }
 
 private:
-    char data_[max_media_type_length] = {};
+    // The decoder copies what it has judged already, or a text of the known table, without
+    // judging it again on every hit.
+    friend DecodeStatus decode(std::string_view, LinkRecord&) noexcept;
+    void assign_valid(std::string_view text) noexcept;
+
+    // Not zeroed: only the first size_ bytes are ever read.
+    char data_[max_media_type_length];
     std::uint8_t size_ = 0;
 };
 
@@ -57,14 +67,14 @@ struct LinkRecord {
 
 // Records start with a format version byte; a reader that meets a version it does not know
 // treats the record as absent (a miss), and a short or inconsistent record as damage.
-// Version 1 was the split layout (a global descriptor plus a link without it): its links
-// now read as unknown, so an old file's entries are misses, learned again on use.
-inline constexpr std::uint8_t record_version = 2;
-
-enum class DecodeStatus { ok, unknown_version, damaged };
+// Version 1 was the split layout (a global descriptor plus a link without it), version 2 a
+// link record with its media type always as text; version 3 names a known media type by one
+// byte (media_types.h). Tables of older layouts are dropped when the store opens.
+inline constexpr std::uint8_t record_version = 3;
 
 std::string encode(const LinkRecord& record);
-// `out` is left untouched unless the result is ok.
+// `out` is left untouched unless the result is ok. A media type code this build does not
+// know reads as an unknown version (a miss, learned again), not as damage.
 DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept;
 
 }  // namespace registry_cache

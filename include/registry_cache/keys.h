@@ -24,13 +24,17 @@ private:
     friend Key descriptor_key(const Digest&) noexcept;
     friend Key link_key(std::string_view, const Digest&) noexcept;
     bool append(std::string_view part) noexcept;
-    char data_[max_key_length] = {};
+    bool append_hex_as_bytes(std::string_view lower_hex) noexcept;
+    // Not zeroed: built on every hit, and only the first size_ bytes are ever read.
+    char data_[max_key_length];
     std::size_t size_ = 0;
 };
 
-// "algorithm:encoded". Empty for a digest the cache does not store (not sha256/384/512).
+// "algorithm:encoded": the key of the version 1 layout's table of descriptors, kept only to
+// build such files in tests. Empty for a digest the cache does not store.
 Key descriptor_key(const Digest& digest) noexcept;
-// "repository\0algorithm:encoded". Empty when the repository name or the digest is not
+// "repository \0 algorithm-byte digest-bytes" (1 for sha256, 2 sha384, 3 sha512; the
+// encoded hex as the bytes it spells). Empty when the repository name or the digest is not
 // valid: callers must treat an empty key as "not cacheable".
 Key link_key(std::string_view repository, const Digest& digest) noexcept;
 

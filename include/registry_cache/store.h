@@ -1,5 +1,5 @@
 // The blob-descriptor store: one LMDB environment (data.mdb + lock.mdb) in a directory, with
-// the named database "links" (repository \0 digest -> LinkRecord: scope, size, media type,
+// the named database "blob_links" (repository \0 digest -> LinkRecord: scope, size, media type,
 // time learned), so that a hit reads one record and each repository keeps what its own
 // upstream answer said. One Store per process: LMDB environments must not cross fork(), so
 // nginx's master opens one to validate and closes it, and each worker opens its own after

@@ -1,5 +1,7 @@
 #include "registry_cache/descriptor.h"
 
+#include "registry_cache/media_types.h"
+
 #include <cstdint>
 
 #include <cstring>
@@ -89,7 +91,8 @@ std::uint64_t get_u64(const unsigned char* p) noexcept {
     return v;
 }
 
-// version(1) scope(1) size(8) stored_at(8) media_type_length(1) media_type(n)
+// version(1) scope(1) size(8) stored_at(8) media_code(1), then when media_code is 0:
+// media_type_length(1) media_type(n); otherwise the code names a known type.
 constexpr std::size_t record_fixed_size = 1 + 1 + 8 + 8 + 1;
 
 }  // namespace
@@ -130,22 +133,30 @@ bool MediaType::assign(std::string_view text) noexcept {
         size_ = 0;
         return false;
     }
+    assign_valid(text);
+    return true;
+}
+
+void MediaType::assign_valid(std::string_view text) noexcept {
     std::memcpy(data_, text.data(), text.size());
     size_ = static_cast<std::uint8_t>(text.size());
-    return true;
 }
 
 std::string encode(const LinkRecord& record) {
     std::string_view media_type = record.media_type.view();
+    const std::uint8_t code = known_media_type_code(media_type);
     std::string out;
-    out.reserve(record_fixed_size + media_type.size());
+    out.reserve(record_fixed_size + 1 + media_type.size());
     out.push_back(static_cast<char>(record_version));
     out.push_back(static_cast<char>(static_cast<std::uint8_t>(record.scope)));
     put_u64(out, record.size);
     put_u64(out, record.stored_at);
-    // MediaType holds at most 255 bytes, so its length always fits the byte.
-    out.push_back(static_cast<char>(static_cast<unsigned char>(media_type.size())));
-    out.append(media_type.data(), media_type.size());
+    out.push_back(static_cast<char>(code));
+    if (code == 0) {
+        // MediaType holds at most 255 bytes, so its length always fits the byte.
+        out.push_back(static_cast<char>(static_cast<unsigned char>(media_type.size())));
+        out.append(media_type.data(), media_type.size());
+    }
     return out;
 }
 
@@ -155,8 +166,6 @@ DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept {
     // The version decides the layout, so it is judged before the length.
     if (p[0] != record_version) return DecodeStatus::unknown_version;
     if (bytes.size() < record_fixed_size) return DecodeStatus::damaged;
-    const std::size_t media_length = p[record_fixed_size - 1];
-    if (bytes.size() != record_fixed_size + media_length) return DecodeStatus::damaged;
 
     LinkScope scope;
     switch (p[1]) {
@@ -173,14 +182,29 @@ DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept {
     const std::uint64_t size = get_u64(p + 2);
     // A size nginx cannot send as Content-Length (off_t) was never written by this code.
     if (size > static_cast<std::uint64_t>(INT64_MAX)) return DecodeStatus::damaged;
-    const std::string_view media_type = bytes.substr(record_fixed_size);
-    // Judged before `out` is touched, so that a failed decode leaves it whole; then copied
-    // straight into it: the hit path makes no second copy of the media type.
-    if (!is_valid_media_type(media_type)) return DecodeStatus::damaged;
+
+    std::string_view media_type;
+    const std::uint8_t code = p[record_fixed_size - 1];
+    if (code != 0) {
+        if (bytes.size() != record_fixed_size) return DecodeStatus::damaged;
+        media_type = known_media_type(code);
+        // Written by a build whose table is longer: readable only by it.
+        if (media_type.empty()) return DecodeStatus::unknown_version;
+    } else {
+        if (bytes.size() < record_fixed_size + 1) return DecodeStatus::damaged;
+        const std::size_t media_length = p[record_fixed_size];
+        if (bytes.size() != record_fixed_size + 1 + media_length) return DecodeStatus::damaged;
+        media_type = bytes.substr(record_fixed_size + 1);
+        // Judged before `out` is touched, so that a failed decode leaves it whole. A text
+        // that the table holds was never written as text by this code: it is judged like
+        // any other, so no code path trusts bytes of the file.
+        if (!is_valid_media_type(media_type)) return DecodeStatus::damaged;
+    }
     out.scope = scope;
     out.size = size;
     out.stored_at = get_u64(p + 10);
-    out.media_type.assign(media_type);
+    // Copied straight into `out`: the hit path makes no second copy of the media type.
+    out.media_type.assign_valid(media_type);
     return DecodeStatus::ok;
 }
 

@@ -14,7 +14,51 @@ bool is_cacheable_digest(const Digest& digest) noexcept {
     return is_lower_hex_text(digest.encoded);
 }
 
+// Lowercase hex only (as the digest grammar demands of the algorithms the cache stores):
+// the value of each byte, or -1. A table, because this runs on every hit over 64 to 128
+// bytes.
+struct HexValues {
+    signed char value[256] = {};
+    constexpr HexValues() {
+        for (int c = 0; c < 256; ++c) {
+            value[c] = c >= '0' && c <= '9'   ? static_cast<signed char>(c - '0')
+                       : c >= 'a' && c <= 'f' ? static_cast<signed char>(c - 'a' + 10)
+                                              : -1;
+        }
+    }
+};
+constexpr HexValues hex_values;
+
+// A key names the algorithm by a byte of its own, not by the enum's value, so that the
+// file never depends on the order of an enum.
+char algorithm_byte(DigestAlgorithm a) noexcept {
+    switch (a) {
+        case DigestAlgorithm::sha256: return '\x01';
+        case DigestAlgorithm::sha384: return '\x02';
+        case DigestAlgorithm::sha512: return '\x03';
+        case DigestAlgorithm::other: break;
+    }
+    return '\0';
+}
+
 }  // namespace
+
+bool Key::append_hex_as_bytes(std::string_view hex) noexcept {
+    if (hex.size() % 2 != 0 || hex.size() / 2 > max_key_length - size_) return false;
+    const auto* in = reinterpret_cast<const unsigned char*>(hex.data());
+    char* out = data_ + size_;
+    // Bad bytes are gathered, not branched on: one test at the end.
+    int bad = 0;
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int high = hex_values.value[in[i]];
+        const int low = hex_values.value[in[i + 1]];
+        bad |= high | low;
+        *out++ = static_cast<char>((static_cast<unsigned>(high) << 4) | static_cast<unsigned>(low));
+    }
+    if (bad < 0) return false;
+    size_ += hex.size() / 2;
+    return true;
+}
 
 bool Key::append(std::string_view part) noexcept {
     if (part.size() > max_key_length - size_) return false;
@@ -34,11 +78,18 @@ Key descriptor_key(const Digest& digest) noexcept {
 
 Key link_key(std::string_view repository, const Digest& digest) noexcept {
     Key key;
-    if (!is_valid_name(repository) || !is_cacheable_digest(digest)) return key;
-    // NUL occurs in neither a valid name nor a digest, so the split is unambiguous (no name
-    // can be a prefix trick on another's keys) and one repository's links sort together.
+    // The hex is judged as it is turned into bytes, below.
+    if (!is_valid_name(repository) || !is_cacheable(digest.algorithm) ||
+        digest.algorithm_name != algorithm_name(digest.algorithm) ||
+        digest.encoded.size() != encoded_hex_length(digest.algorithm)) {
+        return key;
+    }
+    // NUL occurs in no valid name, so the split is unambiguous (no name can be a prefix
+    // trick on another's keys) and one repository's links sort together. The digest is
+    // kept as its bytes: half the length of its hex, so more links share a page of the map.
+    const char algorithm[1] = {algorithm_byte(digest.algorithm)};
     if (!key.append(repository) || !key.append(std::string_view("\0", 1)) ||
-        !key.append(digest.algorithm_name) || !key.append(":") || !key.append(digest.encoded)) {
+        !key.append(std::string_view(algorithm, 1)) || !key.append_hex_as_bytes(digest.encoded)) {
         return Key{};
     }
     return key;

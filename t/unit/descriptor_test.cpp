@@ -4,6 +4,7 @@
 #include <string>
 
 #include "registry_cache/descriptor.h"
+#include "registry_cache/media_types.h"
 
 namespace registry_cache {
 namespace {
@@ -81,10 +82,46 @@ TEST(Record, LayoutIsLittleEndianAfterTheVersionAndScope) {
     r.size = 0x0102030405060708ull;
     r.stored_at = 0x1122334455667788ull;
     ASSERT_TRUE(r.media_type.assign("a/b"));
-    const std::string expected =
-        std::string("\x02\x02", 2) + "\x08\x07\x06\x05\x04\x03\x02\x01" +
-        "\x88\x77\x66\x55\x44\x33\x22\x11" + "\x03" + "a/b";
-    EXPECT_EQ(encode(r), expected);
+    const std::string fixed = std::string("\x03\x02", 2) + "\x08\x07\x06\x05\x04\x03\x02\x01" +
+                              "\x88\x77\x66\x55\x44\x33\x22\x11";
+    // A media type outside the table: code 0, then its length and text.
+    EXPECT_EQ(encode(r), fixed + std::string("\x00\x03", 2) + "a/b");
+    // One of the table: its code alone.
+    ASSERT_TRUE(r.media_type.assign("application/octet-stream"));
+    EXPECT_EQ(encode(r), fixed + "\x01");
+    ASSERT_TRUE(r.media_type.assign("application/vnd.oci.image.layer.v1.tar+gzip"));
+    EXPECT_EQ(encode(r), fixed + "\x03");
+}
+
+TEST(Record, KnownMediaTypesTakeOneByte) {
+    for (int code = 1; !known_media_type(static_cast<std::uint8_t>(code)).empty(); ++code) {
+        const std::string_view text = known_media_type(static_cast<std::uint8_t>(code));
+        EXPECT_TRUE(is_valid_media_type(text)) << text;
+        EXPECT_EQ(known_media_type_code(text), code) << text << ": listed twice";
+        LinkRecord r = sample_record();
+        ASSERT_TRUE(r.media_type.assign(text));
+        const std::string bytes = encode(r);
+        EXPECT_EQ(bytes.size(), 19u) << text;
+        LinkRecord out;
+        ASSERT_EQ(decode(bytes, out), DecodeStatus::ok) << text;
+        EXPECT_EQ(out.media_type.view(), text);
+    }
+    // Exact bytes only: another case or a parameter keeps the text the upstream sent.
+    EXPECT_EQ(known_media_type_code("Application/Octet-Stream"), 0);
+    EXPECT_EQ(known_media_type_code("application/octet-stream; charset=x"), 0);
+    EXPECT_EQ(known_media_type(0), "");
+}
+
+// A record written by a later build whose table has more entries: readable only by it, so
+// a miss (learned again), not damage.
+TEST(Record, UnknownMediaTypeCodeIsAnUnknownVersion) {
+    std::string bytes = encode(sample_record());
+    LinkRecord out;
+    for (int code : {200, 255}) {
+        bytes[18] = static_cast<char>(code);
+        EXPECT_EQ(decode(bytes, out), DecodeStatus::unknown_version) << code;
+    }
+    EXPECT_TRUE(out.media_type.view().empty());
 }
 
 TEST(Record, RoundTrip) {
@@ -122,18 +159,22 @@ TEST(Record, DecodesFromUnalignedBytes) {
 }
 
 TEST(Record, TruncatedAtEveryLengthIsDamaged) {
-    const std::string record = encode(sample_record());
-    for (std::size_t n = 0; n < record.size(); ++n) {
-        LinkRecord out;
-        EXPECT_EQ(decode(std::string_view(record).substr(0, n), out), DecodeStatus::damaged)
-            << n;
-        EXPECT_EQ(out.size, 0u) << "a failed decode must leave the output alone";
-        EXPECT_TRUE(out.media_type.view().empty());
+    LinkRecord inline_type = sample_record();
+    ASSERT_TRUE(inline_type.media_type.assign("application/x-vendor-layer"));
+    for (const LinkRecord& r : {sample_record(), inline_type}) {
+        const std::string record = encode(r);
+        for (std::size_t n = 0; n < record.size(); ++n) {
+            LinkRecord out;
+            EXPECT_EQ(decode(std::string_view(record).substr(0, n), out), DecodeStatus::damaged)
+                << n;
+            EXPECT_EQ(out.size, 0u) << "a failed decode must leave the output alone";
+            EXPECT_TRUE(out.media_type.view().empty());
+        }
     }
 }
 
 TEST(Record, UnknownVersion) {
-    for (char version : {'\x00', '\x03', '\xff'}) {
+    for (char version : {'\x00', '\x02', '\x04', '\xff'}) {
         std::string record = encode(sample_record());
         record[0] = version;
         LinkRecord r;
@@ -158,16 +199,28 @@ TEST(Record, VersionOneRecordsAreUnknown) {
     EXPECT_EQ(r.size, 0u);
 }
 
+// The version 2 record (media type always as text), as that code wrote it.
+TEST(Record, VersionTwoRecordsAreUnknown) {
+    const std::string old = std::string("\x02\x01", 2) + "\x08\x07\x06\x05\x04\x03\x02\x01" +
+                            "\x88\x77\x66\x55\x44\x33\x22\x11" + "\x03" + "a/b";
+    LinkRecord r;
+    EXPECT_EQ(decode(old, r), DecodeStatus::unknown_version);
+    EXPECT_EQ(r.size, 0u);
+}
+
 TEST(Record, TrailingBytesAreDamage) {
     LinkRecord r;
     EXPECT_EQ(decode(encode(sample_record()) + "x", r), DecodeStatus::damaged);
     EXPECT_EQ(decode(encode(sample_record()) + std::string(1, '\0'), r), DecodeStatus::damaged);
+    LinkRecord inline_type = sample_record();
+    ASSERT_TRUE(inline_type.media_type.assign("a/b"));
+    EXPECT_EQ(decode(encode(inline_type) + "x", r), DecodeStatus::damaged);
 }
 
 // A record of the current version forged by hand with any scope byte and media type:
 // encode() cannot be given an invalid media type.
 std::string forge(char scope, const std::string& media_type) {
-    return std::string("\x02", 1) + scope + std::string(16, '\0') +
+    return std::string("\x03", 1) + scope + std::string(16, '\0') + std::string(1, '\0') +
            static_cast<char>(media_type.size()) + media_type;
 }
 
@@ -181,12 +234,18 @@ TEST(Record, InvalidMediaTypeIsDamage) {
 }
 
 TEST(Record, LengthByteDisagreeingWithTheRecordIsDamage) {
-    std::string bytes = encode(sample_record());
+    LinkRecord inline_type = sample_record();
+    ASSERT_TRUE(inline_type.media_type.assign("application/x-vendor-layer"));
+    std::string bytes = encode(inline_type);
     LinkRecord r;
-    bytes[18] = static_cast<char>(bytes[18] + 1);
+    ASSERT_EQ(bytes[18], '\0');
+    bytes[19] = static_cast<char>(bytes[19] + 1);
     EXPECT_EQ(decode(bytes, r), DecodeStatus::damaged);
-    bytes[18] = static_cast<char>(bytes[18] - 2);
+    bytes[19] = static_cast<char>(bytes[19] - 2);
     EXPECT_EQ(decode(bytes, r), DecodeStatus::damaged);
+    // A text that the table holds, forged as text, is judged and read as any text.
+    EXPECT_EQ(decode(forge('\x01', "application/octet-stream"), r), DecodeStatus::ok);
+    EXPECT_EQ(r.media_type.view(), "application/octet-stream");
 }
 
 TEST(Record, UnknownLinkScopeIsDamage) {

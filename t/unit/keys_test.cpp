@@ -24,12 +24,25 @@ TEST(Keys, DescriptorKeyIsTheDigest) {
     }
 }
 
-TEST(Keys, LinkKeyIsRepositoryNulDigest) {
+TEST(Keys, LinkKeyIsRepositoryNulAlgorithmAndDigestBytes) {
     Key key = link_key("library/alpine", parsed(sha256_text));
-    const std::string expected = std::string("library/alpine") + '\0' + sha256_text;
+    const std::string expected = std::string("library/alpine") + '\0' + '\x01' + std::string(32, '\xaa');
     EXPECT_EQ(key.view(), expected);
-    ASSERT_EQ(key.view().size(), 14u + 1u + 71u);
+    ASSERT_EQ(key.view().size(), 14u + 1u + 1u + 32u);
     EXPECT_EQ(key.view()[14], '\0');
+
+    const std::string mixed = "sha256:0123456789abcdef" + std::string(48, '0');
+    const std::string bytes = std::string("\x01\x23\x45\x67\x89\xab\xcd\xef", 8) + std::string(24, '\0');
+    EXPECT_EQ(link_key("a", parsed(mixed)).view(), std::string("a\0\x01", 3) + bytes);
+    EXPECT_EQ(link_key("a", parsed(sha384_text)).view(),
+              std::string("a\0\x02", 3) + std::string(48, '\xbb'));
+}
+
+TEST(Keys, AlgorithmsNeverShareAKey) {
+    // The same leading bytes under two algorithms are two keys.
+    const std::string a256 = "sha256:" + std::string(64, 'c');
+    const std::string a512 = "sha512:" + std::string(128, 'c');
+    EXPECT_NE(link_key("a", parsed(a256)).view(), link_key("a", parsed(a512)).view().substr(0, 2 + 1 + 32));
 }
 
 TEST(Keys, RepositoriesNeverShareAKey) {
@@ -68,6 +81,15 @@ TEST(Keys, HandMadeDigestsAreCheckedAgain) {
     Digest not_hex{DigestAlgorithm::sha256, "sha256", upper};
     EXPECT_TRUE(descriptor_key(not_hex).empty());
     EXPECT_TRUE(link_key("a", not_hex).empty());
+    // Hex is judged pair by pair as it becomes bytes: a bad byte anywhere, of either half.
+    for (std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{62}, std::size_t{63}}) {
+        for (char bad : {'g', 'A', 'F', '\0', ':', '/'}) {
+            std::string text(64, 'a');
+            text[at] = bad;
+            Digest d{DigestAlgorithm::sha256, "sha256", text};
+            EXPECT_TRUE(link_key("a", d).empty()) << at << " " << int(bad);
+        }
+    }
     Digest bad_encoding_status = parse_digest("sha256:abc").digest;
     EXPECT_TRUE(descriptor_key(bad_encoding_status).empty());
 }
@@ -76,8 +98,9 @@ TEST(Keys, LongestNameWithSha512Fits) {
     const std::string name(max_name_length, 'a');
     Key key = link_key(name, parsed(sha512_text));
     ASSERT_FALSE(key.empty());
-    EXPECT_EQ(key.view().size(), max_key_length);
-    EXPECT_EQ(key.view(), name + '\0' + sha512_text);
+    EXPECT_EQ(key.view(), name + '\0' + '\x03' + std::string(64, '\xcc'));
+    EXPECT_EQ(descriptor_key(parsed(sha512_text)).view().size() + max_name_length + 1,
+              max_key_length);
     EXPECT_LE(max_key_length, 511u) << "LMDB's default maximum key size";
 }
 

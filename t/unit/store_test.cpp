@@ -442,8 +442,8 @@ TEST_F(StoreTest, UnknownRecordVersionIsAMiss) {
     commit({record("library/alpine", digest_a)});
 
     std::string future = encode(sample_record());
-    future[0] = '\x03';
-    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(), future);
+    future[0] = '\x04';
+    put_raw("blob_links", link_key("library/alpine", parsed(digest_a)).view(), future);
     std::string error;
     EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
               LookupStatus::miss);
@@ -453,26 +453,37 @@ TEST_F(StoreTest, UnknownRecordVersionIsAMiss) {
     EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::hit);
 }
 
-// A cache file of the version 1 layout (a global "descriptors" table, links without the
-// descriptor), as that code wrote it: its links are misses, never errors, and the retired
-// table goes at open, so that its pages serve new records.
-TEST_F(StoreTest, AnOldLayoutFileMissesAndLosesItsDescriptorsTable) {
-    const std::string old_link("\x01\x01\x88\x77\x66\x55\x44\x33\x22\x11", 10);
-    const std::string old_descriptor = std::string("\x01", 1) + std::string(16, '\x01') +
-                                       "\x03" + "a/b";
-    put_raw_closed("descriptors", descriptor_key(parsed(digest_a)).view(), old_descriptor);
-    put_raw_closed("links", link_key("library/alpine", parsed(digest_a)).view(), old_link);
+// Cache files of older layouts, as that code wrote them: version 1 (a global "descriptors"
+// table, links without the descriptor) and version 2 ("links", keyed by the digest's text).
+// Their entries are misses, never errors, and the retired tables go at open, so that their
+// pages serve new records.
+TEST_F(StoreTest, AnOldLayoutFileMissesAndLosesItsRetiredTables) {
+    const std::string v1_link("\x01\x01\x88\x77\x66\x55\x44\x33\x22\x11", 10);
+    const std::string v1_descriptor = std::string("\x01", 1) + std::string(16, '\x01') +
+                                      "\x03" + "a/b";
+    const std::string v2_record = std::string("\x02\x01", 2) + std::string(16, '\x01') +
+                                  "\x03" + "a/b";
+    const std::string text_key = std::string("library/alpine") + '\0' + digest_a;
+    put_raw_closed("descriptors", descriptor_key(parsed(digest_a)).view(), v1_descriptor);
+    put_raw_closed("links", text_key, v1_link);
+    put_raw_closed("links", std::string("library/busybox") + '\0' + digest_b, v2_record);
     ASSERT_TRUE(has_table("descriptors"));
+    ASSERT_TRUE(has_table("links"));
 
     open();
     std::string error;
-    EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
-              LookupStatus::miss);
-    EXPECT_TRUE(error.empty()) << error;
-    EXPECT_EQ(stats().links, 1u) << "the old link stays until relearned or evicted";
+    for (const auto& [name, digest] : {std::pair{"library/alpine", digest_a},
+                                       std::pair{"library/busybox", digest_b}}) {
+        EXPECT_EQ(store_->lookup(name, parsed(digest), &error).status, LookupStatus::miss);
+        EXPECT_TRUE(error.empty()) << error;
+    }
+    EXPECT_EQ(stats().links, 0u);
     commit({record("library/alpine", digest_a)});
     EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::hit);
+    EXPECT_EQ(stats().links, 1u);
     EXPECT_FALSE(has_table("descriptors"));
+    EXPECT_FALSE(has_table("links"));
+    EXPECT_TRUE(has_table("blob_links"));
 }
 
 TEST_F(StoreTest, DamagedRecordIsAnError) {
@@ -480,7 +491,7 @@ TEST_F(StoreTest, DamagedRecordIsAnError) {
     commit({record("library/alpine", digest_a), record("library/busybox", digest_b)});
 
     const std::string good = encode(sample_record());
-    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(),
+    put_raw("blob_links", link_key("library/alpine", parsed(digest_a)).view(),
             std::string_view(good).substr(0, 5));
     std::string error;
     EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a), &error).status,
@@ -489,7 +500,7 @@ TEST_F(StoreTest, DamagedRecordIsAnError) {
     // Without an error string, the status alone.
     EXPECT_EQ(store_->lookup("library/alpine", parsed(digest_a)).status, LookupStatus::error);
 
-    put_raw("links", link_key("library/busybox", parsed(digest_b)).view(),
+    put_raw("blob_links", link_key("library/busybox", parsed(digest_b)).view(),
             std::string_view(good).substr(0, good.size() - 1));
     error.clear();
     EXPECT_EQ(store_->lookup("library/busybox", parsed(digest_b), &error).status,
@@ -505,7 +516,7 @@ TEST_F(StoreTest, DamagedRecordIsAnError) {
 // is no public answer there to keep.
 TEST_F(StoreTest, ACredentialedWriteReplacesADamagedRecord) {
     open();
-    put_raw("links", link_key("library/alpine", parsed(digest_a)).view(), "\x02\x01");
+    put_raw("blob_links", link_key("library/alpine", parsed(digest_a)).view(), "\x02\x01");
     StoreWrite w = record("library/alpine", digest_a);
     w.link.scope = LinkScope::credentialed;
     commit({w});
@@ -674,19 +685,21 @@ TEST_F(StoreTest, AdoptsAMapGrownByAnotherProcess) {
         ASSERT_EQ(WEXITSTATUS(wstatus), 0);
     };
 
-    // A lookup meets the grown file first.
-    grow_in_child(8u << 20, 0, 10000);
+    // A lookup meets the grown file first (records are about 110 bytes of a page each, so
+    // 30,000 need more than the first 1 MiB).
+    grow_in_child(8u << 20, 0, 30000);
     std::string error;
-    ASSERT_EQ(store_->lookup("library/busybox", parsed(nth_digest(9999)), &error).status,
+    ASSERT_EQ(store_->lookup("library/busybox", parsed(nth_digest(29999)), &error).status,
               LookupStatus::hit) << error;
     EXPECT_GT(stats().map_size, 1u << 20);
 
     // Then a write does.
-    grow_in_child(32u << 20, 10000, 40000);
+    grow_in_child(64u << 20, 30000, 150000);
     commit({record("library/alpine", digest_b)});
-    EXPECT_EQ(status("library/busybox", nth_digest(49999)), LookupStatus::hit);
+    EXPECT_EQ(status("library/busybox", nth_digest(179999)), LookupStatus::hit);
     EXPECT_EQ(status("library/alpine", digest_b), LookupStatus::hit);
-    EXPECT_EQ(stats().links, 50002u);
+    EXPECT_GT(stats().map_size, 8u << 20);
+    EXPECT_EQ(stats().links, 180002u);
 }
 
 }  // namespace

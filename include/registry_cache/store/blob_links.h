@@ -1,5 +1,6 @@
-// The blob-link table of an Environment: "links", repository \0 tag raw-digest -> LinkRecord
-// (scope, size, media type, time learned). One record is all a hit reads.
+// The blob-link table of an Environment: "blob_links", link_key (repository \0 algorithm
+// byte, digest bytes) -> LinkRecord (scope, size, media type, time learned). One record is
+// all a hit reads.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,8 @@ namespace registry_cache::store {
 
 class BlobLinks {
 public:
+    static constexpr const char* table_name = "blob_links";
+
     // Opens (creating) the table in the transaction that opens the store, and drops the
     // table of the version 1 layout ("descriptors") whose pages nothing would free.
     int open(Environment& env, WriteTxn& txn, std::string& error) noexcept;

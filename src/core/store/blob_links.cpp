@@ -26,9 +26,14 @@ std::string_view to_view(const MDB_val& v) noexcept {
 }  // namespace
 
 int BlobLinks::open(Environment& env, WriteTxn& txn, std::string& error) noexcept {
-    const int rc = env.drop_table(txn, "descriptors", error);
-    if (rc != MDB_SUCCESS) return rc;
-    return env.open_table(txn, "links", dbi_, error);
+    // Older layouts: "descriptors" (version 1) and "links" (version 2, keys with the digest
+    // as text). Nothing would ever read or free their pages again; the entries are learned
+    // again on use.
+    for (const char* retired : {"descriptors", "links"}) {
+        const int rc = env.drop_table(txn, retired, error);
+        if (rc != MDB_SUCCESS) return rc;
+    }
+    return env.open_table(txn, table_name, dbi_, error);
 }
 
 LookupStatus BlobLinks::read(MDB_txn* txn, std::string_view key_bytes, LinkRecord& out,
@@ -38,7 +43,7 @@ LookupStatus BlobLinks::read(MDB_txn* txn, std::string_view key_bytes, LinkRecor
     int rc = mdb_get(txn, dbi_, &key, &value);
     if (rc == MDB_NOTFOUND) return LookupStatus::miss;
     if (rc != MDB_SUCCESS) {
-        if (error != nullptr) set_lmdb_error(*error, "mdb_get(links)", rc);
+        if (error != nullptr) set_lmdb_error(*error, "mdb_get(blob_links)", rc);
         return LookupStatus::error;
     }
     switch (decode(to_view(value), out)) {
@@ -46,7 +51,7 @@ LookupStatus BlobLinks::read(MDB_txn* txn, std::string_view key_bytes, LinkRecor
         case DecodeStatus::unknown_version: return LookupStatus::miss;
         case DecodeStatus::damaged: break;
     }
-    if (error != nullptr) set_error(*error, "links", "damaged record");
+    if (error != nullptr) set_error(*error, table_name, "damaged record");
     return LookupStatus::error;
 }
 
@@ -60,7 +65,7 @@ int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool
     if (w.kind == StoreWrite::Kind::clear_link) {
         rc = mdb_del(txn, dbi_, &link_k, nullptr);
         if (rc == MDB_NOTFOUND) return MDB_SUCCESS;
-        if (rc != MDB_SUCCESS) set_lmdb_error(error, "mdb_del(links)", rc);
+        if (rc != MDB_SUCCESS) set_lmdb_error(error, "mdb_del(blob_links)", rc);
         return rc;
     }
 
@@ -70,7 +75,7 @@ int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool
         MDB_val existing;
         rc = mdb_get(txn, dbi_, &link_k, &existing);
         if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-            set_lmdb_error(error, "mdb_get(links)", rc);
+            set_lmdb_error(error, "mdb_get(blob_links)", rc);
             return rc;
         }
         LinkRecord held;
@@ -89,7 +94,7 @@ int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool
     const std::string bytes = encode(record);
     MDB_val value = to_val(bytes);
     if ((rc = mdb_put(txn, dbi_, &link_k, &value, 0)) != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_put(links)", rc);
+        set_lmdb_error(error, "mdb_put(blob_links)", rc);
     }
     return rc;
 }
@@ -103,7 +108,7 @@ int BlobLinks::evict_oldest(Environment& env, std::uint64_t& evicted,
     if (rc != MDB_SUCCESS) return rc;
     Cursor cursor;
     if ((rc = cursor.open(txn.get(), dbi_)) != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_cursor_open(links)", rc);
+        set_lmdb_error(error, "mdb_cursor_open(blob_links)", rc);
         return rc;
     }
 
@@ -118,7 +123,7 @@ int BlobLinks::evict_oldest(Environment& env, std::uint64_t& evicted,
             times.push_back(decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0);
         }
         if (rc != MDB_NOTFOUND) {
-            set_lmdb_error(error, "mdb_cursor_get(links)", rc);
+            set_lmdb_error(error, "mdb_cursor_get(blob_links)", rc);
             return rc;
         }
         if (times.empty()) return MDB_SUCCESS;
@@ -131,13 +136,13 @@ int BlobLinks::evict_oldest(Environment& env, std::uint64_t& evicted,
             LinkRecord link;
             if (decode(to_view(v), link) == DecodeStatus::ok && link.stored_at > cutoff) continue;
             if ((rc = mdb_cursor_del(cursor.get(), 0)) != MDB_SUCCESS) {
-                set_lmdb_error(error, "mdb_cursor_del(links)", rc);
+                set_lmdb_error(error, "mdb_cursor_del(blob_links)", rc);
                 return rc;
             }
             ++evicted;
         }
         if (rc != MDB_NOTFOUND) {
-            set_lmdb_error(error, "mdb_cursor_get(links)", rc);
+            set_lmdb_error(error, "mdb_cursor_get(blob_links)", rc);
             return rc;
         }
     } catch (const std::bad_alloc&) {
@@ -156,7 +161,7 @@ bool BlobLinks::count(MDB_txn* txn, std::uint64_t& entries, std::string& error) 
     MDB_stat st;
     const int rc = mdb_stat(txn, dbi_, &st);
     if (rc != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_stat(links)", rc);
+        set_lmdb_error(error, "mdb_stat(blob_links)", rc);
         return false;
     }
     entries = st.ms_entries;
