@@ -12,7 +12,7 @@ cxx=${FUZZ_CXX:-clang++}
 mkdir -p "$out"
 
 # The core sources each target needs (no nginx, no LMDB, no OpenSSL).
-core=(digest reference route conditional keys descriptor)
+core=(digest reference route conditional keys descriptor media_types)
 sources=()
 for c in "${core[@]}"; do sources+=("$repo/src/core/$c.cpp"); done
 

@@ -17,12 +17,17 @@ my $dir = "$ENV{TEST_NGINX_CACHE_DIR}/planted";
 remove_tree($dir, "$ENV{TEST_NGINX_CACHE_DIR}/counted");
 make_path($dir);
 
-# Links (repository \0 digest) whose values are not what this module writes:
-# one byte of version 2 (the format of this code) is a record cut short; version 99 is one
-# from the future.
-open my $load, '|-', 'mdb_load', '-T', '-s', 'links', $dir or die "mdb_load: $!";
-print {$load} "demo/hello\\00$Layer\n\\02\n";
-print {$load} "demo/hello\\00$Config\n\\63\\01\\00\\00\n";
+# Links (repository \0, 1 for sha256, the digest's bytes) whose values are not what this
+# module writes: one byte of version 3 (the format of this code) is a record cut short;
+# version 99 is one from the future. Keys and values in mdb_load's text form (\xx a byte).
+sub link_key_text {
+    my ($repository, $digest) = @_;
+    my ($hex) = $digest =~ /\Asha256:([0-9a-f]{64})\z/ or die "not a sha256 digest: $digest";
+    return "$repository\\00\\01" . CORE::join('', map { "\\$_" } $hex =~ /../g);
+}
+open my $load, '|-', 'mdb_load', '-T', '-s', 'blob_links', $dir or die "mdb_load: $!";
+print {$load} link_key_text('demo/hello', $Layer), "\n\\03\n";
+print {$load} link_key_text('demo/hello', $Config), "\n\\63\\01\\00\\00\n";
 close $load or die "mdb_load failed: $?";
 
 # A pattern that matches a text holding each of these lines, in any order.
