@@ -377,3 +377,36 @@ invalid value "threads=" in "registry_cache_verify" directive
 --- must_die
 --- error_log
 "registry_cache_verify" directive is duplicate
+
+
+
+=== TEST 26: registry_cache_manifest_max_size with a value that is no size
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_manifest_max_size 4x;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"registry_cache_manifest_max_size" directive invalid value
+
+
+
+=== TEST 27: registry_cache_manifest_max_size 0 (keep none) is a valid size
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_manifest_max_size 0;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        return 204;
+    }
+--- request
+GET /v2/demo/x/manifests/sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+--- error_code: 204

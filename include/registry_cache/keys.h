@@ -23,6 +23,7 @@ public:
 private:
     friend Key descriptor_key(const Digest&) noexcept;
     friend Key link_key(std::string_view, const Digest&) noexcept;
+    friend Key content_key(const Digest&) noexcept;
     bool append(std::string_view part) noexcept;
     bool append_hex_as_bytes(std::string_view lower_hex) noexcept;
     // Not zeroed: built on every hit, and only the first size_ bytes are ever read.
@@ -37,5 +38,8 @@ Key descriptor_key(const Digest& digest) noexcept;
 // encoded hex as the bytes it spells). Empty when the repository name or the digest is not
 // valid: callers must treat an empty key as "not cacheable".
 Key link_key(std::string_view repository, const Digest& digest) noexcept;
+// "algorithm-byte digest-bytes": the key of content stored once per digest, whichever
+// repositories link it (manifest bodies). Empty for a digest the cache does not store.
+Key content_key(const Digest& digest) noexcept;
 
 }  // namespace registry_cache

@@ -32,13 +32,14 @@ enum class Lesson {
 // for the same object (a rewrite on the way teaches nothing). Records only a 200 to HEAD or
 // GET of a blob of a cacheable digest, whose Docker-Content-Digest equals the requested
 // digest exactly, whose Content-Length is a non-negative integer, without Content-Encoding,
-// and whose Content-Type is a valid media type. Clears on a 202 to DELETE of a blob.
-// Everything else teaches nothing.
+// and whose Content-Type is a valid media type. Clears on a 202 to DELETE of a blob or of a
+// manifest by digest. Everything else teaches nothing (a manifest is learned only from its
+// bytes, below).
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
              std::uint64_t now, BlobDescriptor& descriptor) noexcept;
 
-// Decides after a GET body was hashed as it streamed: records the blob of a cacheable
-// digest when `computed` ("algorithm:hex") is the requested digest; the size is what was
+// Decides after a GET body was hashed as it streamed: records the blob, or the manifest by
+// digest, of a cacheable digest when `computed` ("algorithm:hex") is the requested digest; the size is what was
 // hashed and the media type must be valid. Docker-Content-Digest is not needed: the bytes
 // themselves were checked.
 Lesson learn_verified(const Route& route, std::string_view computed, std::uint64_t bytes,
@@ -48,6 +49,8 @@ Lesson learn_verified(const Route& route, std::string_view computed, std::uint64
 // A blob named by a digest of an algorithm the cache records: what a lookup may find and a
 // lesson may record.
 bool is_recordable_blob(const Route& route) noexcept;
+// The same for a manifest named by digest (a tag names no fixed bytes).
+bool is_recordable_manifest(const Route& route) noexcept;
 
 // Whether the upstream was asked (`upstream_path`, as sent, without query) for the object
 // the route names: a rewrite on the way makes its answer about something else.

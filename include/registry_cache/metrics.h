@@ -22,7 +22,7 @@ namespace registry_cache {
     X(misses, "nginx_registry_cache_misses_total",                                                   \
       "Requests looked up in the cache but not servable from it, passed upstream.")                 \
     X(bypasses, "nginx_registry_cache_bypasses_total",                                               \
-      "Requests passed upstream without a cache lookup (GET, uploads, manifests...).")              \
+      "Requests passed upstream without a cache lookup (blob GETs, uploads, tags...).")              \
     X(refused, "nginx_registry_cache_refused_total",                                                 \
       "Requests answered locally with an OCI error (invalid name or digest).")                      \
     X(recorded, "nginx_registry_cache_recorded_total",                                               \
@@ -38,6 +38,12 @@ namespace registry_cache {
       "their end, never recorded.")                                                                 \
     X(evictions, "nginx_registry_cache_evictions_total",                                             \
       "Entries evicted, oldest first, to make room when the store reached max_size.")               \
+    X(manifests_recorded, "nginx_registry_cache_manifests_recorded_total",                           \
+      "Manifests, verified against their digest, committed to the store with their bodies.")         \
+    /* Lookups by kind and result (nginx_registry_cache_lookups_total): blobs' are the */           \
+    /* hits and misses above; manifests' are counted apart. */                                       \
+    X(manifest_hits, "", "")                                                                         \
+    X(manifest_misses, "", "")                                                                       \
     /* Upstream responses to requests the module passed on, by status class. */                     \
     X(upstream_1xx, "", "")                                                                          \
     X(upstream_2xx, "", "")                                                                          \
@@ -65,8 +71,10 @@ struct CacheMetrics {
 // registry_storage_cache_total{type="Request"|"Hit"|"Miss"|"Error"}, and
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
 // nginx_registry_cache_{verified,verified_bytes,digest_mismatches,evictions}_total,
+// nginx_registry_cache_manifests_recorded_total,
+// nginx_registry_cache_lookups_total{kind="blob"|"manifest",result="hit"|"miss"},
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
-// nginx_registry_cache_entries{kind="links"},
+// nginx_registry_cache_entries{kind="links"|"manifest_links"|"manifest_bodies"},
 // nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit.
 void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out);
 

@@ -39,16 +39,31 @@ struct LookupResult {
 // One change of a write batch. A record learned with credentials (link.scope credentialed)
 // never replaces nor alters a public link of the same (repository, digest): it only creates
 // a link where none is, or refreshes a credentialed one. A public record replaces anything.
+// A manifest is recorded with its body, kept once per digest however many repositories link
+// it; the body must be exactly descriptor.size bytes that hash to the digest (checked again
+// at commit: a body that does not is refused with the whole batch).
 struct StoreWrite {
     enum class Kind { record, clear_link } kind = Kind::record;
+    enum class Object { blob, manifest } object = Object::blob;
     std::string repository;      // validated name
     std::string digest;          // validated "algorithm:encoded" of sha256/384/512
     BlobDescriptor descriptor;   // for record: size and media type (stored_at is the link's)
     BlobLink link;               // for record
+    std::string body;            // for a manifest record: its bytes
+};
+
+// A manifest lookup: the link's record and, on a hit, the body.
+struct ManifestLookup {
+    LookupStatus status = LookupStatus::miss;
+    BlobDescriptor descriptor;  // valid on hit; its stored_at is the link's
+    BlobLink link;              // valid on hit
+    std::string body;           // valid on hit
 };
 
 struct StoreStats {
-    std::uint64_t links = 0;        // entries of "links": each a blob known in a repository
+    std::uint64_t links = 0;        // entries of "blob_links": each a blob known in a repository
+    std::uint64_t manifest_links = 0;   // each a manifest known in a repository
+    std::uint64_t manifest_bodies = 0;  // manifests held, once per digest
     std::uint64_t map_used = 0;     // bytes of the map in use: (last page + 1) * page size
     std::uint64_t map_size = 0;     // bytes the map may grow to
 };
@@ -75,13 +90,20 @@ public:
     LookupResult lookup(std::string_view repository, const Digest& digest,
                         std::string* error = nullptr) noexcept;
 
+    // The same for a manifest, with a copy of its body on a hit (the only allocation; when
+    // it fails, an error). A link whose body is missing reads as a miss.
+    ManifestLookup lookup_manifest(std::string_view repository, const Digest& digest,
+                                   std::string* error = nullptr) noexcept;
+
     // Applies every change in one write transaction. When the map is full (max_size), the
     // oldest tenth of the entries is evicted and the batch tried once more; `evicted`, when
-    // given, gets how many links went; `unchanged`, when given, how many credentialed records
+    // given, gets how many links went; `unchanged` (and of them `unchanged_manifests`), when
+    // given, how many credentialed records
     // left a public link as it was. On failure nothing of the batch is applied and `error`
     // names the failure (MDB_MAP_FULL included, when eviction did not make room).
     bool commit(const std::vector<StoreWrite>& batch, std::string& error,
-                std::uint64_t* evicted = nullptr, std::uint64_t* unchanged = nullptr) noexcept;
+                std::uint64_t* evicted = nullptr, std::uint64_t* unchanged = nullptr,
+                std::uint64_t* unchanged_manifests = nullptr) noexcept;
 
     bool stats(StoreStats& out, std::string& error) noexcept;
 

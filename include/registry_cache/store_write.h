@@ -8,9 +8,10 @@
 
 namespace registry_cache {
 
-// Fills `out` for a `record` or `clear_link` lesson about `route` (a recordable blob). False
-// when there is nothing to write or memory ran out (then `out` is left empty).
+// Fills `out` for a `record` or `clear_link` lesson about `route` (a recordable blob, or a
+// manifest by digest, whose record needs its `body`). False when there is nothing to write
+// or memory ran out (then `out` is left empty).
 bool make_store_write(Lesson lesson, const Route& route, const BlobDescriptor& descriptor,
-                      LinkScope scope, StoreWrite& out) noexcept;
+                      LinkScope scope, StoreWrite& out, std::string_view body = {}) noexcept;
 
 }  // namespace registry_cache

@@ -95,4 +95,17 @@ Key link_key(std::string_view repository, const Digest& digest) noexcept {
     return key;
 }
 
+Key content_key(const Digest& digest) noexcept {
+    Key key;
+    if (!is_cacheable(digest.algorithm) || digest.algorithm_name != algorithm_name(digest.algorithm) ||
+        digest.encoded.size() != encoded_hex_length(digest.algorithm)) {
+        return key;
+    }
+    const char algorithm[1] = {algorithm_byte(digest.algorithm)};
+    if (!key.append(std::string_view(algorithm, 1)) || !key.append_hex_as_bytes(digest.encoded)) {
+        return Key{};
+    }
+    return key;
+}
+
 }  // namespace registry_cache

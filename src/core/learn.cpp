@@ -20,13 +20,23 @@ bool is_recordable_blob(const Route& route) noexcept {
            is_cacheable(route.digest.algorithm);
 }
 
+bool is_recordable_manifest(const Route& route) noexcept {
+    return route.error == RouteError::none && route.kind == RouteKind::manifest && route.by_digest &&
+           is_cacheable(route.digest.algorithm);
+}
+
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
              std::uint64_t now, BlobDescriptor& descriptor) noexcept {
-    if (!is_recordable_blob(route) || !same_object(route, answer.path)) {
+    const bool manifest = is_recordable_manifest(route);
+    if ((!is_recordable_blob(route) && !manifest) || !same_object(route, answer.path)) {
         return Lesson::nothing;
     }
     if (method == Method::del) {
         return answer.status == 202 ? Lesson::clear_link : Lesson::nothing;
+    }
+    // A manifest is recorded with its body, so only from the bytes (learn_verified).
+    if (manifest) {
+        return Lesson::nothing;
     }
     if (method != Method::head && method != Method::get) {
         return Lesson::nothing;
@@ -44,7 +54,7 @@ Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
 Lesson learn_verified(const Route& route, std::string_view computed, std::uint64_t bytes,
                       std::string_view content_type, std::uint64_t now,
                       BlobDescriptor& descriptor) noexcept {
-    if (!is_recordable_blob(route) || computed != digest_text(route) ||
+    if ((!is_recordable_blob(route) && !is_recordable_manifest(route)) || computed != digest_text(route) ||
         bytes > static_cast<std::uint64_t>(INT64_MAX) || !descriptor.media_type.assign(content_type)) {
         return Lesson::nothing;
     }

@@ -54,20 +54,34 @@ void append_header(std::string& out, std::string_view name, std::string_view typ
 }
 
 // name{cache="<zone>"[,<extra_label>="<extra_value>"]} value
+struct Label {
+    std::string_view name;  // empty: none
+    std::string_view value;
+};
+
+void append_label(std::string& out, const Label& label) {
+    if (label.name.empty()) return;
+    out.append(","sv).append(label.name).append("=\""sv);
+    append_label_value(out, label.value);  // constants today; escaped all the same
+    out.append("\""sv);
+}
+
 void append_sample(std::string& out, std::string_view name, std::string_view zone,
-                   std::string_view extra_label, std::string_view extra_value,
-                   std::uint64_t value) {
+                   const Label& first, const Label& second, std::uint64_t value) {
     out.append(name).append("{cache=\""sv);
     append_label_value(out, zone);
     out.append("\""sv);
-    if (!extra_label.empty()) {
-        out.append(","sv).append(extra_label).append("=\""sv);
-        append_label_value(out, extra_value);  // constants today; escaped all the same
-        out.append("\""sv);
-    }
+    append_label(out, first);
+    append_label(out, second);
     out.append("} "sv);
     append_uint(out, value);
     out.append("\n"sv);
+}
+
+void append_sample(std::string& out, std::string_view name, std::string_view zone,
+                   std::string_view extra_label, std::string_view extra_value,
+                   std::uint64_t value) {
+    append_sample(out, name, zone, Label{extra_label, extra_value}, Label{}, value);
 }
 
 // Families with one sample per cache and no label but cache="...".
@@ -109,7 +123,7 @@ void append_plain(std::string& out, const PlainFamily& f,
     append_header(out, f.name, f.type, f.help);
     for (const CacheMetrics& m : caches) {
         if (f.needs_store && !m.store_ok) continue;
-        append_sample(out, f.name, m.zone, {}, {}, f.value(m));
+        append_sample(out, f.name, m.zone, Label{}, Label{}, f.value(m));
     }
 }
 
@@ -143,19 +157,34 @@ void append_upstream(std::string& out, const std::vector<CacheMetrics>& caches) 
     }
 }
 
+void append_lookups(std::string& out, const std::vector<CacheMetrics>& caches) {
+    constexpr std::string_view name = "nginx_registry_cache_lookups_total"sv;
+    append_header(out, name, counter,
+                  "Requests looked up in the cache, by what they asked for and what was found."sv);
+    for (const CacheMetrics& m : caches) {
+        const CacheCounters& c = m.counters;
+        append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "hit"sv}, c.hits);
+        append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "miss"sv}, c.misses);
+        append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "hit"sv}, c.manifest_hits);
+        append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "miss"sv}, c.manifest_misses);
+    }
+}
+
 void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
     append_header(out, entries_name, gauge, "Entries in the cache's store, by kind."sv);
     for (const CacheMetrics& m : caches) {
         if (!m.store_ok) continue;
         append_sample(out, entries_name, m.zone, "kind"sv, "links"sv, m.store.links);
+        append_sample(out, entries_name, m.zone, "kind"sv, "manifest_links"sv, m.store.manifest_links);
+        append_sample(out, entries_name, m.zone, "kind"sv, "manifest_bodies"sv, m.store.manifest_bodies);
     }
 }
 
 // Room for the HELP/TYPE lines and, per cache, its samples: the longest sample line is about
-// 90 bytes plus the zone (escaping can at most double it); 25 samples per cache at most.
+// 100 bytes plus the zone (escaping can at most double it); 32 samples per cache at most.
 std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
-    std::size_t size = 2048;
-    for (const CacheMetrics& m : caches) size += 25 * (96 + 2 * m.zone.size());
+    std::size_t size = 3072;
+    for (const CacheMetrics& m : caches) size += 32 * (112 + 2 * m.zone.size());
     return size;
 }
 
@@ -167,6 +196,7 @@ void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out) {
         if (!f.name.empty()) append_plain(out, f, caches);
     }
     append_distribution_total(out, caches);
+    append_lookups(out, caches);
     append_upstream(out, caches);
     append_entries(out, caches);
     for (const PlainFamily& f : map_families) append_plain(out, f, caches);

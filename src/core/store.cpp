@@ -8,8 +8,10 @@
 #include <utility>
 
 #include "registry_cache/keys.h"
+#include "registry_cache/hasher.h"
 #include "registry_cache/store/blob_links.h"
 #include "registry_cache/store/environment.h"
+#include "registry_cache/store/manifests.h"
 
 namespace registry_cache {
 
@@ -20,9 +22,12 @@ using store::set_lmdb_error;
 struct Store::Impl {
     std::unique_ptr<Environment> env;
     store::BlobLinks links;
+    store::Manifests manifests;
 
+    // Evicts from every table of links; true when something went.
+    bool evict(std::uint64_t& count, std::string& error) noexcept;
     int write(const std::vector<StoreWrite>& batch, std::string& error,
-              std::uint64_t& unchanged) noexcept;
+              std::uint64_t& unchanged, std::uint64_t& unchanged_manifests) noexcept;
 };
 
 Store::Store(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
@@ -55,7 +60,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
         int rc;
         store::WriteTxn txn = impl->env->begin_write(rc, error);
         if (rc != MDB_SUCCESS) return nullptr;
-        if ((rc = impl->links.open(*impl->env, txn, error)) != MDB_SUCCESS) {
+        if ((rc = impl->links.open(*impl->env, txn, error)) != MDB_SUCCESS ||
+            (rc = impl->manifests.open(*impl->env, txn, error)) != MDB_SUCCESS) {
             damage = store::is_damage(rc);
             return nullptr;
         }
@@ -98,10 +104,53 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
     return result;
 }
 
+ManifestLookup Store::lookup_manifest(std::string_view repository, const Digest& digest,
+                                     std::string* error) noexcept {
+    ManifestLookup result;
+    store::ReadScope read = impl_->env->read();
+    if (read.get() == nullptr) {
+        result.status = LookupStatus::error;
+        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", read.rc());
+        return result;
+    }
+    LinkRecord record;
+    result.status = impl_->manifests.read(read.get(), repository, digest, record, result.body, error);
+    if (result.status == LookupStatus::hit) {
+        result.descriptor.size = record.size;
+        result.descriptor.stored_at = record.stored_at;
+        result.descriptor.media_type = record.media_type;
+        result.link.scope = record.scope;
+        result.link.stored_at = record.stored_at;
+    }
+    return result;
+}
+
+namespace {
+
+// What a manifest record must hold: the bytes its digest names, at the declared size. The
+// glue verified them as they streamed; they are checked again here, so that the store alone
+// guarantees that no body is kept under a digest it does not hash to.
+bool is_sound_manifest(const StoreWrite& w, const Digest& digest) noexcept {
+    if (w.body.empty() || w.body.size() != w.descriptor.size) return false;
+    Hasher hasher;
+    if (!hasher.start(digest.algorithm) || !hasher.update(w.body.data(), w.body.size())) {
+        return false;
+    }
+    try {
+        return hasher.finish() == w.digest;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace
+
 bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
-                   std::uint64_t* evicted, std::uint64_t* unchanged) noexcept {
-    std::uint64_t kept_as_it_was = 0;
+                   std::uint64_t* evicted, std::uint64_t* unchanged,
+                   std::uint64_t* unchanged_manifests) noexcept {
+    std::uint64_t kept_as_it_was = 0, manifests_kept_as_they_were = 0;
     if (unchanged != nullptr) *unchanged = 0;
+    if (unchanged_manifests != nullptr) *unchanged_manifests = 0;
     if (batch.empty()) return true;
 
     // Everything is validated before the write lock is taken: a bad write fails the batch
@@ -123,6 +172,11 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
                 set_error(error, "registry cache store commit", "invalid link scope");
                 return false;
             }
+            if (w.object == StoreWrite::Object::manifest && !is_sound_manifest(w, parsed.digest)) {
+                set_error(error, "registry cache store commit",
+                          "a manifest body that is not what its digest names");
+                return false;
+            }
         }
     }
 
@@ -130,17 +184,14 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
     // copies every page it changes.
     std::uint64_t count = 0;
     std::string evict_error;
-    if (impl_->env->nearly_full() &&
-        impl_->links.evict_oldest(*impl_->env, count, evict_error) == MDB_SUCCESS &&
-        evicted != nullptr) {
+    if (impl_->env->nearly_full() && impl_->evict(count, evict_error) && evicted != nullptr) {
         *evicted = count;
     }
-    int rc = impl_->write(batch, error, kept_as_it_was);
-    if (rc == MDB_MAP_FULL &&
-        impl_->links.evict_oldest(*impl_->env, count, evict_error) == MDB_SUCCESS && count > 0) {
+    int rc = impl_->write(batch, error, kept_as_it_was, manifests_kept_as_they_were);
+    if (rc == MDB_MAP_FULL && impl_->evict(count, evict_error) && count > 0) {
         if (evicted != nullptr) *evicted += count;
         error.clear();
-        rc = impl_->write(batch, error, kept_as_it_was);
+        rc = impl_->write(batch, error, kept_as_it_was, manifests_kept_as_they_were);
     }
     if (rc != MDB_SUCCESS && !evict_error.empty()) {
         // Why no room could be made says more than the write's own failure.
@@ -150,22 +201,37 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
         }
     }
     if (rc == MDB_SUCCESS && unchanged != nullptr) *unchanged = kept_as_it_was;
+    if (rc == MDB_SUCCESS && unchanged_manifests != nullptr) {
+        *unchanged_manifests = manifests_kept_as_they_were;
+    }
     return rc == MDB_SUCCESS;
+}
+
+bool Store::Impl::evict(std::uint64_t& count, std::string& error) noexcept {
+    std::uint64_t blobs = 0, manifest_links = 0;
+    const int blob_rc = links.evict_oldest(*env, blobs, error);
+    const int manifest_rc = manifests.evict_oldest(*env, manifest_links, error);
+    count = blobs + manifest_links;
+    return blob_rc == MDB_SUCCESS || manifest_rc == MDB_SUCCESS;
 }
 
 // One write transaction for the batch; an LMDB code (MDB_SUCCESS on success), `error` set
 // otherwise. The batch was validated by Store::commit.
 int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error,
-                       std::uint64_t& unchanged) noexcept {
+                       std::uint64_t& unchanged, std::uint64_t& unchanged_manifests) noexcept {
     unchanged = 0;
+    unchanged_manifests = 0;
     int rc;
     store::WriteTxn txn = env->begin_write(rc, error);
     if (rc != MDB_SUCCESS) return rc;
     try {
         for (const StoreWrite& w : batch) {
             bool kept = true;
-            if ((rc = links.apply(txn.get(), w, error, kept)) != MDB_SUCCESS) return rc;
+            rc = w.object == StoreWrite::Object::manifest ? manifests.apply(txn.get(), w, error, kept)
+                                                          : links.apply(txn.get(), w, error, kept);
+            if (rc != MDB_SUCCESS) return rc;
             unchanged += kept ? 0 : 1;
+            unchanged_manifests += !kept && w.object == StoreWrite::Object::manifest ? 1 : 0;
         }
     } catch (const std::bad_alloc&) {
         set_error(error, "registry cache store commit", "out of memory");
@@ -186,12 +252,15 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
         set_lmdb_error(error, "mdb_txn_renew", read.rc());
         return false;
     }
-    std::uint64_t links = 0, used = 0, size = 0;
+    std::uint64_t links = 0, manifest_links = 0, manifest_bodies = 0, used = 0, size = 0;
     if (!impl_->links.count(read.get(), links, error) ||
+        !impl_->manifests.count(read.get(), manifest_links, manifest_bodies, error) ||
         !impl_->env->map_usage(used, size, error)) {
         return false;
     }
     out.links = links;
+    out.manifest_links = manifest_links;
+    out.manifest_bodies = manifest_bodies;
     out.map_used = used;
     out.map_size = size;
     return true;

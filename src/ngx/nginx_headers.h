@@ -41,18 +41,25 @@ inline bool ngx_http_registry_cache_is_named(const ngx_table_elt_t &h, std::stri
                            name.size()) == 0;
 }
 
-// How many times header `name` is in `headers`, and the value of the last one.
-inline int ngx_http_registry_cache_find_header(const ngx_list_t &headers, std::string_view name,
-                                               std::string_view &value) noexcept {
+// Calls `f(value)` for each header `name` in `headers`, in order (a client may send one
+// several times); how many there were.
+template <typename F>
+int ngx_http_registry_cache_each_header(const ngx_list_t &headers, std::string_view name, F &&f) {
     int seen = 0;
     for (const ngx_list_part_t *part = &headers.part; part != nullptr; part = part->next) {
         auto *h = static_cast<ngx_table_elt_t *>(part->elts);
         for (ngx_uint_t i = 0; i < part->nelts; i++) {
             if (ngx_http_registry_cache_is_named(h[i], name)) {
-                value = ngx_http_registry_cache_view(h[i].value);
+                f(ngx_http_registry_cache_view(h[i].value));
                 seen++;
             }
         }
     }
     return seen;
+}
+
+// How many times header `name` is in `headers`, and the value of the last one.
+inline int ngx_http_registry_cache_find_header(const ngx_list_t &headers, std::string_view name,
+                                               std::string_view &value) noexcept {
+    return ngx_http_registry_cache_each_header(headers, name, [&value](std::string_view v) { value = v; });
 }

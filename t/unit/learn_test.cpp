@@ -124,14 +124,43 @@ TEST(LearnVerified, RecordsWhatHashedToTheRequestedDigest) {
     EXPECT_EQ(d.stored_at, 5u);
 }
 
-TEST(LearnVerified, NothingFromAMismatchABadTypeOrAManifest) {
+TEST(LearnVerified, NothingFromAMismatchABadTypeOrATag) {
     BlobDescriptor d;
     Route blob = parse_route(path);
     EXPECT_EQ(learn_verified(blob, "sha256:" + std::string(64, 'd'), 1, "a/b", 5, d), Lesson::nothing);
     EXPECT_EQ(learn_verified(blob, "", 1, "a/b", 5, d), Lesson::nothing);
     EXPECT_EQ(learn_verified(blob, digest, 1, "", 5, d), Lesson::nothing);
-    EXPECT_EQ(learn_verified(parse_route("/v2/demo/app/manifests/" + digest), digest, 1, "a/b", 5, d),
+    // A tag names no fixed bytes: what its answer hashed to is not the tag's to record.
+    EXPECT_EQ(learn_verified(parse_route("/v2/demo/app/manifests/latest"), digest, 1, "a/b", 5, d),
               Lesson::nothing);
+}
+
+TEST(LearnVerified, RecordsAManifestByDigestFromItsBytes) {
+    BlobDescriptor d;
+    const Route manifest = parse_route("/v2/demo/app/manifests/" + digest);
+    EXPECT_EQ(learn_verified(manifest, digest, 512, "application/vnd.oci.image.index.v1+json", 9, d),
+              Lesson::record);
+    EXPECT_EQ(d.size, 512u);
+    EXPECT_EQ(d.media_type.view(), "application/vnd.oci.image.index.v1+json");
+    EXPECT_EQ(learn_verified(manifest, "sha256:" + std::string(64, 'd'), 512, "a/b", 9, d),
+              Lesson::nothing);
+}
+
+TEST(Learn, AManifestIsNeverLearnedFromHeadersAloneButForgottenOnDelete) {
+    const std::string manifest = "/v2/demo/app/manifests/" + digest;
+    UpstreamAnswer a;
+    a.status = 200;
+    a.docker_content_digest = digest;
+    a.content_length = 512;
+    a.content_type = "application/vnd.oci.image.manifest.v1+json";
+    EXPECT_EQ(lesson(manifest, Method::head, a), Lesson::nothing);
+    EXPECT_EQ(lesson(manifest, Method::get, a), Lesson::nothing);
+    a.status = 202;
+    EXPECT_EQ(lesson(manifest, Method::del, a), Lesson::clear_link);
+    EXPECT_EQ(lesson("/v2/demo/app/manifests/latest", Method::del, a), Lesson::nothing);
+    EXPECT_TRUE(is_recordable_manifest(parse_route(manifest)));
+    EXPECT_FALSE(is_recordable_manifest(parse_route("/v2/demo/app/manifests/latest")));
+    EXPECT_FALSE(is_recordable_manifest(parse_route(path)));
 }
 
 TEST(Learn, OnlyBlobsByARecordedDigestAreRecordable) {

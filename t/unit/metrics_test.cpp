@@ -28,6 +28,9 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.verified_bytes = base + 19;
     c.digest_mismatches = base + 20;
     c.evictions = base + 21;
+    c.manifests_recorded = base + 22;
+    c.manifest_hits = base + 23;
+    c.manifest_misses = base + 24;
     c.upstream_1xx = 0;  // zero still gets its sample
     c.upstream_2xx = base + 10;
     c.upstream_3xx = base + 11;
@@ -37,6 +40,8 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     m.store.links = base + 15;
     m.store.map_used = base + 16;
     m.store.map_size = base + 17;
+    m.store.manifest_links = base + 25;
+    m.store.manifest_bodies = base + 26;
     return m;
 }
 
@@ -66,7 +71,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "# TYPE nginx_registry_cache_misses_total counter\n"
         "nginx_registry_cache_misses_total{cache=\"edge\"} 3\n"
         "# HELP nginx_registry_cache_bypasses_total Requests passed upstream without a cache "
-        "lookup (GET, uploads, manifests...).\n"
+        "lookup (blob GETs, uploads, tags...).\n"
         "# TYPE nginx_registry_cache_bypasses_total counter\n"
         "nginx_registry_cache_bypasses_total{cache=\"edge\"} 4\n"
         "# HELP nginx_registry_cache_refused_total Requests answered locally with an OCI error "
@@ -96,12 +101,24 @@ TEST(Metrics, ExactTextForOneCache) {
         "when the store reached max_size.\n"
         "# TYPE nginx_registry_cache_evictions_total counter\n"
         "nginx_registry_cache_evictions_total{cache=\"edge\"} 21\n"
+        "# HELP nginx_registry_cache_manifests_recorded_total Manifests, verified against their "
+        "digest, committed to the store with their bodies.\n"
+        "# TYPE nginx_registry_cache_manifests_recorded_total counter\n"
+        "nginx_registry_cache_manifests_recorded_total{cache=\"edge\"} 22\n"
         "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
         "# TYPE registry_storage_cache_total counter\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Hit\"} 18446744073709551615\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Miss\"} 3\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Error\"} 5\n"
+        "# HELP nginx_registry_cache_lookups_total Requests looked up in the cache, by what they "
+        "asked for and what was found.\n"
+        "# TYPE nginx_registry_cache_lookups_total counter\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"hit\"} "
+        "18446744073709551615\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"miss\"} 3\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"hit\"} 23\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"miss\"} 24\n"
         "# HELP nginx_registry_cache_upstream_responses_total Upstream responses to requests "
         "the cache passed on, by status class.\n"
         "# TYPE nginx_registry_cache_upstream_responses_total counter\n"
@@ -113,6 +130,8 @@ TEST(Metrics, ExactTextForOneCache) {
         "# HELP nginx_registry_cache_entries Entries in the cache's store, by kind.\n"
         "# TYPE nginx_registry_cache_entries gauge\n"
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"links\"} 15\n"
+        "nginx_registry_cache_entries{cache=\"edge\",kind=\"manifest_links\"} 25\n"
+        "nginx_registry_cache_entries{cache=\"edge\",kind=\"manifest_bodies\"} 26\n"
         "# HELP nginx_registry_cache_map_bytes_used Bytes of the store's memory map in use.\n"
         "# TYPE nginx_registry_cache_map_bytes_used gauge\n"
         "nginx_registry_cache_map_bytes_used{cache=\"edge\"} 16\n"
@@ -163,14 +182,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 17 families, 17 HELP and 17 TYPE lines.
+    // Each family declared exactly once: 19 families, 19 HELP and 19 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 17u);
-    EXPECT_EQ(type, 17u);
+    EXPECT_EQ(help, 19u);
+    EXPECT_EQ(type, 19u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -227,7 +246,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 34u);
+    EXPECT_EQ(lines, 38u);
 }
 
 }  // namespace

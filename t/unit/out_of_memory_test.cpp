@@ -77,6 +77,33 @@ TEST(OutOfMemory, AStoreWriteIsWholeOrReportedMissing) {
     EXPECT_TRUE(succeeded_once) << "with enough memory the write is made";
 }
 
+TEST(OutOfMemory, AManifestWriteIsWholeWithItsBodyOrReportedMissing) {
+    REQUIRE_ALLOCATION_HOOK();
+    const std::string body(300, 'm');  // longer than any small-string buffer
+    Route route = parse_route("/v2/library/alpine/manifests/" + digest_a);
+    BlobDescriptor d = descriptor_of(body.size());
+    bool succeeded_once = false;
+    for (std::size_t n = 0; n < 8; ++n) {
+        StoreWrite w;
+        bool ok;
+        {
+            Armed armed(n);
+            ok = make_store_write(Lesson::record, route, d, LinkScope::public_access, w, body);
+        }
+        if (ok) {
+            succeeded_once = true;
+            EXPECT_EQ(w.object, StoreWrite::Object::manifest) << n;
+            EXPECT_EQ(w.body, body) << n;
+        } else {
+            EXPECT_TRUE(w.repository.empty() && w.digest.empty() && w.body.empty()) << n;
+        }
+    }
+    EXPECT_TRUE(succeeded_once) << "with enough memory the write is made";
+    // Without its bytes a manifest is not recorded at all.
+    StoreWrite w;
+    EXPECT_FALSE(make_store_write(Lesson::record, route, d, LinkScope::public_access, w));
+}
+
 TEST(OutOfMemory, DecisionsOnTheRequestPathAllocateNothing) {
     REQUIRE_ALLOCATION_HOOK();
     Route route = parse_route(path_a);

@@ -1,12 +1,11 @@
 #include "registry_cache/store/blob_links.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <new>
-#include <vector>
 
 #include "registry_cache/digest.h"
 #include "registry_cache/keys.h"
+#include "registry_cache/store/eviction.h"
 
 namespace registry_cache::store {
 namespace {
@@ -99,62 +98,9 @@ int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool
     return rc;
 }
 
-// Two passes, so that memory holds timestamps, not keys.
 int BlobLinks::evict_oldest(Environment& env, std::uint64_t& evicted,
                             std::string& error) const noexcept {
-    evicted = 0;
-    int rc;
-    WriteTxn txn = env.begin_write(rc, error);
-    if (rc != MDB_SUCCESS) return rc;
-    Cursor cursor;
-    if ((rc = cursor.open(txn.get(), dbi_)) != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_cursor_open(blob_links)", rc);
-        return rc;
-    }
-
-    try {
-        std::vector<std::uint64_t> times;
-        MDB_val k, v;
-        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
-            LinkRecord link;
-            // A record this code cannot read (an older version included) counts as the
-            // oldest: it is the first to go.
-            times.push_back(decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0);
-        }
-        if (rc != MDB_NOTFOUND) {
-            set_lmdb_error(error, "mdb_cursor_get(blob_links)", rc);
-            return rc;
-        }
-        if (times.empty()) return MDB_SUCCESS;
-        std::size_t nth = times.size() / 10;
-        std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(nth), times.end());
-        const std::uint64_t cutoff = times[nth];
-
-        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
-            LinkRecord link;
-            if (decode(to_view(v), link) == DecodeStatus::ok && link.stored_at > cutoff) continue;
-            if ((rc = mdb_cursor_del(cursor.get(), 0)) != MDB_SUCCESS) {
-                set_lmdb_error(error, "mdb_cursor_del(blob_links)", rc);
-                return rc;
-            }
-            ++evicted;
-        }
-        if (rc != MDB_NOTFOUND) {
-            set_lmdb_error(error, "mdb_cursor_get(blob_links)", rc);
-            return rc;
-        }
-    } catch (const std::bad_alloc&) {
-        set_error(error, "registry cache store eviction", "out of memory");
-        return ENOMEM;
-    }
-    cursor.close();
-    if ((rc = txn.commit()) != MDB_SUCCESS) {
-        evicted = 0;
-        set_lmdb_error(error, "mdb_txn_commit", rc);
-    }
-    return rc;
+    return evict_oldest_tenth(env, dbi_, table_name, evicted, error);
 }
 
 bool BlobLinks::count(MDB_txn* txn, std::uint64_t& entries, std::string& error) const noexcept {

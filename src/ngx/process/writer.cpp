@@ -29,9 +29,11 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
     if (w == nullptr || w->pending.empty()) {
         return;
     }
-    ngx_atomic_int_t records = 0;
+    ngx_atomic_int_t records = 0, manifests = 0;
     for (const auto &write : w->pending) {
         records += write.kind == registry_cache::StoreWrite::Kind::record;
+        manifests += write.kind == registry_cache::StoreWrite::Kind::record &&
+                     write.object == registry_cache::StoreWrite::Object::manifest;
     }
     ngx_atomic_int_t clears = static_cast<ngx_atomic_int_t>(w->pending.size()) - records;
 
@@ -42,13 +44,15 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
         std::string error;
         if (w->store == nullptr) {
             error = "the store is not open";
-        } else if (std::uint64_t evicted = 0, unchanged = 0;
-                   w->store->commit(w->pending, error, &evicted, &unchanged)) {
+        } else if (std::uint64_t evicted = 0, unchanged = 0, unchanged_manifests = 0;
+                   w->store->commit(w->pending, error, &evicted, &unchanged, &unchanged_manifests)) {
             committed = true;
             ngx_http_registry_cache_count(cache->sh->evictions, static_cast<ngx_atomic_int_t>(evicted));
             // A credentialed record that found a public link left it as it was: not recorded.
-            ngx_http_registry_cache_count(cache->sh->recorded,
-                                          records - static_cast<ngx_atomic_int_t>(unchanged));
+            const auto kept_manifests = static_cast<ngx_atomic_int_t>(unchanged_manifests);
+            const auto kept_blobs = static_cast<ngx_atomic_int_t>(unchanged) - kept_manifests;
+            ngx_http_registry_cache_count(cache->sh->recorded, records - manifests - kept_blobs);
+            ngx_http_registry_cache_count(cache->sh->manifests_recorded, manifests - kept_manifests);
             ngx_http_registry_cache_count(cache->sh->cleared, clears);
         }
         if (!error.empty()) {
@@ -102,7 +106,8 @@ void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
 // header filter, the verifying body filter) depend on the writer and never on each other.
 void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                    registry_cache::Lesson lesson,
-                                   const registry_cache::BlobDescriptor &descriptor) noexcept {
+                                   const registry_cache::BlobDescriptor &descriptor,
+                                   std::string_view body) noexcept {
     if (lesson == registry_cache::Lesson::nothing || !state.lookup.may_record) {
         return;
     }
@@ -115,7 +120,7 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
     if (!registry_cache::make_store_write(lesson, state.asked.route, descriptor,
                                           state.asked.credentialed ? registry_cache::LinkScope::credentialed
                                                              : registry_cache::LinkScope::public_access,
-                                          write)) {
+                                          write, body)) {
         // Out of memory: nothing is recorded; the body (already judged) is not affected.
         ngx_http_registry_cache_count(state.cache->sh->errors);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: recording failed (out of memory)");

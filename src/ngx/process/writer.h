@@ -6,16 +6,19 @@
 #include "state/request.h"
 
 #include <string>
+#include <string_view>
 
 #include "registry_cache/descriptor.h"
 #include "registry_cache/learn.h"
 #include "registry_cache/store.h"
 
-// Queues what an upstream answer taught, unless nothing or nothing may be recorded. Running
-// out of memory costs the record (counted as an error), never the response.
+// Queues what an upstream answer taught, unless nothing or nothing may be recorded (a
+// manifest's record carries its verified `body`). Running out of memory costs the record
+// (counted as an error), never the response.
 void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                    registry_cache::Lesson lesson,
-                                   const registry_cache::BlobDescriptor &descriptor) noexcept;
+                                   const registry_cache::BlobDescriptor &descriptor,
+                                   std::string_view body = {}) noexcept;
 
 // Queues one write. A `flight` other than 0 is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "registry_cache/policy/credentials.h"
+#include "registry_cache/policy/manifest_answer.h"
 
 namespace {
 
@@ -49,13 +50,33 @@ ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
     return ngx_http_internal_redirect(r, &target, &r->args);
 }
 
-// Reads the store for a HEAD of a blob: hit (servable to anyone: only what the upstream
-// gave without credentials is), miss, or error (logged; by seed semantics nothing is then
-// written back, so that a sick store is not also loaded with writes).
+// What a read of the store makes of a request: hit (servable to anyone: only what the
+// upstream gave without credentials is), miss, or error (logged; by seed semantics nothing
+// is then written back, so that a sick store is not also loaded with writes).
+status_t judge_read(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                    LookupStatus found, registry_cache::LinkScope scope, const std::string &error) noexcept {
+    switch (found) {
+        case LookupStatus::hit:
+            return scope == registry_cache::LinkScope::public_access ? status_t::hit : status_t::miss;
+        case LookupStatus::miss:
+            return status_t::miss;
+        case LookupStatus::error:
+            break;
+    }
+    ngx_http_registry_cache_count(state.cache->sh->errors);
+    ngx_http_registry_cache_log_store_error(state.cache, r->connection->log, "lookup", error);
+    state.lookup.may_record = false;
+    return status_t::error;
+}
+
+registry_cache::Store *store_of(const ngx_http_registry_cache_request_t &state) noexcept {
+    return state.cache->worker ? state.cache->worker->store.get() : nullptr;
+}
+
+// Reads the store for a HEAD of a blob.
 status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                     registry_cache::LookupResult &found) {
-    ngx_http_registry_cache_t *cache = state.cache;
-    registry_cache::Store *store = cache->worker ? cache->worker->store.get() : nullptr;
+    registry_cache::Store *store = store_of(state);
     std::string error;
     if (store == nullptr) {
         found.status = LookupStatus::error;
@@ -63,19 +84,21 @@ status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     } else {
         found = store->lookup(state.asked.route.name, state.asked.route.digest, &error);
     }
-    switch (found.status) {
-        case LookupStatus::hit:
-            return found.link.scope == registry_cache::LinkScope::public_access ? status_t::hit
-                                                                                : status_t::miss;
-        case LookupStatus::miss:
-            return status_t::miss;
-        case LookupStatus::error:
-            break;
+    return judge_read(r, state, found.status, found.link.scope, error);
+}
+
+// Reads the store for a manifest by digest, with its body.
+status_t read_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                       registry_cache::ManifestLookup &found) {
+    registry_cache::Store *store = store_of(state);
+    std::string error;
+    if (store == nullptr) {
+        found.status = LookupStatus::error;
+        error = "the store is not open";
+    } else {
+        found = store->lookup_manifest(state.asked.route.name, state.asked.route.digest, &error);
     }
-    ngx_http_registry_cache_count(cache->sh->errors);
-    ngx_http_registry_cache_log_store_error(cache, r->connection->log, "lookup", error);
-    state.lookup.may_record = false;
-    return status_t::error;
+    return judge_read(r, state, found.status, found.link.scope, error);
 }
 
 // Whether the request carries anything that can tell the upstream who is asking: then what
@@ -224,6 +247,49 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     return NGX_DONE;
 }
 
+// A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
+// in this repository, learned without credentials, and the upstream would send it to this
+// client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
+// flight: a manifest is small and its followers would each fetch the body anyway.
+ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                          ngx_http_registry_cache_request_t &judged) {
+    auto &sh = *judged.cache->sh;
+    registry_cache::ManifestLookup found;
+    judged.lookup.status = read_manifest(r, judged, found);
+    if (judged.lookup.status == status_t::hit) {
+        // distribution's order: an If-None-Match naming the digest is a 304 before the type
+        // is judged against the client's Accept.
+        std::string_view digest = registry_cache::digest_text(judged.asked.route);
+        bool not_modified = false;
+        registry_cache::ManifestAccept accept;
+        ngx_http_registry_cache_each_header(r->headers_in.headers, "If-None-Match", [&](std::string_view v) {
+            not_modified = not_modified || registry_cache::if_none_match_names(v, digest);
+        });
+        ngx_http_registry_cache_each_header(r->headers_in.headers, "Accept",
+                                            [&accept](std::string_view v) { registry_cache::add_accept(v, accept); });
+        if (not_modified || registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept)) {
+            auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
+            if (state == nullptr) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            ngx_http_registry_cache_count(sh.manifest_hits);
+            return ngx_http_registry_cache_send_manifest(r, judged.asked.route, found, not_modified);
+        }
+        // A type this client did not name: the upstream answers (distribution: a 404).
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "registry cache: manifest held, but not of a type the client accepts");
+        judged.lookup.status = status_t::miss;
+    }
+    if (judged.lookup.status == status_t::miss) {
+        ngx_http_registry_cache_count(sh.manifest_misses);
+    }
+    judged.asked.credentialed = carries_credentials(r);
+    if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return pass(r, rlcf->pass);
+}
+
 ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf) {
     auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
 
@@ -250,9 +316,16 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.asked.method = method_of(r);
     judged.lookup.may_record = true;
     judged.verify.on = rlcf->verify != 0;
+    judged.verify.manifest_max_size = rlcf->manifest_max_size;
 #if (NGX_THREADS)
     judged.verify.threads = rlcf->verify_threads;
 #endif
+
+    if ((judged.asked.method == Method::get || judged.asked.method == Method::head) &&
+        registry_cache::is_recordable_manifest(route))
+    {
+        return handle_manifest(r, rlcf, judged);
+    }
 
     // A HEAD with Range is the upstream's to answer (206 and Content-Range).
     if (judged.asked.method == Method::head && registry_cache::is_recordable_blob(route) &&

@@ -47,12 +47,45 @@ std::optional<std::string_view> header_value(const ngx_table_elt_t *h) noexcept 
 
 }  // namespace
 
+namespace {
+
+// "\"algorithm:hex\"": the Etag distribution gives blobs and manifests alike.
+bool quoted_digest(ngx_http_request_t *r, std::string_view digest, ngx_str_t &etag) noexcept {
+    etag.len = digest.size() + 2;
+    etag.data = static_cast<u_char *>(ngx_pnalloc(r->pool, etag.len));
+    if (etag.data == nullptr) {
+        return false;
+    }
+    etag.data[0] = '"';
+    ngx_memcpy(etag.data + 1, digest.data(), digest.size());
+    etag.data[digest.size() + 1] = '"';
+    return true;
+}
+
+// Docker-Content-Digest and Etag of `digest`, whose bytes are the request's own and live as
+// long as it does.
+bool add_digest_headers(ngx_http_request_t *r, std::string_view digest, const ngx_str_t &etag) noexcept {
+    static ngx_str_t digest_key = ngx_string("Docker-Content-Digest");
+    static ngx_str_t etag_key = ngx_string("Etag");
+    return add_header(r, digest_key, ngx_http_registry_cache_str(digest)) && add_header(r, etag_key, etag);
+}
+
+bool set_content_type(ngx_http_request_t *r, std::string_view media_type) noexcept {
+    ngx_str_t type;
+    if (!ngx_http_registry_cache_pool_copy(r->pool, media_type, type)) {
+        return false;
+    }
+    r->headers_out.content_type = type;
+    r->headers_out.content_type_len = type.len;
+    return true;
+}
+
+}  // namespace
+
 // What distribution sends for a blob it has: the same status line and header set.
 ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
                                            const registry_cache::Route &route,
                                            const registry_cache::BlobDescriptor &d) {
-    static ngx_str_t digest_key = ngx_string("Docker-Content-Digest");
-    static ngx_str_t etag_key = ngx_string("Etag");
     static ngx_str_t cache_control_key = ngx_string("Cache-Control");
     static ngx_str_t cache_control = ngx_string("max-age=31536000");
     static ngx_str_t accept_ranges_key = ngx_string("Accept-Ranges");
@@ -64,15 +97,10 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
     }
 
     std::string_view digest = registry_cache::digest_text(route);
-    // The digest's bytes are the request's own and live as long as it does.
-    ngx_str_t digest_value{digest.size(), reinterpret_cast<u_char *>(const_cast<char *>(digest.data()))};
-    ngx_str_t etag{digest.size() + 2, static_cast<u_char *>(ngx_pnalloc(r->pool, digest.size() + 2))};
-    if (etag.data == nullptr) {
+    ngx_str_t etag;
+    if (!quoted_digest(r, digest, etag)) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    etag.data[0] = '"';
-    ngx_memcpy(etag.data + 1, digest.data(), digest.size());
-    etag.data[digest.size() + 1] = '"';
 
     auto precondition = registry_cache::evaluate_preconditions(
         header_value(r->headers_in.if_match), header_value(r->headers_in.if_none_match),
@@ -86,8 +114,8 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
         r->header_only = 1;
         return ngx_http_send_header(r);
     }
-    if (!add_header(r, cache_control_key, cache_control) || !add_header(r, digest_key, digest_value) ||
-        !ngx_http_registry_cache_add_registry_headers(r) || !add_header(r, etag_key, etag))
+    if (!add_header(r, cache_control_key, cache_control) || !add_digest_headers(r, digest, etag) ||
+        !ngx_http_registry_cache_add_registry_headers(r))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -95,20 +123,67 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
     if (precondition == registry_cache::Precondition::not_modified) {
         r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
     } else {
-        ngx_str_t type;
-        if (!ngx_http_registry_cache_pool_copy(r->pool, d.media_type.view(), type) ||
-            !add_header(r, accept_ranges_key, accept_ranges))
-        {
+        if (!set_content_type(r, d.media_type.view()) || !add_header(r, accept_ranges_key, accept_ranges)) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         r->headers_out.status = NGX_HTTP_OK;
         r->headers_out.content_length_n = static_cast<off_t>(d.size);
-        r->headers_out.content_type = type;
-        r->headers_out.content_type_len = type.len;
     }
     // Only HEAD is answered from the cache: the body is never the module's to send.
     r->header_only = 1;
     return ngx_http_send_header(r);
+}
+
+// What distribution sends for a manifest by digest (registry/handlers/manifests.go): 304
+// with the API's headers alone, or 200 with Content-Type, Content-Length,
+// Docker-Content-Digest, Etag and the body as it was stored (never rewritten, Range or not).
+ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r,
+                                                const registry_cache::Route &route,
+                                                const registry_cache::ManifestLookup &found,
+                                                bool not_modified) {
+    ngx_int_t rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+    r->disable_not_modified = 1;
+    if (!ngx_http_registry_cache_add_registry_headers(r)) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (not_modified) {
+        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+    }
+
+    std::string_view digest = registry_cache::digest_text(route);
+    ngx_str_t etag;
+    if (!quoted_digest(r, digest, etag) || !add_digest_headers(r, digest, etag) ||
+        !set_content_type(r, found.descriptor.media_type.view()))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = static_cast<off_t>(found.body.size());
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+    }
+
+    // The store's copy goes when the handler returns: the body is copied into the request.
+    ngx_buf_t *b = ngx_create_temp_buf(r->pool, found.body.size());
+    if (b == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    b->last = ngx_cpymem(b->last, found.body.data(), found.body.size());
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+    ngx_chain_t out{b, nullptr};
+    return ngx_http_output_filter(r, &out);
 }
 
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,

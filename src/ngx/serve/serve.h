@@ -9,12 +9,19 @@
 
 #include "registry_cache/descriptor.h"
 #include "registry_cache/route.h"
+#include "registry_cache/store.h"
 
 ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept;
 
 ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
                                            const registry_cache::Route &route,
                                            const registry_cache::BlobDescriptor &d);
+// A manifest by digest from the store: 304 when `not_modified`, else 200 (with its body
+// unless the request is a HEAD).
+ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r,
+                                                const registry_cache::Route &route,
+                                                const registry_cache::ManifestLookup &found,
+                                                bool not_modified);
 ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
                                             const char *data, size_t len) noexcept;

@@ -38,6 +38,7 @@ struct ngx_http_registry_cache_request_t {
     } flight;
     struct {
         bool on;  // registry_cache_verify of the location that judged the request
+        size_t manifest_max_size;  // and its registry_cache_manifest_max_size
 #if (NGX_THREADS)
         ngx_thread_pool_t *threads;  // and its thread pool
 #endif

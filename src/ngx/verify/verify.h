@@ -10,6 +10,7 @@
 #include "verify/verify_filter.h"
 
 #include <deque>
+#include <string>
 #include <vector>
 
 #include "registry_cache/hash_job.h"
@@ -75,6 +76,12 @@ struct ngx_http_registry_cache_verify_t {
     ngx_uint_t status;       // the upstream's status: a filter that changes it made a part
     bool teaches;            // a verified body may be recorded (a 200)
     ngx_str_t content_type;  // for the descriptor the verified body teaches
+    // A manifest by digest, kept as it streams so that a verified body can be stored. Given
+    // up (never the transfer) when it outgrows registry_cache_manifest_max_size, arrives in
+    // a file (nginx's temp file: bigger than its buffers) or memory runs out.
+    bool keeps_manifest;
+    size_t manifest_limit;
+    std::string manifest_body;
     u_char *scratch;         // for bytes in a file; allocated when the first such comes
     std::uint64_t received;  // bytes that reached the filter
     bool end_seen;           // the buffer with the last byte arrived

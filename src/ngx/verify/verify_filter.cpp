@@ -175,6 +175,18 @@ ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     v->length = answer.content_length;
     v->status = r->headers_out.status;
     v->teaches = plan.teaches;
+    v->manifest_limit = state.verify.manifest_max_size;
+    v->keeps_manifest = plan.teaches && registry_cache::is_recordable_manifest(state.asked.route) &&
+                        v->manifest_limit > 0 &&
+                        (answer.content_length < 0 ||
+                         static_cast<std::uint64_t>(answer.content_length) <= v->manifest_limit);
+    if (v->keeps_manifest && answer.content_length > 0) {
+        try {
+            v->manifest_body.reserve(static_cast<size_t>(answer.content_length));
+        } catch (...) {
+            v->keeps_manifest = false;  // the body still passes, verified; it is not kept
+        }
+    }
     if (!ngx_http_registry_cache_pool_copy(r->pool, plan.expected, v->expected) ||
         !ngx_http_registry_cache_pool_copy(r->pool, answer.content_type, v->content_type) ||
         !v->hasher.start(registry_cache::parse_digest(plan.expected).digest.algorithm))

@@ -79,12 +79,14 @@ bool judge(verify_t &v) {
         v.matched = true;
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
-        if (v.teaches) {
+        // A manifest is recorded with its bytes, or not at all (too large, or not kept).
+        const bool manifest = registry_cache::is_recordable_manifest(state.asked.route);
+        if (v.teaches && (!manifest || (v.keeps_manifest && v.manifest_body.size() == bytes))) {
             registry_cache::BlobDescriptor descriptor;
             auto lesson = registry_cache::learn_verified(state.asked.route, computed, bytes,
                                                          ngx_http_registry_cache_view(v.content_type),
                                                          static_cast<std::uint64_t>(ngx_time()), descriptor);
-            ngx_http_registry_cache_teach(r, state, lesson, descriptor);
+            ngx_http_registry_cache_teach(r, state, lesson, descriptor, v.manifest_body);
         }
         return true;
     }

@@ -68,11 +68,31 @@ void take_piece(verify_t &v, ngx_buf_t *b, ngx_buf_t *owner, bool slice) {
     }
 }
 
+// Copies a buffer of a manifest being kept, or gives the manifest up.
+void keep_manifest_bytes(verify_t &v, const ngx_buf_t *b) noexcept {
+    if (!v.keeps_manifest || v.end_seen || ngx_buf_special(b)) {
+        return;
+    }
+    const auto size = static_cast<size_t>(ngx_buf_size(b));
+    if (ngx_buf_in_memory(b) && v.manifest_body.size() + size <= v.manifest_limit) {
+        try {
+            v.manifest_body.append(reinterpret_cast<const char *>(b->pos), size);
+            return;
+        } catch (...) {
+        }
+    }
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, v.r->connection->log, 0,
+                   "registry cache: manifest too large, in a file, or out of memory: not kept");
+    v.keeps_manifest = false;
+    std::string().swap(v.manifest_body);
+}
+
 }  // namespace
 
 void take_in(verify_t &v, ngx_chain_t *in) {
     for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
         ngx_buf_t *b = cl->buf;
+        keep_manifest_bytes(v, b);
         if (ngx_buf_in_memory(b) || !b->in_file || b->file_last - b->file_pos <= file_slice) {
             take_piece(v, b, b, false);
             continue;

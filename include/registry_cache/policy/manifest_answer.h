@@ -1,0 +1,30 @@
+// When a stored manifest may answer a request by digest, and how: the upstream's own rules
+// (distribution 2.8, registry/handlers/manifests.go), so that the edge answers exactly what
+// the upstream would. Fetched by digest, a manifest is never rewritten, but an OCI manifest
+// or index is refused (404) to a client whose Accept does not name its type; and an
+// If-None-Match naming the digest is a 304 before anything else is looked at.
+#pragma once
+
+#include <string_view>
+
+namespace registry_cache {
+
+// The manifest types a request's Accept headers name (only those that change an answer).
+struct ManifestAccept {
+    bool oci_manifest = false;  // application/vnd.oci.image.manifest.v1+json
+    bool oci_index = false;     // application/vnd.oci.image.index.v1+json
+};
+
+// Adds what one Accept header value names: a comma-separated list, each entry cut at ';'
+// (parameters, q values) and trimmed of spaces, compared exactly.
+void add_accept(std::string_view accept_header, ManifestAccept& accept) noexcept;
+
+// Whether the upstream would send a stored manifest of `media_type` (its Content-Type) to a
+// client that accepts `accept`: false for an OCI manifest or index the client did not name.
+bool accepts_manifest(std::string_view media_type, const ManifestAccept& accept) noexcept;
+
+// Whether one If-None-Match header value names `digest` ("algorithm:hex"), quoted or not.
+// Exactly, as distribution compares: no list, no weak tags.
+bool if_none_match_names(std::string_view if_none_match, std::string_view digest) noexcept;
+
+}  // namespace registry_cache

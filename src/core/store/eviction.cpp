@@ -1,0 +1,87 @@
+#include "registry_cache/store/eviction.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <new>
+#include <string_view>
+#include <vector>
+
+#include "registry_cache/descriptor.h"
+
+namespace registry_cache::store {
+namespace {
+
+std::uint64_t learned_at(const MDB_val& v) noexcept {
+    LinkRecord link;
+    const std::string_view bytes(static_cast<const char*>(v.mv_data), v.mv_size);
+    return decode(bytes, link) == DecodeStatus::ok ? link.stored_at : 0;
+}
+
+void set_call_error(std::string& error, const char* call, const char* table, int rc) noexcept {
+    char what[64];
+    std::snprintf(what, sizeof what, "%s(%s)", call, table);
+    set_lmdb_error(error, what, rc);
+}
+
+}  // namespace
+
+// Two passes, so that memory holds timestamps, not keys.
+int evict_oldest_tenth(Environment& env, MDB_dbi dbi, const char* table, std::uint64_t& evicted,
+                       std::string& error, const OnEvict& on_evict) noexcept {
+    evicted = 0;
+    int rc;
+    WriteTxn txn = env.begin_write(rc, error);
+    if (rc != MDB_SUCCESS) return rc;
+    Cursor cursor;
+    if ((rc = cursor.open(txn.get(), dbi)) != MDB_SUCCESS) {
+        set_call_error(error, "mdb_cursor_open", table, rc);
+        return rc;
+    }
+
+    try {
+        std::vector<std::uint64_t> times;
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+            times.push_back(learned_at(v));
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_call_error(error, "mdb_cursor_get", table, rc);
+            return rc;
+        }
+        if (times.empty()) return MDB_SUCCESS;
+        std::size_t nth = times.size() / 10;
+        std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(nth), times.end());
+        const std::uint64_t cutoff = times[nth];
+
+        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+            if (learned_at(v) > cutoff) continue;
+            if (on_evict && (rc = on_evict(txn.get(), k, error)) != MDB_SUCCESS) return rc;
+            if ((rc = mdb_cursor_del(cursor.get(), 0)) != MDB_SUCCESS) {
+                set_call_error(error, "mdb_cursor_del", table, rc);
+                return rc;
+            }
+            ++evicted;
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_call_error(error, "mdb_cursor_get", table, rc);
+            return rc;
+        }
+    } catch (const std::bad_alloc&) {
+        set_error(error, "registry cache store eviction", "out of memory");
+        return ENOMEM;
+    } catch (...) {
+        set_error(error, "registry cache store eviction", "unexpected exception");
+        return EINVAL;
+    }
+    cursor.close();
+    if ((rc = txn.commit()) != MDB_SUCCESS) {
+        evicted = 0;
+        set_lmdb_error(error, "mdb_txn_commit", rc);
+    }
+    return rc;
+}
+
+}  // namespace registry_cache::store

@@ -1,0 +1,67 @@
+// When a stored manifest answers a request by digest: distribution 2.8's own rules.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "registry_cache/policy/manifest_answer.h"
+
+namespace registry_cache {
+namespace {
+
+const std::string oci_manifest = "application/vnd.oci.image.manifest.v1+json";
+const std::string oci_index = "application/vnd.oci.image.index.v1+json";
+const std::string docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
+const std::string docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+ManifestAccept accept_of(std::initializer_list<std::string> headers) {
+    ManifestAccept a;
+    for (const std::string& h : headers) add_accept(h, a);
+    return a;
+}
+
+TEST(ManifestAnswer, OciTypesOnlyToClientsThatNameThem) {
+    const ManifestAccept none;
+    EXPECT_FALSE(accepts_manifest(oci_manifest, none));
+    EXPECT_FALSE(accepts_manifest(oci_index, none));
+    // Docker's types are sent whatever the client accepts (by digest, never rewritten).
+    EXPECT_TRUE(accepts_manifest(docker_manifest, none));
+    EXPECT_TRUE(accepts_manifest(docker_list, none));
+    EXPECT_TRUE(accepts_manifest("application/vnd.example+json", none));
+
+    const ManifestAccept both = accept_of({oci_manifest + ", " + oci_index});
+    EXPECT_TRUE(accepts_manifest(oci_manifest, both));
+    EXPECT_TRUE(accepts_manifest(oci_index, both));
+    const ManifestAccept only_index = accept_of({oci_index});
+    EXPECT_FALSE(accepts_manifest(oci_manifest, only_index));
+    EXPECT_TRUE(accepts_manifest(oci_index, only_index));
+}
+
+TEST(ManifestAnswer, AcceptIsParsedAsTheUpstreamParsesIt) {
+    // Parameters and q values cut, spaces trimmed, several headers and several entries.
+    EXPECT_TRUE(accept_of({"text/plain, " + oci_manifest + " ; q=0.5"}).oci_manifest);
+    EXPECT_TRUE(accept_of({"text/plain", "\t" + oci_index + "\t"}).oci_index);
+    EXPECT_TRUE(accept_of({docker_manifest + "," + oci_manifest}).oci_manifest);
+    // Wildcards name no type: distribution sends no OCI manifest for */*.
+    EXPECT_FALSE(accept_of({"*/*"}).oci_manifest);
+    EXPECT_FALSE(accept_of({"application/*"}).oci_index);
+    // Exact bytes only.
+    EXPECT_FALSE(accept_of({"Application/vnd.oci.image.manifest.v1+json"}).oci_manifest);
+    EXPECT_FALSE(accept_of({oci_manifest + "x"}).oci_manifest);
+    EXPECT_FALSE(accept_of({""}).oci_manifest);
+    EXPECT_FALSE(accept_of({",,;"}).oci_index);
+}
+
+TEST(ManifestAnswer, IfNoneMatchNamesTheDigestQuotedOrNot) {
+    const std::string d = "sha256:" + std::string(64, 'a');
+    EXPECT_TRUE(if_none_match_names(d, d));
+    EXPECT_TRUE(if_none_match_names("\"" + d + "\"", d));
+    EXPECT_FALSE(if_none_match_names("W/\"" + d + "\"", d));
+    EXPECT_FALSE(if_none_match_names("\"" + d, d));
+    EXPECT_FALSE(if_none_match_names("*", d));
+    EXPECT_FALSE(if_none_match_names("\"x\", \"" + d + "\"", d));
+    EXPECT_FALSE(if_none_match_names("", d));
+    EXPECT_FALSE(if_none_match_names("\"" + d.substr(1) + "x\"", d));
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -1,0 +1,221 @@
+// Manifests in the LMDB store: a body once per digest, a link per repository, the same
+// scope rules as blobs, and a body never kept under a digest it does not hash to.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "registry_cache/hasher.h"
+#include "registry_cache/store.h"
+
+namespace registry_cache {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const index_type = "application/vnd.oci.image.index.v1+json";
+
+std::string body_of(int n) {
+    return R"({"schemaVersion":2,"mediaType":")" + std::string(index_type) + R"(","manifests":[],"n":)" +
+           std::to_string(n) + "}";
+}
+
+std::string digest_of_body(const std::string& body) {
+    return digest_of(DigestAlgorithm::sha256, body);
+}
+
+Digest parsed(const std::string& text) {
+    DigestParse p = parse_digest(text);
+    EXPECT_EQ(p.status, DigestStatus::ok) << text;
+    return p.digest;
+}
+
+StoreWrite manifest(std::string repository, const std::string& body,
+                    LinkScope scope = LinkScope::public_access, const char* media_type = index_type) {
+    StoreWrite w;
+    w.kind = StoreWrite::Kind::record;
+    w.object = StoreWrite::Object::manifest;
+    w.repository = std::move(repository);
+    w.digest = digest_of_body(body);
+    w.descriptor.size = body.size();
+    w.descriptor.stored_at = 1700000000;
+    EXPECT_TRUE(w.descriptor.media_type.assign(media_type));
+    w.link.scope = scope;
+    w.link.stored_at = 1700000000;
+    w.body = body;
+    return w;
+}
+
+StoreWrite forget(std::string repository, const std::string& body) {
+    StoreWrite w;
+    w.kind = StoreWrite::Kind::clear_link;
+    w.object = StoreWrite::Object::manifest;
+    w.repository = std::move(repository);
+    w.digest = digest_of_body(body);
+    return w;
+}
+
+class ManifestStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "registry-cache-manifests-XXXXXX").string();
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+        options_.directory = dir_.string();
+        options_.map_size = 16u << 20;
+        options_.max_readers = 8;
+        std::string error;
+        store_ = Store::open(options_, error);
+        if (!store_) throw std::runtime_error("open failed: " + error);
+    }
+
+    void TearDown() override {
+        store_.reset();
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    bool commit(const std::vector<StoreWrite>& batch, std::string* why = nullptr) {
+        std::string error;
+        bool ok = store_->commit(batch, error);
+        if (why != nullptr) *why = error;
+        return ok;
+    }
+
+    ManifestLookup find(const std::string& repository, const std::string& body) {
+        std::string error;
+        ManifestLookup found = store_->lookup_manifest(repository, parsed(digest_of_body(body)), &error);
+        EXPECT_TRUE(error.empty()) << error;
+        return found;
+    }
+
+    StoreStats stats() {
+        StoreStats s;
+        std::string error;
+        EXPECT_TRUE(store_->stats(s, error)) << error;
+        return s;
+    }
+
+    fs::path dir_;
+    StoreOptions options_;
+    std::unique_ptr<Store> store_;
+};
+
+TEST_F(ManifestStoreTest, ARecordedManifestIsFoundWithItsBodyAndType) {
+    const std::string body = body_of(1);
+    EXPECT_EQ(find("library/multi", body).status, LookupStatus::miss);
+    ASSERT_TRUE(commit({manifest("library/multi", body)}));
+    ManifestLookup found = find("library/multi", body);
+    ASSERT_EQ(found.status, LookupStatus::hit);
+    EXPECT_EQ(found.body, body);
+    EXPECT_EQ(found.descriptor.size, body.size());
+    EXPECT_EQ(found.descriptor.media_type.view(), index_type);
+    EXPECT_EQ(found.link.scope, LinkScope::public_access);
+    // Not a blob, and not in another repository.
+    EXPECT_EQ(store_->lookup("library/multi", parsed(digest_of_body(body))).status, LookupStatus::miss);
+    EXPECT_EQ(find("library/other", body).status, LookupStatus::miss);
+}
+
+TEST_F(ManifestStoreTest, OneBodyPerDigestHeldByEveryLink) {
+    const std::string body = body_of(2);
+    ASSERT_TRUE(commit({manifest("a/one", body), manifest("a/two", body)}));
+    EXPECT_EQ(stats().manifest_links, 2u);
+    EXPECT_EQ(stats().manifest_bodies, 1u);
+    // Learned again: no second hold.
+    ASSERT_TRUE(commit({manifest("a/one", body)}));
+
+    ASSERT_TRUE(commit({forget("a/one", body)}));
+    EXPECT_EQ(find("a/one", body).status, LookupStatus::miss);
+    ASSERT_EQ(find("a/two", body).status, LookupStatus::hit) << "the other link still holds the body";
+    EXPECT_EQ(stats().manifest_bodies, 1u);
+
+    ASSERT_TRUE(commit({forget("a/two", body)}));
+    EXPECT_EQ(stats().manifest_links, 0u);
+    EXPECT_EQ(stats().manifest_bodies, 0u) << "the last link takes the body with it";
+    // Forgetting what is not there changes nothing.
+    ASSERT_TRUE(commit({forget("a/two", body)}));
+}
+
+TEST_F(ManifestStoreTest, EachRepositoryKeepsItsOwnMediaType) {
+    const std::string body = body_of(3);
+    ASSERT_TRUE(commit({manifest("a/one", body), manifest("a/two", body, LinkScope::public_access,
+                                                           "application/vnd.docker.distribution.manifest.list.v2+json")}));
+    EXPECT_EQ(find("a/one", body).descriptor.media_type.view(), index_type);
+    EXPECT_EQ(find("a/two", body).descriptor.media_type.view(),
+              "application/vnd.docker.distribution.manifest.list.v2+json");
+}
+
+TEST_F(ManifestStoreTest, ACredentialedAnswerNeverAltersAPublicLink) {
+    const std::string body = body_of(4);
+    ASSERT_TRUE(commit({manifest("a/one", body)}));
+    std::string error;
+    std::uint64_t unchanged = 0;
+    ASSERT_TRUE(store_->commit({manifest("a/one", body, LinkScope::credentialed, "application/vnd.oci.image.manifest.v1+json")},
+                               error, nullptr, &unchanged)) << error;
+    EXPECT_EQ(unchanged, 1u);
+    ManifestLookup found = find("a/one", body);
+    EXPECT_EQ(found.link.scope, LinkScope::public_access);
+    EXPECT_EQ(found.descriptor.media_type.view(), index_type);
+
+    // Where no public link is, a credentialed one is kept as credentialed.
+    ASSERT_TRUE(commit({manifest("a/private", body, LinkScope::credentialed)}));
+    EXPECT_EQ(find("a/private", body).link.scope, LinkScope::credentialed);
+}
+
+TEST_F(ManifestStoreTest, ABodyThatIsNotItsDigestIsRefusedWithTheBatch) {
+    const std::string body = body_of(5);
+    StoreWrite lie = manifest("a/one", body);
+    lie.body[10] ^= 1;  // the same size, other bytes
+    StoreWrite fine = manifest("a/two", body_of(6));
+    std::string why;
+    EXPECT_FALSE(commit({fine, lie}, &why));
+    EXPECT_NE(why.find("not what its digest names"), std::string::npos) << why;
+    EXPECT_EQ(find("a/two", body_of(6)).status, LookupStatus::miss) << "nothing of the batch";
+
+    StoreWrite short_body = manifest("a/one", body);
+    short_body.descriptor.size += 1;
+    EXPECT_FALSE(commit({short_body}));
+    StoreWrite empty = manifest("a/one", body);
+    empty.body.clear();
+    EXPECT_FALSE(commit({empty}));
+    EXPECT_EQ(stats().manifest_bodies, 0u);
+}
+
+TEST_F(ManifestStoreTest, EvictionTakesBodiesWithTheirLastLink) {
+    std::vector<StoreWrite> batch;
+    for (int i = 0; i < 40; ++i) {
+        StoreWrite w = manifest("a/one", body_of(100 + i));
+        w.link.stored_at = 1700000000 + static_cast<std::uint64_t>(i);
+        batch.push_back(w);
+    }
+    ASSERT_TRUE(commit(batch));
+    // Fill the map with blob links until eviction runs.
+    std::uint64_t evicted = 0;
+    for (unsigned n = 0; evicted == 0 && n < 200; ++n) {
+        std::vector<StoreWrite> blobs;
+        for (unsigned i = 0; i < 2000; ++i) {
+            StoreWrite w;
+            w.repository = "a/blobs";
+            w.digest = digest_of(DigestAlgorithm::sha256, std::to_string(n * 2000 + i));
+            w.descriptor.size = 1;
+            EXPECT_TRUE(w.descriptor.media_type.assign("application/octet-stream"));
+            w.link.stored_at = 1800000000;
+            blobs.push_back(w);
+        }
+        std::string error;
+        ASSERT_TRUE(store_->commit(blobs, error, &evicted)) << error;
+    }
+    ASSERT_GT(evicted, 0u) << "the map never filled";
+    const StoreStats s = stats();
+    EXPECT_LT(s.manifest_links, 40u);
+    EXPECT_EQ(s.manifest_links, s.manifest_bodies) << "each body goes with its only link";
+    // The oldest went first.
+    EXPECT_EQ(find("a/one", body_of(100)).status, LookupStatus::miss);
+    EXPECT_EQ(find("a/one", body_of(139)).status, LookupStatus::hit);
+}
+
+}  // namespace
+}  // namespace registry_cache
