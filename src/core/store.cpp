@@ -30,6 +30,31 @@ struct Store::Impl {
               std::uint64_t& unchanged, std::uint64_t& unchanged_manifests) noexcept;
 };
 
+namespace {
+
+// One read of a link table in the recycled read transaction; on a hit, what the record says
+// goes into `result` (a LookupResult or a ManifestLookup).
+template <typename Result, typename Read>
+void read_link(Environment& env, Result& result, std::string* error, Read&& read) noexcept {
+    store::ReadScope scope = env.read();
+    if (scope.get() == nullptr) {
+        result.status = LookupStatus::error;
+        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
+        return;
+    }
+    LinkRecord record;
+    result.status = read(scope.get(), record);
+    if (result.status == LookupStatus::hit) {
+        result.descriptor.size = record.size;
+        result.descriptor.stored_at = record.stored_at;
+        result.descriptor.media_type = record.media_type;
+        result.link.scope = record.scope;
+        result.link.stored_at = record.stored_at;
+    }
+}
+
+}  // namespace
+
 Store::Store(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 
 Store::~Store() = default;
@@ -85,43 +110,19 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
     const Key link = link_key(repository, digest);
     if (link.empty()) return result;
 
-    store::ReadScope read = impl_->env->read();
-    if (read.get() == nullptr) {
-        result.status = LookupStatus::error;
-        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", read.rc());
-        return result;
-    }
     // One record: this repository's link, which carries all a hit sends.
-    LinkRecord record;
-    result.status = impl_->links.read(read.get(), link.view(), record, error);
-    if (result.status == LookupStatus::hit) {
-        result.descriptor.size = record.size;
-        result.descriptor.stored_at = record.stored_at;
-        result.descriptor.media_type = record.media_type;
-        result.link.scope = record.scope;
-        result.link.stored_at = record.stored_at;
-    }
+    read_link(*impl_->env, result, error, [&](MDB_txn* txn, LinkRecord& record) {
+        return impl_->links.read(txn, link.view(), record, error);
+    });
     return result;
 }
 
 ManifestLookup Store::lookup_manifest(std::string_view repository, const Digest& digest,
                                      std::string* error) noexcept {
     ManifestLookup result;
-    store::ReadScope read = impl_->env->read();
-    if (read.get() == nullptr) {
-        result.status = LookupStatus::error;
-        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", read.rc());
-        return result;
-    }
-    LinkRecord record;
-    result.status = impl_->manifests.read(read.get(), repository, digest, record, result.body, error);
-    if (result.status == LookupStatus::hit) {
-        result.descriptor.size = record.size;
-        result.descriptor.stored_at = record.stored_at;
-        result.descriptor.media_type = record.media_type;
-        result.link.scope = record.scope;
-        result.link.stored_at = record.stored_at;
-    }
+    read_link(*impl_->env, result, error, [&](MDB_txn* txn, LinkRecord& record) {
+        return impl_->manifests.read(txn, repository, digest, record, result.body, error);
+    });
     return result;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace registry_cache::store {
@@ -29,6 +30,15 @@ inline constexpr MDB_dbi max_tables = 16;
 // Sets `error` to "what: detail"; never throws (a message that cannot be built is dropped).
 void set_error(std::string& error, const char* what, const char* detail) noexcept;
 void set_lmdb_error(std::string& error, const char* call, int rc) noexcept;
+
+// Bytes as LMDB takes them (LMDB never writes through mv_data of a key or of a value given
+// to mdb_put), and back.
+inline MDB_val to_val(std::string_view s) noexcept {
+    return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view to_view(const MDB_val& v) noexcept {
+    return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
 
 // Codes that say the file is not (or no longer) a sound LMDB environment of ours, as opposed
 // to a failure of the machine (permissions, memory, a full disk).

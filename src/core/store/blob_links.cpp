@@ -5,24 +5,9 @@
 
 #include "registry_cache/digest.h"
 #include "registry_cache/keys.h"
-#include "registry_cache/store/eviction.h"
+#include "registry_cache/store/link_table.h"
 
 namespace registry_cache::store {
-namespace {
-
-MDB_val to_val(std::string_view s) noexcept {
-    MDB_val v;
-    v.mv_size = s.size();
-    // LMDB never writes through mv_data of a key or of a value given to mdb_put.
-    v.mv_data = const_cast<char*>(s.data());
-    return v;
-}
-
-std::string_view to_view(const MDB_val& v) noexcept {
-    return {static_cast<const char*>(v.mv_data), v.mv_size};
-}
-
-}  // namespace
 
 int BlobLinks::open(Environment& env, WriteTxn& txn, std::string& error) noexcept {
     // Older layouts: "descriptors" (version 1) and "links" (version 2, keys with the digest
@@ -68,34 +53,15 @@ int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool
         return rc;
     }
 
-    if (w.link.scope == LinkScope::credentialed) {
-        // What was learned with credentials may not replace nor alter what the upstream told
-        // anyone: it only fills a place no public link holds.
-        MDB_val existing;
-        rc = mdb_get(txn, dbi_, &link_k, &existing);
-        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-            set_lmdb_error(error, "mdb_get(blob_links)", rc);
-            return rc;
-        }
-        LinkRecord held;
-        if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok &&
-            held.scope == LinkScope::public_access) {
-            kept = false;
-            return MDB_SUCCESS;
-        }
+    bool keep_public = false;
+    if ((rc = keeps_public_link(txn, dbi_, table_name, link_k, w, keep_public, error)) != MDB_SUCCESS) {
+        return rc;
     }
-    LinkRecord record;
-    record.scope = w.link.scope;
-    record.size = w.descriptor.size;
-    // The link's time: the one eviction orders by (the glue gives both the same).
-    record.stored_at = w.link.stored_at;
-    record.media_type = w.descriptor.media_type;
-    const std::string bytes = encode(record);
-    MDB_val value = to_val(bytes);
-    if ((rc = mdb_put(txn, dbi_, &link_k, &value, 0)) != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_put(blob_links)", rc);
+    if (keep_public) {
+        kept = false;
+        return MDB_SUCCESS;
     }
-    return rc;
+    return put_link_record(txn, dbi_, table_name, link_k, w, error);
 }
 
 int BlobLinks::evict_oldest(Environment& env, std::uint64_t& evicted,

@@ -4,25 +4,13 @@
 #include <new>
 
 #include "registry_cache/keys.h"
-#include "registry_cache/store/eviction.h"
+#include "registry_cache/store/link_table.h"
 
 namespace registry_cache::store {
 namespace {
 
 constexpr unsigned char body_version = 1;
 constexpr std::size_t body_header = 1 + 4;  // version, links
-
-MDB_val to_val(std::string_view s) noexcept {
-    MDB_val v;
-    v.mv_size = s.size();
-    // LMDB never writes through mv_data of a key or of a value given to mdb_put.
-    v.mv_data = const_cast<char*>(s.data());
-    return v;
-}
-
-std::string_view to_view(const MDB_val& v) noexcept {
-    return {static_cast<const char*>(v.mv_data), v.mv_size};
-}
 
 // The body and its count of links, when the record is one this code wrote.
 bool parse_body(std::string_view record, std::uint32_t& links, std::string_view& body) noexcept {
@@ -179,31 +167,18 @@ int Manifests::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool
         return hold(txn, content_k, -1, {}, error);
     }
 
-    if (linked && w.link.scope == LinkScope::credentialed) {
-        // As for blobs: what was learned with credentials never replaces nor alters what
-        // the upstream told anyone.
-        LinkRecord held;
-        if (decode(to_view(existing), held) == DecodeStatus::ok &&
-            held.scope == LinkScope::public_access) {
-            kept = false;
-            return MDB_SUCCESS;
-        }
+    bool keep_public = false;
+    if ((rc = keeps_public_link(txn, links_, links_table, link_k, w, keep_public, error)) != MDB_SUCCESS) {
+        return rc;
+    }
+    if (keep_public) {
+        kept = false;
+        return MDB_SUCCESS;
     }
     // A new link holds the body once more; an existing one already holds it (and puts it
     // back if it went missing).
     if ((rc = hold(txn, content_k, linked ? 0 : 1, w.body, error)) != MDB_SUCCESS) return rc;
-
-    LinkRecord record;
-    record.scope = w.link.scope;
-    record.size = w.descriptor.size;
-    record.stored_at = w.link.stored_at;
-    record.media_type = w.descriptor.media_type;
-    const std::string bytes = encode(record);
-    MDB_val value = to_val(bytes);
-    if ((rc = mdb_put(txn, links_, &link_k, &value, 0)) != MDB_SUCCESS) {
-        set_lmdb_error(error, "mdb_put(manifest_links)", rc);
-    }
-    return rc;
+    return put_link_record(txn, links_, links_table, link_k, w, error);
 }
 
 int Manifests::evict_oldest(Environment& env, std::uint64_t& evicted,

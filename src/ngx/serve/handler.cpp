@@ -69,36 +69,31 @@ status_t judge_read(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     return status_t::error;
 }
 
-registry_cache::Store *store_of(const ngx_http_registry_cache_request_t &state) noexcept {
-    return state.cache->worker ? state.cache->worker->store.get() : nullptr;
+// Reads the store with `lookup` (a member of Store) for the route's repository and digest.
+template <typename Found, typename Lookup>
+status_t read_with(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, Found &found,
+                   Lookup lookup) {
+    registry_cache::Store *store = state.cache->worker ? state.cache->worker->store.get() : nullptr;
+    std::string error;
+    if (store == nullptr) {
+        found.status = LookupStatus::error;
+        error = "the store is not open";
+    } else {
+        found = (store->*lookup)(state.asked.route.name, state.asked.route.digest, &error);
+    }
+    return judge_read(r, state, found.status, found.link.scope, error);
 }
 
-// Reads the store for a HEAD of a blob.
+// A HEAD of a blob.
 status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                     registry_cache::LookupResult &found) {
-    registry_cache::Store *store = store_of(state);
-    std::string error;
-    if (store == nullptr) {
-        found.status = LookupStatus::error;
-        error = "the store is not open";
-    } else {
-        found = store->lookup(state.asked.route.name, state.asked.route.digest, &error);
-    }
-    return judge_read(r, state, found.status, found.link.scope, error);
+    return read_with(r, state, found, &registry_cache::Store::lookup);
 }
 
-// Reads the store for a manifest by digest, with its body.
+// A manifest by digest, with its body.
 status_t read_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                        registry_cache::ManifestLookup &found) {
-    registry_cache::Store *store = store_of(state);
-    std::string error;
-    if (store == nullptr) {
-        found.status = LookupStatus::error;
-        error = "the store is not open";
-    } else {
-        found = store->lookup_manifest(state.asked.route.name, state.asked.route.digest, &error);
-    }
-    return judge_read(r, state, found.status, found.link.scope, error);
+    return read_with(r, state, found, &registry_cache::Store::lookup_manifest);
 }
 
 // Whether the request carries anything that can tell the upstream who is asking: then what

@@ -1,4 +1,4 @@
-#include "registry_cache/store/eviction.h"
+#include "registry_cache/store/link_table.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,8 +14,7 @@ namespace {
 
 std::uint64_t learned_at(const MDB_val& v) noexcept {
     LinkRecord link;
-    const std::string_view bytes(static_cast<const char*>(v.mv_data), v.mv_size);
-    return decode(bytes, link) == DecodeStatus::ok ? link.stored_at : 0;
+    return decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0;
 }
 
 void set_call_error(std::string& error, const char* call, const char* table, int rc) noexcept {
@@ -25,6 +24,39 @@ void set_call_error(std::string& error, const char* call, const char* table, int
 }
 
 }  // namespace
+
+int keeps_public_link(MDB_txn* txn, MDB_dbi dbi, const char* table, const MDB_val& key,
+                      const StoreWrite& w, bool& keep, std::string& error) noexcept {
+    keep = false;
+    if (w.link.scope != LinkScope::credentialed) return MDB_SUCCESS;
+    MDB_val k = key;
+    MDB_val existing;
+    const int rc = mdb_get(txn, dbi, &k, &existing);
+    if (rc == MDB_NOTFOUND) return MDB_SUCCESS;
+    if (rc != MDB_SUCCESS) {
+        set_call_error(error, "mdb_get", table, rc);
+        return rc;
+    }
+    LinkRecord held;
+    keep = decode(to_view(existing), held) == DecodeStatus::ok && held.scope == LinkScope::public_access;
+    return MDB_SUCCESS;
+}
+
+int put_link_record(MDB_txn* txn, MDB_dbi dbi, const char* table, const MDB_val& key,
+                    const StoreWrite& w, std::string& error) {
+    LinkRecord record;
+    record.scope = w.link.scope;
+    record.size = w.descriptor.size;
+    // The link's time: the one eviction orders by (the glue gives both the same).
+    record.stored_at = w.link.stored_at;
+    record.media_type = w.descriptor.media_type;
+    const std::string bytes = encode(record);
+    MDB_val k = key;
+    MDB_val value = to_val(bytes);
+    const int rc = mdb_put(txn, dbi, &k, &value, 0);
+    if (rc != MDB_SUCCESS) set_call_error(error, "mdb_put", table, rc);
+    return rc;
+}
 
 // Two passes, so that memory holds timestamps, not keys.
 int evict_oldest_tenth(Environment& env, MDB_dbi dbi, const char* table, std::uint64_t& evicted,

@@ -1,0 +1,35 @@
+// What every table of link records (blob links, manifest links) does the same way: the
+// credential rule of a write, the record a write puts, and eviction of the oldest.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "registry_cache/store.h"
+#include "registry_cache/store/environment.h"
+
+namespace registry_cache::store {
+
+// Whether `w`, learned with credentials, must leave the link under `key` as it is: what was
+// learned with credentials never replaces nor alters what the upstream told anyone, it only
+// fills a place no public link holds. An LMDB code; `keep` says the answer.
+int keeps_public_link(MDB_txn* txn, MDB_dbi dbi, const char* table, const MDB_val& key,
+                      const StoreWrite& w, bool& keep, std::string& error) noexcept;
+
+// Puts the record of `w` (scope, size, media type, the link's time) under `key`.
+int put_link_record(MDB_txn* txn, MDB_dbi dbi, const char* table, const MDB_val& key,
+                    const StoreWrite& w, std::string& error);
+
+// Eviction of the oldest tenth: by the time each link was learned (hits write nothing, so
+// that is the cache's measure of least recently useful), in one write transaction.
+// Called, inside the transaction, for each record before it is deleted (a manifest link
+// gives back its hold on the body); an LMDB code, `error` set on failure.
+using OnEvict = std::function<int(MDB_txn*, const MDB_val& key, std::string& error)>;
+
+// Deletes the oldest tenth of the records of `dbi` (named `table` in errors). Records this
+// code cannot read count as the oldest. Returns an LMDB code; `evicted` counts what went.
+int evict_oldest_tenth(Environment& env, MDB_dbi dbi, const char* table, std::uint64_t& evicted,
+                       std::string& error, const OnEvict& on_evict = nullptr) noexcept;
+
+}  // namespace registry_cache::store
