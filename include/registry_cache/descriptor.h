@@ -14,8 +14,10 @@ inline constexpr std::size_t max_media_type_length = 255;
 bool is_valid_media_type(std::string_view media_type) noexcept;
 
 enum class DecodeStatus { ok, unknown_version, damaged };
-struct LinkRecord;
-DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept;
+class MediaType;
+namespace record_bytes {
+void assign_decoded(MediaType& out, std::string_view text) noexcept;
+}
 
 // A media type held inline, so that a lookup on the hit path allocates nothing.
 class MediaType {
@@ -25,9 +27,9 @@ public:
     std::string_view view() const noexcept { return {data_, size_}; }
 
 private:
-    // The decoder copies what it has judged already, or a text of the known table, without
-    // judging it again on every hit.
-    friend DecodeStatus decode(std::string_view, LinkRecord&) noexcept;
+    // The record decoders copy what they have judged already, or a text of the known table,
+    // without judging it again on every hit.
+    friend void record_bytes::assign_decoded(MediaType& out, std::string_view text) noexcept;
     void assign_valid(std::string_view text) noexcept;
 
     // Not zeroed: only the first size_ bytes are ever read.

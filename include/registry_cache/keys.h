@@ -24,6 +24,7 @@ private:
     friend Key descriptor_key(const Digest&) noexcept;
     friend Key link_key(std::string_view, const Digest&) noexcept;
     friend Key content_key(const Digest&) noexcept;
+    friend Key tag_key(std::string_view, std::string_view) noexcept;
     bool append(std::string_view part) noexcept;
     bool append_hex_as_bytes(std::string_view lower_hex) noexcept;
     // Not zeroed: built on every hit, and only the first size_ bytes are ever read.
@@ -41,5 +42,7 @@ Key link_key(std::string_view repository, const Digest& digest) noexcept;
 // "algorithm-byte digest-bytes": the key of content stored once per digest, whichever
 // repositories link it (manifest bodies). Empty for a digest the cache does not store.
 Key content_key(const Digest& digest) noexcept;
+// "repository \0 tag". Empty when either is not valid.
+Key tag_key(std::string_view repository, std::string_view tag) noexcept;
 
 }  // namespace registry_cache

@@ -74,7 +74,7 @@ struct CacheMetrics {
 // nginx_registry_cache_manifests_recorded_total,
 // nginx_registry_cache_lookups_total{kind="blob"|"manifest",result="hit"|"miss"},
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
-// nginx_registry_cache_entries{kind="links"|"manifest_links"|"manifest_bodies"},
+// nginx_registry_cache_entries{kind="links"|"manifest_links"|"manifest_bodies"|"tags"},
 // nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit.
 void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out);
 

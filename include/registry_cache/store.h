@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "registry_cache/descriptor.h"
+#include "registry_cache/tag_record.h"
 #include "registry_cache/digest.h"
 
 namespace registry_cache {
@@ -44,9 +45,11 @@ struct LookupResult {
 // at commit: a body that does not is refused with the whole batch).
 struct StoreWrite {
     enum class Kind { record, clear_link } kind = Kind::record;
-    enum class Object { blob, manifest } object = Object::blob;
+    enum class Object { blob, manifest, tag } object = Object::blob;
     std::string repository;      // validated name
-    std::string digest;          // validated "algorithm:encoded" of sha256/384/512
+    std::string digest;          // validated "algorithm:encoded" of sha256/384/512 (a tag's:
+                                 // its manifest's; empty to forget a tag)
+    std::string tag;             // for a tag
     BlobDescriptor descriptor;   // for record: size and media type (stored_at is the link's)
     BlobLink link;               // for record
     std::string body;            // for a manifest record: its bytes
@@ -60,10 +63,20 @@ struct ManifestLookup {
     std::string body;           // valid on hit
 };
 
+// A tag's record and the manifest it names in the same repository, read together: a hit
+// only when both are (`manifest.status` says what became of the manifest).
+struct TaggedLookup {
+    LookupStatus status = LookupStatus::miss;
+    TagRecord tag;            // valid when the tag was found (status hit, or manifest missing)
+    bool tag_found = false;
+    ManifestLookup manifest;  // valid on hit
+};
+
 struct StoreStats {
     std::uint64_t links = 0;        // entries of "blob_links": each a blob known in a repository
     std::uint64_t manifest_links = 0;   // each a manifest known in a repository
     std::uint64_t manifest_bodies = 0;  // manifests held, once per digest
+    std::uint64_t tags = 0;             // tags known per repository
     std::uint64_t map_used = 0;     // bytes of the map in use: (last page + 1) * page size
     std::uint64_t map_size = 0;     // bytes the map may grow to
 };
@@ -95,9 +108,13 @@ public:
     ManifestLookup lookup_manifest(std::string_view repository, const Digest& digest,
                                    std::string* error = nullptr) noexcept;
 
+    // A tag and the manifest it names, in one read transaction.
+    TaggedLookup lookup_tag(std::string_view repository, std::string_view tag,
+                            std::string* error = nullptr) noexcept;
+
     // Applies every change in one write transaction. When the map is full (max_size), the
     // oldest tenth of the entries is evicted and the batch tried once more; `evicted`, when
-    // given, gets how many links went; `unchanged` (and of them `unchanged_manifests`), when
+    // given, gets how many links went; `unchanged` (of blobs) and `unchanged_manifests`, when
     // given, how many credentialed records
     // left a public link as it was. On failure nothing of the batch is applied and `error`
     // names the failure (MDB_MAP_FULL included, when eviction did not make room).

@@ -1,6 +1,7 @@
 #include "registry_cache/descriptor.h"
 
 #include "registry_cache/media_types.h"
+#include "record_bytes.h"
 
 #include <cstdint>
 
@@ -77,20 +78,6 @@ void skip_spaces(std::string_view s, std::size_t& i) noexcept {
     while (i < s.size() && s[i] == ' ') ++i;
 }
 
-void put_u64(std::string& out, std::uint64_t v) {
-    for (int shift = 0; shift < 64; shift += 8) {
-        out.push_back(static_cast<char>(static_cast<unsigned char>((v >> shift) & 0xff)));
-    }
-}
-
-// Assembled byte by byte: records come from an mmap at any alignment and from files written
-// on any host, so neither a struct copy nor host byte order can be trusted.
-std::uint64_t get_u64(const unsigned char* p) noexcept {
-    std::uint64_t v = 0;
-    for (int k = 7; k >= 0; --k) v = (v << 8) | p[k];
-    return v;
-}
-
 // version(1) scope(1) size(8) stored_at(8) media_code(1), then when media_code is 0:
 // media_type_length(1) media_type(n); otherwise the code names a known type.
 constexpr std::size_t record_fixed_size = 1 + 1 + 8 + 8 + 1;
@@ -142,21 +129,77 @@ void MediaType::assign_valid(std::string_view text) noexcept {
     size_ = static_cast<std::uint8_t>(text.size());
 }
 
+namespace record_bytes {
+
+void assign_decoded(MediaType& out, std::string_view text) noexcept { out.assign_valid(text); }
+
+void put_u64(std::string& out, std::uint64_t v) {
+    for (int shift = 0; shift < 64; shift += 8) {
+        out.push_back(static_cast<char>(static_cast<unsigned char>((v >> shift) & 0xff)));
+    }
+}
+
+std::uint64_t get_u64(const unsigned char* p) noexcept {
+    std::uint64_t v = 0;
+    for (int k = 7; k >= 0; --k) v = (v << 8) | p[k];
+    return v;
+}
+
+bool scope_of(unsigned char byte, LinkScope& scope) noexcept {
+    switch (byte) {
+        case static_cast<std::uint8_t>(LinkScope::public_access):
+            scope = LinkScope::public_access;
+            return true;
+        case static_cast<std::uint8_t>(LinkScope::credentialed):
+            scope = LinkScope::credentialed;
+            return true;
+        default:
+            return false;
+    }
+}
+
+void put_media_type(std::string& out, const MediaType& media_type) {
+    const std::string_view text = media_type.view();
+    const std::uint8_t code = known_media_type_code(text);
+    out.push_back(static_cast<char>(code));
+    if (code == 0) {
+        // MediaType holds at most 255 bytes, so its length always fits the byte.
+        out.push_back(static_cast<char>(static_cast<unsigned char>(text.size())));
+        out.append(text.data(), text.size());
+    }
+}
+
+DecodeStatus media_type_tail(std::string_view bytes, std::size_t at, std::string_view& text) noexcept {
+    if (bytes.size() <= at) return DecodeStatus::damaged;
+    const auto code = static_cast<std::uint8_t>(bytes[at]);
+    if (code != 0) {
+        if (bytes.size() != at + 1) return DecodeStatus::damaged;
+        text = known_media_type(code);
+        // Written by a build whose table is longer: readable only by it.
+        return text.empty() ? DecodeStatus::unknown_version : DecodeStatus::ok;
+    }
+    if (bytes.size() < at + 2) return DecodeStatus::damaged;
+    const std::size_t length = static_cast<unsigned char>(bytes[at + 1]);
+    if (bytes.size() != at + 2 + length) return DecodeStatus::damaged;
+    text = bytes.substr(at + 2);
+    // A text that the table holds (written by a build whose table was shorter) is judged
+    // like any other: no code path trusts bytes of the file.
+    return is_valid_media_type(text) ? DecodeStatus::ok : DecodeStatus::damaged;
+}
+
+}  // namespace record_bytes
+
+using record_bytes::get_u64;
+using record_bytes::put_u64;
+
 std::string encode(const LinkRecord& record) {
-    std::string_view media_type = record.media_type.view();
-    const std::uint8_t code = known_media_type_code(media_type);
     std::string out;
-    out.reserve(record_fixed_size + 1 + media_type.size());
+    out.reserve(record_fixed_size + 1 + record.media_type.view().size());
     out.push_back(static_cast<char>(record_version));
     out.push_back(static_cast<char>(static_cast<std::uint8_t>(record.scope)));
     put_u64(out, record.size);
     put_u64(out, record.stored_at);
-    out.push_back(static_cast<char>(code));
-    if (code == 0) {
-        // MediaType holds at most 255 bytes, so its length always fits the byte.
-        out.push_back(static_cast<char>(static_cast<unsigned char>(media_type.size())));
-        out.append(media_type.data(), media_type.size());
-    }
+    record_bytes::put_media_type(out, record.media_type);
     return out;
 }
 
@@ -168,43 +211,20 @@ DecodeStatus decode(std::string_view bytes, LinkRecord& out) noexcept {
     if (bytes.size() < record_fixed_size) return DecodeStatus::damaged;
 
     LinkScope scope;
-    switch (p[1]) {
-        case static_cast<std::uint8_t>(LinkScope::public_access):
-            scope = LinkScope::public_access;
-            break;
-        case static_cast<std::uint8_t>(LinkScope::credentialed):
-            scope = LinkScope::credentialed;
-            break;
-        default:
-            // An unknown scope must not be guessed into "public": that would serve a hit.
-            return DecodeStatus::damaged;
-    }
+    if (!record_bytes::scope_of(p[1], scope)) return DecodeStatus::damaged;
     const std::uint64_t size = get_u64(p + 2);
     // A size nginx cannot send as Content-Length (off_t) was never written by this code.
     if (size > static_cast<std::uint64_t>(INT64_MAX)) return DecodeStatus::damaged;
 
+    // Judged before `out` is touched, so that a failed decode leaves it whole.
     std::string_view media_type;
-    const std::uint8_t code = p[record_fixed_size - 1];
-    if (code != 0) {
-        if (bytes.size() != record_fixed_size) return DecodeStatus::damaged;
-        media_type = known_media_type(code);
-        // Written by a build whose table is longer: readable only by it.
-        if (media_type.empty()) return DecodeStatus::unknown_version;
-    } else {
-        if (bytes.size() < record_fixed_size + 1) return DecodeStatus::damaged;
-        const std::size_t media_length = p[record_fixed_size];
-        if (bytes.size() != record_fixed_size + 1 + media_length) return DecodeStatus::damaged;
-        media_type = bytes.substr(record_fixed_size + 1);
-        // Judged before `out` is touched, so that a failed decode leaves it whole. A text
-        // that the table holds was never written as text by this code: it is judged like
-        // any other, so no code path trusts bytes of the file.
-        if (!is_valid_media_type(media_type)) return DecodeStatus::damaged;
-    }
+    const DecodeStatus media = record_bytes::media_type_tail(bytes, record_fixed_size - 1, media_type);
+    if (media != DecodeStatus::ok) return media;
     out.scope = scope;
     out.size = size;
     out.stored_at = get_u64(p + 10);
     // Copied straight into `out`: the hit path makes no second copy of the media type.
-    out.media_type.assign_valid(media_type);
+    record_bytes::assign_decoded(out.media_type, media_type);
     return DecodeStatus::ok;
 }
 

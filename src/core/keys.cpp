@@ -108,4 +108,14 @@ Key content_key(const Digest& digest) noexcept {
     return key;
 }
 
+Key tag_key(std::string_view repository, std::string_view tag) noexcept {
+    Key key;
+    // NUL is in neither a valid name nor a valid tag: the split is unambiguous.
+    if (!is_valid_name(repository) || !is_valid_tag(tag) || !key.append(repository) ||
+        !key.append(std::string_view("\0", 1)) || !key.append(tag)) {
+        return Key{};
+    }
+    return key;
+}
+
 }  // namespace registry_cache

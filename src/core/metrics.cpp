@@ -177,6 +177,7 @@ void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
         append_sample(out, entries_name, m.zone, "kind"sv, "links"sv, m.store.links);
         append_sample(out, entries_name, m.zone, "kind"sv, "manifest_links"sv, m.store.manifest_links);
         append_sample(out, entries_name, m.zone, "kind"sv, "manifest_bodies"sv, m.store.manifest_bodies);
+        append_sample(out, entries_name, m.zone, "kind"sv, "tags"sv, m.store.tags);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "registry_cache/store/blob_links.h"
 #include "registry_cache/store/environment.h"
 #include "registry_cache/store/manifests.h"
+#include "registry_cache/store/tags.h"
 
 namespace registry_cache {
 
@@ -23,6 +24,7 @@ struct Store::Impl {
     std::unique_ptr<Environment> env;
     store::BlobLinks links;
     store::Manifests manifests;
+    store::Tags tags;
 
     // Evicts from every table of links; true when something went.
     bool evict(std::uint64_t& count, std::string& error) noexcept;
@@ -31,6 +33,16 @@ struct Store::Impl {
 };
 
 namespace {
+
+// What a link record says, into a LookupResult or a ManifestLookup.
+template <typename Result>
+void fill(Result& result, const LinkRecord& record) noexcept {
+    result.descriptor.size = record.size;
+    result.descriptor.stored_at = record.stored_at;
+    result.descriptor.media_type = record.media_type;
+    result.link.scope = record.scope;
+    result.link.stored_at = record.stored_at;
+}
 
 // One read of a link table in the recycled read transaction; on a hit, what the record says
 // goes into `result` (a LookupResult or a ManifestLookup).
@@ -44,13 +56,7 @@ void read_link(Environment& env, Result& result, std::string* error, Read&& read
     }
     LinkRecord record;
     result.status = read(scope.get(), record);
-    if (result.status == LookupStatus::hit) {
-        result.descriptor.size = record.size;
-        result.descriptor.stored_at = record.stored_at;
-        result.descriptor.media_type = record.media_type;
-        result.link.scope = record.scope;
-        result.link.stored_at = record.stored_at;
-    }
+    if (result.status == LookupStatus::hit) fill(result, record);
 }
 
 }  // namespace
@@ -86,7 +92,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
         store::WriteTxn txn = impl->env->begin_write(rc, error);
         if (rc != MDB_SUCCESS) return nullptr;
         if ((rc = impl->links.open(*impl->env, txn, error)) != MDB_SUCCESS ||
-            (rc = impl->manifests.open(*impl->env, txn, error)) != MDB_SUCCESS) {
+            (rc = impl->manifests.open(*impl->env, txn, error)) != MDB_SUCCESS ||
+            (rc = impl->tags.open(*impl->env, txn, error)) != MDB_SUCCESS) {
             damage = store::is_damage(rc);
             return nullptr;
         }
@@ -126,6 +133,27 @@ ManifestLookup Store::lookup_manifest(std::string_view repository, const Digest&
     return result;
 }
 
+TaggedLookup Store::lookup_tag(std::string_view repository, std::string_view tag,
+                              std::string* error) noexcept {
+    TaggedLookup result;
+    store::ReadScope scope = impl_->env->read();
+    if (scope.get() == nullptr) {
+        result.status = LookupStatus::error;
+        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
+        return result;
+    }
+    result.status = impl_->tags.read(scope.get(), repository, tag, result.tag, error);
+    if (result.status != LookupStatus::hit) return result;
+    result.tag_found = true;
+    const Digest digest = parse_digest(result.tag.digest.view()).digest;
+    LinkRecord record;
+    result.manifest.status =
+        impl_->manifests.read(scope.get(), repository, digest, record, result.manifest.body, error);
+    if (result.manifest.status == LookupStatus::hit) fill(result.manifest, record);
+    result.status = result.manifest.status;
+    return result;
+}
+
 namespace {
 
 // What a manifest record must hold: the bytes its digest names, at the declared size. The
@@ -158,6 +186,20 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
     // without making other writers wait, and nothing that would later read back as damaged
     // (an invalid media type, an unknown scope) reaches the file.
     for (const StoreWrite& w : batch) {
+        if (w.object == StoreWrite::Object::tag) {
+            if (tag_key(w.repository, w.tag).empty()) {
+                set_error(error, "registry cache store commit", "invalid repository or tag");
+                return false;
+            }
+            DigestText target;
+            if (w.kind == StoreWrite::Kind::record &&
+                (!target.assign(w.digest) || !is_valid_media_type(w.descriptor.media_type.view()) ||
+                 (w.link.scope != LinkScope::public_access && w.link.scope != LinkScope::credentialed))) {
+                set_error(error, "registry cache store commit", "invalid tag record");
+                return false;
+            }
+            continue;
+        }
         const DigestParse parsed = parse_digest(w.digest);
         if (parsed.status != DigestStatus::ok || link_key(w.repository, parsed.digest).empty()) {
             set_error(error, "registry cache store commit", "invalid repository or digest");
@@ -209,11 +251,12 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
 }
 
 bool Store::Impl::evict(std::uint64_t& count, std::string& error) noexcept {
-    std::uint64_t blobs = 0, manifest_links = 0;
+    std::uint64_t blobs = 0, manifest_links = 0, tag_records = 0;
     const int blob_rc = links.evict_oldest(*env, blobs, error);
     const int manifest_rc = manifests.evict_oldest(*env, manifest_links, error);
-    count = blobs + manifest_links;
-    return blob_rc == MDB_SUCCESS || manifest_rc == MDB_SUCCESS;
+    const int tag_rc = tags.evict_oldest(*env, tag_records, error);
+    count = blobs + manifest_links + tag_records;
+    return blob_rc == MDB_SUCCESS || manifest_rc == MDB_SUCCESS || tag_rc == MDB_SUCCESS;
 }
 
 // One write transaction for the batch; an LMDB code (MDB_SUCCESS on success), `error` set
@@ -228,10 +271,19 @@ int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error,
     try {
         for (const StoreWrite& w : batch) {
             bool kept = true;
-            rc = w.object == StoreWrite::Object::manifest ? manifests.apply(txn.get(), w, error, kept)
-                                                          : links.apply(txn.get(), w, error, kept);
+            switch (w.object) {
+                case StoreWrite::Object::blob: rc = links.apply(txn.get(), w, error, kept); break;
+                case StoreWrite::Object::manifest:
+                    rc = manifests.apply(txn.get(), w, error, kept);
+                    // A manifest the upstream deleted takes the tags naming it along.
+                    if (rc == MDB_SUCCESS && w.kind == StoreWrite::Kind::clear_link) {
+                        rc = tags.forget_pointing_to(txn.get(), w.repository, w.digest, error);
+                    }
+                    break;
+                case StoreWrite::Object::tag: rc = tags.apply(txn.get(), w, error, kept); break;
+            }
             if (rc != MDB_SUCCESS) return rc;
-            unchanged += kept ? 0 : 1;
+            unchanged += !kept && w.object == StoreWrite::Object::blob ? 1 : 0;
             unchanged_manifests += !kept && w.object == StoreWrite::Object::manifest ? 1 : 0;
         }
     } catch (const std::bad_alloc&) {
@@ -253,15 +305,17 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
         set_lmdb_error(error, "mdb_txn_renew", read.rc());
         return false;
     }
-    std::uint64_t links = 0, manifest_links = 0, manifest_bodies = 0, used = 0, size = 0;
+    std::uint64_t links = 0, manifest_links = 0, manifest_bodies = 0, tags = 0, used = 0, size = 0;
     if (!impl_->links.count(read.get(), links, error) ||
         !impl_->manifests.count(read.get(), manifest_links, manifest_bodies, error) ||
+        !impl_->tags.count(read.get(), tags, error) ||
         !impl_->env->map_usage(used, size, error)) {
         return false;
     }
     out.links = links;
     out.manifest_links = manifest_links;
     out.manifest_bodies = manifest_bodies;
+    out.tags = tags;
     out.map_used = used;
     out.map_size = size;
     return true;

@@ -38,6 +38,16 @@ TEST(Keys, LinkKeyIsRepositoryNulAlgorithmAndDigestBytes) {
               std::string("a\0\x02", 3) + std::string(48, '\xbb'));
 }
 
+TEST(Keys, TagKeyIsRepositoryNulTag) {
+    EXPECT_EQ(tag_key("library/alpine", "3.19").view(), std::string("library/alpine\0" "3.19", 19));
+    EXPECT_NE(tag_key("a", "b").view(), tag_key("a/b", "b").view());
+    EXPECT_TRUE(tag_key("library/alpine", "").empty());
+    EXPECT_TRUE(tag_key("library/alpine", ".x").empty());
+    EXPECT_TRUE(tag_key("library/alpine", std::string(129, 'a')).empty());
+    EXPECT_TRUE(tag_key("Library", "latest").empty());
+    EXPECT_FALSE(tag_key(std::string(max_name_length, 'a'), std::string(128, 'a')).empty());
+}
+
 TEST(Keys, AlgorithmsNeverShareAKey) {
     // The same leading bytes under two algorithms are two keys.
     const std::string a256 = "sha256:" + std::string(64, 'c');

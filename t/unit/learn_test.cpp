@@ -137,7 +137,8 @@ TEST(LearnVerified, NothingFromAMismatchABadTypeOrATag) {
 
 TEST(LearnVerified, RecordsAManifestByDigestFromItsBytes) {
     BlobDescriptor d;
-    const Route manifest = parse_route("/v2/demo/app/manifests/" + digest);
+    const std::string path_of_manifest = "/v2/demo/app/manifests/" + digest;  // the route's views point here
+    const Route manifest = parse_route(path_of_manifest);
     EXPECT_EQ(learn_verified(manifest, digest, 512, "application/vnd.oci.image.index.v1+json", 9, d),
               Lesson::record);
     EXPECT_EQ(d.size, 512u);

@@ -1,5 +1,6 @@
-// Manifests in the LMDB store: a body once per digest, a link per repository, the same
-// scope rules as blobs, and a body never kept under a digest it does not hash to.
+// Manifests and tags in the LMDB store: a body once per digest, a link per repository, the
+// same scope rules as blobs, a body never kept under a digest it does not hash to, and tags
+// that name a manifest and are read with it.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -55,6 +56,29 @@ StoreWrite forget(std::string repository, const std::string& body) {
     w.object = StoreWrite::Object::manifest;
     w.repository = std::move(repository);
     w.digest = digest_of_body(body);
+    return w;
+}
+
+StoreWrite tag_write(std::string repository, std::string tag, const std::string& body,
+                     LinkScope scope = LinkScope::public_access, std::uint64_t at = 1700000000) {
+    StoreWrite w;
+    w.kind = StoreWrite::Kind::record;
+    w.object = StoreWrite::Object::tag;
+    w.repository = std::move(repository);
+    w.tag = std::move(tag);
+    w.digest = digest_of_body(body);
+    EXPECT_TRUE(w.descriptor.media_type.assign(index_type));
+    w.link.scope = scope;
+    w.link.stored_at = at;
+    return w;
+}
+
+StoreWrite untag(std::string repository, std::string tag) {
+    StoreWrite w;
+    w.kind = StoreWrite::Kind::clear_link;
+    w.object = StoreWrite::Object::tag;
+    w.repository = std::move(repository);
+    w.tag = std::move(tag);
     return w;
 }
 
@@ -154,7 +178,7 @@ TEST_F(ManifestStoreTest, ACredentialedAnswerNeverAltersAPublicLink) {
     std::string error;
     std::uint64_t unchanged = 0;
     ASSERT_TRUE(store_->commit({manifest("a/one", body, LinkScope::credentialed, "application/vnd.oci.image.manifest.v1+json")},
-                               error, nullptr, &unchanged)) << error;
+                               error, nullptr, nullptr, &unchanged)) << error;
     EXPECT_EQ(unchanged, 1u);
     ManifestLookup found = find("a/one", body);
     EXPECT_EQ(found.link.scope, LinkScope::public_access);
@@ -215,6 +239,70 @@ TEST_F(ManifestStoreTest, EvictionTakesBodiesWithTheirLastLink) {
     // The oldest went first.
     EXPECT_EQ(find("a/one", body_of(100)).status, LookupStatus::miss);
     EXPECT_EQ(find("a/one", body_of(139)).status, LookupStatus::hit);
+}
+
+TEST_F(ManifestStoreTest, ATagIsReadWithTheManifestItNames) {
+    const std::string body = body_of(7);
+    EXPECT_EQ(store_->lookup_tag("a/one", "1.0").status, LookupStatus::miss);
+    ASSERT_TRUE(commit({tag_write("a/one", "1.0", body, LinkScope::public_access, 1700000123)}));
+    TaggedLookup found = store_->lookup_tag("a/one", "1.0");
+    EXPECT_TRUE(found.tag_found);
+    EXPECT_EQ(found.status, LookupStatus::miss) << "the manifest it names is not held yet";
+    EXPECT_EQ(found.tag.digest.view(), digest_of_body(body));
+    EXPECT_EQ(found.tag.stored_at, 1700000123u);
+
+    ASSERT_TRUE(commit({manifest("a/one", body)}));
+    found = store_->lookup_tag("a/one", "1.0");
+    ASSERT_EQ(found.status, LookupStatus::hit);
+    EXPECT_EQ(found.manifest.body, body);
+    EXPECT_EQ(found.tag.media_type.view(), index_type);
+    EXPECT_EQ(store_->lookup_tag("a/two", "1.0").status, LookupStatus::miss) << "tags are per repository";
+    EXPECT_EQ(stats().tags, 1u);
+
+    // Moved upstream and learned again: the new digest.
+    const std::string moved = body_of(8);
+    ASSERT_TRUE(commit({tag_write("a/one", "1.0", moved), manifest("a/one", moved)}));
+    EXPECT_EQ(store_->lookup_tag("a/one", "1.0").manifest.body, moved);
+
+    ASSERT_TRUE(commit({untag("a/one", "1.0")}));
+    EXPECT_FALSE(store_->lookup_tag("a/one", "1.0").tag_found);
+    ASSERT_TRUE(commit({untag("a/one", "1.0")})) << "forgetting what is not there changes nothing";
+}
+
+TEST_F(ManifestStoreTest, ADeletedManifestTakesItsRepositorysTagsAlong) {
+    const std::string body = body_of(9), other = body_of(10);
+    ASSERT_TRUE(commit({manifest("a/one", body), manifest("a/one", other), manifest("a/onex", body),
+                        tag_write("a/one", "1.0", body), tag_write("a/one", "latest", body),
+                        tag_write("a/one", "2.0", other), tag_write("a/onex", "1.0", body)}));
+    ASSERT_TRUE(commit({forget("a/one", body)}));
+    EXPECT_FALSE(store_->lookup_tag("a/one", "1.0").tag_found);
+    EXPECT_FALSE(store_->lookup_tag("a/one", "latest").tag_found);
+    EXPECT_EQ(store_->lookup_tag("a/one", "2.0").status, LookupStatus::hit) << "another digest's tag stays";
+    EXPECT_EQ(store_->lookup_tag("a/onex", "1.0").status, LookupStatus::hit)
+        << "another repository's, even one whose name starts the same, stays";
+}
+
+TEST_F(ManifestStoreTest, ACredentialedTagNeverAltersAPublicOne) {
+    const std::string body = body_of(11), other = body_of(12);
+    ASSERT_TRUE(commit({tag_write("a/one", "1.0", body)}));
+    ASSERT_TRUE(commit({tag_write("a/one", "1.0", other, LinkScope::credentialed)}));
+    TaggedLookup found = store_->lookup_tag("a/one", "1.0");
+    EXPECT_EQ(found.tag.digest.view(), digest_of_body(body));
+    EXPECT_EQ(found.tag.scope, LinkScope::public_access);
+}
+
+TEST_F(ManifestStoreTest, InvalidTagWritesAreRefused) {
+    const std::string body = body_of(13);
+    std::string why;
+    EXPECT_FALSE(commit({tag_write("a/one", ".bad", body)}, &why));
+    EXPECT_NE(why.find("tag"), std::string::npos) << why;
+    StoreWrite no_digest = tag_write("a/one", "1.0", body);
+    no_digest.digest = "sha256:abc";
+    EXPECT_FALSE(commit({no_digest}));
+    StoreWrite other_algorithm = tag_write("a/one", "1.0", body);
+    other_algorithm.digest = "blake3:" + std::string(64, 'a');
+    EXPECT_FALSE(commit({other_algorithm}));
+    EXPECT_EQ(stats().tags, 0u);
 }
 
 }  // namespace

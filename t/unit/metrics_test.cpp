@@ -42,6 +42,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     m.store.map_size = base + 17;
     m.store.manifest_links = base + 25;
     m.store.manifest_bodies = base + 26;
+    m.store.tags = base + 27;
     return m;
 }
 
@@ -132,6 +133,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"links\"} 15\n"
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"manifest_links\"} 25\n"
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"manifest_bodies\"} 26\n"
+        "nginx_registry_cache_entries{cache=\"edge\",kind=\"tags\"} 27\n"
         "# HELP nginx_registry_cache_map_bytes_used Bytes of the store's memory map in use.\n"
         "# TYPE nginx_registry_cache_map_bytes_used gauge\n"
         "nginx_registry_cache_map_bytes_used{cache=\"edge\"} 16\n"

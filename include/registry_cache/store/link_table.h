@@ -27,9 +27,15 @@ int put_link_record(MDB_txn* txn, MDB_dbi dbi, const char* table, const MDB_val&
 // gives back its hold on the body); an LMDB code, `error` set on failure.
 using OnEvict = std::function<int(MDB_txn*, const MDB_val& key, std::string& error)>;
 
-// Deletes the oldest tenth of the records of `dbi` (named `table` in errors). Records this
-// code cannot read count as the oldest. Returns an LMDB code; `evicted` counts what went.
+// When a record was learned: a link record's time by default; 0 for one this code cannot
+// read, which is then the first to go.
+using LearnedAt = std::uint64_t (*)(const MDB_val& value) noexcept;
+std::uint64_t link_learned_at(const MDB_val& value) noexcept;
+
+// Deletes the oldest tenth of the records of `dbi` (named `table` in errors). Returns an LMDB
+// code; `evicted` counts what went.
 int evict_oldest_tenth(Environment& env, MDB_dbi dbi, const char* table, std::uint64_t& evicted,
-                       std::string& error, const OnEvict& on_evict = nullptr) noexcept;
+                       std::string& error, const OnEvict& on_evict = nullptr,
+                       LearnedAt learned_at = link_learned_at) noexcept;
 
 }  // namespace registry_cache::store

@@ -12,11 +12,6 @@
 namespace registry_cache::store {
 namespace {
 
-std::uint64_t learned_at(const MDB_val& v) noexcept {
-    LinkRecord link;
-    return decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0;
-}
-
 void set_call_error(std::string& error, const char* call, const char* table, int rc) noexcept {
     char what[64];
     std::snprintf(what, sizeof what, "%s(%s)", call, table);
@@ -59,8 +54,13 @@ int put_link_record(MDB_txn* txn, MDB_dbi dbi, const char* table, const MDB_val&
 }
 
 // Two passes, so that memory holds timestamps, not keys.
+std::uint64_t link_learned_at(const MDB_val& v) noexcept {
+    LinkRecord link;
+    return decode(to_view(v), link) == DecodeStatus::ok ? link.stored_at : 0;
+}
+
 int evict_oldest_tenth(Environment& env, MDB_dbi dbi, const char* table, std::uint64_t& evicted,
-                       std::string& error, const OnEvict& on_evict) noexcept {
+                       std::string& error, const OnEvict& on_evict, LearnedAt learned_at) noexcept {
     evicted = 0;
     int rc;
     WriteTxn txn = env.begin_write(rc, error);

@@ -29,11 +29,13 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
     if (w == nullptr || w->pending.empty()) {
         return;
     }
-    ngx_atomic_int_t records = 0, manifests = 0;
+    using registry_cache::StoreWrite;
+    ngx_atomic_int_t records = 0, blobs = 0, manifests = 0;
     for (const auto &write : w->pending) {
-        records += write.kind == registry_cache::StoreWrite::Kind::record;
-        manifests += write.kind == registry_cache::StoreWrite::Kind::record &&
-                     write.object == registry_cache::StoreWrite::Object::manifest;
+        const bool record = write.kind == StoreWrite::Kind::record;
+        records += record;
+        blobs += record && write.object == StoreWrite::Object::blob;
+        manifests += record && write.object == StoreWrite::Object::manifest;
     }
     ngx_atomic_int_t clears = static_cast<ngx_atomic_int_t>(w->pending.size()) - records;
 
@@ -49,10 +51,9 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
             committed = true;
             ngx_http_registry_cache_count(cache->sh->evictions, static_cast<ngx_atomic_int_t>(evicted));
             // A credentialed record that found a public link left it as it was: not recorded.
-            const auto kept_manifests = static_cast<ngx_atomic_int_t>(unchanged_manifests);
-            const auto kept_blobs = static_cast<ngx_atomic_int_t>(unchanged) - kept_manifests;
-            ngx_http_registry_cache_count(cache->sh->recorded, records - manifests - kept_blobs);
-            ngx_http_registry_cache_count(cache->sh->manifests_recorded, manifests - kept_manifests);
+            ngx_http_registry_cache_count(cache->sh->recorded, blobs - static_cast<ngx_atomic_int_t>(unchanged));
+            ngx_http_registry_cache_count(cache->sh->manifests_recorded,
+                                          manifests - static_cast<ngx_atomic_int_t>(unchanged_manifests));
             ngx_http_registry_cache_count(cache->sh->cleared, clears);
         }
         if (!error.empty()) {

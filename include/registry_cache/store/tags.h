@@ -1,0 +1,41 @@
+// The tag table of an Environment: "tags", tag_key (repository \0 tag) -> TagRecord (the
+// manifest's digest and media type, when, for whom). Forgotten when a push through the edge
+// moves the tag, or when the manifest it names is deleted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "registry_cache/store.h"
+#include "registry_cache/store/environment.h"
+#include "registry_cache/tag_record.h"
+
+namespace registry_cache::store {
+
+class Tags {
+public:
+    static constexpr const char* table_name = "tags";
+
+    int open(Environment& env, WriteTxn& txn, std::string& error) noexcept;
+
+    LookupStatus read(MDB_txn* txn, std::string_view repository, std::string_view tag,
+                      TagRecord& out, std::string* error) const noexcept;
+
+    // Records or forgets the tag of `write`; as BlobLinks::apply (a credentialed answer
+    // never alters a public record).
+    int apply(MDB_txn* txn, const StoreWrite& write, std::string& error, bool& kept) const;
+
+    // Forgets every tag of `repository` that names `digest` (a manifest deleted upstream).
+    int forget_pointing_to(MDB_txn* txn, std::string_view repository, std::string_view digest,
+                           std::string& error) const;
+
+    int evict_oldest(Environment& env, std::uint64_t& evicted, std::string& error) const noexcept;
+
+    bool count(MDB_txn* txn, std::uint64_t& tags, std::string& error) const noexcept;
+
+private:
+    MDB_dbi dbi_ = 0;
+};
+
+}  // namespace registry_cache::store

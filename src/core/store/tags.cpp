@@ -1,0 +1,127 @@
+#include "registry_cache/store/tags.h"
+
+#include <cstring>
+
+#include "registry_cache/keys.h"
+#include "registry_cache/store/link_table.h"
+
+namespace registry_cache::store {
+namespace {
+
+std::uint64_t tag_learned_at(const MDB_val& v) noexcept {
+    TagRecord tag;
+    return decode(to_view(v), tag) == DecodeStatus::ok ? tag.stored_at : 0;
+}
+
+}  // namespace
+
+int Tags::open(Environment& env, WriteTxn& txn, std::string& error) noexcept {
+    return env.open_table(txn, table_name, dbi_, error);
+}
+
+LookupStatus Tags::read(MDB_txn* txn, std::string_view repository, std::string_view tag,
+                        TagRecord& out, std::string* error) const noexcept {
+    const Key key_bytes = tag_key(repository, tag);
+    if (key_bytes.empty()) return LookupStatus::miss;
+    MDB_val key = to_val(key_bytes.view());
+    MDB_val value;
+    const int rc = mdb_get(txn, dbi_, &key, &value);
+    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
+    if (rc != MDB_SUCCESS) {
+        if (error != nullptr) set_lmdb_error(*error, "mdb_get(tags)", rc);
+        return LookupStatus::error;
+    }
+    switch (decode(to_view(value), out)) {
+        case DecodeStatus::ok: return LookupStatus::hit;
+        case DecodeStatus::unknown_version: return LookupStatus::miss;
+        case DecodeStatus::damaged: break;
+    }
+    if (error != nullptr) set_error(*error, table_name, "damaged record");
+    return LookupStatus::error;
+}
+
+int Tags::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kept) const {
+    kept = true;
+    const Key key_bytes = tag_key(w.repository, w.tag);
+    MDB_val key = to_val(key_bytes.view());
+    int rc;
+    if (w.kind == StoreWrite::Kind::clear_link) {
+        rc = mdb_del(txn, dbi_, &key, nullptr);
+        if (rc == MDB_NOTFOUND) return MDB_SUCCESS;
+        if (rc != MDB_SUCCESS) set_lmdb_error(error, "mdb_del(tags)", rc);
+        return rc;
+    }
+    if (w.link.scope == LinkScope::credentialed) {
+        MDB_val existing;
+        rc = mdb_get(txn, dbi_, &key, &existing);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_get(tags)", rc);
+            return rc;
+        }
+        TagRecord held;
+        if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok &&
+            held.scope == LinkScope::public_access) {
+            kept = false;
+            return MDB_SUCCESS;
+        }
+    }
+    TagRecord record;
+    record.scope = w.link.scope;
+    record.stored_at = w.link.stored_at;
+    record.media_type = w.descriptor.media_type;
+    (void) record.digest.assign(w.digest);  // validated by Store::commit
+    const std::string bytes = encode(record);
+    MDB_val value = to_val(bytes);
+    if ((rc = mdb_put(txn, dbi_, &key, &value, 0)) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_put(tags)", rc);
+    }
+    return rc;
+}
+
+int Tags::forget_pointing_to(MDB_txn* txn, std::string_view repository, std::string_view digest,
+                             std::string& error) const {
+    // The repository's tags sort together, right after "repository \0".
+    std::string prefix(repository);
+    prefix.push_back('\0');
+    Cursor cursor;
+    int rc = cursor.open(txn, dbi_);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_cursor_open(tags)", rc);
+        return rc;
+    }
+    MDB_val k = to_val(prefix);
+    MDB_val v;
+    for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+         rc == MDB_SUCCESS && to_view(k).substr(0, prefix.size()) == prefix;
+         rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+        TagRecord tag;
+        if (decode(to_view(v), tag) == DecodeStatus::ok && tag.digest.view() != digest) continue;
+        // A record this code cannot read may name the digest too: it goes as well.
+        if ((rc = mdb_cursor_del(cursor.get(), 0)) != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_cursor_del(tags)", rc);
+            return rc;
+        }
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        set_lmdb_error(error, "mdb_cursor_get(tags)", rc);
+        return rc;
+    }
+    return MDB_SUCCESS;
+}
+
+int Tags::evict_oldest(Environment& env, std::uint64_t& evicted, std::string& error) const noexcept {
+    return evict_oldest_tenth(env, dbi_, table_name, evicted, error, nullptr, tag_learned_at);
+}
+
+bool Tags::count(MDB_txn* txn, std::uint64_t& tags, std::string& error) const noexcept {
+    MDB_stat st;
+    const int rc = mdb_stat(txn, dbi_, &st);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_stat(tags)", rc);
+        return false;
+    }
+    tags = st.ms_entries;
+    return true;
+}
+
+}  // namespace registry_cache::store

@@ -1,0 +1,82 @@
+#include "registry_cache/tag_record.h"
+
+#include "registry_cache/keys.h"
+#include "record_bytes.h"
+
+namespace registry_cache {
+namespace {
+
+// version(1) scope(1) stored_at(8), then the digest as the store keys it: its algorithm
+// byte and bytes (content_key), then the media type.
+constexpr std::size_t digest_at = 1 + 1 + 8;
+
+std::size_t digest_bytes(unsigned char algorithm) noexcept {
+    switch (algorithm) {
+        case 1: return 32;
+        case 2: return 48;
+        case 3: return 64;
+        default: return 0;
+    }
+}
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+}  // namespace
+
+bool DigestText::assign(std::string_view text) noexcept {
+    const DigestParse parsed = parse_digest(text);
+    if (parsed.status != DigestStatus::ok || !is_cacheable(parsed.digest.algorithm) ||
+        text.size() > sizeof data_) {
+        size_ = 0;
+        return false;
+    }
+    text.copy(data_, text.size());
+    size_ = static_cast<std::uint8_t>(text.size());
+    return true;
+}
+
+std::string encode(const TagRecord& record) {
+    const DigestParse parsed = parse_digest(record.digest.view());
+    const Key digest = parsed.status == DigestStatus::ok ? content_key(parsed.digest) : Key{};
+    if (digest.empty()) return {};
+    std::string out;
+    out.reserve(digest_at + digest.view().size() + 2 + record.media_type.view().size());
+    out.push_back(static_cast<char>(tag_record_version));
+    out.push_back(static_cast<char>(static_cast<std::uint8_t>(record.scope)));
+    record_bytes::put_u64(out, record.stored_at);
+    out.append(digest.view().data(), digest.view().size());
+    record_bytes::put_media_type(out, record.media_type);
+    return out;
+}
+
+DecodeStatus decode(std::string_view bytes, TagRecord& out) noexcept {
+    if (bytes.empty()) return DecodeStatus::damaged;
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    if (p[0] != tag_record_version) return DecodeStatus::unknown_version;
+    if (bytes.size() < digest_at + 1) return DecodeStatus::damaged;
+    LinkScope scope;
+    if (!record_bytes::scope_of(p[1], scope)) return DecodeStatus::damaged;
+    const std::size_t length = digest_bytes(p[digest_at]);
+    if (length == 0) return DecodeStatus::damaged;
+    const std::size_t media_at = digest_at + 1 + length;
+    std::string_view media_type;
+    const DecodeStatus media = record_bytes::media_type_tail(bytes, media_at, media_type);
+    if (media != DecodeStatus::ok) return media;
+
+    const std::string_view name = p[digest_at] == 1 ? "sha256:" : p[digest_at] == 2 ? "sha384:" : "sha512:";
+    char* text = out.digest.data_;
+    name.copy(text, name.size());
+    text += name.size();
+    for (std::size_t i = 0; i < length; ++i) {
+        const unsigned char byte = p[digest_at + 1 + i];
+        *text++ = hex_digits[byte >> 4];
+        *text++ = hex_digits[byte & 0xf];
+    }
+    out.digest.size_ = static_cast<std::uint8_t>(name.size() + 2 * length);
+    out.scope = scope;
+    out.stored_at = record_bytes::get_u64(p + 2);
+    record_bytes::assign_decoded(out.media_type, media_type);
+    return DecodeStatus::ok;
+}
+
+}  // namespace registry_cache
