@@ -410,3 +410,18 @@ invalid value "threads=" in "registry_cache_verify" directive
 --- request
 GET /v2/demo/x/manifests/sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 --- error_code: 204
+
+
+
+=== TEST 28: registry_cache_tag_ttl with a value that is no time
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_tag_ttl soon;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"registry_cache_tag_ttl" directive invalid value

@@ -7,10 +7,11 @@
 
 #include "registry_cache/descriptor.h"
 #include "registry_cache/route.h"
+#include "registry_cache/tag_record.h"
 
 namespace registry_cache {
 
-enum class Method { head, get, del, other };
+enum class Method { head, get, del, put, other };
 
 // The parts of an upstream exchange the cache looks at.
 struct UpstreamAnswer {
@@ -45,6 +46,17 @@ Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,
 Lesson learn_verified(const Route& route, std::string_view computed, std::uint64_t bytes,
                       std::string_view content_type, std::uint64_t now,
                       BlobDescriptor& descriptor) noexcept;
+
+// A manifest asked for by a valid tag.
+bool is_tag_route(const Route& route) noexcept;
+
+// What an answer about a tag teaches from its headers: a 200 to HEAD (or to a GET whose body
+// is not verified) with a Docker-Content-Digest of an algorithm the cache stores and a valid
+// Content-Type, not encoded, records that the tag names that digest (`tag` filled in); a 201
+// to PUT forgets the tag (clear_link: it moved, through this edge). Everything else teaches
+// nothing. The manifest itself is learned only from verified bytes.
+Lesson learn_tag(const Route& route, Method method, const UpstreamAnswer& answer,
+                 std::uint64_t now, TagRecord& tag) noexcept;
 
 // A blob named by a digest of an algorithm the cache records: what a lookup may find and a
 // lesson may record.

@@ -22,7 +22,7 @@ namespace registry_cache {
     X(misses, "nginx_registry_cache_misses_total",                                                   \
       "Requests looked up in the cache but not servable from it, passed upstream.")                 \
     X(bypasses, "nginx_registry_cache_bypasses_total",                                               \
-      "Requests passed upstream without a cache lookup (blob GETs, uploads, tags...).")              \
+      "Requests passed upstream without a cache lookup (blob GETs, uploads, pushes...).")              \
     X(refused, "nginx_registry_cache_refused_total",                                                 \
       "Requests answered locally with an OCI error (invalid name or digest).")                      \
     X(recorded, "nginx_registry_cache_recorded_total",                                               \
@@ -44,6 +44,8 @@ namespace registry_cache {
     /* hits and misses above; manifests' are counted apart. */                                       \
     X(manifest_hits, "", "")                                                                         \
     X(manifest_misses, "", "")                                                                       \
+    X(tag_hits, "", "")                                                                              \
+    X(tag_misses, "", "")                                                                            \
     /* Upstream responses to requests the module passed on, by status class. */                     \
     X(upstream_1xx, "", "")                                                                          \
     X(upstream_2xx, "", "")                                                                          \
@@ -72,7 +74,7 @@ struct CacheMetrics {
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
 // nginx_registry_cache_{verified,verified_bytes,digest_mismatches,evictions}_total,
 // nginx_registry_cache_manifests_recorded_total,
-// nginx_registry_cache_lookups_total{kind="blob"|"manifest",result="hit"|"miss"},
+// nginx_registry_cache_lookups_total{kind="blob"|"manifest"|"tag",result="hit"|"miss"},
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
 // nginx_registry_cache_entries{kind="links"|"manifest_links"|"manifest_bodies"|"tags"},
 // nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit.

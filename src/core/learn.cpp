@@ -1,4 +1,5 @@
 #include "registry_cache/learn.h"
+#include "registry_cache/reference.h"
 
 #include <cstdint>
 
@@ -23,6 +24,24 @@ bool is_recordable_blob(const Route& route) noexcept {
 bool is_recordable_manifest(const Route& route) noexcept {
     return route.error == RouteError::none && route.kind == RouteKind::manifest && route.by_digest &&
            is_cacheable(route.digest.algorithm);
+}
+
+bool is_tag_route(const Route& route) noexcept {
+    return route.error == RouteError::none && route.kind == RouteKind::manifest && !route.by_digest &&
+           is_valid_tag(route.reference);
+}
+
+Lesson learn_tag(const Route& route, Method method, const UpstreamAnswer& answer,
+                 std::uint64_t now, TagRecord& tag) noexcept {
+    if (!is_tag_route(route) || !same_object(route, answer.path)) return Lesson::nothing;
+    if (method == Method::put) return answer.status == 201 ? Lesson::clear_link : Lesson::nothing;
+    if ((method != Method::head && method != Method::get) || answer.status != 200 ||
+        answer.content_encoded || !tag.digest.assign(answer.docker_content_digest) ||
+        !tag.media_type.assign(answer.content_type)) {
+        return Lesson::nothing;
+    }
+    tag.stored_at = now;
+    return Lesson::record;
 }
 
 Lesson learn(const Route& route, Method method, const UpstreamAnswer& answer,

@@ -167,6 +167,8 @@ void append_lookups(std::string& out, const std::vector<CacheMetrics>& caches) {
         append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "miss"sv}, c.misses);
         append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "hit"sv}, c.manifest_hits);
         append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "miss"sv}, c.manifest_misses);
+        append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "hit"sv}, c.tag_hits);
+        append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "miss"sv}, c.tag_misses);
     }
 }
 

@@ -175,3 +175,69 @@ TEST(Learn, OnlyBlobsByARecordedDigestAreRecordable) {
 
 }  // namespace
 }  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+const std::string tag_path = "/v2/demo/app/manifests/1.0";
+const std::string index_type = "application/vnd.oci.image.index.v1+json";
+
+Lesson tag_lesson(Method m, UpstreamAnswer a, TagRecord& tag, const std::string& p = tag_path) {
+    a.path = p;
+    return learn_tag(parse_route(p), m, a, 1700000777, tag);
+}
+
+UpstreamAnswer tag_answer() {
+    UpstreamAnswer a;
+    a.status = 200;
+    a.docker_content_digest = digest;
+    a.content_length = 512;
+    a.content_type = index_type;
+    return a;
+}
+
+TEST(LearnTag, AHeadOrGetWithTheDigestNamesTheTag) {
+    for (Method m : {Method::head, Method::get}) {
+        TagRecord tag;
+        ASSERT_EQ(tag_lesson(m, tag_answer(), tag), Lesson::record);
+        EXPECT_EQ(tag.digest.view(), digest);
+        EXPECT_EQ(tag.media_type.view(), index_type);
+        EXPECT_EQ(tag.stored_at, 1700000777u);
+    }
+}
+
+TEST(LearnTag, NothingWithoutADigestItCanStoreOrFromAnythingElse) {
+    TagRecord tag;
+    UpstreamAnswer a = tag_answer();
+    a.docker_content_digest = "";
+    EXPECT_EQ(tag_lesson(Method::head, a, tag), Lesson::nothing);
+    a.docker_content_digest = "blake3:" + std::string(64, 'a');
+    EXPECT_EQ(tag_lesson(Method::head, a, tag), Lesson::nothing);
+    a = tag_answer();
+    a.content_type = "no type";
+    EXPECT_EQ(tag_lesson(Method::head, a, tag), Lesson::nothing);
+    a = tag_answer();
+    a.status = 404;
+    EXPECT_EQ(tag_lesson(Method::get, a, tag), Lesson::nothing);
+    a = tag_answer();
+    a.content_encoded = true;
+    EXPECT_EQ(tag_lesson(Method::get, a, tag), Lesson::nothing);
+    // By digest is not a tag; a rewrite on the way teaches nothing.
+    EXPECT_EQ(tag_lesson(Method::head, tag_answer(), tag, "/v2/demo/app/manifests/" + digest), Lesson::nothing);
+    a = tag_answer();
+    a.path = "/v2/demo/app/manifests/2.0";
+    const std::string asked = tag_path;
+    EXPECT_EQ(learn_tag(parse_route(asked), Method::head, a, 1, tag), Lesson::nothing);
+}
+
+TEST(LearnTag, APushThroughTheEdgeForgetsTheTag) {
+    TagRecord tag;
+    UpstreamAnswer a;
+    a.status = 201;
+    EXPECT_EQ(tag_lesson(Method::put, a, tag), Lesson::clear_link);
+    a.status = 400;
+    EXPECT_EQ(tag_lesson(Method::put, a, tag), Lesson::nothing);
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -51,6 +51,25 @@ TEST(ManifestAnswer, AcceptIsParsedAsTheUpstreamParsesIt) {
     EXPECT_FALSE(accept_of({",,;"}).oci_index);
 }
 
+TEST(ManifestAnswer, ByTagOnlyTheExactTypeTheClientNames) {
+    const ManifestAccept none;
+    for (const std::string* type : {&oci_manifest, &oci_index, &docker_manifest, &docker_list}) {
+        EXPECT_FALSE(accepts_tagged_manifest(*type, none)) << *type;
+        EXPECT_TRUE(accepts_tagged_manifest(*type, accept_of({*type}))) << *type;
+    }
+    // What the upstream would rewrite for this client goes upstream.
+    EXPECT_FALSE(accepts_tagged_manifest(docker_manifest, accept_of({oci_manifest})));
+    EXPECT_FALSE(accepts_tagged_manifest(docker_list, accept_of({docker_manifest})));
+    EXPECT_FALSE(accepts_tagged_manifest("application/vnd.docker.distribution.manifest.v1+prettyjws",
+                                         accept_of({"*/*"})));
+    // containerd's and the Docker daemon's Accept: the four types and */*.
+    const ManifestAccept runtime = accept_of({docker_manifest + ", " + docker_list + ", " + oci_index +
+                                              ", " + oci_manifest + ", */*"});
+    for (const std::string* type : {&oci_manifest, &oci_index, &docker_manifest, &docker_list}) {
+        EXPECT_TRUE(accepts_tagged_manifest(*type, runtime)) << *type;
+    }
+}
+
 TEST(ManifestAnswer, IfNoneMatchNamesTheDigestQuotedOrNot) {
     const std::string d = "sha256:" + std::string(64, 'a');
     EXPECT_TRUE(if_none_match_names(d, d));

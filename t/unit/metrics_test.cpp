@@ -43,6 +43,8 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     m.store.manifest_links = base + 25;
     m.store.manifest_bodies = base + 26;
     m.store.tags = base + 27;
+    m.counters.tag_hits = base + 28;
+    m.counters.tag_misses = base + 29;
     return m;
 }
 
@@ -72,7 +74,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "# TYPE nginx_registry_cache_misses_total counter\n"
         "nginx_registry_cache_misses_total{cache=\"edge\"} 3\n"
         "# HELP nginx_registry_cache_bypasses_total Requests passed upstream without a cache "
-        "lookup (blob GETs, uploads, tags...).\n"
+        "lookup (blob GETs, uploads, pushes...).\n"
         "# TYPE nginx_registry_cache_bypasses_total counter\n"
         "nginx_registry_cache_bypasses_total{cache=\"edge\"} 4\n"
         "# HELP nginx_registry_cache_refused_total Requests answered locally with an OCI error "
@@ -120,6 +122,8 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"miss\"} 3\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"hit\"} 23\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"miss\"} 24\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"hit\"} 28\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"miss\"} 29\n"
         "# HELP nginx_registry_cache_upstream_responses_total Upstream responses to requests "
         "the cache passed on, by status class.\n"
         "# TYPE nginx_registry_cache_upstream_responses_total counter\n"

@@ -11,8 +11,10 @@ namespace registry_cache {
 
 // The manifest types a request's Accept headers name (only those that change an answer).
 struct ManifestAccept {
-    bool oci_manifest = false;  // application/vnd.oci.image.manifest.v1+json
-    bool oci_index = false;     // application/vnd.oci.image.index.v1+json
+    bool oci_manifest = false;     // application/vnd.oci.image.manifest.v1+json
+    bool oci_index = false;        // application/vnd.oci.image.index.v1+json
+    bool docker_manifest = false;  // application/vnd.docker.distribution.manifest.v2+json
+    bool docker_list = false;      // application/vnd.docker.distribution.manifest.list.v2+json
 };
 
 // Adds what one Accept header value names: a comma-separated list, each entry cut at ';'
@@ -22,6 +24,12 @@ void add_accept(std::string_view accept_header, ManifestAccept& accept) noexcept
 // Whether the upstream would send a stored manifest of `media_type` (its Content-Type) to a
 // client that accepts `accept`: false for an OCI manifest or index the client did not name.
 bool accepts_manifest(std::string_view media_type, const ManifestAccept& accept) noexcept;
+
+// The same for a manifest asked for by tag, which the upstream also rewrites: a Docker
+// image manifest into schema 1, a Docker manifest list into its linux/amd64 manifest, for a
+// client that does not name their types. So a stored manifest answers a tag only when the
+// client names its type exactly, whichever of the four it is; any other type goes upstream.
+bool accepts_tagged_manifest(std::string_view media_type, const ManifestAccept& accept) noexcept;
 
 // Whether one If-None-Match header value names `digest` ("algorithm:hex"), quoted or not.
 // Exactly, as distribution compares: no list, no weak tags.

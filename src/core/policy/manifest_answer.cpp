@@ -5,6 +5,8 @@ namespace {
 
 constexpr std::string_view oci_manifest_type = "application/vnd.oci.image.manifest.v1+json";
 constexpr std::string_view oci_index_type = "application/vnd.oci.image.index.v1+json";
+constexpr std::string_view docker_manifest_type = "application/vnd.docker.distribution.manifest.v2+json";
+constexpr std::string_view docker_list_type = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 // Go's strings.TrimSpace: ASCII white space (and Unicode's, which no media type holds).
 bool is_space(char c) noexcept {
@@ -28,6 +30,8 @@ void add_accept(std::string_view header, ManifestAccept& accept) noexcept {
         entry = trim(entry);
         if (entry == oci_manifest_type) accept.oci_manifest = true;
         if (entry == oci_index_type) accept.oci_index = true;
+        if (entry == docker_manifest_type) accept.docker_manifest = true;
+        if (entry == docker_list_type) accept.docker_list = true;
         if (comma == std::string_view::npos) break;
         header.remove_prefix(comma + 1);
     }
@@ -37,6 +41,14 @@ bool accepts_manifest(std::string_view media_type, const ManifestAccept& accept)
     if (media_type == oci_manifest_type) return accept.oci_manifest;
     if (media_type == oci_index_type) return accept.oci_index;
     return true;
+}
+
+bool accepts_tagged_manifest(std::string_view media_type, const ManifestAccept& accept) noexcept {
+    if (media_type == oci_manifest_type) return accept.oci_manifest;
+    if (media_type == oci_index_type) return accept.oci_index;
+    if (media_type == docker_manifest_type) return accept.docker_manifest;
+    if (media_type == docker_list_type) return accept.docker_list;
+    return false;
 }
 
 bool if_none_match_names(std::string_view value, std::string_view digest) noexcept {

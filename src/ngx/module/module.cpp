@@ -31,6 +31,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     conf->shm_zone = static_cast<ngx_shm_zone_t *>(NGX_CONF_UNSET_PTR);
     conf->verify = NGX_CONF_UNSET;
     conf->manifest_max_size = NGX_CONF_UNSET_SIZE;
+    conf->tag_ttl = NGX_CONF_UNSET;
 #if (NGX_THREADS)
     conf->verify_threads = static_cast<ngx_thread_pool_t *>(NGX_CONF_UNSET_PTR);
 #endif
@@ -46,6 +47,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_value(conf->verify, prev->verify, 1);
     // distribution's own limit on a manifest it accepts.
     ngx_conf_merge_size_value(conf->manifest_max_size, prev->manifest_max_size, 4 * 1024 * 1024);
+    ngx_conf_merge_sec_value(conf->tag_ttl, prev->tag_ttl, 0);
 #if (NGX_THREADS)
     // Set with `verify` by one directive, so inherited with it.
     ngx_conf_merge_ptr_value(conf->verify_threads, prev->verify_threads, nullptr);
@@ -104,6 +106,9 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_manifest_max_size"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_size_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, manifest_max_size), nullptr},
+    {ngx_string("registry_cache_tag_ttl"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, tag_ttl), nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

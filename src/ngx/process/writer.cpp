@@ -105,6 +105,20 @@ void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
 
 // What an upstream answer taught becomes a write here, so that the filters that learn (the
 // header filter, the verifying body filter) depend on the writer and never on each other.
+namespace {
+
+registry_cache::LinkScope scope_of(const ngx_http_registry_cache_request_t &state) noexcept {
+    return state.asked.credentialed ? registry_cache::LinkScope::credentialed
+                                    : registry_cache::LinkScope::public_access;
+}
+
+void recording_failed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
+    ngx_http_registry_cache_count(state.cache->sh->errors);
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: recording failed (out of memory)");
+}
+
+}  // namespace
+
 void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                    registry_cache::Lesson lesson,
                                    const registry_cache::BlobDescriptor &descriptor,
@@ -118,19 +132,55 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
         flight = state.flight.key;
     }
     registry_cache::StoreWrite write;
-    if (!registry_cache::make_store_write(lesson, state.asked.route, descriptor,
-                                          state.asked.credentialed ? registry_cache::LinkScope::credentialed
-                                                             : registry_cache::LinkScope::public_access,
-                                          write, body)) {
+    if (!registry_cache::make_store_write(lesson, state.asked.route, descriptor, scope_of(state), write, body)) {
         // Out of memory: nothing is recorded; the body (already judged) is not affected.
-        ngx_http_registry_cache_count(state.cache->sh->errors);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: recording failed (out of memory)");
+        recording_failed(r, state);
         return;
     }
     if (flight != 0) {
         state.flight.landed = true;
     }
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
+}
+
+void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                       registry_cache::Lesson lesson,
+                                       const registry_cache::TagRecord &tag) noexcept {
+    // A push through the edge forgets the tag whatever else happened to the request.
+    if (lesson == registry_cache::Lesson::nothing ||
+        (!state.lookup.may_record && lesson == registry_cache::Lesson::record)) {
+        return;
+    }
+    registry_cache::StoreWrite write;
+    if (!registry_cache::make_tag_write(lesson, state.asked.route, tag, scope_of(state), write)) {
+        recording_failed(r, state);
+        return;
+    }
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+}
+
+void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
+                                                   ngx_http_registry_cache_request_t &state,
+                                                   std::string_view digest,
+                                                   const registry_cache::BlobDescriptor &descriptor,
+                                                   std::string_view body) noexcept {
+    if (!state.lookup.may_record) {
+        return;
+    }
+    registry_cache::StoreWrite manifest;
+    registry_cache::TagRecord tag;
+    tag.stored_at = descriptor.stored_at;
+    tag.media_type = descriptor.media_type;
+    if (!tag.digest.assign(digest) ||
+        !registry_cache::make_manifest_write(state.asked.route.name, digest, descriptor, scope_of(state),
+                                             body, manifest))
+    {
+        recording_failed(r, state);
+        return;
+    }
+    // The manifest first: the tag is of use only once its manifest is held (one batch).
+    ngx_http_registry_cache_enqueue(state.cache, std::move(manifest), 0, r->connection->log);
+    ngx_http_registry_cache_teach_tag(r, state, registry_cache::Lesson::record, tag);
 }
 
 void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,

@@ -20,6 +20,19 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
                                    const registry_cache::BlobDescriptor &descriptor,
                                    std::string_view body = {}) noexcept;
 
+// Queues what an answer about a tag taught (its record, or forgetting it).
+void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                       registry_cache::Lesson lesson,
+                                       const registry_cache::TagRecord &tag) noexcept;
+
+// Queues what a verified GET by tag taught: the manifest, by the digest its bytes hashed to,
+// with its body, and the tag naming it.
+void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
+                                                   ngx_http_registry_cache_request_t &state,
+                                                   std::string_view digest,
+                                                   const registry_cache::BlobDescriptor &descriptor,
+                                                   std::string_view body) noexcept;
+
 // Queues one write. A `flight` other than 0 is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
                                      registry_cache::StoreWrite &&write, std::uint64_t flight,

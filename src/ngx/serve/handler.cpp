@@ -37,6 +37,7 @@ Method method_of(const ngx_http_request_t *r) noexcept {
         case NGX_HTTP_HEAD: return Method::head;
         case NGX_HTTP_GET: return Method::get;
         case NGX_HTTP_DELETE: return Method::del;
+        case NGX_HTTP_PUT: return Method::put;
         default: return Method::other;
     }
 }
@@ -242,6 +243,23 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     return NGX_DONE;
 }
 
+// What the client's Accept headers name, and whether an If-None-Match names `digest`, read
+// as distribution reads them (policy/manifest_answer.h).
+registry_cache::ManifestAccept accept_of(ngx_http_request_t *r) noexcept {
+    registry_cache::ManifestAccept accept;
+    ngx_http_registry_cache_each_header(r->headers_in.headers, "Accept",
+                                        [&accept](std::string_view v) { registry_cache::add_accept(v, accept); });
+    return accept;
+}
+
+bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcept {
+    bool named = false;
+    ngx_http_registry_cache_each_header(r->headers_in.headers, "If-None-Match", [&](std::string_view v) {
+        named = named || registry_cache::if_none_match_names(v, digest);
+    });
+    return named;
+}
+
 // A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
 // in this repository, learned without credentials, and the upstream would send it to this
 // client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
@@ -255,20 +273,14 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
         // distribution's order: an If-None-Match naming the digest is a 304 before the type
         // is judged against the client's Accept.
         std::string_view digest = registry_cache::digest_text(judged.asked.route);
-        bool not_modified = false;
-        registry_cache::ManifestAccept accept;
-        ngx_http_registry_cache_each_header(r->headers_in.headers, "If-None-Match", [&](std::string_view v) {
-            not_modified = not_modified || registry_cache::if_none_match_names(v, digest);
-        });
-        ngx_http_registry_cache_each_header(r->headers_in.headers, "Accept",
-                                            [&accept](std::string_view v) { registry_cache::add_accept(v, accept); });
-        if (not_modified || registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept)) {
+        const bool not_modified = if_none_match_names(r, digest);
+        if (not_modified || registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept_of(r))) {
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
             if (state == nullptr) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             ngx_http_registry_cache_count(sh.manifest_hits);
-            return ngx_http_registry_cache_send_manifest(r, judged.asked.route, found, not_modified);
+            return ngx_http_registry_cache_send_manifest(r, digest, found, not_modified);
         }
         // A type this client did not name: the upstream answers (distribution: a 404).
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -277,6 +289,57 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
     }
     if (judged.lookup.status == status_t::miss) {
         ngx_http_registry_cache_count(sh.manifest_misses);
+    }
+    judged.asked.credentialed = carries_credentials(r);
+    if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return pass(r, rlcf->pass);
+}
+
+// A GET or HEAD of a manifest by tag: answered from the store while the tag is younger than
+// registry_cache_tag_ttl, when the tag and the manifest it names were learned without
+// credentials in this repository and the client names the manifest's type (the upstream
+// would rewrite it for one that does not); else passed on, where the answer teaches the tag
+// (and a verified GET the manifest).
+ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                     ngx_http_registry_cache_request_t &judged) {
+    auto &sh = *judged.cache->sh;
+    registry_cache::Store *store = judged.cache->worker ? judged.cache->worker->store.get() : nullptr;
+    registry_cache::TaggedLookup found;
+    std::string error;
+    if (store == nullptr) {
+        found.status = LookupStatus::error;
+        error = "the store is not open";
+    } else {
+        found = store->lookup_tag(judged.asked.route.name, judged.asked.route.reference, &error);
+    }
+    const bool public_pair = found.tag.scope == registry_cache::LinkScope::public_access &&
+                             found.manifest.link.scope == registry_cache::LinkScope::public_access;
+    judged.lookup.status = judge_read(r, judged, found.status,
+                                      public_pair ? registry_cache::LinkScope::public_access
+                                                  : registry_cache::LinkScope::credentialed,
+                                      error);
+    if (judged.lookup.status == status_t::hit) {
+        const auto age = ngx_time() - static_cast<time_t>(found.tag.stored_at);
+        const bool fresh = age >= 0 && age < rlcf->tag_ttl;
+        const std::string_view digest = found.tag.digest.view();
+        // distribution's order: an If-None-Match naming what the tag resolves to is a 304.
+        const bool not_modified = fresh && if_none_match_names(r, digest);
+        if (not_modified || (fresh && registry_cache::accepts_tagged_manifest(
+                                          found.manifest.descriptor.media_type.view(), accept_of(r)))) {
+            if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            ngx_http_registry_cache_count(sh.tag_hits);
+            return ngx_http_registry_cache_send_manifest(r, digest, found.manifest, not_modified);
+        }
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: tag held, but %s",
+                       fresh ? "not of a type the client names" : "older than registry_cache_tag_ttl");
+        judged.lookup.status = status_t::miss;
+    }
+    if (judged.lookup.status == status_t::miss) {
+        ngx_http_registry_cache_count(sh.tag_misses);
     }
     judged.asked.credentialed = carries_credentials(r);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
@@ -320,6 +383,11 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         registry_cache::is_recordable_manifest(route))
     {
         return handle_manifest(r, rlcf, judged);
+    }
+    if ((judged.asked.method == Method::get || judged.asked.method == Method::head) &&
+        registry_cache::is_tag_route(route))
+    {
+        return handle_tag(r, rlcf, judged);
     }
 
     // A HEAD with Range is the upstream's to answer (206 and Content-Range).

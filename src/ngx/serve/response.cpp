@@ -137,8 +137,7 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
 // What distribution sends for a manifest by digest (registry/handlers/manifests.go): 304
 // with the API's headers alone, or 200 with Content-Type, Content-Length,
 // Docker-Content-Digest, Etag and the body as it was stored (never rewritten, Range or not).
-ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r,
-                                                const registry_cache::Route &route,
+ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,
                                                 const registry_cache::ManifestLookup &found,
                                                 bool not_modified) {
     ngx_int_t rc = ngx_http_discard_request_body(r);
@@ -155,7 +154,6 @@ ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r,
         return ngx_http_send_header(r);
     }
 
-    std::string_view digest = registry_cache::digest_text(route);
     ngx_str_t etag;
     if (!quoted_digest(r, digest, etag) || !add_digest_headers(r, digest, etag) ||
         !set_content_type(r, found.descriptor.media_type.view()))

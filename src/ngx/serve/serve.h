@@ -16,10 +16,9 @@ ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept;
 ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
                                            const registry_cache::Route &route,
                                            const registry_cache::BlobDescriptor &d);
-// A manifest by digest from the store: 304 when `not_modified`, else 200 (with its body
-// unless the request is a HEAD).
-ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r,
-                                                const registry_cache::Route &route,
+// A manifest from the store, named by `digest` (the request's, or what its tag names): 304
+// when `not_modified`, else 200 (with its body unless the request is a HEAD).
+ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,
                                                 const registry_cache::ManifestLookup &found,
                                                 bool not_modified);
 ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);

@@ -46,6 +46,7 @@ struct ngx_http_registry_cache_loc_conf_t {
     ngx_str_t pass;            // "@name" or "/uri" where requests the cache does not answer go
     ngx_flag_t verify;         // hash bodies relayed from the upstream
     size_t manifest_max_size;  // larger manifests pass and are not stored; 0: none is
+    time_t tag_ttl;            // seconds a tag is answered locally after it was learned
 #if (NGX_THREADS)
     ngx_thread_pool_t *verify_threads;  // where large bodies are hashed; null: the event loop
 #endif

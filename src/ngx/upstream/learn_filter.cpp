@@ -168,6 +168,13 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     if (!state.lookup.may_record || in.status_n != r->headers_out.status) {
         return NGX_OK;
     }
+    if (registry_cache::is_tag_route(state.asked.route)) {
+        registry_cache::TagRecord tag;
+        auto lesson = registry_cache::learn_tag(state.asked.route, state.asked.method, answer,
+                                                static_cast<std::uint64_t>(ngx_time()), tag);
+        ngx_http_registry_cache_teach_tag(r, state, lesson, tag);
+        return NGX_OK;
+    }
     registry_cache::BlobDescriptor descriptor;
     auto lesson = registry_cache::learn(state.asked.route, state.asked.method, answer,
                                         static_cast<std::uint64_t>(ngx_time()), descriptor);

@@ -176,7 +176,9 @@ ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     v->status = r->headers_out.status;
     v->teaches = plan.teaches;
     v->manifest_limit = state.verify.manifest_max_size;
-    v->keeps_manifest = plan.teaches && registry_cache::is_recordable_manifest(state.asked.route) &&
+    v->keeps_manifest = plan.teaches &&
+                        (registry_cache::is_recordable_manifest(state.asked.route) ||
+                         registry_cache::is_tag_route(state.asked.route)) &&
                         v->manifest_limit > 0 &&
                         (answer.content_length < 0 ||
                          static_cast<std::uint64_t>(answer.content_length) <= v->manifest_limit);

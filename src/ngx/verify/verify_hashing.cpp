@@ -81,7 +81,18 @@ bool judge(verify_t &v) {
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
         // A manifest is recorded with its bytes, or not at all (too large, or not kept).
         const bool manifest = registry_cache::is_recordable_manifest(state.asked.route);
-        if (v.teaches && (!manifest || (v.keeps_manifest && v.manifest_body.size() == bytes))) {
+        const bool tagged = registry_cache::is_tag_route(state.asked.route);
+        const bool body_kept = v.keeps_manifest && v.manifest_body.size() == bytes;
+        if (v.teaches && tagged) {
+            // By tag: the manifest by the digest its bytes hashed to (the upstream's
+            // Docker-Content-Digest, which they were verified against), and the tag.
+            registry_cache::BlobDescriptor descriptor;
+            descriptor.size = bytes;
+            descriptor.stored_at = static_cast<std::uint64_t>(ngx_time());
+            if (body_kept && descriptor.media_type.assign(ngx_http_registry_cache_view(v.content_type))) {
+                ngx_http_registry_cache_teach_tagged_manifest(r, state, computed, descriptor, v.manifest_body);
+            }
+        } else if (v.teaches && (!manifest || body_kept)) {
             registry_cache::BlobDescriptor descriptor;
             auto lesson = registry_cache::learn_verified(state.asked.route, computed, bytes,
                                                          ngx_http_registry_cache_view(v.content_type),

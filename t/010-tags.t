@@ -1,0 +1,138 @@
+# A tag is learned from the upstream's answers (a HEAD names its digest; a verified GET also
+# gives the manifest's bytes) and answered from the store while it is younger than
+# registry_cache_tag_ttl, with the headers and bytes of the manifest it names, only to a
+# client that names that manifest's type (the upstream rewrites or refuses others), never
+# from what a request with credentials taught; a push of the tag through the edge forgets it.
+# Each block has a cache of its own, so each starts empty.
+# Needs TEST_NGINX_REGISTRY_PORT, TEST_NGINX_HELLO_MANIFEST, TEST_NGINX_HELLO_LAYOUT and
+# TEST_NGINX_CACHE_DIR.
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/inc';
+use RegistryCache::Defaults;
+use File::Path qw(remove_tree);
+
+our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
+our $Digest = $ENV{TEST_NGINX_HELLO_MANIFEST} or die "TEST_NGINX_HELLO_MANIFEST is not set";
+our $Tag = "/v2/demo/hello/manifests/1.0";
+our $ByDigest = "/v2/demo/hello/manifests/$Digest";
+our $Oci = 'application/vnd.oci.image.manifest.v1+json';
+our $Body = do {
+    my $file = "$ENV{TEST_NGINX_HELLO_LAYOUT}/blobs/" . ($Digest =~ s{:}{/}r);
+    open my $fh, '<:raw', $file or die "$file: $!";
+    local $/;
+    <$fh>;
+};
+our $Length = length $Body;
+our $Headers = "Content-Type: $Oci\nContent-Length: $Length\nDocker-Content-Digest: $Digest\nEtag: \"$Digest\"\nDocker-Distribution-Api-Version: registry/2.0";
+remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/tags-*");
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $cache = lc($block->name =~ s/\W+/-/gr);
+    my $ttl = $block->tag_ttl // '1h';
+    $block->set_value(http_config => <<_EOC_);
+    registry_cache_path \$TEST_NGINX_CACHE_DIR/tags-$cache zone=edge:1m max_size=16m;
+_EOC_
+    $block->set_value(config => <<_EOC_);
+    add_header X-Cache-Status \$registry_cache_status always;
+    location /v2/ {
+        registry_cache edge;
+        registry_cache_pass \@registry;
+        registry_cache_tag_ttl $ttl;
+    }
+    location \@registry {
+        proxy_pass http://127.0.0.1:$Port;
+    }
+    location = /metrics {
+        registry_cache_metrics;
+    }
+_EOC_
+});
+
+no_shuffle();
+log_level('info');
+run_tests();
+
+__DATA__
+
+=== TEST 1: within the TTL a tag is answered from the store, with the registry's headers and bytes
+--- request eval
+["GET $::Tag", "GET $::Tag", "HEAD $::Tag"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci"]
+--- response_headers eval
+["X-Cache-Status: MISS\n$::Headers", "X-Cache-Status: HIT\n$::Headers", "X-Cache-Status: HIT\n$::Headers"]
+--- response_body eval
+[$::Body, $::Body, ""]
+
+
+
+=== TEST 2: with the default TTL of 0 every tag goes upstream (each verified GET records its manifest again), and what it verified answers by digest
+--- tag_ttl: 0
+--- request eval
+["GET $::Tag", "GET $::Tag", "GET $::ByDigest", "GET /metrics"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", ""]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT\n$::Headers", ""]
+--- response_body_like eval
+["", "", "",
+qr/(?=.*^nginx_registry_cache_entries\{cache="edge",kind="tags"\} 1$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="miss"\} 2$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="hit"\} 0$)(?=.*^nginx_registry_cache_manifests_recorded_total\{cache="edge"\} 2$)/ms]
+
+
+
+=== TEST 3: a HEAD names the tag's digest but brings no bytes: a hit needs the manifest too
+--- request eval
+["HEAD $::Tag", "HEAD $::Tag", "GET $::ByDigest", "HEAD $::Tag"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT\n$::Headers"]
+
+
+
+=== TEST 4: only to a client that names the manifest's type: the upstream refuses (404) or rewrites for others
+--- request eval
+["GET $::Tag", "GET $::Tag", "GET $::Tag", "GET $::Tag"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: application/vnd.docker.distribution.manifest.v2+json", "Accept: */*",
+ "Accept: application/vnd.docker.distribution.manifest.v2+json, $::Oci"]
+--- error_code eval
+[200, 404, 404, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 5: If-None-Match naming what the tag names: 304 from the store
+--- request eval
+["GET $::Tag", "GET $::Tag"]
+--- more_headers eval
+["Accept: $::Oci", "If-None-Match: \"$::Digest\""]
+--- error_code eval
+[200, 304]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 6: learned with credentials: never served to anonymous clients
+--- request eval
+["GET $::Tag", "GET $::Tag", "GET $::Tag"]
+--- more_headers eval
+["Accept: $::Oci\nAuthorization: Basic dXNlcjpzZWNyZXQ=", "Accept: $::Oci", "Accept: $::Oci"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 7: a push of the tag through the edge forgets it
+--- request eval
+["GET $::Tag", "GET $::Tag", "PUT $::Tag\n$::Body", "GET $::Tag", "GET $::Tag"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: $::Oci", "Content-Type: $::Oci", "Accept: $::Oci", "Accept: $::Oci"]
+--- error_code eval
+[200, 200, 201, 200, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: BYPASS", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
