@@ -11,6 +11,7 @@ use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
 use File::Path qw(remove_tree);
+use Digest::SHA ();
 
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
 our $Digest = $ENV{TEST_NGINX_HELLO_MANIFEST} or die "TEST_NGINX_HELLO_MANIFEST is not set";
@@ -24,6 +25,10 @@ our $Body = do {
     <$fh>;
 };
 our $Length = length $Body;
+# Another manifest of the same image (an annotation more): the tag moved upstream.
+our $Moved = $Body =~ s/\A\{/{"annotations":{"moved":"yes"},/r;
+$Moved ne $Body or die "the manifest did not change";
+our $MovedDigest = 'sha256:' . Digest::SHA::sha256_hex($Moved);
 our $Headers = "Content-Type: $Oci\nContent-Length: $Length\nDocker-Content-Digest: $Digest\nEtag: \"$Digest\"\nDocker-Distribution-Api-Version: registry/2.0";
 remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/tags-*");
 
@@ -47,6 +52,10 @@ _EOC_
     location = /metrics {
         registry_cache_metrics;
     }
+    # To move tags upstream behind the edge's back.
+    location /direct/ {
+        proxy_pass http://127.0.0.1:$Port/;
+    }
 _EOC_
 });
 
@@ -68,17 +77,17 @@ __DATA__
 
 
 
-=== TEST 2: with the default TTL of 0 every tag goes upstream (each verified GET records its manifest again), and what it verified answers by digest
+=== TEST 2: with the default TTL of 0 every GET of a tag is revalidated upstream, and what the first verified answers by digest
 --- tag_ttl: 0
 --- request eval
 ["GET $::Tag", "GET $::Tag", "GET $::ByDigest", "GET /metrics"]
 --- more_headers eval
 ["Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", ""]
 --- response_headers eval
-["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT\n$::Headers", ""]
+["X-Cache-Status: MISS", "X-Cache-Status: REVALIDATED\n$::Headers", "X-Cache-Status: HIT\n$::Headers", ""]
 --- response_body_like eval
 ["", "", "",
-qr/(?=.*^nginx_registry_cache_entries\{cache="edge",kind="tags"\} 1$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="miss"\} 2$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="hit"\} 0$)(?=.*^nginx_registry_cache_manifests_recorded_total\{cache="edge"\} 2$)/ms]
+qr/(?=.*^nginx_registry_cache_entries\{cache="edge",kind="tags"\} 1$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="miss"\} 1$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="revalidated"\} 1$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="hit"\} 0$)(?=.*^nginx_registry_cache_manifests_recorded_total\{cache="edge"\} 1$)/ms]
 
 
 
@@ -136,3 +145,28 @@ qr/(?=.*^nginx_registry_cache_entries\{cache="edge",kind="tags"\} 1$)(?=.*^nginx
 [200, 200, 201, 200, 200]
 --- response_headers eval
 ["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: BYPASS", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 8: past the TTL a GET is revalidated with one HEAD: the same digest answers from the store, a moved tag goes upstream
+The tag is moved upstream behind the edge, and deleted at the end (with the manifest it then
+names), so that the registry's tags are as the other tests expect.
+--- tag_ttl: 0
+--- request eval
+["PUT /direct/v2/demo/hello/manifests/moving\n$::Body", "GET /v2/demo/hello/manifests/moving",
+ "GET /v2/demo/hello/manifests/moving",
+ "PUT /direct/v2/demo/hello/manifests/moving\n$::Moved", "GET /v2/demo/hello/manifests/moving",
+ "GET /v2/demo/hello/manifests/moving", "GET /metrics",
+ "DELETE /direct/v2/demo/hello/manifests/$::MovedDigest", "GET /v2/demo/hello/tags/list"]
+--- more_headers eval
+["Content-Type: $::Oci", "Accept: $::Oci", "Accept: $::Oci", "Content-Type: $::Oci", "Accept: $::Oci",
+ "Accept: $::Oci", "", "", ""]
+--- error_code eval
+[201, 200, 200, 201, 200, 200, 200, 202, 200]
+--- response_headers eval
+["", "X-Cache-Status: MISS", "X-Cache-Status: REVALIDATED\n$::Headers", "", "X-Cache-Status: MISS",
+ "X-Cache-Status: REVALIDATED", "", "", ""]
+--- response_body_like eval
+["", qr/\A\Q$::Body\E\z/, qr/\A\Q$::Body\E\z/, "", qr/\A\Q$::Moved\E\z/, qr/\A\Q$::Moved\E\z/,
+qr/(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="revalidated"\} 2$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="miss"\} 2$)/ms,
+"", qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]

@@ -46,6 +46,7 @@ namespace registry_cache {
     X(manifest_misses, "", "")                                                                       \
     X(tag_hits, "", "")                                                                              \
     X(tag_misses, "", "")                                                                            \
+    X(tag_revalidated, "", "")                                                                       \
     /* Upstream responses to requests the module passed on, by status class. */                     \
     X(upstream_1xx, "", "")                                                                          \
     X(upstream_2xx, "", "")                                                                          \

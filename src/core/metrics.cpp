@@ -169,6 +169,8 @@ void append_lookups(std::string& out, const std::vector<CacheMetrics>& caches) {
         append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "miss"sv}, c.manifest_misses);
         append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "hit"sv}, c.tag_hits);
         append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "miss"sv}, c.tag_misses);
+        append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "revalidated"sv},
+                      c.tag_revalidated);
     }
 }
 

@@ -45,6 +45,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     m.store.tags = base + 27;
     m.counters.tag_hits = base + 28;
     m.counters.tag_misses = base + 29;
+    m.counters.tag_revalidated = base + 30;
     return m;
 }
 
@@ -124,6 +125,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"miss\"} 24\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"hit\"} 28\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"miss\"} 29\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"revalidated\"} 30\n"
         "# HELP nginx_registry_cache_upstream_responses_total Upstream responses to requests "
         "the cache passed on, by status class.\n"
         "# TYPE nginx_registry_cache_upstream_responses_total counter\n"

@@ -45,10 +45,7 @@ Method method_of(const ngx_http_request_t *r) noexcept {
 // Hands the request, untouched (method, headers, body not yet read), to the location that
 // holds the proxy_pass; the upstream's answer streams back through it.
 ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
-    if (target.data[0] == '@') {
-        return ngx_http_named_location(r, &target);
-    }
-    return ngx_http_internal_redirect(r, &target, &r->args);
+    return ngx_http_registry_cache_pass(r, target);
 }
 
 // What a read of the store makes of a request: hit (servable to anyone: only what the
@@ -280,7 +277,8 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             ngx_http_registry_cache_count(sh.manifest_hits);
-            return ngx_http_registry_cache_send_manifest(r, digest, found, not_modified);
+            return ngx_http_registry_cache_send_manifest(r, digest, found.descriptor.media_type.view(),
+                                                         found.body, not_modified);
         }
         // A type this client did not name: the upstream answers (distribution: a 404).
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -326,16 +324,24 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         const std::string_view digest = found.tag.digest.view();
         // distribution's order: an If-None-Match naming what the tag resolves to is a 304.
         const bool not_modified = fresh && if_none_match_names(r, digest);
-        if (not_modified || (fresh && registry_cache::accepts_tagged_manifest(
-                                          found.manifest.descriptor.media_type.view(), accept_of(r)))) {
+        const bool accepted = registry_cache::accepts_tagged_manifest(
+            found.manifest.descriptor.media_type.view(), accept_of(r));
+        if (not_modified || (fresh && accepted)) {
             if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             ngx_http_registry_cache_count(sh.tag_hits);
-            return ngx_http_registry_cache_send_manifest(r, digest, found.manifest, not_modified);
+            return ngx_http_registry_cache_send_manifest(r, digest, found.manifest.descriptor.media_type.view(),
+                                                         found.manifest.body, not_modified);
+        }
+        if (!fresh && accepted && judged.asked.method == Method::get) {
+            // One HEAD upstream says whether the tag still names what is held. (A HEAD of the
+            // client is that question itself: it goes upstream, and its answer teaches.)
+            judged.asked.credentialed = carries_credentials(r);
+            return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
         }
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: tag held, but %s",
-                       fresh ? "not of a type the client names" : "older than registry_cache_tag_ttl");
+                       accepted ? "older than registry_cache_tag_ttl" : "not of a type the client names");
         judged.lookup.status = status_t::miss;
     }
     if (judged.lookup.status == status_t::miss) {
@@ -423,6 +429,13 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 }
 
 }  // namespace
+
+ngx_int_t ngx_http_registry_cache_pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
+    if (target.data[0] == '@') {
+        return ngx_http_named_location(r, &target);
+    }
+    return ngx_http_internal_redirect(r, &target, &r->args);
+}
 
 ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept {
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(

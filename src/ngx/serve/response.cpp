@@ -138,7 +138,7 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
 // with the API's headers alone, or 200 with Content-Type, Content-Length,
 // Docker-Content-Digest, Etag and the body as it was stored (never rewritten, Range or not).
 ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,
-                                                const registry_cache::ManifestLookup &found,
+                                                std::string_view media_type, std::string_view body,
                                                 bool not_modified) {
     ngx_int_t rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -156,23 +156,23 @@ ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::stri
 
     ngx_str_t etag;
     if (!quoted_digest(r, digest, etag) || !add_digest_headers(r, digest, etag) ||
-        !set_content_type(r, found.descriptor.media_type.view()))
+        !set_content_type(r, media_type))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = static_cast<off_t>(found.body.size());
+    r->headers_out.content_length_n = static_cast<off_t>(body.size());
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
         return ngx_http_send_header(r);
     }
 
     // The store's copy goes when the handler returns: the body is copied into the request.
-    ngx_buf_t *b = ngx_create_temp_buf(r->pool, found.body.size());
+    ngx_buf_t *b = ngx_create_temp_buf(r->pool, body.size());
     if (b == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    b->last = ngx_cpymem(b->last, found.body.data(), found.body.size());
+    b->last = ngx_cpymem(b->last, body.data(), body.size());
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "state/conf.h"
+#include "state/request.h"
 
 #include <cstddef>
 
@@ -19,8 +20,20 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
 // A manifest from the store, named by `digest` (the request's, or what its tag names): 304
 // when `not_modified`, else 200 (with its body unless the request is a HEAD).
 ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,
-                                                const registry_cache::ManifestLookup &found,
+                                                std::string_view media_type, std::string_view body,
                                                 bool not_modified);
+
+// Hands the request, untouched, to where registry_cache_pass points (a named location or a
+// URI); nginx's return code.
+ngx_int_t ngx_http_registry_cache_pass(ngx_http_request_t *r, ngx_str_t &target) noexcept;
+
+// A GET of a tag whose record is past registry_cache_tag_ttl: one HEAD of the tag upstream,
+// with the client's headers, decides (revalidate.cpp). The same digest: the manifest held is
+// sent (REVALIDATED) and the tag's time renewed; anything else: the request goes upstream.
+ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
+                                                 ngx_http_registry_cache_loc_conf_t *rlcf,
+                                                 ngx_http_registry_cache_request_t &judged,
+                                                 const registry_cache::TaggedLookup &found);
 ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
                                             const char *data, size_t len) noexcept;

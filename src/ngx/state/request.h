@@ -11,9 +11,10 @@
 #include "registry_cache/route.h"
 
 // What $registry_cache_status says.
-enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, bypass, error };
+enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, bypass, error, revalidated };
 
 struct ngx_http_registry_cache_verify_t;  // a body being hashed (verify/verify.h)
+struct ngx_http_registry_cache_revalidation_t;  // a tag being revalidated (serve/revalidate.cpp)
 
 // The state of one request, kept where nginx's internal redirects cannot zero it (see
 // process/request_state.cpp), in one part per feature. Its views point into the request's own memory.
@@ -44,6 +45,7 @@ struct ngx_http_registry_cache_request_t {
 #endif
         ngx_http_registry_cache_verify_t *body;  // set while a body is being hashed
     } verify;
+    ngx_http_registry_cache_revalidation_t *revalidation;  // set while a tag is revalidated
     struct {
         ngx_str_t body;  // OCI error JSON sent in place of the response's own body
         bool sent;
