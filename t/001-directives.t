@@ -425,3 +425,18 @@ GET /v2/demo/x/manifests/sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 --- must_die
 --- error_log
 "registry_cache_tag_ttl" directive invalid value
+
+
+
+=== TEST 29: registry_cache_use_stale with a condition it does not know
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_use_stale error http_404;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+invalid value "http_404" in "registry_cache_use_stale" directive

@@ -34,8 +34,10 @@ remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/tags-*");
 
 add_block_preprocessor(sub {
     my $block = shift;
-    my $cache = lc($block->name =~ s/\W+/-/gr);
+    my $cache = $block->cache_name // lc($block->name =~ s/\W+/-/gr);
     my $ttl = $block->tag_ttl // '1h';
+    my $stale = $block->use_stale // 'off';
+    my $upstream = $block->dead_upstream ? '127.0.0.1:1' : "127.0.0.1:$Port";
     $block->set_value(http_config => <<_EOC_);
     registry_cache_path \$TEST_NGINX_CACHE_DIR/tags-$cache zone=edge:1m max_size=16m;
 _EOC_
@@ -45,9 +47,10 @@ _EOC_
         registry_cache edge;
         registry_cache_pass \@registry;
         registry_cache_tag_ttl $ttl;
+        registry_cache_use_stale $stale;
     }
     location \@registry {
-        proxy_pass http://127.0.0.1:$Port;
+        proxy_pass http://$upstream;
     }
     location = /metrics {
         registry_cache_metrics;
@@ -170,3 +173,62 @@ names), so that the registry's tags are as the other tests expect.
 ["", qr/\A\Q$::Body\E\z/, qr/\A\Q$::Body\E\z/, "", qr/\A\Q$::Moved\E\z/, qr/\A\Q$::Moved\E\z/,
 qr/(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="revalidated"\} 2$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="miss"\} 2$)/ms,
 "", qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]
+
+
+
+=== TEST 9: (learns a tag, for the next blocks, which share its cache)
+--- cache_name: stale
+--- tag_ttl: 0
+--- request eval
+"GET $::Tag"
+--- more_headers eval
+"Accept: $::Oci"
+--- response_headers
+X-Cache-Status: MISS
+
+
+
+=== TEST 10: the upstream gone, registry_cache_use_stale error: the tag answers stale, GET and HEAD
+--- cache_name: stale
+--- tag_ttl: 0
+--- use_stale: error timeout http_503
+--- dead_upstream: 1
+--- request eval
+["GET $::Tag", "HEAD $::Tag"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: $::Oci"]
+--- response_headers eval
+["X-Cache-Status: STALE\n$::Headers", "X-Cache-Status: STALE\n$::Headers"]
+--- response_body_like eval
+[qr/\A\Q$::Body\E\z/, ""]
+--- error_log
+did not confirm the tag
+
+
+
+=== TEST 10b: and counted
+--- cache_name: stale
+--- tag_ttl: 0
+--- use_stale: error
+--- dead_upstream: 1
+--- request eval
+["GET $::Tag", "GET /metrics"]
+--- more_headers eval
+["Accept: $::Oci", ""]
+--- response_body_like eval
+[qr/\A\Q$::Body\E\z/, qr/^nginx_registry_cache_stale_total\{cache="edge"\} 1$/m]
+
+
+
+=== TEST 11: the upstream gone, registry_cache_use_stale off: the request goes upstream and fails
+--- cache_name: stale
+--- tag_ttl: 0
+--- dead_upstream: 1
+--- request eval
+"GET $::Tag"
+--- more_headers eval
+"Accept: $::Oci"
+--- error_code: 502
+--- response_headers
+X-Cache-Status: MISS
+--- response_body_like: "code":"UNAVAILABLE"

@@ -38,6 +38,8 @@ namespace registry_cache {
       "their end, never recorded.")                                                                 \
     X(evictions, "nginx_registry_cache_evictions_total",                                             \
       "Entries evicted, oldest first, to make room when the store reached max_size.")               \
+    X(stale, "nginx_registry_cache_stale_total",                                                     \
+      "Answers from the cache that the upstream could not confirm (registry_cache_use_stale).")      \
     X(manifests_recorded, "nginx_registry_cache_manifests_recorded_total",                           \
       "Manifests, verified against their digest, committed to the store with their bodies.")         \
     /* Lookups by kind and result (nginx_registry_cache_lookups_total): blobs' are the */           \

@@ -29,6 +29,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.digest_mismatches = base + 20;
     c.evictions = base + 21;
     c.manifests_recorded = base + 22;
+    c.stale = base + 31;
     c.manifest_hits = base + 23;
     c.manifest_misses = base + 24;
     c.upstream_1xx = 0;  // zero still gets its sample
@@ -105,6 +106,10 @@ TEST(Metrics, ExactTextForOneCache) {
         "when the store reached max_size.\n"
         "# TYPE nginx_registry_cache_evictions_total counter\n"
         "nginx_registry_cache_evictions_total{cache=\"edge\"} 21\n"
+        "# HELP nginx_registry_cache_stale_total Answers from the cache that the upstream could not "
+        "confirm (registry_cache_use_stale).\n"
+        "# TYPE nginx_registry_cache_stale_total counter\n"
+        "nginx_registry_cache_stale_total{cache=\"edge\"} 31\n"
         "# HELP nginx_registry_cache_manifests_recorded_total Manifests, verified against their "
         "digest, committed to the store with their bodies.\n"
         "# TYPE nginx_registry_cache_manifests_recorded_total counter\n"
@@ -190,14 +195,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 19 families, 19 HELP and 19 TYPE lines.
+    // Each family declared exactly once: 20 families, 20 HELP and 20 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 19u);
-    EXPECT_EQ(type, 19u);
+    EXPECT_EQ(help, 20u);
+    EXPECT_EQ(type, 20u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -254,7 +259,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 38u);
+    EXPECT_EQ(lines, 40u);
 }
 
 }  // namespace

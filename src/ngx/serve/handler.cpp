@@ -334,9 +334,10 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             return ngx_http_registry_cache_send_manifest(r, digest, found.manifest.descriptor.media_type.view(),
                                                          found.manifest.body, not_modified);
         }
-        if (!fresh && accepted && judged.asked.method == Method::get) {
-            // One HEAD upstream says whether the tag still names what is held. (A HEAD of the
-            // client is that question itself: it goes upstream, and its answer teaches.)
+        if (!fresh && accepted) {
+            // One HEAD upstream says whether the tag still names what is held (for a client's
+            // HEAD too: it costs the same exchange, and an upstream that fails can then be
+            // answered with what is held).
             judged.asked.credentialed = carries_credentials(r);
             return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
         }

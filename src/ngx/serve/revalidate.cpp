@@ -10,14 +10,17 @@
 #include "process/writer.h"
 
 #include "registry_cache/learn.h"
+#include "registry_cache/policy/stale.h"
 
 struct ngx_http_registry_cache_revalidation_t {
     ngx_str_t digest;      // what the held tag names
     ngx_str_t media_type;  // the held manifest's
     ngx_str_t body;
     ngx_str_t pass;        // where the request goes if the tag cannot be trusted
+    ngx_uint_t use_stale;  // and when the held one answers instead (policy/stale.h)
     // The HEAD's outcome, from its subrequest (views into the request's pool).
     ngx_uint_t status;     // the upstream's status; 0: no answer
+    bool timed_out;        // no answer, for want of time
     ngx_str_t answered_digest;
     ngx_str_t answered_type;
 };
@@ -38,6 +41,8 @@ ngx_int_t head_done(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
         if (u->headers_in.content_type != nullptr) {
             rv->answered_type = u->headers_in.content_type->value;
         }
+    } else {
+        rv->timed_out = sr->headers_out.status == NGX_HTTP_GATEWAY_TIME_OUT;
     }
     return rc;
 }
@@ -75,6 +80,21 @@ void after_head(ngx_http_request_t *r) noexcept {
                                          ngx_http_registry_cache_view(rv.body), false));
         return;
     }
+    registry_cache::UpstreamOutcome outcome;
+    outcome.answered = rv.status != 0;
+    outcome.status = static_cast<int>(rv.status);
+    outcome.timed_out = rv.timed_out;
+    if (registry_cache::may_serve_stale(static_cast<unsigned>(rv.use_stale), outcome)) {
+        // The upstream failed as the operator allowed: what is held answers, unconfirmed.
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "registry cache: the upstream did not confirm the tag (%ui): answered stale", rv.status);
+        state->lookup.status = ngx_http_registry_cache_status_t::stale;
+        ngx_http_registry_cache_count(sh.stale);
+        ngx_http_finalize_request(r, ngx_http_registry_cache_send_manifest(
+                                         r, held, ngx_http_registry_cache_view(rv.media_type),
+                                         ngx_http_registry_cache_view(rv.body), false));
+        return;
+    }
     state->lookup.status = ngx_http_registry_cache_status_t::miss;
     ngx_http_registry_cache_count(sh.tag_misses);
     ngx_http_finalize_request(r, ngx_http_registry_cache_pass(r, rv.pass));
@@ -98,6 +118,7 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     rv->pass = rlcf->pass;
+    rv->use_stale = rlcf->use_stale;
     // The main request may go upstream after all: its state must outlive a redirect.
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
     if (state == nullptr) {

@@ -1,4 +1,5 @@
-// $registry_cache_status: HIT, MISS, BYPASS, ERROR or REVALIDATED, for log_format and add_header.
+// $registry_cache_status: HIT, MISS, BYPASS, ERROR, REVALIDATED or STALE, for log_format and
+// add_header.
 #include "serve/serve.h"
 #include "process/request_state.h"
 
@@ -7,7 +8,7 @@ namespace {
 ngx_int_t status_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t) noexcept {
     static const ngx_str_t names[] = {ngx_null_string, ngx_string("HIT"), ngx_string("MISS"),
                                       ngx_string("BYPASS"), ngx_string("ERROR"),
-                                      ngx_string("REVALIDATED")};
+                                      ngx_string("REVALIDATED"), ngx_string("STALE")};
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r->main);
     if (state == nullptr || state->lookup.status == ngx_http_registry_cache_status_t::none) {
         v->not_found = 1;

@@ -47,6 +47,7 @@ struct ngx_http_registry_cache_loc_conf_t {
     ngx_flag_t verify;         // hash bodies relayed from the upstream
     size_t manifest_max_size;  // larger manifests pass and are not stored; 0: none is
     time_t tag_ttl;            // seconds a tag is answered locally after it was learned
+    ngx_uint_t use_stale;      // registry_cache::StaleCondition mask (policy/stale.h)
 #if (NGX_THREADS)
     ngx_thread_pool_t *verify_threads;  // where large bodies are hashed; null: the event loop
 #endif

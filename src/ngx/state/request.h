@@ -11,7 +11,7 @@
 #include "registry_cache/route.h"
 
 // What $registry_cache_status says.
-enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, bypass, error, revalidated };
+enum class ngx_http_registry_cache_status_t : unsigned char { none, hit, miss, bypass, error, revalidated, stale };
 
 struct ngx_http_registry_cache_verify_t;  // a body being hashed (verify/verify.h)
 struct ngx_http_registry_cache_revalidation_t;  // a tag being revalidated (serve/revalidate.cpp)

@@ -1,0 +1,30 @@
+// When a cache may answer with what it holds although the upstream did not confirm it
+// (registry_cache_use_stale, in the vocabulary of nginx's proxy_cache_use_stale): for the
+// failures the operator named, and never for an answer that says the object is gone.
+#pragma once
+
+namespace registry_cache {
+
+enum StaleCondition : unsigned {
+    stale_off = 1u << 0,
+    stale_error = 1u << 1,    // no answer: refused, reset, an invalid header
+    stale_timeout = 1u << 2,  // no answer in time
+    stale_http_429 = 1u << 3,
+    stale_http_500 = 1u << 4,
+    stale_http_502 = 1u << 5,
+    stale_http_503 = 1u << 6,
+    stale_http_504 = 1u << 7,
+};
+
+// What became of one upstream exchange.
+struct UpstreamOutcome {
+    bool answered = false;   // the upstream sent a status line
+    int status = 0;          // its status, when it answered
+    bool timed_out = false;  // when it did not: because time ran out
+};
+
+// Whether `conditions` (a mask of StaleCondition) allow a stale answer after `outcome`. An
+// answer outside the named statuses (a 404 above all: deleted upstream) never does.
+bool may_serve_stale(unsigned conditions, const UpstreamOutcome& outcome) noexcept;
+
+}  // namespace registry_cache

@@ -1,0 +1,20 @@
+#include "registry_cache/policy/stale.h"
+
+namespace registry_cache {
+
+bool may_serve_stale(unsigned conditions, const UpstreamOutcome& outcome) noexcept {
+    if ((conditions & stale_off) != 0) return false;
+    if (!outcome.answered) {
+        return (conditions & (outcome.timed_out ? stale_timeout : stale_error)) != 0;
+    }
+    switch (outcome.status) {
+        case 429: return (conditions & stale_http_429) != 0;
+        case 500: return (conditions & stale_http_500) != 0;
+        case 502: return (conditions & stale_http_502) != 0;
+        case 503: return (conditions & stale_http_503) != 0;
+        case 504: return (conditions & stale_http_504) != 0;
+        default: return false;
+    }
+}
+
+}  // namespace registry_cache

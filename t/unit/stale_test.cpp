@@ -1,0 +1,44 @@
+// registry_cache_use_stale: which failures allow an answer the upstream did not confirm.
+#include <gtest/gtest.h>
+
+#include "registry_cache/policy/stale.h"
+
+namespace registry_cache {
+namespace {
+
+UpstreamOutcome answered(int status) {
+    UpstreamOutcome o;
+    o.answered = true;
+    o.status = status;
+    return o;
+}
+
+UpstreamOutcome no_answer(bool timed_out) {
+    UpstreamOutcome o;
+    o.timed_out = timed_out;
+    return o;
+}
+
+TEST(Stale, OnlyTheFailuresNamed) {
+    const unsigned some = stale_error | stale_http_503;
+    EXPECT_TRUE(may_serve_stale(some, no_answer(false)));
+    EXPECT_FALSE(may_serve_stale(some, no_answer(true)));
+    EXPECT_TRUE(may_serve_stale(some, answered(503)));
+    EXPECT_FALSE(may_serve_stale(some, answered(502)));
+    EXPECT_FALSE(may_serve_stale(some, answered(429)));
+    EXPECT_TRUE(may_serve_stale(stale_timeout, no_answer(true)));
+    EXPECT_TRUE(may_serve_stale(stale_http_429, answered(429)));
+}
+
+TEST(Stale, NeverForWhatTheUpstreamSaysIsGoneOrForAnAnswer) {
+    const unsigned all = stale_error | stale_timeout | stale_http_429 | stale_http_500 | stale_http_502 |
+                         stale_http_503 | stale_http_504;
+    for (int status : {200, 201, 304, 401, 403, 404, 410, 501, 505}) {
+        EXPECT_FALSE(may_serve_stale(all, answered(status))) << status;
+    }
+    EXPECT_FALSE(may_serve_stale(all | stale_off, no_answer(false))) << "off wins";
+    EXPECT_FALSE(may_serve_stale(0, no_answer(false)));
+}
+
+}  // namespace
+}  // namespace registry_cache
