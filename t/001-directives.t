@@ -440,3 +440,18 @@ GET /v2/demo/x/manifests/sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 --- must_die
 --- error_log
 invalid value "http_404" in "registry_cache_use_stale" directive
+
+
+
+=== TEST 30: registry_cache_use_stale off beside a condition
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_use_stale off error;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"off" cannot be combined with other values in "registry_cache_use_stale"

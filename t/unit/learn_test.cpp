@@ -211,7 +211,8 @@ TEST(LearnTag, NothingWithoutADigestItCanStoreOrFromAnythingElse) {
     UpstreamAnswer a = tag_answer();
     a.docker_content_digest = "";
     EXPECT_EQ(tag_lesson(Method::head, a, tag), Lesson::nothing);
-    a.docker_content_digest = "blake3:" + std::string(64, 'a');
+    const std::string other_algorithm = "blake3:" + std::string(64, 'a');  // the answer's views point here
+    a.docker_content_digest = other_algorithm;
     EXPECT_EQ(tag_lesson(Method::head, a, tag), Lesson::nothing);
     a = tag_answer();
     a.content_type = "no type";

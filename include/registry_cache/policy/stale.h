@@ -5,15 +5,16 @@
 
 namespace registry_cache {
 
+// Bit 0 is left to nginx's NGX_CONF_BITMASK_SET ("set in this block").
 enum StaleCondition : unsigned {
-    stale_off = 1u << 0,
-    stale_error = 1u << 1,    // no answer: refused, reset, an invalid header
-    stale_timeout = 1u << 2,  // no answer in time
-    stale_http_429 = 1u << 3,
-    stale_http_500 = 1u << 4,
-    stale_http_502 = 1u << 5,
-    stale_http_503 = 1u << 6,
-    stale_http_504 = 1u << 7,
+    stale_off = 1u << 1,
+    stale_error = 1u << 2,    // no answer: refused, reset, an invalid header
+    stale_timeout = 1u << 3,  // no answer in time
+    stale_http_429 = 1u << 4,
+    stale_http_500 = 1u << 5,
+    stale_http_502 = 1u << 6,
+    stale_http_503 = 1u << 7,
+    stale_http_504 = 1u << 8,
 };
 
 // What became of one upstream exchange.

@@ -1,5 +1,7 @@
 // Directive parsers. Errors follow nginx's own wording: the directive, the bad value quoted.
 #include "module/directives.h"
+
+#include "registry_cache/policy/stale.h"
 #include "serve/serve.h"
 
 namespace {
@@ -227,5 +229,49 @@ char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *, void *) n
     auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     clcf->handler = ngx_http_registry_cache_metrics_handler;
+    return NGX_CONF_OK;
+}
+
+// registry_cache_use_stale off | error | timeout | http_429 | http_500 | http_502 | http_503 | http_504 ...;
+// nginx's own bitmask setter names neither the directive nor the mistake's place; this one
+// does, and refuses "off" beside a condition (which of the two would the operator mean?).
+char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    struct Condition {
+        const char *name;
+        ngx_uint_t bit;
+    };
+    static const Condition conditions[] = {
+        {"off", registry_cache::stale_off},           {"error", registry_cache::stale_error},
+        {"timeout", registry_cache::stale_timeout},   {"http_429", registry_cache::stale_http_429},
+        {"http_500", registry_cache::stale_http_500}, {"http_502", registry_cache::stale_http_502},
+        {"http_503", registry_cache::stale_http_503}, {"http_504", registry_cache::stale_http_504},
+    };
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    if (rlcf->use_stale != 0) {
+        return const_cast<char *>("is duplicate");
+    }
+    const auto *args = static_cast<ngx_str_t *>(cf->args->elts);
+    ngx_uint_t mask = NGX_CONF_BITMASK_SET;
+    for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+        const ngx_str_t &value = args[i];
+        ngx_uint_t bit = 0;
+        for (const Condition &c : conditions) {
+            if (value.len == ngx_strlen(c.name) && ngx_strncmp(value.data, c.name, value.len) == 0) {
+                bit = c.bit;
+            }
+        }
+        if (bit == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value \"%V\" in \"%V\" directive", &value,
+                               &cmd->name);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+        mask |= bit;
+    }
+    if ((mask & registry_cache::stale_off) != 0 && cf->args->nelts > 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"off\" cannot be combined with other values in \"%V\"",
+                           &cmd->name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    rlcf->use_stale = mask;
     return NGX_CONF_OK;
 }

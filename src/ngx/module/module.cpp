@@ -52,9 +52,6 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_size_value(conf->manifest_max_size, prev->manifest_max_size, 4 * 1024 * 1024);
     ngx_conf_merge_sec_value(conf->tag_ttl, prev->tag_ttl, 0);
     ngx_conf_merge_bitmask_value(conf->use_stale, prev->use_stale, NGX_CONF_BITMASK_SET | registry_cache::stale_off);
-    if (conf->use_stale & registry_cache::stale_off) {
-        conf->use_stale = NGX_CONF_BITMASK_SET | registry_cache::stale_off;
-    }
 #if (NGX_THREADS)
     // Set with `verify` by one directive, so inherited with it.
     ngx_conf_merge_ptr_value(conf->verify_threads, prev->verify_threads, nullptr);
@@ -98,17 +95,6 @@ ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept {
     return ngx_http_registry_cache_filter_init(cf);
 }
 
-ngx_conf_bitmask_t use_stale_values[] = {
-    {ngx_string("off"), registry_cache::stale_off},
-    {ngx_string("error"), registry_cache::stale_error},
-    {ngx_string("timeout"), registry_cache::stale_timeout},
-    {ngx_string("http_429"), registry_cache::stale_http_429},
-    {ngx_string("http_500"), registry_cache::stale_http_500},
-    {ngx_string("http_502"), registry_cache::stale_http_502},
-    {ngx_string("http_503"), registry_cache::stale_http_503},
-    {ngx_string("http_504"), registry_cache::stale_http_504},
-    {ngx_null_string, 0}};
-
 ngx_command_t commands[] = {
     {ngx_string("registry_cache_path"), NGX_HTTP_MAIN_CONF | NGX_CONF_2MORE,
      ngx_http_registry_cache_path, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
@@ -128,8 +114,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, tag_ttl), nullptr},
     {ngx_string("registry_cache_use_stale"),
-     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE, ngx_conf_set_bitmask_slot,
-     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, use_stale), use_stale_values},
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
+     ngx_http_registry_cache_use_stale, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};
