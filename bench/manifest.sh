@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# GETs of a cached manifest, by digest and by tag within registry_cache_tag_ttl, against
+# nginx serving the same bytes with the same headers from a static file (see bench/README.md,
+# "Manifests").
+#
+#   bench/manifest.sh [--record]
+#
+# Env:     MANIFEST_ROUNDS    rounds over the four targets; a figure is the median (3)
+#          MANIFEST_DURATION  seconds per target and round (5)
+#          MANIFEST_CONCURRENCY  ab -c (32)
+#          BUILD, MODULE_SO, NGINX_BIN as for bench/scale.sh
+# One nginx worker each, on CPU 1; ab on CPU 0. --record appends the table to bench/RESULTS.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+ROUNDS=${MANIFEST_ROUNDS:-3}
+DURATION=${MANIFEST_DURATION:-5}
+CONCURRENCY=${MANIFEST_CONCURRENCY:-32}
+BUILD=${BUILD:-$REPO/build}
+MODULE_SO=${MODULE_SO:-$BUILD/ngx_http_registry_cache_module.so}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+OCI=application/vnd.oci.image.manifest.v1+json
+RECORD=0
+[[ ${1:-} == --record ]] && RECORD=1
+
+log() { echo "manifest: $*" >&2; }
+die() { echo "manifest: $*" >&2; exit 1; }
+for tool in ab curl jq taskset "$NGINX_BIN"; do
+    command -v "$tool" >/dev/null || die "$tool not found (ab is in apache2-utils)"
+done
+[[ -f $MODULE_SO ]] || die "MODULE_SO=$MODULE_SO does not exist (cmake --build $BUILD --target module)"
+
+# free_port, alive
+# shellcheck source=../t/fixtures/processes.sh
+. "$REPO/t/fixtures/processes.sh"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/registry-cache-manifest.XXXXXX")
+cleanup() {
+    local rc=$? prefix
+    set +e
+    for prefix in "$WORK"/nginx-*; do
+        [[ -s $prefix/nginx.pid ]] && kill -QUIT "$(<"$prefix/nginx.pid")" 2>/dev/null
+    done
+    "$REPO/t/fixtures/registry.sh" stop "$WORK/registry" >/dev/null 2>&1
+    sleep 0.5
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+REGISTRY_PORT=$("$REPO/t/fixtures/registry.sh" start "$WORK/registry")
+"$REPO/t/fixtures/seed.sh" "127.0.0.1:$REGISTRY_PORT" "$WORK/fixtures" >/dev/null
+LAYOUT=$WORK/fixtures/images/hello
+DIGEST=$(jq -r '.manifests[0].digest' "$LAYOUT/index.json")
+FILE=$LAYOUT/blobs/${DIGEST/://}
+BY_DIGEST=/v2/demo/hello/manifests/$DIGEST
+BY_TAG=/v2/demo/hello/manifests/1.0
+
+user_line=''
+[[ $(id -u) == 0 ]] && user_line='user root root;'
+common() {
+    cat <<EOF
+$user_line
+worker_processes 1;
+worker_cpu_affinity 10;
+daemon on;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 1024; }
+EOF
+}
+http_common() {
+    cat <<EOF
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $1/tmp/client_body;
+    proxy_temp_path $1/tmp/proxy;
+    fastcgi_temp_path $1/tmp/fastcgi;
+    uwsgi_temp_path $1/tmp/uwsgi;
+    scgi_temp_path $1/tmp/scgi;
+EOF
+}
+
+# The module, with a tag trusted for an hour.
+MODULE_PORT=$(free_port)
+M=$WORK/nginx-module
+mkdir -p "$M/tmp" "$M/cache"
+{
+    echo "load_module $MODULE_SO;"
+    common "$M"
+    echo "http {"
+    http_common "$M"
+    cat <<EOF
+    registry_cache_path $M/cache zone=edge:1m max_size=64m;
+    server {
+        listen 127.0.0.1:$MODULE_PORT;
+        location /v2/ {
+            registry_cache edge;
+            registry_cache_pass @registry;
+            registry_cache_tag_ttl 1h;
+        }
+        location @registry {
+            proxy_pass http://127.0.0.1:$REGISTRY_PORT;
+        }
+    }
+}
+EOF
+} >"$M/nginx.conf"
+
+# The limit: the manifest's bytes from a file, with the registry's headers (the static
+# handler adds Last-Modified and Accept-Ranges, which the registry does not send).
+LIMIT_PORT=$(free_port)
+L=$WORK/nginx-limit
+mkdir -p "$L/tmp"
+{
+    common "$L"
+    echo "http {"
+    http_common "$L"
+    cat <<EOF
+    open_file_cache max=16;
+    server {
+        listen 127.0.0.1:$LIMIT_PORT;
+        location /v2/demo/hello/manifests/ {
+            types { }
+            default_type $OCI;
+            etag off;
+            add_header Docker-Content-Digest $DIGEST;
+            add_header Etag '"$DIGEST"';
+            add_header Docker-Distribution-Api-Version registry/2.0;
+            add_header X-Content-Type-Options nosniff;
+            alias $FILE;
+        }
+    }
+}
+EOF
+} >"$L/nginx.conf"
+
+for prefix in "$M" "$L"; do
+    "$NGINX_BIN" -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+done
+sleep 0.5
+
+# Warm the module: one GET by digest and one by tag teach it; both must then be hits.
+for path in "$BY_DIGEST" "$BY_TAG"; do
+    curl -s -o /dev/null -H "Accept: $OCI" "http://127.0.0.1:$MODULE_PORT$path"
+done
+sleep 0.2
+for path in "$BY_DIGEST" "$BY_TAG"; do
+    body=$(curl -s -H "Accept: $OCI" "http://127.0.0.1:$MODULE_PORT$path" | sha256sum | cut -d' ' -f1)
+    [[ sha256:$body == "$DIGEST" ]] || die "the module's answer to $path is not the manifest"
+    limit_body=$(curl -s "http://127.0.0.1:$LIMIT_PORT$path" | sha256sum | cut -d' ' -f1)
+    [[ sha256:$limit_body == "$DIGEST" ]] || die "the limit's answer to $path is not the manifest"
+done
+# No X-Cache-Status header is configured (it would cost the module, not the limit): hits are
+# proven by the registry's log instead, below.
+before=$(grep -c 'manifests/' "$WORK/registry/registry.log" || true)
+
+declare -A RPS=()
+run_ab() {  # PORT PATH -> req/s
+    taskset -c 0 ab -q -k -c "$CONCURRENCY" -t "$DURATION" -n 50000000 -H "Accept: $OCI" \
+        "http://127.0.0.1:$1$2" 2>/dev/null | awk '/Requests per second/{print int($4)} /Non-2xx/{print "bad"}'
+}
+targets=(module-digest limit-digest module-tag limit-tag)
+for ((round = 1; round <= ROUNDS; round++)); do
+    for t in "${targets[@]}"; do
+        port=$MODULE_PORT path=$BY_DIGEST
+        [[ $t == limit-* ]] && port=$LIMIT_PORT
+        [[ $t == *-tag ]] && path=$BY_TAG
+        out=$(run_ab "$port" "$path")
+        [[ $out == *bad* ]] && die "$t: non-2xx answers"
+        RPS[$t]+="$out "
+        log "round $round $t: $out req/s"
+    done
+done
+after=$(grep -c 'manifests/' "$WORK/registry/registry.log" || true)
+[[ $before == "$after" ]] || die "the module went upstream during the measurement ($before -> $after log lines)"
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+md=$(echo "${RPS[module-digest]}" | median) ld=$(echo "${RPS[limit-digest]}" | median)
+mt=$(echo "${RPS[module-tag]}" | median) lt=$(echo "${RPS[limit-tag]}" | median)
+table=$(
+    echo "| request | module req/s | limit req/s | ratio | module rounds | limit rounds |"
+    echo "| --- | ---: | ---: | ---: | --- | --- |"
+    printf '| GET manifest by digest | %s | %s | %.2f | %s| %s|\n' "$md" "$ld" "$(awk -v a="$md" -v b="$ld" 'BEGIN{print a/b}')" \
+        "${RPS[module-digest]}" "${RPS[limit-digest]}"
+    printf '| GET manifest by tag (within the TTL) | %s | %s | %.2f | %s| %s|\n' "$mt" "$lt" "$(awk -v a="$mt" -v b="$lt" 'BEGIN{print a/b}')" \
+        "${RPS[module-tag]}" "${RPS[limit-tag]}"
+)
+echo "$table"
+cmd="MANIFEST_ROUNDS=$ROUNDS MANIFEST_DURATION=$DURATION bench/manifest.sh"
+echo "Command: \`$cmd\`; each target and round: \`taskset -c 0 ab -q -k -c $CONCURRENCY -t $DURATION -H 'Accept: $OCI' URL\`"
+if ((RECORD)); then
+    {
+        echo
+        echo "## $(date -u +%F) GET of a cached manifest ($(wc -c <"$FILE") bytes) — $(git -C "$REPO" rev-parse --short HEAD)"
+        echo
+        echo "One nginx worker each on CPU 1, ab on CPU 0; the limit serves the same bytes from a file"
+        echo "with the registry's headers (plus Last-Modified and Accept-Ranges). Median of $ROUNDS rounds;"
+        echo "the registry's log shows no manifest request during the measurement."
+        echo
+        echo "$table"
+        echo
+        echo "Command: \`$cmd\`."
+    } >>"$REPO/bench/RESULTS.md"
+fi
