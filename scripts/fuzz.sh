@@ -12,7 +12,7 @@ cxx=${FUZZ_CXX:-clang++}
 mkdir -p "$out"
 
 # The core sources each target needs (no nginx, no LMDB, no OpenSSL).
-core=(digest reference route conditional keys descriptor media_types)
+core=(digest reference route conditional keys descriptor media_types ping_record)
 sources=()
 for c in "${core[@]}"; do sources+=("$repo/src/core/$c.cpp"); done
 

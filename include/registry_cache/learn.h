@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "registry_cache/descriptor.h"
+#include "registry_cache/ping_record.h"
 #include "registry_cache/route.h"
 #include "registry_cache/tag_record.h"
 
@@ -21,6 +22,8 @@ struct UpstreamAnswer {
     std::int64_t content_length = -1;        // -1 when absent or not a valid integer
     std::string_view content_type;           // empty when absent
     bool content_encoded = false;            // a Content-Encoding was sent: the length is not the blob's
+    std::string_view www_authenticate;       // empty when absent (read for the ping only)
+    std::string_view api_version;            // Docker-Distribution-Api-Version (the ping only)
 };
 
 enum class Lesson {
@@ -57,6 +60,13 @@ bool is_tag_route(const Route& route) noexcept;
 // nothing. The manifest itself is learned only from verified bytes.
 Lesson learn_tag(const Route& route, Method method, const UpstreamAnswer& answer,
                  std::uint64_t now, TagRecord& tag) noexcept;
+
+// What an answer to the ping (`/v2/`) teaches: the record to replay when the upstream fails
+// (`ping` filled in), from a 200 or 401 to an anonymous GET or HEAD whose headers can be
+// replayed as they are (is_replayable_ping). What a client with credentials was told may be
+// for it alone (a 200 where others get the challenge): it teaches nothing.
+bool learn_ping(const Route& route, Method method, bool credentialed, const UpstreamAnswer& answer,
+                std::uint64_t now, PingRecord& ping);
 
 // A blob named by a digest of an algorithm the cache records: what a lookup may find and a
 // lesson may record.

@@ -8,7 +8,7 @@
 
 namespace registry_cache {
 
-enum class OciErrorCode { name_invalid, digest_invalid, unavailable };
+enum class OciErrorCode { name_invalid, digest_invalid, unavailable, unauthorized };
 
 struct OciError {
     int status;                // HTTP status distribution uses for this code
@@ -24,6 +24,8 @@ std::string_view error_detail_for(RouteError error) noexcept;
 
 // Renders the JSON body; `detail` is free text, escaped here.
 std::string render_error_body(OciErrorCode code, std::string_view detail);
+// The same with `"detail":null`, as distribution answers a ping that needs a token.
+std::string render_error_body(OciErrorCode code);
 
 // Appends `text` as the contents of a JSON string (without quotes) to `out`.
 void append_json_escaped(std::string& out, std::string_view text);

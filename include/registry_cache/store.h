@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "registry_cache/descriptor.h"
+#include "registry_cache/ping_record.h"
 #include "registry_cache/tag_record.h"
 #include "registry_cache/digest.h"
 
@@ -45,7 +46,7 @@ struct LookupResult {
 // at commit: a body that does not is refused with the whole batch).
 struct StoreWrite {
     enum class Kind { record, clear_link } kind = Kind::record;
-    enum class Object { blob, manifest, tag } object = Object::blob;
+    enum class Object { blob, manifest, tag, ping } object = Object::blob;
     std::string repository;      // validated name
     std::string digest;          // validated "algorithm:encoded" of sha256/384/512 (a tag's:
                                  // its manifest's; empty to forget a tag)
@@ -53,6 +54,7 @@ struct StoreWrite {
     BlobDescriptor descriptor;   // for record: size and media type (stored_at is the link's)
     BlobLink link;               // for record
     std::string body;            // for a manifest record: its bytes
+    PingRecord ping;             // for a ping (a record; repository and digest unused)
 };
 
 // A manifest lookup: the link's record and, on a hit, the body.
@@ -118,6 +120,9 @@ public:
     // given, how many credentialed records
     // left a public link as it was. On failure nothing of the batch is applied and `error`
     // names the failure (MDB_MAP_FULL included, when eviction did not make room).
+    // The upstream's last answer to an anonymous ping (/v2/), to replay when it fails.
+    LookupStatus lookup_ping(PingRecord& out, std::string* error = nullptr) noexcept;
+
     bool commit(const std::vector<StoreWrite>& batch, std::string& error,
                 std::uint64_t* evicted = nullptr, std::uint64_t* unchanged = nullptr,
                 std::uint64_t* unchanged_manifests = nullptr) noexcept;

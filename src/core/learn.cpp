@@ -31,6 +31,20 @@ bool is_tag_route(const Route& route) noexcept {
            is_valid_tag(route.reference);
 }
 
+bool learn_ping(const Route& route, Method method, bool credentialed, const UpstreamAnswer& answer,
+                std::uint64_t now, PingRecord& ping) {
+    if (route.error != RouteError::none || route.kind != RouteKind::base || credentialed ||
+        (method != Method::get && method != Method::head) || !same_object(route, answer.path) ||
+        !is_replayable_ping(answer.status, answer.www_authenticate, answer.api_version)) {
+        return false;
+    }
+    ping.status = answer.status;
+    ping.stored_at = now;
+    ping.www_authenticate.assign(answer.www_authenticate);
+    ping.api_version.assign(answer.api_version);
+    return true;
+}
+
 Lesson learn_tag(const Route& route, Method method, const UpstreamAnswer& answer,
                  std::uint64_t now, TagRecord& tag) noexcept {
     if (!is_tag_route(route) || !same_object(route, answer.path)) return Lesson::nothing;

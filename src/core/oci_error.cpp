@@ -10,6 +10,8 @@ OciError describe(OciErrorCode code) noexcept {
             return {400, "NAME_INVALID", "invalid repository name"};
         case OciErrorCode::unavailable:
             return {503, "UNAVAILABLE", "service unavailable"};
+        case OciErrorCode::unauthorized:
+            return {401, "UNAUTHORIZED", "authentication required"};
         case OciErrorCode::digest_invalid:
             break;
     }
@@ -63,6 +65,16 @@ std::string render_error_body(OciErrorCode code, std::string_view detail) {
     body += R"(","detail":")";
     append_json_escaped(body, detail);
     body += "\"}]}\n";
+    return body;
+}
+
+std::string render_error_body(OciErrorCode code) {
+    OciError e = describe(code);
+    std::string body = R"({"errors":[{"code":")";
+    body += e.code;
+    body += R"(","message":")";
+    append_json_escaped(body, e.message);
+    body += "\",\"detail\":null}]}\n";
     return body;
 }
 

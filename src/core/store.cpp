@@ -13,6 +13,7 @@
 #include "registry_cache/store/environment.h"
 #include "registry_cache/store/manifests.h"
 #include "registry_cache/store/tags.h"
+#include "registry_cache/store/upstream_answers.h"
 
 namespace registry_cache {
 
@@ -25,6 +26,7 @@ struct Store::Impl {
     store::BlobLinks links;
     store::Manifests manifests;
     store::Tags tags;
+    store::UpstreamAnswers upstream_answers;
 
     // Evicts from every table of links; true when something went.
     bool evict(std::uint64_t& count, std::string& error) noexcept;
@@ -93,7 +95,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
         if (rc != MDB_SUCCESS) return nullptr;
         if ((rc = impl->links.open(*impl->env, txn, error)) != MDB_SUCCESS ||
             (rc = impl->manifests.open(*impl->env, txn, error)) != MDB_SUCCESS ||
-            (rc = impl->tags.open(*impl->env, txn, error)) != MDB_SUCCESS) {
+            (rc = impl->tags.open(*impl->env, txn, error)) != MDB_SUCCESS ||
+            (rc = impl->upstream_answers.open(*impl->env, txn, error)) != MDB_SUCCESS) {
             damage = store::is_damage(rc);
             return nullptr;
         }
@@ -154,6 +157,15 @@ TaggedLookup Store::lookup_tag(std::string_view repository, std::string_view tag
     return result;
 }
 
+LookupStatus Store::lookup_ping(PingRecord& out, std::string* error) noexcept {
+    store::ReadScope scope = impl_->env->read();
+    if (scope.get() == nullptr) {
+        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
+        return LookupStatus::error;
+    }
+    return impl_->upstream_answers.read_ping(scope.get(), out, error);
+}
+
 namespace {
 
 // What a manifest record must hold: the bytes its digest names, at the declared size. The
@@ -186,6 +198,14 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
     // without making other writers wait, and nothing that would later read back as damaged
     // (an invalid media type, an unknown scope) reaches the file.
     for (const StoreWrite& w : batch) {
+        if (w.object == StoreWrite::Object::ping) {
+            if (w.kind != StoreWrite::Kind::record ||
+                !is_replayable_ping(w.ping.status, w.ping.www_authenticate, w.ping.api_version)) {
+                set_error(error, "registry cache store commit", "invalid upstream answer");
+                return false;
+            }
+            continue;
+        }
         if (w.object == StoreWrite::Object::tag) {
             if (tag_key(w.repository, w.tag).empty()) {
                 set_error(error, "registry cache store commit", "invalid repository or tag");
@@ -281,6 +301,7 @@ int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error,
                     }
                     break;
                 case StoreWrite::Object::tag: rc = tags.apply(txn.get(), w, error, kept); break;
+                case StoreWrite::Object::ping: rc = upstream_answers.apply(txn.get(), w, error); break;
             }
             if (rc != MDB_SUCCESS) return rc;
             unchanged += !kept && w.object == StoreWrite::Object::blob ? 1 : 0;

@@ -242,3 +242,50 @@ TEST(LearnTag, APushThroughTheEdgeForgetsTheTag) {
 
 }  // namespace
 }  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+UpstreamAnswer ping_answer(int status) {
+    UpstreamAnswer a;
+    a.path = "/v2/";
+    a.status = status;
+    a.www_authenticate = status == 401 ? R"(Bearer realm="https://auth.example/token",service="r")" : "";
+    a.api_version = "registry/2.0";
+    return a;
+}
+
+bool ping_teaches(const std::string& asked, Method m, bool credentialed, const UpstreamAnswer& a) {
+    PingRecord p;
+    return learn_ping(parse_route(asked), m, credentialed, a, 1700000000, p);
+}
+
+TEST(LearnPing, AnAnonymousPingAnswered200Or401IsKept) {
+    for (int status : {200, 401}) {
+        PingRecord p;
+        ASSERT_TRUE(learn_ping(parse_route("/v2/"), Method::get, false, ping_answer(status), 1700000000, p));
+        EXPECT_EQ(p.status, status);
+        EXPECT_EQ(p.stored_at, 1700000000u);
+        EXPECT_EQ(p.www_authenticate, ping_answer(status).www_authenticate);
+        EXPECT_EQ(p.api_version, "registry/2.0");
+        EXPECT_TRUE(ping_teaches("/v2/", Method::head, false, ping_answer(status)));
+    }
+}
+
+TEST(LearnPing, NothingFromAClientWithCredentialsAFailureOrAnotherPath) {
+    EXPECT_FALSE(ping_teaches("/v2/", Method::get, true, ping_answer(200)));
+    for (int status : {404, 429, 500, 502, 503}) {
+        EXPECT_FALSE(ping_teaches("/v2/", Method::get, false, ping_answer(status))) << status;
+    }
+    EXPECT_FALSE(ping_teaches("/v2/", Method::del, false, ping_answer(200)));
+    EXPECT_FALSE(ping_teaches("/v2/_catalog", Method::get, false, ping_answer(200)));
+    UpstreamAnswer rewritten = ping_answer(200);
+    rewritten.path = "/v2/_catalog";
+    EXPECT_FALSE(ping_teaches("/v2/", Method::get, false, rewritten));
+    UpstreamAnswer injected = ping_answer(401);
+    injected.www_authenticate = "Bearer realm=\"x\"\r\nSet-Cookie: a=b";
+    EXPECT_FALSE(ping_teaches("/v2/", Method::get, false, injected));
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -27,3 +27,15 @@ TEST(OciError, DetailIsEscaped) {
 
 }  // namespace
 }  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+TEST(OciError, AChallengeWithoutDetail) {
+    EXPECT_EQ(describe(OciErrorCode::unauthorized).status, 401);
+    EXPECT_EQ(render_error_body(OciErrorCode::unauthorized),
+              "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\"detail\":null}]}\n");
+}
+
+}  // namespace
+}  // namespace registry_cache

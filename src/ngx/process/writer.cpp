@@ -183,6 +183,28 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
     ngx_http_registry_cache_teach_tag(r, state, registry_cache::Lesson::record, tag);
 }
 
+void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                        registry_cache::PingRecord &&ping) noexcept {
+    ngx_http_registry_cache_worker_t *w = state.cache->worker;
+    if (!state.lookup.may_record || w == nullptr || w->store == nullptr) {
+        return;
+    }
+    registry_cache::StoreWrite write;
+    try {
+        registry_cache::PingRecord held;
+        if (w->store->lookup_ping(held) == registry_cache::LookupStatus::hit &&
+            registry_cache::same_answer(held, ping)) {
+            return;
+        }
+        write.object = registry_cache::StoreWrite::Object::ping;
+        write.ping = std::move(ping);
+    } catch (...) {
+        recording_failed(r, state);
+        return;
+    }
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+}
+
 void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
                                              const char *what, const std::string &error) noexcept {
     ngx_http_registry_cache_worker_t *w = cache->worker;

@@ -33,6 +33,11 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
                                                    const registry_cache::BlobDescriptor &descriptor,
                                                    std::string_view body) noexcept;
 
+// Queues the upstream's answer to an anonymous ping, unless the store holds the same one
+// (clients ping at every pull: an unchanged answer costs a read, never a write).
+void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                        registry_cache::PingRecord &&ping) noexcept;
+
 // Queues one write. A `flight` other than 0 is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
                                      registry_cache::StoreWrite &&write, std::uint64_t flight,

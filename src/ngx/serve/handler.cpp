@@ -382,6 +382,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.lookup.may_record = true;
     judged.verify.on = rlcf->verify != 0;
     judged.verify.manifest_max_size = rlcf->manifest_max_size;
+    judged.use_stale = rlcf->use_stale;
 #if (NGX_THREADS)
     judged.verify.threads = rlcf->verify_threads;
 #endif

@@ -15,7 +15,9 @@ ngx_str_t api_version = ngx_string("registry/2.0");
 ngx_str_t nosniff_key = ngx_string("X-Content-Type-Options");
 ngx_str_t nosniff = ngx_string("nosniff");
 
-bool add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &value) noexcept {
+}  // namespace
+
+bool ngx_http_registry_cache_add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &value) noexcept {
     auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
     if (h == nullptr) {
         return false;
@@ -29,11 +31,10 @@ bool add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &va
     return true;
 }
 
-}  // namespace
-
 // Headers distribution sends on every response of the API.
 bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcept {
-    return add_header(r, api_version_key, api_version) && add_header(r, nosniff_key, nosniff);
+    return ngx_http_registry_cache_add_header(r, api_version_key, api_version) &&
+           ngx_http_registry_cache_add_header(r, nosniff_key, nosniff);
 }
 
 namespace {
@@ -67,7 +68,8 @@ bool quoted_digest(ngx_http_request_t *r, std::string_view digest, ngx_str_t &et
 bool add_digest_headers(ngx_http_request_t *r, std::string_view digest, const ngx_str_t &etag) noexcept {
     static ngx_str_t digest_key = ngx_string("Docker-Content-Digest");
     static ngx_str_t etag_key = ngx_string("Etag");
-    return add_header(r, digest_key, ngx_http_registry_cache_str(digest)) && add_header(r, etag_key, etag);
+    return ngx_http_registry_cache_add_header(r, digest_key, ngx_http_registry_cache_str(digest)) &&
+           ngx_http_registry_cache_add_header(r, etag_key, etag);
 }
 
 bool set_content_type(ngx_http_request_t *r, std::string_view media_type) noexcept {
@@ -114,7 +116,8 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
         r->header_only = 1;
         return ngx_http_send_header(r);
     }
-    if (!add_header(r, cache_control_key, cache_control) || !add_digest_headers(r, digest, etag) ||
+    if (!ngx_http_registry_cache_add_header(r, cache_control_key, cache_control) ||
+        !add_digest_headers(r, digest, etag) ||
         !ngx_http_registry_cache_add_registry_headers(r))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -123,7 +126,8 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
     if (precondition == registry_cache::Precondition::not_modified) {
         r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
     } else {
-        if (!set_content_type(r, d.media_type.view()) || !add_header(r, accept_ranges_key, accept_ranges)) {
+        if (!set_content_type(r, d.media_type.view()) ||
+            !ngx_http_registry_cache_add_header(r, accept_ranges_key, accept_ranges)) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         r->headers_out.status = NGX_HTTP_OK;

@@ -39,6 +39,8 @@ ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t con
                                             const char *data, size_t len) noexcept;
 // Headers distribution sends on every response of the API.
 bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcept;
+// Adds one header to the response; `key` and `value` must live as long as the request.
+bool ngx_http_registry_cache_add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &value) noexcept;
 
 ngx_int_t ngx_http_registry_cache_metrics_handler(ngx_http_request_t *r) noexcept;
 ngx_int_t ngx_http_registry_cache_add_variables(ngx_conf_t *cf) noexcept;

@@ -46,6 +46,7 @@ struct ngx_http_registry_cache_request_t {
         ngx_http_registry_cache_verify_t *body;  // set while a body is being hashed
     } verify;
     ngx_http_registry_cache_revalidation_t *revalidation;  // set while a tag is revalidated
+    ngx_uint_t use_stale;  // registry_cache_use_stale of the location (policy/stale.h)
     struct {
         ngx_str_t body;  // OCI error JSON sent in place of the response's own body
         bool sent;

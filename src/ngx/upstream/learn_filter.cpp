@@ -125,6 +125,17 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         answer.content_type = ngx_http_registry_cache_view(in.content_type->value);
     }
     answer.content_encoded = encoded(in.headers);
+    // Two challenges (Basic and Bearer, say) would replay as one: such a ping is not kept.
+    int challenges = 0;
+    if (state.asked.route.kind == registry_cache::RouteKind::base) {
+        std::string_view challenge;
+        challenges = ngx_http_registry_cache_find_header(in.headers, "WWW-Authenticate", challenge);
+        answer.www_authenticate = challenge;
+        std::string_view version;
+        if (ngx_http_registry_cache_find_header(in.headers, "Docker-Distribution-Api-Version", version) == 1) {
+            answer.api_version = version;
+        }
+    }
 
     // A body that will be hashed teaches at its end, from its bytes, and is hashed even
     // when nothing may be recorded: a wrong body must never reach the client whole.
@@ -168,6 +179,14 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     if (!state.lookup.may_record || in.status_n != r->headers_out.status) {
         return NGX_OK;
     }
+    if (state.asked.route.kind == registry_cache::RouteKind::base) {
+        registry_cache::PingRecord ping;
+        if (challenges <= 1 && registry_cache::learn_ping(state.asked.route, state.asked.method, state.asked.credentialed, answer,
+                                       static_cast<std::uint64_t>(ngx_time()), ping)) {
+            ngx_http_registry_cache_teach_ping(r, state, std::move(ping));
+        }
+        return NGX_OK;
+    }
     if (registry_cache::is_tag_route(state.asked.route)) {
         registry_cache::TagRecord tag;
         auto lesson = registry_cache::learn_tag(state.asked.route, state.asked.method, answer,
@@ -195,6 +214,10 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
         state->lookup.observed = true;
         if (r->upstream != nullptr) {
             count_outcome(state->cache, r->headers_out.status);
+            const ngx_int_t replayed = ngx_http_registry_cache_replay_ping(r, *state);
+            if (replayed != NGX_DECLINED) {
+                return replayed == NGX_OK ? next_header_filter(r) : NGX_ERROR;
+            }
             if (!answer_failure_as_oci(r, *state)) {
                 return NGX_ERROR;
             }

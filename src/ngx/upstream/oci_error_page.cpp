@@ -1,6 +1,6 @@
 // Responses replaced by OCI error JSON: nginx's own 502/504 (the upstream gave no answer at
 // all) and upstream answers the cache refuses to relay (a body named by digest that cannot
-// be verified). Registry clients parse `{"errors":[...]}`, not nginx's HTML pages. The
+// be verified); and by the upstream's last answer to a ping, replayed (replay_ping.cpp). Registry clients parse `{"errors":[...]}`, not nginx's HTML pages. The
 // header half rewrites the response before it leaves; the body half sends the JSON once and
 // drops whatever body nginx or the upstream would have sent.
 #include "upstream/upstream.h"
@@ -73,17 +73,12 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
 
 }  // namespace
 
-bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
-                                                ngx_http_registry_cache_request_t &state,
-                                                ngx_uint_t status, const char *detail) noexcept {
+bool ngx_http_registry_cache_replace_response(ngx_http_request_t *r,
+                                              ngx_http_registry_cache_request_t &state,
+                                              ngx_uint_t status, std::string_view body) noexcept {
     static ngx_str_t json = ngx_string("application/json; charset=utf-8");
-    try {
-        std::string body = registry_cache::render_error_body(registry_cache::OciErrorCode::unavailable, detail);
-        if (!ngx_http_registry_cache_pool_copy(r->pool, body, state.error_page.body)) {
-            return false;
-        }
-    } catch (...) {
-        return false;  // out of memory: the caller fails the request
+    if (!ngx_http_registry_cache_pool_copy(r->pool, body, state.error_page.body)) {
+        return false;
     }
     drop_headers(r);
     // Replacing an answer the upstream is still sending: its body is read to its end and
@@ -99,7 +94,20 @@ bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
     r->headers_out.content_type_lowcase = nullptr;
     r->headers_out.charset.len = 0;
     r->headers_out.content_length_n = static_cast<off_t>(state.error_page.body.len);
-    return ngx_http_registry_cache_add_registry_headers(r);
+    return true;
+}
+
+bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
+                                                ngx_http_registry_cache_request_t &state,
+                                                ngx_uint_t status, const char *detail) noexcept {
+    try {
+        const std::string body =
+            registry_cache::render_error_body(registry_cache::OciErrorCode::unavailable, detail);
+        return ngx_http_registry_cache_replace_response(r, state, status, body) &&
+               ngx_http_registry_cache_add_registry_headers(r);
+    } catch (...) {
+        return false;  // out of memory: the caller fails the request
+    }
 }
 
 ngx_int_t ngx_http_registry_cache_error_page_init(ngx_conf_t *) noexcept {

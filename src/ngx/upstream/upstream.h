@@ -1,12 +1,21 @@
 // Listening to the upstream: the header filter that counts its answers, decides what becomes
 // of their bodies and learns from them (learn_filter.cpp), and the OCI error JSON that replaces
-// responses no client should get as they are (oci_error_page.cpp).
+// responses no client should get as they are (oci_error_page.cpp), or the upstream's last
+// answer to a ping when it fails (replay_ping.cpp).
 #pragma once
 
 #include "state/request.h"
 
+#include <string_view>
+
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
 ngx_int_t ngx_http_registry_cache_error_page_init(ngx_conf_t *cf) noexcept;
+
+// Replaces the response about to be sent with `body` (JSON, copied) of `status`: its headers
+// are dropped (the caller adds its own), and its body gives way. False when memory ran out.
+bool ngx_http_registry_cache_replace_response(ngx_http_request_t *r,
+                                              ngx_http_registry_cache_request_t &state,
+                                              ngx_uint_t status, std::string_view body) noexcept;
 
 // Replaces the response about to be sent with OCI error JSON (code UNAVAILABLE) of
 // `status`: its headers are dropped, and its body gives way to the JSON. False when memory
@@ -14,3 +23,10 @@ ngx_int_t ngx_http_registry_cache_error_page_init(ngx_conf_t *cf) noexcept;
 bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
                                                 ngx_http_registry_cache_request_t &state,
                                                 ngx_uint_t status, const char *detail) noexcept;
+
+// When the upstream failed to answer a ping (/v2/) in a way registry_cache_use_stale names,
+// replaces the response with the upstream's last answer to an anonymous ping, as the store
+// holds it: STALE, counted, a warn line. NGX_DECLINED when it does not apply or nothing is
+// held; NGX_ERROR when memory ran out.
+ngx_int_t ngx_http_registry_cache_replay_ping(ngx_http_request_t *r,
+                                              ngx_http_registry_cache_request_t &state) noexcept;

@@ -22,6 +22,26 @@ use POSIX ();
 
 my $other_digest = 'sha256:' . ('e' x 64);
 
+# Answers to the ping, GET|HEAD /v2/, chosen by the request's X-Lie header (the edge passes
+# a client's headers on): kind => the raw response, or undef to reset the connection.
+my $challenge = 'Bearer realm="http://127.0.0.1:1/token",service="liar"';
+my %PINGS = (
+    'ping-200' => "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                  . "Content-Length: 2\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+                  . "Connection: close\r\n\r\n{}",
+    'ping-401' => "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json; charset=utf-8\r\n"
+                  . "Content-Length: 7\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
+                  . "WWW-Authenticate: $challenge\r\nConnection: close\r\n\r\nrefused",
+    # Two challenges: replayed as one, a client would miss the other.
+    'ping-two-challenges' => "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+                  . "WWW-Authenticate: Basic realm=\"liar\"\r\nWWW-Authenticate: $challenge\r\n"
+                  . "Connection: close\r\n\r\n",
+    map({ ("ping-$_" => "HTTP/1.1 $_ Lie\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlie\n") }
+        404, 429, 500, 503),
+    'ping-reset' => undef,
+);
+our $PING_CHALLENGE = $challenge;
+
 # kind => sub (digest) returning the raw response head, or undef to reset the connection.
 my %LIES = (
     'honest'          => sub { head(200, digest => $_[0]) },
@@ -148,6 +168,11 @@ sub serve {
             $request =~ m{^(\w+) /v2/lie/([\w-]+)/(?:blobs|manifests)/(\S+) HTTP/};
         my $lie = defined $kind && ($BODIES{$kind} || $LIES{$kind});
         my $response = $lie ? $lie->($digest) : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        if ($request =~ m{^(\w+) /v2/ HTTP/}) {
+            $method = $1;
+            my ($ping) = $request =~ /^X-Lie: ([\w-]+)\r$/mi;
+            $response = $PINGS{$ping // 'ping-200'};
+        }
         # Wrong bytes, served in the parts a Range asks for, as a registry serves ranges (for
         # nginx's slice module, which asks for the body in parts and sends them as one 200).
         if (($kind // '') eq 'ranged-wrong') {
@@ -166,7 +191,7 @@ sub serve {
             $response .= 'x' x 5 if $method eq 'GET' && $LIES{$kind // ''} && $response =~ /^HTTP\/1.1 200/;
             $response =~ s/\r\n\r\n.*\z/\r\n\r\n/s if $method eq 'HEAD';
             print {$client} $response;
-            if ($STALLS{$kind}) {
+            if ($STALLS{$kind // ''}) {
                 $client->flush;
                 IO::Select->new($client)->can_read(30);
             }

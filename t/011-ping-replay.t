@@ -1,0 +1,166 @@
+# A client's pull begins with a ping (GET /v2/). The edge keeps the upstream's last answer to
+# an anonymous ping (200, or 401 with its challenge) and, when the upstream fails in a way
+# registry_cache_use_stale names, replays it (STALE): the status, WWW-Authenticate,
+# Docker-Distribution-Api-Version and distribution's body. What a client with credentials
+# was told, an answer that cannot be replayed as it was, and failures the operator did not
+# name change nothing. The lying upstream answers each ping as its X-Lie header asks.
+# Blocks share one cache, in order. Needs TEST_NGINX_CACHE_DIR (scripts/test.sh).
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/inc';
+use RegistryCache::Defaults;
+use RegistryCache::LyingUpstream;
+use File::Path qw(remove_tree);
+
+remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/ping");
+RegistryCache::LyingUpstream::start();
+our $Challenge = $RegistryCache::LyingUpstream::PING_CHALLENGE;
+our $Unauthorized = qr/\A\{"errors":\[\{"code":"UNAUTHORIZED","message":"authentication required","detail":null\}\]\}\n\z/;
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $stale = $block->use_stale // 'error timeout http_429 http_503';
+    $block->set_value(http_config => <<'_EOC_');
+    registry_cache_path $TEST_NGINX_CACHE_DIR/ping zone=ping:1m max_size=16m;
+_EOC_
+    $block->set_value(config => <<_EOC_);
+    add_header X-Cache-Status \$registry_cache_status always;
+    location /v2/ {
+        registry_cache ping;
+        registry_cache_pass \@registry;
+        registry_cache_use_stale $stale;
+    }
+    location \@registry {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_LIAR_PORT;
+    }
+    location = /metrics {
+        registry_cache_metrics;
+    }
+_EOC_
+});
+
+no_shuffle();
+log_level('info');
+run_tests();
+
+__DATA__
+
+=== TEST 1: nothing held yet: a failed ping is the upstream's failure
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-503", "X-Lie: ping-reset"]
+--- error_code eval
+[503, 502]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: BYPASS"]
+--- response_body_like eval
+[qr/\Alie\n\z/, qr/"code":"UNAVAILABLE"/]
+--- no_error_log
+replayed its last answer
+
+
+
+=== TEST 2: an anonymous 401 is learned as it passes
+--- request eval
+"GET /v2/"
+--- more_headers
+X-Lie: ping-401
+--- error_code: 401
+--- response_headers eval
+"X-Cache-Status: BYPASS\nWWW-Authenticate: $::Challenge"
+
+
+
+=== TEST 3: then replayed when the upstream fails as named: 503, 429, no answer; GET and HEAD
+--- request eval
+["GET /v2/", "GET /v2/", "GET /v2/", "HEAD /v2/"]
+--- more_headers eval
+["X-Lie: ping-503", "X-Lie: ping-429", "X-Lie: ping-reset", "X-Lie: ping-503"]
+--- error_code eval
+[401, 401, 401, 401]
+--- response_headers eval
+[("X-Cache-Status: STALE\nWWW-Authenticate: $::Challenge\nDocker-Distribution-Api-Version: registry/2.0\nContent-Type: application/json; charset=utf-8\nX-Content-Type-Options: nosniff") x 4]
+--- response_body_like eval
+[$::Unauthorized, $::Unauthorized, $::Unauthorized, qr/\A\z/]
+--- error_log
+: replayed its last answer (401)
+
+
+
+=== TEST 4: not for a failure the operator did not name, nor for a 404 (the registry said it is not there)
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-500", "X-Lie: ping-404"]
+--- error_code eval
+[500, 404]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: BYPASS"]
+--- response_body_like eval
+[qr/\Alie\n\z/, qr/\Alie\n\z/]
+
+
+
+=== TEST 5: what a client with credentials was told replaces nothing
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-200\nAuthorization: Bearer abc", "X-Lie: ping-503"]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: STALE\nWWW-Authenticate: $::Challenge"]
+
+
+
+=== TEST 6: two challenges cannot be replayed as they were: they replace nothing
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-two-challenges", "X-Lie: ping-503"]
+--- error_code eval
+[401, 401]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: STALE\nWWW-Authenticate: $::Challenge"]
+
+
+
+=== TEST 7: an anonymous 200 replaces the 401, and is replayed with distribution's body
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-200", "X-Lie: ping-503"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: STALE\nWWW-Authenticate:\nContent-Length: 2\nDocker-Distribution-Api-Version: registry/2.0"]
+--- response_body eval
+["{}", "{}"]
+
+
+
+=== TEST 8: registry_cache_use_stale off: the upstream's failure goes to the client
+--- use_stale: off
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-503", "X-Lie: ping-reset"]
+--- error_code eval
+[503, 502]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: BYPASS"]
+--- no_error_log
+replayed its last answer
+
+
+
+=== TEST 9: replays are counted as stale answers
+--- request eval
+["GET /v2/", "GET /metrics"]
+--- more_headers eval
+["X-Lie: ping-503", ""]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[qr/\A\{\}\z/, qr/^nginx_registry_cache_stale_total\{cache="ping"\} 1$/m]
