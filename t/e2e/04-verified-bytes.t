@@ -125,6 +125,16 @@ curl -s -o /dev/null --max-time 10 "http://$EDGE/v2/lie/body-wrong/manifests/$TR
 check "a wrong manifest by digest fails the transfer (curl: $rc)" failed_transfer "$rc"
 is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" 6 \
     "both counted: six mismatches so far"
+# What failed is not kept: asked again, the wrong manifest goes upstream again, while a true
+# one (the control; body-true's repository is left to the proxy_cache checks below) is stored
+# by its first GET and answered by the edge the second time.
+manifest_status() {
+    curl -s -o /dev/null -w '%header{x-cache-status}' --max-time 10 \
+        "http://$EDGE/v2/lie/$1/manifests/$TRUE_DIGEST" || true
+}
+is "$(manifest_status body-wrong)" MISS "the wrong manifest by digest was not stored"
+is "$(manifest_status body-nodigest) $(manifest_status body-nodigest)" "MISS HIT" \
+    "a true one is stored by its first GET and answered from the store after"
 
 # A verified GET teaches even when the upstream names no digest: the bytes did.
 is "$(get body-nodigest)" "0 200 $TRUE_DIGEST" "a true body without Docker-Content-Digest is relayed whole"
