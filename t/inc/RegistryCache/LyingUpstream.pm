@@ -23,7 +23,8 @@ use POSIX ();
 my $other_digest = 'sha256:' . ('e' x 64);
 
 # Answers to the ping, GET|HEAD /v2/, chosen by the request's X-Lie header (the edge passes
-# a client's headers on): kind => the raw response, or undef to reset the connection.
+# a client's headers on): kind => the raw response, or undef to reset the connection. Other
+# requests with an X-Lie header of status-<code> or reset fail so (see serve).
 my $challenge = 'Bearer realm="http://127.0.0.1:1/token",service="liar"';
 my %PINGS = (
     'ping-200' => "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
@@ -103,6 +104,9 @@ my %BODIES = (
                             . $TRUE_MANIFEST },
     'tag-wrong'    => sub { head(200, digest => manifest_digest(), length => length $wrong_manifest)
                             . $wrong_manifest },
+    # The truth, as an OCI image manifest: a tag the edge may answer from its store.
+    'tag-oci'      => sub { head(200, digest => manifest_digest(), length => length $TRUE_MANIFEST,
+                                 type => 'application/vnd.oci.image.manifest.v1+json') . $TRUE_MANIFEST },
 );
 # Kinds after whose response the liar waits (at most 30 s) for the other side to close.
 my %STALLS = ('body-stall' => 1);
@@ -172,6 +176,10 @@ sub serve {
             $method = $1;
             my ($ping) = $request =~ /^X-Lie: ([\w-]+)\r$/mi;
             $response = $PINGS{$ping // 'ping-200'};
+        }
+        # Any other request fails as its X-Lie header says: X-Lie: status-<code>, or reset.
+        if ($request =~ /^X-Lie: (status-(\d{3})|reset)\r$/mi) {
+            $response = $2 ? "HTTP/1.1 $2 Lie\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlie\n" : undef;
         }
         # Wrong bytes, served in the parts a Range asks for, as a registry serves ranges (for
         # nginx's slice module, which asks for the body in parts and sends them as one 200).
