@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# GETs of a cached manifest, by digest and by tag within registry_cache_tag_ttl, against
-# nginx serving the same bytes with the same headers from a static file (see bench/README.md,
+# GETs of a cached manifest, by digest and by tag within registry_cache_tag_ttl, and HEADs of
+# the tag, against nginx's `return 200` with the same bytes and headers (see bench/README.md,
 # "Manifests").
 #
 #   bench/manifest.sh [--record]
@@ -108,8 +108,11 @@ mkdir -p "$M/tmp" "$M/cache"
 EOF
 } >"$M/nginx.conf"
 
-# The limit: the manifest's bytes from a file, with the registry's headers (the static
-# handler adds Last-Modified and Accept-Ranges, which the registry does not send).
+# The limit: nginx's `return 200` with the manifest's bytes and the registry's headers.
+# The bytes go into the config as a quoted string: nothing in them may be read as a quote, an
+# escape or a variable.
+MANIFEST=$(<"$FILE")
+[[ $MANIFEST != *[\'\\\$]* ]] || die "the manifest holds a quote, a backslash or a \$"
 LIMIT_PORT=$(free_port)
 L=$WORK/nginx-limit
 mkdir -p "$L/tmp"
@@ -118,18 +121,15 @@ mkdir -p "$L/tmp"
     echo "http {"
     http_common "$L"
     cat <<EOF
-    open_file_cache max=16;
     server {
         listen 127.0.0.1:$LIMIT_PORT;
         location /v2/demo/hello/manifests/ {
-            types { }
             default_type $OCI;
-            etag off;
             add_header Docker-Content-Digest $DIGEST;
             add_header Etag '"$DIGEST"';
             add_header Docker-Distribution-Api-Version registry/2.0;
             add_header X-Content-Type-Options nosniff;
-            alias $FILE;
+            return 200 '$MANIFEST';
         }
     }
 }
@@ -157,17 +157,19 @@ done
 before=$(grep -c 'manifests/' "$WORK/registry/registry.log" || true)
 
 declare -A RPS=()
-run_ab() {  # PORT PATH -> req/s
-    taskset -c 0 ab -q -k -c "$CONCURRENCY" -t "$DURATION" -n 50000000 -H "Accept: $OCI" \
+run_ab() {  # PORT PATH [-i] -> req/s
+    taskset -c 0 ab -q -k -c "$CONCURRENCY" -t "$DURATION" -n 50000000 -H "Accept: $OCI" ${3:-} \
         "http://127.0.0.1:$1$2" 2>/dev/null | awk '/Requests per second/{print int($4)} /Non-2xx/{print "bad"}'
 }
-targets=(module-digest limit-digest module-tag limit-tag)
+# GETs by digest and by tag against the limit's GET; HEADs of the tag against its HEAD.
+targets=(module-get-digest module-get-tag limit-get module-head-tag limit-head)
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${targets[@]}"; do
-        port=$MODULE_PORT path=$BY_DIGEST
+        port=$MODULE_PORT path=$BY_DIGEST head=
         [[ $t == limit-* ]] && port=$LIMIT_PORT
         [[ $t == *-tag ]] && path=$BY_TAG
-        out=$(run_ab "$port" "$path")
+        [[ $t == *head* ]] && head=-i
+        out=$(run_ab "$port" "$path" "$head")
         [[ $out == *bad* ]] && die "$t: non-2xx answers"
         RPS[$t]+="$out "
         log "round $round $t: $out req/s"
@@ -177,27 +179,30 @@ after=$(grep -c 'manifests/' "$WORK/registry/registry.log" || true)
 [[ $before == "$after" ]] || die "the module went upstream during the measurement ($before -> $after log lines)"
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-md=$(echo "${RPS[module-digest]}" | median) ld=$(echo "${RPS[limit-digest]}" | median)
-mt=$(echo "${RPS[module-tag]}" | median) lt=$(echo "${RPS[limit-tag]}" | median)
+row() {  # LABEL MODULE-TARGET LIMIT-TARGET
+    local m l
+    m=$(echo "${RPS[$2]}" | median) l=$(echo "${RPS[$3]}" | median)
+    printf '| %s | %s | %s | %.2f | %s| %s|\n' "$1" "$m" "$l" "$(awk -v a="$m" -v b="$l" 'BEGIN{print a/b}')" \
+        "${RPS[$2]}" "${RPS[$3]}"
+}
 table=$(
     echo "| request | module req/s | limit req/s | ratio | module rounds | limit rounds |"
     echo "| --- | ---: | ---: | ---: | --- | --- |"
-    printf '| GET manifest by digest | %s | %s | %.2f | %s| %s|\n' "$md" "$ld" "$(awk -v a="$md" -v b="$ld" 'BEGIN{print a/b}')" \
-        "${RPS[module-digest]}" "${RPS[limit-digest]}"
-    printf '| GET manifest by tag (within the TTL) | %s | %s | %.2f | %s| %s|\n' "$mt" "$lt" "$(awk -v a="$mt" -v b="$lt" 'BEGIN{print a/b}')" \
-        "${RPS[module-tag]}" "${RPS[limit-tag]}"
+    row "GET manifest by digest" module-get-digest limit-get
+    row "GET manifest by tag (within the TTL)" module-get-tag limit-get
+    row "HEAD manifest by tag (within the TTL)" module-head-tag limit-head
 )
 echo "$table"
 cmd="MANIFEST_ROUNDS=$ROUNDS MANIFEST_DURATION=$DURATION bench/manifest.sh"
-echo "Command: \`$cmd\`; each target and round: \`taskset -c 0 ab -q -k -c $CONCURRENCY -t $DURATION -H 'Accept: $OCI' URL\`"
+echo "Command: \`$cmd\`; each target and round: \`taskset -c 0 ab -q -k -c $CONCURRENCY -t $DURATION -H 'Accept: $OCI' [-i] URL\`"
 if ((RECORD)); then
     {
         echo
         echo "## $(date -u +%F) GET of a cached manifest ($(wc -c <"$FILE") bytes) — $(git -C "$REPO" rev-parse --short HEAD)"
         echo
-        echo "One nginx worker each on CPU 1, ab on CPU 0; the limit serves the same bytes from a file"
-        echo "with the registry's headers (plus Last-Modified and Accept-Ranges). Median of $ROUNDS rounds;"
-        echo "the registry's log shows no manifest request during the measurement."
+        echo "One nginx worker each on CPU 1, ab on CPU 0; the limit is nginx's \`return 200\` with the same"
+        echo "bytes and the registry's headers. Median of $ROUNDS rounds; the registry's log shows no"
+        echo "manifest request during the measurement."
         echo
         echo "$table"
         echo
