@@ -232,3 +232,51 @@ did not confirm the tag
 --- response_headers
 X-Cache-Status: MISS
 --- response_body_like: "code":"UNAVAILABLE"
+
+
+
+=== TEST 12: a tag moved upstream is answered as held while the TTL lasts...
+The tag is moved behind the edge's back, within a TTL of two seconds (the edge counts whole
+seconds: these requests take well under one).
+--- cache_name: expiring
+--- tag_ttl: 2s
+--- request eval
+["PUT /direct/v2/demo/hello/manifests/expiring\n$::Body", "GET /v2/demo/hello/manifests/expiring",
+ "PUT /direct/v2/demo/hello/manifests/expiring\n$::Moved", "GET /v2/demo/hello/manifests/expiring"]
+--- more_headers eval
+["Content-Type: $::Oci", "Accept: $::Oci", "Content-Type: $::Oci", "Accept: $::Oci"]
+--- error_code eval
+[201, 200, 201, 200]
+--- response_headers eval
+["", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT\nDocker-Content-Digest: $::Digest"]
+--- response_body_like eval
+["", qr/\A\Q$::Body\E\z/, "", qr/\A\Q$::Body\E\z/]
+
+
+
+=== TEST 12b: (the TTL runs out: the harness waits after this block's one request)
+--- cache_name: expiring
+--- tag_ttl: 2s
+--- request
+GET /v2/
+--- error_code: 200
+--- wait: 2.1
+
+
+
+=== TEST 13: ...and seen at the first request after it
+The moved manifest is deleted at the end, with its tag, so that the registry's tags are as
+the other tests expect.
+--- cache_name: expiring
+--- tag_ttl: 2s
+--- request eval
+["GET /v2/demo/hello/manifests/expiring", "GET /v2/demo/hello/manifests/expiring",
+ "DELETE /direct/v2/demo/hello/manifests/$::MovedDigest", "GET /v2/demo/hello/tags/list"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: $::Oci", "", ""]
+--- error_code eval
+[200, 200, 202, 200]
+--- response_headers eval
+["X-Cache-Status: MISS\nDocker-Content-Digest: $::MovedDigest", "X-Cache-Status: HIT\nDocker-Content-Digest: $::MovedDigest", "", ""]
+--- response_body_like eval
+[qr/\A\Q$::Moved\E\z/, qr/\A\Q$::Moved\E\z/, "", qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]
