@@ -158,6 +158,7 @@ before=$(grep -c 'manifests/' "$WORK/registry/registry.log" || true)
 
 declare -A RPS=()
 run_ab() {  # PORT PATH [-i] -> req/s
+    # shellcheck disable=SC2086  # $3 unquoted: empty for a GET, no argument at all
     taskset -c 0 ab -q -k -c "$CONCURRENCY" -t "$DURATION" -n 50000000 -H "Accept: $OCI" ${3:-} \
         "http://127.0.0.1:$1$2" 2>/dev/null | awk '/Requests per second/{print int($4)} /Non-2xx/{print "bad"}'
 }
