@@ -29,6 +29,9 @@ our $Length = length $Body;
 our $Moved = $Body =~ s/\A\{/{"annotations":{"moved":"yes"},/r;
 $Moved ne $Body or die "the manifest did not change";
 our $MovedDigest = 'sha256:' . Digest::SHA::sha256_hex($Moved);
+# And one deleted through the edge.
+our $Doomed = $Body =~ s/\A\{/{"annotations":{"doomed":"yes"},/r;
+our $DoomedDigest = 'sha256:' . Digest::SHA::sha256_hex($Doomed);
 our $Headers = "Content-Type: $Oci\nContent-Length: $Length\nDocker-Content-Digest: $Digest\nEtag: \"$Digest\"\nDocker-Distribution-Api-Version: registry/2.0";
 remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/tags-*");
 
@@ -280,3 +283,21 @@ the other tests expect.
 ["X-Cache-Status: MISS\nDocker-Content-Digest: $::MovedDigest", "X-Cache-Status: HIT\nDocker-Content-Digest: $::MovedDigest", "", ""]
 --- response_body_like eval
 [qr/\A\Q$::Moved\E\z/, qr/\A\Q$::Moved\E\z/, "", qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]
+
+
+
+=== TEST 14: a manifest deleted through the edge takes every tag naming it along
+--- request eval
+["PUT /direct/v2/demo/hello/manifests/doomed\n$::Doomed", "GET /v2/demo/hello/manifests/doomed",
+ "GET /v2/demo/hello/manifests/doomed", "DELETE /v2/demo/hello/manifests/$::DoomedDigest",
+ "GET /v2/demo/hello/manifests/doomed", "GET /v2/demo/hello/manifests/$::DoomedDigest",
+ "GET /v2/demo/hello/tags/list"]
+--- more_headers eval
+["Content-Type: $::Oci", "Accept: $::Oci", "Accept: $::Oci", "", "Accept: $::Oci", "Accept: $::Oci", ""]
+--- error_code eval
+[201, 200, 200, 202, 404, 404, 200]
+--- response_headers eval
+["", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "", "X-Cache-Status: MISS", "X-Cache-Status: MISS", ""]
+--- response_body_like eval
+["", qr/\A\Q$::Doomed\E\z/, qr/\A\Q$::Doomed\E\z/, "", qr/MANIFEST_UNKNOWN/, qr/MANIFEST_UNKNOWN/,
+ qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]
