@@ -46,7 +46,7 @@ struct LookupResult {
 // at commit: a body that does not is refused with the whole batch).
 struct StoreWrite {
     enum class Kind { record, clear_link } kind = Kind::record;
-    enum class Object { blob, manifest, tag, ping } object = Object::blob;
+    enum class Object { blob, manifest, tag, ping, blob_body } object = Object::blob;
     std::string repository;      // validated name
     std::string digest;          // validated "algorithm:encoded" of sha256/384/512 (a tag's:
                                  // its manifest's; empty to forget a tag)
@@ -55,6 +55,22 @@ struct StoreWrite {
     BlobLink link;               // for record
     std::string body;            // for a manifest record: its bytes
     PingRecord ping;             // for a ping (a record; repository and digest unused)
+    // A blob body (its file is BlobFiles'): recorded with descriptor.size and link.stored_at,
+    // or forgotten (clear_link); by digest alone, the repository unused.
+};
+
+// A blob body the edge's disk holds, once per digest.
+struct BodyRecord {
+    std::uint64_t size = 0;
+    std::uint64_t stored_at = 0;
+};
+
+// A blob's link in a repository and, when the link is there, whether its body is held.
+struct BodyLookup {
+    LookupStatus status = LookupStatus::miss;  // of the link, as lookup()
+    LookupResult link;                         // valid on a link hit
+    LookupStatus body_status = LookupStatus::miss;
+    BodyRecord body;                           // valid when body_status is hit
 };
 
 // A manifest lookup: the link's record and, on a hit, the body.
@@ -79,6 +95,8 @@ struct StoreStats {
     std::uint64_t manifest_links = 0;   // each a manifest known in a repository
     std::uint64_t manifest_bodies = 0;  // manifests held, once per digest
     std::uint64_t tags = 0;             // tags known per repository
+    std::uint64_t blob_bodies = 0;      // blob bodies held on disk, once per digest
+    std::uint64_t blob_body_bytes = 0;  // and their bytes
     std::uint64_t map_used = 0;     // bytes of the map in use: (last page + 1) * page size
     std::uint64_t map_size = 0;     // bytes the map may grow to
 };
@@ -120,6 +138,11 @@ public:
     // given, how many credentialed records
     // left a public link as it was. On failure nothing of the batch is applied and `error`
     // names the failure (MDB_MAP_FULL included, when eviction did not make room).
+    // The link of (repository, digest), as lookup(), and the record of the digest's body, in
+    // one read transaction.
+    BodyLookup lookup_blob_body(std::string_view repository, const Digest& digest,
+                                std::string* error = nullptr) noexcept;
+
     // The upstream's last answer to an anonymous ping (/v2/), to replay when it fails.
     LookupStatus lookup_ping(PingRecord& out, std::string* error = nullptr) noexcept;
 

@@ -21,6 +21,8 @@ void HashJob::clear() noexcept {
     pieces_.clear();
     bytes_ = 0;
     read_error_ = 0;
+    copied_ = 0;
+    copy_error_ = 0;
 }
 
 bool HashJob::run(Hasher& hasher, unsigned char* scratch, std::size_t scratch_size) noexcept {
@@ -28,8 +30,24 @@ bool HashJob::run(Hasher& hasher, unsigned char* scratch, std::size_t scratch_si
         bool ok = p.data != nullptr ? hasher.update(p.data, p.size)
                                     : hash_file(hasher, p, scratch, scratch_size);
         if (!ok) return false;
+        if (p.data != nullptr) copy(p.data, p.size);
     }
     return true;
+}
+
+void HashJob::copy(const unsigned char* data, std::size_t size) noexcept {
+    while (copy_fd_ >= 0 && size > 0) {
+        const ssize_t n = ::pwrite(copy_fd_, data, size, static_cast<off_t>(copy_offset_ + copied_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            copy_error_ = n < 0 ? errno : ENOSPC;
+            copy_fd_ = -1;
+            return;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+        copied_ += static_cast<std::uint64_t>(n);
+    }
 }
 
 bool HashJob::hash_file(Hasher& hasher, const Piece& p, unsigned char* scratch,
@@ -43,6 +61,7 @@ bool HashJob::hash_file(Hasher& hasher, const Piece& p, unsigned char* scratch,
             return false;
         }
         if (!hasher.update(scratch, static_cast<std::size_t>(got))) return false;
+        copy(scratch, static_cast<std::size_t>(got));
         done += static_cast<std::uint64_t>(got);
     }
     return true;

@@ -9,6 +9,7 @@
 
 #include "registry_cache/keys.h"
 #include "registry_cache/hasher.h"
+#include "registry_cache/store/blob_bodies.h"
 #include "registry_cache/store/blob_links.h"
 #include "registry_cache/store/environment.h"
 #include "registry_cache/store/manifests.h"
@@ -27,6 +28,7 @@ struct Store::Impl {
     store::Manifests manifests;
     store::Tags tags;
     store::UpstreamAnswers upstream_answers;
+    store::BlobBodies bodies;
 
     // Evicts from every table of links; true when something went.
     bool evict(std::uint64_t& count, std::string& error) noexcept;
@@ -96,7 +98,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
         if ((rc = impl->links.open(*impl->env, txn, error)) != MDB_SUCCESS ||
             (rc = impl->manifests.open(*impl->env, txn, error)) != MDB_SUCCESS ||
             (rc = impl->tags.open(*impl->env, txn, error)) != MDB_SUCCESS ||
-            (rc = impl->upstream_answers.open(*impl->env, txn, error)) != MDB_SUCCESS) {
+            (rc = impl->upstream_answers.open(*impl->env, txn, error)) != MDB_SUCCESS ||
+            (rc = impl->bodies.open(*impl->env, txn, error)) != MDB_SUCCESS) {
             damage = store::is_damage(rc);
             return nullptr;
         }
@@ -157,6 +160,26 @@ TaggedLookup Store::lookup_tag(std::string_view repository, std::string_view tag
     return result;
 }
 
+BodyLookup Store::lookup_blob_body(std::string_view repository, const Digest& digest,
+                                   std::string* error) noexcept {
+    BodyLookup result;
+    const Key link = link_key(repository, digest);
+    if (link.empty()) return result;
+    store::ReadScope scope = impl_->env->read();
+    if (scope.get() == nullptr) {
+        result.status = LookupStatus::error;
+        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
+        return result;
+    }
+    LinkRecord record;
+    result.status = impl_->links.read(scope.get(), link.view(), record, error);
+    if (result.status != LookupStatus::hit) return result;
+    fill(result.link, record);
+    result.link.status = LookupStatus::hit;
+    result.body_status = impl_->bodies.read(scope.get(), digest, result.body, error);
+    return result;
+}
+
 LookupStatus Store::lookup_ping(PingRecord& out, std::string* error) noexcept {
     store::ReadScope scope = impl_->env->read();
     if (scope.get() == nullptr) {
@@ -202,6 +225,14 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
             if (w.kind != StoreWrite::Kind::record ||
                 !is_replayable_ping(w.ping.status, w.ping.www_authenticate, w.ping.api_version)) {
                 set_error(error, "registry cache store commit", "invalid upstream answer");
+                return false;
+            }
+            continue;
+        }
+        if (w.object == StoreWrite::Object::blob_body) {
+            const DigestParse parsed = parse_digest(w.digest);
+            if (parsed.status != DigestStatus::ok || content_key(parsed.digest).empty()) {
+                set_error(error, "registry cache store commit", "invalid digest of a body");
                 return false;
             }
             continue;
@@ -302,6 +333,7 @@ int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error,
                     break;
                 case StoreWrite::Object::tag: rc = tags.apply(txn.get(), w, error, kept); break;
                 case StoreWrite::Object::ping: rc = upstream_answers.apply(txn.get(), w, error); break;
+                case StoreWrite::Object::blob_body: rc = bodies.apply(txn.get(), w, error); break;
             }
             if (rc != MDB_SUCCESS) return rc;
             unchanged += !kept && w.object == StoreWrite::Object::blob ? 1 : 0;
@@ -327,9 +359,11 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
         return false;
     }
     std::uint64_t links = 0, manifest_links = 0, manifest_bodies = 0, tags = 0, used = 0, size = 0;
+    std::uint64_t blob_bodies = 0, blob_body_bytes = 0;
     if (!impl_->links.count(read.get(), links, error) ||
         !impl_->manifests.count(read.get(), manifest_links, manifest_bodies, error) ||
         !impl_->tags.count(read.get(), tags, error) ||
+        !impl_->bodies.totals(read.get(), blob_body_bytes, blob_bodies, error) ||
         !impl_->env->map_usage(used, size, error)) {
         return false;
     }
@@ -337,6 +371,8 @@ bool Store::stats(StoreStats& out, std::string& error) noexcept {
     out.manifest_links = manifest_links;
     out.manifest_bodies = manifest_bodies;
     out.tags = tags;
+    out.blob_bodies = blob_bodies;
+    out.blob_body_bytes = blob_body_bytes;
     out.map_used = used;
     out.map_size = size;
     return true;

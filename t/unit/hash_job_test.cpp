@@ -109,3 +109,68 @@ TEST(HashJob, HasherThatCannotHashFailsTheJob) {
 
 }  // namespace
 }  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+std::string contents(int fd) {
+    std::string out;
+    char buf[65536];
+    for (off_t at = 0;;) {
+        const ssize_t n = ::pread(fd, buf, sizeof buf, at);
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+        at += n;
+    }
+    return out;
+}
+
+TEST(HashJob, WhatIsHashedIsCopiedInOrderAcrossJobs) {
+    const std::string body = sample(300000);
+    TempFile source(body);
+    TempFile copy("");
+    ASSERT_GE(source.fd, 0);
+    ASSERT_GE(copy.fd, 0);
+    Hasher h;
+    ASSERT_TRUE(h.start(DigestAlgorithm::sha256));
+    std::vector<unsigned char> scratch(4096);
+    HashJob job;
+    // As the verifying filter runs it: a job per batch, each told where the copy stands.
+    std::uint64_t written = 0;
+    job.copy_to(copy.fd, written);
+    job.add_memory(body.data(), 1000);
+    job.add_file(source.fd, 1000, 150000);
+    ASSERT_TRUE(job.run(h, scratch.data(), scratch.size()));
+    EXPECT_EQ(job.copy_error(), 0);
+    written += job.copied();
+    EXPECT_EQ(written, 151000u);
+    job.clear();
+    job.copy_to(copy.fd, written);
+    job.add_memory(body.data() + 151000, body.size() - 151000);
+    ASSERT_TRUE(job.run(h, scratch.data(), scratch.size()));
+    written += job.copied();
+    EXPECT_EQ(written, body.size());
+    EXPECT_EQ(contents(copy.fd), body);
+    EXPECT_EQ(h.finish(), digest_of(DigestAlgorithm::sha256, body));
+}
+
+TEST(HashJob, AFailedCopyStopsTheCopyNeverTheHash) {
+    const std::string body = sample(5000);
+    Hasher h;
+    ASSERT_TRUE(h.start(DigestAlgorithm::sha256));
+    unsigned char scratch[64];
+    HashJob job;
+    const int read_only = ::open("/dev/null", O_RDONLY);
+    ASSERT_GE(read_only, 0);
+    job.copy_to(read_only, 0);
+    job.add_memory(body.data(), 2000);
+    job.add_memory(body.data() + 2000, body.size() - 2000);
+    EXPECT_TRUE(job.run(h, scratch, sizeof scratch));
+    EXPECT_EQ(job.copy_error(), EBADF);
+    EXPECT_EQ(job.copied(), 0u);
+    EXPECT_EQ(h.finish(), digest_of(DigestAlgorithm::sha256, body));
+    ::close(read_only);
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -1,0 +1,40 @@
+// The table of an Environment that says which blob bodies the edge's disk holds (their files
+// are BlobFiles'): "blob_bodies", content_key (algorithm byte, digest bytes) -> the body's
+// size and when it was stored, and under the key "\0" the bytes of all bodies together, kept
+// in the same transactions as the records so that the cap (blobs_max_size) can be held
+// without reading the directory. A body is stored once per digest; whether a repository may
+// be answered with it is its link's to say (blob_links).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "registry_cache/digest.h"
+#include "registry_cache/store.h"
+#include "registry_cache/store/environment.h"
+
+namespace registry_cache::store {
+
+class BlobBodies {
+public:
+    static constexpr const char* table_name = "blob_bodies";
+
+    int open(Environment& env, WriteTxn& txn, std::string& error) noexcept;
+
+    // The record of `digest`'s body: hit with its size, miss when none (or of a version this
+    // code does not know), error when LMDB fails or the record is damaged.
+    LookupStatus read(MDB_txn* txn, const Digest& digest, BodyRecord& out,
+                      std::string* error) const noexcept;
+
+    // Records (kind record: descriptor.size) or forgets (clear_link) the body of
+    // `write.digest`, keeping the total in step. Returns an LMDB code.
+    int apply(MDB_txn* txn, const StoreWrite& write, std::string& error) const;
+
+    // The bytes of every body recorded, and how many bodies.
+    bool totals(MDB_txn* txn, std::uint64_t& bytes, std::uint64_t& bodies, std::string& error) const noexcept;
+
+private:
+    MDB_dbi dbi_ = 0;
+};
+
+}  // namespace registry_cache::store

@@ -1,0 +1,121 @@
+// Records of blob bodies in the store: one per digest, read with the repository's link (a
+// body answers only where its link does), forgotten, and counted once each in the total
+// that holds blobs_max_size.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "registry_cache/store.h"
+
+namespace registry_cache {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string digest_a = "sha256:" + std::string(64, 'a');
+const std::string digest_b = "sha256:" + std::string(64, 'b');
+
+Digest parsed(const std::string& text) { return parse_digest(text).digest; }
+
+StoreWrite link(const std::string& repository, const std::string& digest, std::uint64_t size) {
+    StoreWrite w;
+    w.object = StoreWrite::Object::blob;
+    w.repository = repository;
+    w.digest = digest;
+    w.descriptor.size = size;
+    EXPECT_TRUE(w.descriptor.media_type.assign("application/vnd.oci.image.layer.v1.tar+gzip"));
+    w.link.stored_at = 1700000000;
+    return w;
+}
+
+StoreWrite body(const std::string& digest, std::uint64_t size,
+                StoreWrite::Kind kind = StoreWrite::Kind::record) {
+    StoreWrite w;
+    w.kind = kind;
+    w.object = StoreWrite::Object::blob_body;
+    w.digest = digest;
+    w.descriptor.size = size;
+    w.link.stored_at = 1700000001;
+    return w;
+}
+
+class BlobBodyStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "registry-cache-bodies-XXXXXX").string();
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+        StoreOptions options;
+        options.directory = dir_.string();
+        options.map_size = 4u << 20;
+        options.max_readers = 8;
+        std::string error;
+        store_ = Store::open(options, error);
+        if (!store_) throw std::runtime_error("open failed: " + error);
+    }
+    void TearDown() override {
+        store_.reset();
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    void commit(const std::vector<StoreWrite>& batch) {
+        std::string error;
+        ASSERT_TRUE(store_->commit(batch, error)) << error;
+    }
+    StoreStats stats() {
+        StoreStats s;
+        std::string error;
+        EXPECT_TRUE(store_->stats(s, error)) << error;
+        return s;
+    }
+
+    fs::path dir_;
+    std::unique_ptr<Store> store_;
+};
+
+TEST_F(BlobBodyStoreTest, ABodyAnswersWhereItsLinkDoes) {
+    commit({link("a/one", digest_a, 1000), body(digest_a, 1000)});
+    std::string error;
+    const BodyLookup found = store_->lookup_blob_body("a/one", parsed(digest_a), &error);
+    ASSERT_EQ(found.status, LookupStatus::hit) << error;
+    EXPECT_EQ(found.link.descriptor.size, 1000u);
+    ASSERT_EQ(found.body_status, LookupStatus::hit);
+    EXPECT_EQ(found.body.size, 1000u);
+    EXPECT_EQ(found.body.stored_at, 1700000001u);
+
+    EXPECT_EQ(store_->lookup_blob_body("b/two", parsed(digest_a)).status, LookupStatus::miss)
+        << "no link in b/two: the body is not b/two's";
+    commit({link("a/one", digest_b, 5)});
+    const BodyLookup linked_only = store_->lookup_blob_body("a/one", parsed(digest_b));
+    EXPECT_EQ(linked_only.status, LookupStatus::hit);
+    EXPECT_EQ(linked_only.body_status, LookupStatus::miss) << "a link without a body";
+}
+
+TEST_F(BlobBodyStoreTest, TheTotalCountsEachBodyOnce) {
+    EXPECT_EQ(stats().blob_bodies, 0u);
+    EXPECT_EQ(stats().blob_body_bytes, 0u);
+    commit({body(digest_a, 1000), body(digest_b, 24)});
+    EXPECT_EQ(stats().blob_bodies, 2u);
+    EXPECT_EQ(stats().blob_body_bytes, 1024u);
+    commit({body(digest_a, 1000)});
+    EXPECT_EQ(stats().blob_body_bytes, 1024u) << "recorded again, counted once";
+    commit({body(digest_a, 0, StoreWrite::Kind::clear_link)});
+    EXPECT_EQ(stats().blob_bodies, 1u);
+    EXPECT_EQ(stats().blob_body_bytes, 24u);
+    commit({body(digest_a, 0, StoreWrite::Kind::clear_link)});
+    EXPECT_EQ(stats().blob_body_bytes, 24u) << "forgetting what is not there changes nothing";
+    EXPECT_EQ(store_->lookup_blob_body("a/one", parsed(digest_a)).status, LookupStatus::miss);
+}
+
+TEST_F(BlobBodyStoreTest, AnInvalidDigestFailsTheBatch) {
+    std::string error;
+    EXPECT_FALSE(store_->commit({body(digest_a, 1), body("sha256:xyz", 1)}, error));
+    EXPECT_NE(error.find("invalid digest of a body"), std::string::npos) << error;
+    EXPECT_EQ(stats().blob_bodies, 0u) << "nothing of the batch applied";
+}
+
+}  // namespace
+}  // namespace registry_cache
