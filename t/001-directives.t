@@ -455,3 +455,29 @@ invalid value "http_404" in "registry_cache_use_stale" directive
 --- must_die
 --- error_log
 "off" cannot be combined with other values in "registry_cache_use_stale"
+
+
+
+=== TEST 31: blobs_max_size that is not a size
+--- http_config
+    registry_cache_path cache/a zone=a:1m blobs_max_size=lots;
+--- config
+--- must_die
+--- error_log
+invalid blobs_max_size value "lots"
+
+
+
+=== TEST 32: blob bodies where they would be written on the event loop
+--- http_config
+    registry_cache_path cache/a zone=a:1m blobs_max_size=1g;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_verify on;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"registry_cache a" keeps blob bodies (blobs_max_size), which needs "registry_cache_verify threads" where it is used
+

@@ -42,6 +42,10 @@ namespace registry_cache {
       "Answers from the cache that the upstream could not confirm (registry_cache_use_stale).")      \
     X(manifests_recorded, "nginx_registry_cache_manifests_recorded_total",                           \
       "Manifests, verified against their digest, committed to the store with their bodies.")         \
+    X(bodies_stored, "nginx_registry_cache_blob_bodies_stored_total",                                \
+      "Blob bodies verified against their digest and written to the store's disk.")                  \
+    X(body_bytes_served, "nginx_registry_cache_blob_body_bytes_served_total",                        \
+      "Bytes of blob bodies answered from the store's disk (whole bodies; ranges count whole).")     \
     /* Lookups by kind and result (nginx_registry_cache_lookups_total): blobs' are the */           \
     /* hits and misses above; manifests' are counted apart. */                                       \
     X(manifest_hits, "", "")                                                                         \
@@ -49,6 +53,8 @@ namespace registry_cache {
     X(tag_hits, "", "")                                                                              \
     X(tag_misses, "", "")                                                                            \
     X(tag_revalidated, "", "")                                                                       \
+    X(body_hits, "", "")                                                                             \
+    X(body_misses, "", "")                                                                           \
     /* Upstream responses to requests the module passed on, by status class. */                     \
     X(upstream_1xx, "", "")                                                                          \
     X(upstream_2xx, "", "")                                                                          \
@@ -77,10 +83,12 @@ struct CacheMetrics {
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
 // nginx_registry_cache_{verified,verified_bytes,digest_mismatches,evictions}_total,
 // nginx_registry_cache_manifests_recorded_total,
-// nginx_registry_cache_lookups_total{kind="blob"|"manifest"|"tag",result="hit"|"miss"},
+// nginx_registry_cache_blob_bodies_stored_total, nginx_registry_cache_blob_body_bytes_served_total,
+// nginx_registry_cache_lookups_total{kind="blob"|"blob_body"|"manifest"|"tag",result="hit"|"miss"},
 // nginx_registry_cache_upstream_responses_total{status="2xx",...},
-// nginx_registry_cache_entries{kind="links"|"manifest_links"|"manifest_bodies"|"tags"},
-// nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit.
+// nginx_registry_cache_entries{kind="links"|"manifest_links"|"manifest_bodies"|"tags"|"blob_bodies"},
+// nginx_registry_cache_map_bytes_used, nginx_registry_cache_map_bytes_limit,
+// nginx_registry_cache_blob_bytes (bodies on disk).
 void render_metrics(const std::vector<CacheMetrics>& caches, std::string& out);
 
 }  // namespace registry_cache

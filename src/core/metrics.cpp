@@ -113,6 +113,9 @@ const PlainFamily map_families[] = {
     {"nginx_registry_cache_map_bytes_limit"sv, gauge,
      "Bytes the store's memory map may grow to (max_size)."sv,
      [](const CacheMetrics& m) { return m.store.map_size; }, true},
+    {"nginx_registry_cache_blob_bytes"sv, gauge,
+     "Bytes of blob bodies the store holds on disk (blobs_max_size)."sv,
+     [](const CacheMetrics& m) { return m.store.blob_body_bytes; }, true},
 };
 
 constexpr std::string_view upstream_name = "nginx_registry_cache_upstream_responses_total"sv;
@@ -165,6 +168,8 @@ void append_lookups(std::string& out, const std::vector<CacheMetrics>& caches) {
         const CacheCounters& c = m.counters;
         append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "hit"sv}, c.hits);
         append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "miss"sv}, c.misses);
+        append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "hit"sv}, c.body_hits);
+        append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "miss"sv}, c.body_misses);
         append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "hit"sv}, c.manifest_hits);
         append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "miss"sv}, c.manifest_misses);
         append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "hit"sv}, c.tag_hits);
@@ -182,14 +187,15 @@ void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
         append_sample(out, entries_name, m.zone, "kind"sv, "manifest_links"sv, m.store.manifest_links);
         append_sample(out, entries_name, m.zone, "kind"sv, "manifest_bodies"sv, m.store.manifest_bodies);
         append_sample(out, entries_name, m.zone, "kind"sv, "tags"sv, m.store.tags);
+        append_sample(out, entries_name, m.zone, "kind"sv, "blob_bodies"sv, m.store.blob_bodies);
     }
 }
 
 // Room for the HELP/TYPE lines and, per cache, its samples: the longest sample line is about
-// 100 bytes plus the zone (escaping can at most double it); 32 samples per cache at most.
+// 100 bytes plus the zone (escaping can at most double it); 40 samples per cache at most.
 std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
     std::size_t size = 3072;
-    for (const CacheMetrics& m : caches) size += 32 * (112 + 2 * m.zone.size());
+    for (const CacheMetrics& m : caches) size += 40 * (112 + 2 * m.zone.size());
     return size;
 }
 

@@ -32,6 +32,10 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.stale = base + 31;
     c.manifest_hits = base + 23;
     c.manifest_misses = base + 24;
+    c.bodies_stored = base + 32;
+    c.body_bytes_served = base + 33;
+    c.body_hits = base + 34;
+    c.body_misses = base + 35;
     c.upstream_1xx = 0;  // zero still gets its sample
     c.upstream_2xx = base + 10;
     c.upstream_3xx = base + 11;
@@ -44,6 +48,8 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     m.store.manifest_links = base + 25;
     m.store.manifest_bodies = base + 26;
     m.store.tags = base + 27;
+    m.store.blob_bodies = base + 36;
+    m.store.blob_body_bytes = base + 37;
     m.counters.tag_hits = base + 28;
     m.counters.tag_misses = base + 29;
     m.counters.tag_revalidated = base + 30;
@@ -114,6 +120,14 @@ TEST(Metrics, ExactTextForOneCache) {
         "digest, committed to the store with their bodies.\n"
         "# TYPE nginx_registry_cache_manifests_recorded_total counter\n"
         "nginx_registry_cache_manifests_recorded_total{cache=\"edge\"} 22\n"
+        "# HELP nginx_registry_cache_blob_bodies_stored_total Blob bodies verified against their "
+        "digest and written to the store's disk.\n"
+        "# TYPE nginx_registry_cache_blob_bodies_stored_total counter\n"
+        "nginx_registry_cache_blob_bodies_stored_total{cache=\"edge\"} 32\n"
+        "# HELP nginx_registry_cache_blob_body_bytes_served_total Bytes of blob bodies answered "
+        "from the store's disk (whole bodies; ranges count whole).\n"
+        "# TYPE nginx_registry_cache_blob_body_bytes_served_total counter\n"
+        "nginx_registry_cache_blob_body_bytes_served_total{cache=\"edge\"} 33\n"
         "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
         "# TYPE registry_storage_cache_total counter\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
@@ -126,6 +140,8 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"hit\"} "
         "18446744073709551615\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"miss\"} 3\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"hit\"} 34\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"miss\"} 35\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"hit\"} 23\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"miss\"} 24\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"hit\"} 28\n"
@@ -145,13 +161,18 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"manifest_links\"} 25\n"
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"manifest_bodies\"} 26\n"
         "nginx_registry_cache_entries{cache=\"edge\",kind=\"tags\"} 27\n"
+        "nginx_registry_cache_entries{cache=\"edge\",kind=\"blob_bodies\"} 36\n"
         "# HELP nginx_registry_cache_map_bytes_used Bytes of the store's memory map in use.\n"
         "# TYPE nginx_registry_cache_map_bytes_used gauge\n"
         "nginx_registry_cache_map_bytes_used{cache=\"edge\"} 16\n"
         "# HELP nginx_registry_cache_map_bytes_limit Bytes the store's memory map may grow to "
         "(max_size).\n"
         "# TYPE nginx_registry_cache_map_bytes_limit gauge\n"
-        "nginx_registry_cache_map_bytes_limit{cache=\"edge\"} 1073741824\n";
+        "nginx_registry_cache_map_bytes_limit{cache=\"edge\"} 1073741824\n"
+        "# HELP nginx_registry_cache_blob_bytes Bytes of blob bodies the store holds on disk "
+        "(blobs_max_size).\n"
+        "# TYPE nginx_registry_cache_blob_bytes gauge\n"
+        "nginx_registry_cache_blob_bytes{cache=\"edge\"} 37\n";
     EXPECT_EQ(out, expected);
 }
 
@@ -189,20 +210,20 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     EXPECT_NE(out.find(upstream), std::string::npos) << out;
 
     const std::string tail =
-        "# TYPE nginx_registry_cache_map_bytes_limit gauge\n"
-        "nginx_registry_cache_map_bytes_limit{cache=\"hub\"} 117\n"
-        "nginx_registry_cache_map_bytes_limit{cache=\"ghcr\"} 217\n";
+        "# TYPE nginx_registry_cache_blob_bytes gauge\n"
+        "nginx_registry_cache_blob_bytes{cache=\"hub\"} 137\n"
+        "nginx_registry_cache_blob_bytes{cache=\"ghcr\"} 237\n";
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 20 families, 20 HELP and 20 TYPE lines.
+    // Each family declared exactly once: 23 families, 23 HELP and 23 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 20u);
-    EXPECT_EQ(type, 20u);
+    EXPECT_EQ(help, 23u);
+    EXPECT_EQ(type, 23u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -259,7 +280,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 40u);
+    EXPECT_EQ(lines, 46u);
 }
 
 }  // namespace

@@ -57,6 +57,17 @@ bool parse_max_size(ngx_conf_t *cf, const ngx_str_t &param, off_t &max_size) noe
     return true;
 }
 
+// blobs_max_size=<size>: 0 (the default) keeps no body.
+bool parse_blobs_max_size(ngx_conf_t *cf, const ngx_str_t &param, off_t &size) noexcept {
+    ngx_str_t value = after(param, sizeof("blobs_max_size=") - 1);
+    size = ngx_parse_offset(&value);
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid blobs_max_size value \"%V\"", &value);
+        return false;
+    }
+    return true;
+}
+
 bool is_duplicate_path(ngx_http_registry_cache_main_conf_t *rcmf, const ngx_str_t &path) noexcept {
     auto **caches = static_cast<ngx_http_registry_cache_t **>(rcmf->caches.elts);
     for (ngx_uint_t i = 0; i < rcmf->caches.nelts; i++) {
@@ -71,7 +82,7 @@ bool is_duplicate_path(ngx_http_registry_cache_main_conf_t *rcmf, const ngx_str_
 
 }  // namespace
 
-// registry_cache_path <path> zone=<name>:<size> [max_size=<size>];
+// registry_cache_path <path> zone=<name>:<size> [max_size=<size>] [blobs_max_size=<size>];
 char *ngx_http_registry_cache_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
     auto *rcmf = static_cast<ngx_http_registry_cache_main_conf_t *>(conf);
     auto *value = static_cast<ngx_str_t *>(cf->args->elts);
@@ -102,6 +113,10 @@ char *ngx_http_registry_cache_path(ngx_conf_t *cf, ngx_command_t *cmd, void *con
             }
         } else if (starts_with(value[i], "max_size=", sizeof("max_size=") - 1)) {
             if (!parse_max_size(cf, value[i], cache->max_size)) {
+                return conf_error();
+            }
+        } else if (starts_with(value[i], "blobs_max_size=", sizeof("blobs_max_size=") - 1)) {
+            if (!parse_blobs_max_size(cf, value[i], cache->blobs_max_size)) {
                 return conf_error();
             }
         } else {

@@ -74,6 +74,19 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
                            &conf->shm_zone->shm.name);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
+    // Bodies are written by the threads that hash them, never on the event loop.
+    auto *cache = static_cast<ngx_http_registry_cache_t *>(conf->shm_zone->data);
+    bool threads = false;
+#if (NGX_THREADS)
+    threads = conf->verify && conf->verify_threads != nullptr;
+#endif
+    if (cache->blobs_max_size > 0 && !threads) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"registry_cache %V\" keeps blob bodies (blobs_max_size), which needs "
+                           "\"registry_cache_verify threads\" where it is used",
+                           &conf->shm_zone->shm.name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
     return NGX_CONF_OK;
 }
 

@@ -61,12 +61,15 @@ registry_cache::StoreOptions options_of(ngx_cycle_t *cycle, const ngx_http_regis
 }
 
 // Workers drop root: the files the master creates must be theirs.
-void give_to_workers(ngx_cycle_t *cycle, const std::string &path) {
+void give_to_workers(ngx_cycle_t *cycle, const std::string &path, bool blobs) {
     auto *ccf = reinterpret_cast<ngx_core_conf_t *>(ngx_get_conf(cycle->conf_ctx, ngx_core_module));
     if (geteuid() != 0 || ccf->user == static_cast<ngx_uid_t>(NGX_CONF_UNSET_UINT)) {
         return;
     }
-    for (const char *name : {"", "/data.mdb", "/lock.mdb"}) {
+    for (const char *name : {"", "/data.mdb", "/lock.mdb", "/blobs", "/blobs/tmp"}) {
+        if (!blobs && ngx_strncmp(name, "/blobs", 6) == 0) {
+            continue;
+        }
         std::string file = path + name;
         if (chown(file.c_str(), ccf->user, static_cast<gid_t>(-1)) == -1) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno, "chown(\"%s\", %d) failed",
@@ -111,6 +114,31 @@ bool move_aside(ngx_cycle_t *cycle, const ngx_http_registry_cache_t *cache,
     return true;
 }
 
+// The directories of blob bodies, and at start (never at a reload, while old workers may
+// still be writing) the removal of what a crash left half written.
+ngx_int_t prepare_blobs(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache, const std::string &path) {
+    registry_cache::BlobFiles files(path);
+    std::string error;
+    if (!files.prepare(error)) {
+        ngx_log_error(refusal_level(cycle), cycle->log, 0, "registry_cache_path \"%V\": %s", &cache->path,
+                      error.c_str());
+        return NGX_ERROR;
+    }
+    if (!ngx_is_init_cycle(cycle->old_cycle)) {
+        return NGX_OK;
+    }
+    const registry_cache::SweepResult swept = files.sweep_temporary(error);
+    if (swept.files > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "registry cache: \"%V\": removed %uL unfinished blob bodies (%uL bytes)", &cache->path,
+                      swept.files, swept.bytes);
+    }
+    if (!error.empty()) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0, "registry cache: \"%V\": %s", &cache->path, error.c_str());
+    }
+    return NGX_OK;
+}
+
 ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
     std::string path = path_of(cache);
     // Parents are made traversable (workers that dropped root must reach the cache); the
@@ -137,7 +165,10 @@ ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
         return refuse(cycle);
     }
     store.reset();  // the master holds no environment across fork()
-    give_to_workers(cycle, path);
+    if (cache->blobs_max_size > 0 && prepare_blobs(cycle, cache, path) != NGX_OK) {
+        return refuse(cycle);
+    }
+    give_to_workers(cycle, path, cache->blobs_max_size > 0);
     return NGX_OK;
 }
 
@@ -195,6 +226,9 @@ ngx_int_t open_in_worker(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
     cache->worker = w;
 
     std::string error;
+    if (cache->blobs_max_size > 0) {
+        w->blobs.reset(new (std::nothrow) registry_cache::BlobFiles(path_of(cache)));
+    }
     w->store = registry_cache::Store::open(options_of(cycle, cache), error);
     if (w->store == nullptr) {
         // The worker still serves: every request goes upstream and is counted as an error.

@@ -205,6 +205,22 @@ void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
 }
 
+void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                        std::string_view digest, std::uint64_t size) noexcept {
+    ngx_http_registry_cache_count(state.cache->sh->bodies_stored);
+    registry_cache::StoreWrite write;
+    try {
+        write.object = registry_cache::StoreWrite::Object::blob_body;
+        write.digest.assign(digest);
+        write.descriptor.size = size;
+        write.link.stored_at = static_cast<std::uint64_t>(ngx_time());
+    } catch (...) {
+        recording_failed(r, state);
+        return;
+    }
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+}
+
 void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
                                              const char *what, const std::string &error) noexcept {
     ngx_http_registry_cache_worker_t *w = cache->worker;

@@ -38,6 +38,11 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
 void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                         registry_cache::PingRecord &&ping) noexcept;
 
+// Queues the record of a blob body that was verified and published to the store's disk
+// (counted when queued: the file is there whatever becomes of the record).
+void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                        std::string_view digest, std::uint64_t size) noexcept;
+
 // Queues one write. A `flight` other than 0 is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
                                      registry_cache::StoreWrite &&write, std::uint64_t flight,

@@ -88,6 +88,23 @@ status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     return read_with(r, state, found, &registry_cache::Store::lookup);
 }
 
+// A blob's link in the repository and whether its body is on the store's disk.
+status_t read_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                   registry_cache::BodyLookup &found) {
+    registry_cache::Store *store = state.cache->worker ? state.cache->worker->store.get() : nullptr;
+    std::string error;
+    if (store == nullptr) {
+        found.status = LookupStatus::error;
+        error = "the store is not open";
+    } else {
+        found = store->lookup_blob_body(state.asked.route.name, state.asked.route.digest, &error);
+        if (found.status == LookupStatus::hit && found.body_status == LookupStatus::error) {
+            found.status = LookupStatus::error;  // a damaged body record: the store is sick
+        }
+    }
+    return judge_read(r, state, found.status, found.link.link.scope, error);
+}
+
 // A manifest by digest, with its body.
 status_t read_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                        registry_cache::ManifestLookup &found) {
@@ -261,6 +278,82 @@ bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcep
 // in this repository, learned without credentials, and the upstream would send it to this
 // client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
 // flight: a manifest is small and its followers would each fetch the body anyway.
+// Opens the file of a body the store records, as nginx opens a static file; false when it is
+// not there or not of the size recorded (then its record goes: the next GET stores it anew).
+bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+               const registry_cache::BodyLookup &found, ngx_http_registry_cache_body_file_t &file) {
+    ngx_http_registry_cache_worker_t *w = state.cache->worker;
+    const std::string path = w->blobs->path_of(state.asked.route.digest);
+    if (!ngx_http_registry_cache_pool_copy(r->pool, path, file.path) || file.path.len == 0) {
+        return false;
+    }
+    // NUL-terminated for open(): the pool copy is not.
+    auto *name = static_cast<u_char *>(ngx_pnalloc(r->pool, path.size() + 1));
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
+    if (name == nullptr || cln == nullptr) {
+        return false;
+    }
+    ngx_memcpy(name, path.c_str(), path.size() + 1);
+    file.path.data = name;
+    file.fd = ngx_open_file(name, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK, NGX_FILE_OPEN, 0);
+    ngx_file_info_t info;
+    const bool there = file.fd != NGX_INVALID_FILE;
+    const bool sound = there && ngx_fd_info(file.fd, &info) != NGX_FILE_ERROR && ngx_is_file(&info) &&
+                       static_cast<std::uint64_t>(ngx_file_size(&info)) == found.body.size &&
+                       found.body.size == found.link.descriptor.size;
+    if (there) {
+        auto *clnf = static_cast<ngx_pool_cleanup_file_t *>(cln->data);
+        clnf->fd = file.fd;
+        clnf->name = name;
+        clnf->log = r->connection->log;
+        cln->handler = ngx_pool_cleanup_file;
+    }
+    if (sound) {
+        file.size = ngx_file_size(&info);
+        return true;
+    }
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, there ? 0 : ngx_errno,
+                  "registry cache: the blob body \"%s\" is %s; its record is dropped", path.c_str(),
+                  there ? "not of the size recorded" : "missing");
+    registry_cache::StoreWrite forget;
+    forget.kind = registry_cache::StoreWrite::Kind::clear_link;
+    forget.object = registry_cache::StoreWrite::Object::blob_body;
+    forget.digest.assign(registry_cache::digest_text(state.asked.route));
+    ngx_http_registry_cache_enqueue(state.cache, std::move(forget), 0, r->connection->log);
+    return false;
+}
+
+// A GET of a blob where bodies are kept: answered from the store's disk when the link of this
+// repository is servable (the rule of a HEAD hit) and the body's file is there, whole; else
+// passed on, where the verifying filter keeps what comes.
+ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                           ngx_http_registry_cache_request_t &judged) {
+    auto &sh = *judged.cache->sh;
+    registry_cache::BodyLookup found;
+    judged.lookup.status = read_body(r, judged, found);
+    if (judged.lookup.status == status_t::hit) {
+        ngx_http_registry_cache_body_file_t file{};
+        if (found.body_status == LookupStatus::hit && open_body(r, judged, found, file)) {
+            auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
+            if (state == nullptr) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            ngx_http_registry_cache_count(sh.body_hits);
+            ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));
+            return ngx_http_registry_cache_send_hit(r, judged.asked.route, found.link.descriptor, &file);
+        }
+        judged.lookup.status = status_t::miss;
+    }
+    if (judged.lookup.status == status_t::miss) {
+        ngx_http_registry_cache_count(sh.body_misses);
+    }
+    judged.asked.credentialed = carries_credentials(r);
+    if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return pass(r, rlcf->pass);
+}
+
 ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                           ngx_http_registry_cache_request_t &judged) {
     auto &sh = *judged.cache->sh;
@@ -396,6 +489,12 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         registry_cache::is_tag_route(route))
     {
         return handle_tag(r, rlcf, judged);
+    }
+
+    if (judged.asked.method == Method::get && registry_cache::is_recordable_blob(route) &&
+        cache->worker != nullptr && cache->worker->blobs != nullptr)
+    {
+        return handle_blob_body(r, rlcf, judged);
     }
 
     // A HEAD with Range is the upstream's to answer (206 and Content-Range).

@@ -87,7 +87,8 @@ bool set_content_type(ngx_http_request_t *r, std::string_view media_type) noexce
 // What distribution sends for a blob it has: the same status line and header set.
 ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
                                            const registry_cache::Route &route,
-                                           const registry_cache::BlobDescriptor &d) {
+                                           const registry_cache::BlobDescriptor &d,
+                                           const ngx_http_registry_cache_body_file_t *file) {
     static ngx_str_t cache_control_key = ngx_string("Cache-Control");
     static ngx_str_t cache_control = ngx_string("max-age=31536000");
     static ngx_str_t accept_ranges_key = ngx_string("Accept-Ranges");
@@ -125,17 +126,47 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
 
     if (precondition == registry_cache::Precondition::not_modified) {
         r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
-    } else {
-        if (!set_content_type(r, d.media_type.view()) ||
-            !ngx_http_registry_cache_add_header(r, accept_ranges_key, accept_ranges)) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        r->headers_out.status = NGX_HTTP_OK;
-        r->headers_out.content_length_n = static_cast<off_t>(d.size);
+        r->header_only = 1;
+        return ngx_http_send_header(r);
     }
-    // Only HEAD is answered from the cache: the body is never the module's to send.
-    r->header_only = 1;
-    return ngx_http_send_header(r);
+    // With a body, nginx's range filter answers a Range and says Accept-Ranges itself when
+    // there is none (one more of ours would be a second header).
+    const bool ranges = file != nullptr && r->method == NGX_HTTP_GET;
+    if (!set_content_type(r, d.media_type.view()) ||
+        (!(ranges && r->headers_in.range == nullptr) &&
+         !ngx_http_registry_cache_add_header(r, accept_ranges_key, accept_ranges)))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = static_cast<off_t>(d.size);
+    if (!ranges) {
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+    }
+    r->allow_ranges = 1;
+
+    auto *b = static_cast<ngx_buf_t *>(ngx_pcalloc(r->pool, sizeof(ngx_buf_t)));
+    auto *f = static_cast<ngx_file_t *>(ngx_pcalloc(r->pool, sizeof(ngx_file_t)));
+    if (b == nullptr || f == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    f->fd = file->fd;
+    f->name = file->path;
+    f->log = r->connection->log;
+    b->file = f;
+    b->file_pos = 0;
+    b->file_last = file->size;
+    b->in_file = file->size > 0 ? 1 : 0;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+    ngx_chain_t out{b, nullptr};
+    return ngx_http_output_filter(r, &out);
 }
 
 // What distribution sends for a manifest by digest (registry/handlers/manifests.go): 304

@@ -14,9 +14,19 @@
 
 ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept;
 
+// A blob body on the store's disk, opened for one response (closed with the request's pool).
+struct ngx_http_registry_cache_body_file_t {
+    ngx_fd_t fd;
+    ngx_str_t path;
+    off_t size;
+};
+
+// A blob from the store: its headers, as distribution sends them for HEAD and GET alike, and
+// with `file` its body (nginx's range filter answers a Range), else none (a HEAD).
 ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
                                            const registry_cache::Route &route,
-                                           const registry_cache::BlobDescriptor &d);
+                                           const registry_cache::BlobDescriptor &d,
+                                           const ngx_http_registry_cache_body_file_t *file = nullptr);
 // A manifest from the store, named by `digest` (the request's, or what its tag names): 304
 // when `not_modified`, else 200 (with its body unless the request is a HEAD).
 ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,

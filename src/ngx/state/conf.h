@@ -32,6 +32,7 @@ struct ngx_http_registry_cache_worker_t;  // this process's store and writes (pr
 struct ngx_http_registry_cache_t {
     ngx_str_t path;
     off_t max_size;
+    off_t blobs_max_size;  // bytes of blob bodies kept on disk (under path/blobs); 0: none
     ngx_shm_zone_t *shm_zone;
     ngx_http_registry_cache_shctx_t *sh;       // set when the zone is initialised
     ngx_http_registry_cache_worker_t *worker;  // this process's store; null in the master

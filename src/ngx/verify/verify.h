@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "registry_cache/blobs/blob_files.h"
 #include "registry_cache/hash_job.h"
 #include "registry_cache/hasher.h"
 
@@ -82,6 +83,10 @@ struct ngx_http_registry_cache_verify_t {
     bool keeps_manifest;
     size_t manifest_limit;
     std::string manifest_body;
+    // A blob body copied to the store's disk as it is hashed (blobs_max_size), by the same
+    // jobs, and published once it verified; removed on every other path (its destructor).
+    registry_cache::TempBody body_file;
+    std::uint64_t body_copied;  // bytes written to it so far
     u_char *scratch;         // for bytes in a file; allocated when the first such comes
     std::uint64_t received;  // bytes that reached the filter
     bool end_seen;           // the buffer with the last byte arrived

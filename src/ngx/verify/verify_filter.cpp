@@ -10,7 +10,9 @@
 // This file is the filter itself; verify_pieces.cpp keeps the buffers, verify_hashing.cpp
 // hashes and judges them (verify.h).
 #include "verify/verify.h"
+#include "process/process.h"
 #include "process/request_state.h"
+#include "process/writer.h"
 
 #include <new>
 #include <string>
@@ -23,6 +25,40 @@ ngx_http_output_body_filter_pt next_body_filter;
 
 void destroy(void *data) noexcept {
     static_cast<verify_t *>(data)->~verify_t();
+}
+
+// A blob's 200 to a GET, of a declared length that fits under blobs_max_size, is copied to
+// a temporary file of the store as it is hashed. Nothing evicts bodies yet: past the cap,
+// new bodies are not kept. Any failure here costs the copy, never the transfer.
+void start_keeping_blob(verify_t &v, const registry_cache::UpstreamAnswer &answer) noexcept {
+    ngx_http_registry_cache_request_t &state = *v.state;
+    ngx_http_registry_cache_worker_t *w = state.cache->worker;
+    if (!v.teaches || w == nullptr || w->blobs == nullptr || w->store == nullptr ||
+        state.asked.method != registry_cache::Method::get || !registry_cache::is_recordable_blob(state.asked.route) ||
+        answer.content_length < 0)
+    {
+        return;
+    }
+    try {
+        registry_cache::StoreStats stats;
+        std::string error;
+        if (!w->store->stats(stats, error)) {
+            ngx_http_registry_cache_log_store_error(state.cache, v.r->connection->log, "reading the store's totals",
+                                                    error);
+            return;
+        }
+        if (stats.blob_body_bytes + static_cast<std::uint64_t>(answer.content_length) >
+            static_cast<std::uint64_t>(state.cache->blobs_max_size))
+        {
+            return;
+        }
+        if (!w->blobs->create(v.body_file, error)) {
+            ngx_http_registry_cache_count(state.cache->sh->errors);
+            ngx_http_registry_cache_log_store_error(state.cache, v.r->connection->log, "keeping a blob body", error);
+        }
+    } catch (...) {
+        v.body_file.discard();  // out of memory: the body passes, not kept
+    }
 }
 
 // Relays the shadows that may go on; nginx's return code.
@@ -195,6 +231,7 @@ ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     {
         return start_t::failed;
     }
+    start_keeping_blob(*v, answer);
     end->handler = on_request_end;
     end->data = v;
     state.verify.body = v;

@@ -62,6 +62,47 @@ bool client_gone(ngx_http_request_t *r) noexcept {
 
 namespace {
 
+// What the job copied of a blob body being kept; a failed write gives the copy up (logged,
+// counted), never the transfer.
+void take_copy(verify_t &v) noexcept {
+    if (!v.body_file.open()) {
+        return;
+    }
+    v.body_copied += v.job.copied();
+    if (v.job.copy_error() != 0) {
+        ngx_http_registry_cache_count(v.state->cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, v.r->connection->log, v.job.copy_error(),
+                      "registry cache: writing a blob body to \"%s\" failed; it is not kept",
+                      v.body_file.path().c_str());
+        v.body_file.discard();
+    }
+}
+
+// A verified blob body copied whole: into place, and recorded.
+void publish_body(verify_t &v, const std::string &digest, std::uint64_t bytes) noexcept {
+    if (!v.body_file.open()) {
+        return;
+    }
+    ngx_http_registry_cache_request_t &state = *v.state;
+    ngx_http_registry_cache_worker_t *w = state.cache->worker;
+    if (v.body_copied != bytes || w == nullptr || w->blobs == nullptr) {
+        v.body_file.discard();
+        return;
+    }
+    try {
+        std::string error;
+        if (!w->blobs->publish(v.body_file, registry_cache::parse_digest(digest).digest, error)) {
+            ngx_http_registry_cache_count(state.cache->sh->errors);
+            ngx_http_registry_cache_log_store_error(state.cache, v.r->connection->log, "keeping a blob body", error);
+            return;
+        }
+    } catch (...) {
+        v.body_file.discard();
+        return;
+    }
+    ngx_http_registry_cache_teach_body(v.r, state, digest, bytes);
+}
+
 // Judges the whole, hashed body: true when it is what the digest names.
 bool judge(verify_t &v) {
     ngx_http_request_t *r = v.r;
@@ -99,6 +140,9 @@ bool judge(verify_t &v) {
                                                          static_cast<std::uint64_t>(ngx_time()), descriptor);
             ngx_http_registry_cache_teach(r, state, lesson, descriptor, v.manifest_body);
         }
+        if (v.teaches) {
+            publish_body(v, computed, bytes);
+        }
         return true;
     }
 
@@ -114,6 +158,7 @@ bool judge(verify_t &v) {
 bool take_job(verify_t &v, bool ok) {
     v.in_flight = false;
     int error = v.job.read_error();
+    take_copy(v);
     v.job.clear();
     if (!ok) {
         // The bytes could not be checked: they are refused, but are no mismatch.
@@ -228,8 +273,12 @@ bool post_job(verify_t &v) {
 
 #endif
 
-// Gives every piece not yet hashed to the job.
+// Gives every piece not yet hashed to the job (and, for a blob body being kept, where its
+// bytes go on in the file).
 void queue_job(verify_t &v) {
+    if (v.job.empty()) {
+        v.job.copy_to(v.body_file.open() ? v.body_file.fd() : -1, v.body_copied);
+    }
     for (Piece &p : v.pieces) {
         if (p.queued) {
             continue;

@@ -1,0 +1,222 @@
+# Blob bodies kept on the edge's disk (registry_cache_path ... blobs_max_size): a GET of a
+# blob whose body verified is answered from its file with the registry's headers, with
+# ranges (nginx's range filter) and 304s, only where the repository's link is servable (a
+# HEAD hit's rule), never when the file is missing or not of its size (its record goes, the
+# request goes upstream and keeps the body anew), never past the cap, and never a body that
+# did not verify. Blocks named alike share a cache, in order; a block's `damage` section
+# changes the stored file before the block runs, and `expect_no_body_of` checks that no body
+# file is left from the block before. Needs TEST_NGINX_REGISTRY_PORT,
+# TEST_NGINX_HELLO_LAYER, TEST_NGINX_HELLO_LAYOUT and TEST_NGINX_CACHE_DIR.
+
+use Test::Nginx::Socket 'no_plan';
+use lib 't/inc';
+use RegistryCache::Defaults;
+use RegistryCache::LyingUpstream;
+use File::Path qw(remove_tree);
+use Digest::SHA qw(sha256_hex);
+
+our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
+our $Layer = $ENV{TEST_NGINX_HELLO_LAYER} or die "TEST_NGINX_HELLO_LAYER is not set";
+our $Blob = "/v2/demo/hello/blobs/$Layer";
+our $Body = do {
+    my $file = "$ENV{TEST_NGINX_HELLO_LAYOUT}/blobs/" . ($Layer =~ s{:}{/}r);
+    open my $fh, '<:raw', $file or die "$file: $!";
+    local $/;
+    <$fh>;
+};
+our $Length = length $Body;
+our $Whole = qr/\A\Q$Body\E\z/;
+our $Headers = "Content-Length: $Length\nDocker-Content-Digest: $Layer\nEtag: \"$Layer\"\n"
+    . "Cache-Control: max-age=31536000\nContent-Type: application/octet-stream\n"
+    . "Docker-Distribution-Api-Version: registry/2.0\nX-Content-Type-Options: nosniff";
+remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/bodies-*");
+RegistryCache::LyingUpstream::start();
+our $TrueDigest = 'sha256:' . sha256_hex($RegistryCache::LyingUpstream::TRUE_BODY);
+
+sub body_file {
+    my ($cache, $digest) = @_;
+    my $hex = $digest =~ s/^sha256://r;
+    return "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs/sha256/" . substr($hex, 0, 2) . "/$hex";
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $cache = $block->cache_name // lc($block->name =~ s/\W+/-/gr);
+    my $cap = $block->blobs_max_size // '64m';
+    my $upstream = $block->liar ? "127.0.0.1:$ENV{TEST_NGINX_LIAR_PORT}" : "127.0.0.1:$Port";
+    # Before the block runs: what the previous one left on disk.
+    if ($block->expect_no_body_of) {
+        my $dir = "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs";
+        my @files = grep { -f } glob("$dir/tmp/* $dir/sha256/*/*");
+        Test::More::is(scalar @files, 0, $block->name . " - no file of a body that failed verification is left");
+    }
+    if (my $damage = $block->damage) {
+        my $file = body_file($cache, $Layer);
+        if ($damage =~ /^delete/) {
+            unlink $file or die "$file: $!";
+        } elsif ($damage =~ /^truncate/) {
+            truncate $file, 100 or die "$file: $!";
+        }
+    }
+    $block->set_value(main_config => "thread_pool verify threads=2;");
+    $block->set_value(http_config => <<_EOC_);
+    registry_cache_path \$TEST_NGINX_CACHE_DIR/bodies-$cache zone=edge:1m max_size=16m blobs_max_size=$cap;
+_EOC_
+    $block->set_value(config => <<_EOC_);
+    add_header X-Cache-Status \$registry_cache_status always;
+    location /v2/ {
+        registry_cache edge;
+        registry_cache_pass \@registry;
+        registry_cache_verify threads=verify;
+    }
+    location \@registry {
+        proxy_pass http://$upstream;
+    }
+    location = /metrics {
+        registry_cache_metrics;
+    }
+_EOC_
+});
+
+no_shuffle();
+log_level('info');
+run_tests();
+
+__DATA__
+
+=== TEST 1: kept by the GET that verified it, then answered from its file with the registry's headers
+--- cache_name: one
+--- request eval
+["GET $::Blob", "GET $::Blob", "HEAD $::Blob"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT\nAccept-Ranges: bytes\n$::Headers", "X-Cache-Status: HIT\n$::Headers"]
+--- response_body_like eval
+[$::Whole, $::Whole, qr/\A\z/]
+
+
+
+=== TEST 2: ranges from the file: a part, a resume, several parts; and a 304
+--- cache_name: one
+--- request eval
+["GET $::Blob", "GET $::Blob", "GET $::Blob", "GET $::Blob"]
+--- more_headers eval
+["Range: bytes=0-99", "Range: bytes=1000000-", "Range: bytes=0-9,20-29", "If-None-Match: \"$::Layer\""]
+--- error_code eval
+[206, 206, 206, 304]
+--- response_headers eval
+["X-Cache-Status: HIT\nContent-Range: bytes 0-99/$::Length\nContent-Length: 100\nAccept-Ranges: bytes",
+ "X-Cache-Status: HIT\nContent-Range: bytes 1000000-@{[$::Length - 1]}/$::Length",
+ "X-Cache-Status: HIT", "X-Cache-Status: HIT"]
+--- response_headers_like eval
+["", "", "Content-Type: multipart/byteranges; boundary=\\d+", ""]
+--- response_body_like eval
+[qr/\A\Q@{[substr($::Body, 0, 100)]}\E\z/, qr/\A\Q@{[substr($::Body, 1000000)]}\E\z/,
+ qr/\Q@{[substr($::Body, 0, 10)]}\E.*\Q@{[substr($::Body, 20, 10)]}\E/s, qr/\A\z/]
+
+
+
+=== TEST 3: a file cut short behind the edge's back is no answer: its record goes, the GET goes upstream...
+--- cache_name: one
+--- damage: truncate
+--- request eval
+"GET $::Blob"
+--- response_headers
+X-Cache-Status: MISS
+--- response_body_like eval
+$::Whole
+--- error_log
+is not of the size recorded; its record is dropped
+
+
+
+=== TEST 3b: ...and keeps it anew
+--- cache_name: one
+--- request eval
+"GET $::Blob"
+--- response_headers
+X-Cache-Status: HIT
+--- response_body_like eval
+$::Whole
+
+
+
+=== TEST 4: and so is a file gone
+--- cache_name: one
+--- damage: delete
+--- request eval
+"GET $::Blob"
+--- response_headers
+X-Cache-Status: MISS
+--- response_body_like eval
+$::Whole
+--- error_log
+is missing; its record is dropped
+
+
+
+=== TEST 4b: (kept anew)
+--- cache_name: one
+--- request eval
+["GET $::Blob", "GET /metrics"]
+--- response_headers eval
+["X-Cache-Status: HIT", ""]
+--- response_body_like eval
+[$::Whole, qr/^nginx_registry_cache_blob_bodies_stored_total\{cache="edge"\} 0$/m]
+
+
+
+=== TEST 5: counted, and the bytes on disk shown
+--- cache_name: one
+--- request eval
+["GET $::Blob", "GET /metrics"]
+--- response_body_like eval
+[$::Whole,
+ qr/(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="blob_body",result="hit"\} 1$)(?=.*^nginx_registry_cache_blob_bytes\{cache="edge"\} $::Length$)(?=.*^nginx_registry_cache_entries\{cache="edge",kind="blob_bodies"\} 1$)(?=.*^nginx_registry_cache_blob_body_bytes_served_total\{cache="edge"\} $::Length$)/ms]
+
+
+
+=== TEST 6: only where the repository's link is servable: what a client with credentials fetched is no anonymous hit
+--- request eval
+["GET $::Blob", "GET $::Blob", "GET $::Blob", "GET $::Blob"]
+--- more_headers eval
+["Authorization: Bearer x", "", "", "Authorization: Bearer x"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: HIT"]
+--- response_body_like eval
+[$::Whole, $::Whole, $::Whole, $::Whole]
+
+
+
+=== TEST 7: a body that would pass blobs_max_size is not kept
+--- blobs_max_size: 512k
+--- request eval
+["GET $::Blob", "GET $::Blob"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS"]
+--- response_body_like eval
+[$::Whole, $::Whole]
+
+
+
+=== TEST 8: a body that does not hash to its digest is cut...
+--- cache_name: liar
+--- liar: 1
+--- request eval
+"GET /v2/lie/body-wrong/blobs/$::TrueDigest"
+--- ignore_response
+--- error_log
+digest mismatch in repository "lie/body-wrong"
+
+
+
+=== TEST 8b: ...and nothing of it is kept; the truth is
+--- cache_name: liar
+--- liar: 1
+--- expect_no_body_of: body-wrong
+--- request eval
+["GET /v2/lie/body-true/blobs/$::TrueDigest", "GET /v2/lie/body-true/blobs/$::TrueDigest", "GET /metrics"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT", ""]
+--- response_body_like eval
+[qr/\A\Q$RegistryCache::LyingUpstream::TRUE_BODY\E\z/, qr/\A\Q$RegistryCache::LyingUpstream::TRUE_BODY\E\z/,
+ qr/^nginx_registry_cache_entries\{cache="edge",kind="blob_bodies"\} 1$/m]
