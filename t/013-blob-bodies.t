@@ -18,6 +18,7 @@ use Digest::SHA qw(sha256_hex);
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
 our $Layer = $ENV{TEST_NGINX_HELLO_LAYER} or die "TEST_NGINX_HELLO_LAYER is not set";
 our $Blob = "/v2/demo/hello/blobs/$Layer";
+our $ConfigBlob = "/v2/demo/hello/blobs/" . ($ENV{TEST_NGINX_HELLO_CONFIG} or die "TEST_NGINX_HELLO_CONFIG is not set");
 our $Body = do {
     my $file = "$ENV{TEST_NGINX_HELLO_LAYOUT}/blobs/" . ($Layer =~ s{:}{/}r);
     open my $fh, '<:raw', $file or die "$file: $!";
@@ -49,6 +50,11 @@ add_block_preprocessor(sub {
         my $dir = "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs";
         my @files = grep { -f } glob("$dir/tmp/* $dir/sha256/*/*");
         Test::More::is(scalar @files, 0, $block->name . " - no file of a body that failed verification is left");
+    }
+    if (defined(my $want = $block->expect_files)) {
+        my $dir = "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs";
+        my @files = grep { -f } glob("$dir/tmp/* $dir/sha256/*/*");
+        Test::More::is(scalar @files, $want, $block->name . " - $want body file(s) on disk");
     }
     if (my $damage = $block->damage) {
         my $file = body_file($cache, $Layer);
@@ -220,3 +226,28 @@ digest mismatch in repository "lie/body-wrong"
 --- response_body_like eval
 [qr/\A\Q$RegistryCache::LyingUpstream::TRUE_BODY\E\z/, qr/\A\Q$RegistryCache::LyingUpstream::TRUE_BODY\E\z/,
  qr/^nginx_registry_cache_entries\{cache="edge",kind="blob_bodies"\} 1$/m]
+
+
+
+=== TEST 9: at the cap, the bodies stored first make room, their files removed with them
+--- cache_name: cap
+--- blobs_max_size: 1049474
+--- request eval
+["GET $::Blob", "GET $::Blob", "GET $::ConfigBlob", "GET $::ConfigBlob", "GET $::Blob", "GET /metrics"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT",
+ "X-Cache-Status: MISS", ""]
+--- response_body_like eval
+[$::Whole, $::Whole, qr/./, qr/./, $::Whole,
+ qr/(?=.*^nginx_registry_cache_blob_bodies_evicted_total\{cache="edge"\} 2$)(?=.*^nginx_registry_cache_entries\{cache="edge",kind="blob_bodies"\} 1$)(?=.*^nginx_registry_cache_blob_bytes\{cache="edge"\} $::Length$)/ms]
+
+
+
+=== TEST 9b: (what is on disk is what the records say)
+--- cache_name: cap
+--- blobs_max_size: 1049474
+--- expect_files: 1
+--- request eval
+"GET $::Blob"
+--- response_headers
+X-Cache-Status: HIT

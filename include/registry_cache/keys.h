@@ -45,4 +45,9 @@ Key content_key(const Digest& digest) noexcept;
 // "repository \0 tag". Empty when either is not valid.
 Key tag_key(std::string_view repository, std::string_view tag) noexcept;
 
+// The other way: "algorithm:hex" of the digest a content key (algorithm byte, digest bytes)
+// names, written to `out` (room for max_digest_length); its length, or 0 for bytes that are
+// no content key.
+std::size_t digest_text_of_content_key(std::string_view key, char* out) noexcept;
+
 }  // namespace registry_cache

@@ -143,6 +143,11 @@ public:
     BodyLookup lookup_blob_body(std::string_view repository, const Digest& digest,
                                 std::string* error = nullptr) noexcept;
 
+    // Forgets the blob bodies stored first until theirs is at most `target` bytes in all;
+    // `removed` gets their digests, whose files the caller removes. False with `error`.
+    bool evict_blob_bodies(std::uint64_t target, std::vector<std::string>& removed,
+                           std::string& error) noexcept;
+
     // The upstream's last answer to an anonymous ping (/v2/), to replay when it fails.
     LookupStatus lookup_ping(PingRecord& out, std::string* error = nullptr) noexcept;
 

@@ -118,4 +118,26 @@ Key tag_key(std::string_view repository, std::string_view tag) noexcept {
     return key;
 }
 
+std::size_t digest_text_of_content_key(std::string_view key, char* out) noexcept {
+    if (key.empty()) return 0;
+    std::string_view name;
+    std::size_t bytes = 0;
+    switch (key[0]) {
+        case '\x01': name = "sha256:"; bytes = 32; break;
+        case '\x02': name = "sha384:"; bytes = 48; break;
+        case '\x03': name = "sha512:"; bytes = 64; break;
+        default: return 0;
+    }
+    if (key.size() != 1 + bytes) return 0;
+    constexpr char hex_digits[] = "0123456789abcdef";
+    name.copy(out, name.size());
+    char* text = out + name.size();
+    for (std::size_t i = 1; i <= bytes; ++i) {
+        const auto byte = static_cast<unsigned char>(key[i]);
+        *text++ = hex_digits[byte >> 4];
+        *text++ = hex_digits[byte & 0xf];
+    }
+    return name.size() + 2 * bytes;
+}
+
 }  // namespace registry_cache

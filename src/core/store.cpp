@@ -180,6 +180,17 @@ BodyLookup Store::lookup_blob_body(std::string_view repository, const Digest& di
     return result;
 }
 
+bool Store::evict_blob_bodies(std::uint64_t target, std::vector<std::string>& removed,
+                              std::string& error) noexcept {
+    try {
+        return impl_->bodies.evict_to(*impl_->env, target, removed, error) == MDB_SUCCESS;
+    } catch (const std::bad_alloc&) {
+        removed.clear();
+        set_error(error, "registry cache store eviction", "out of memory");
+        return false;
+    }
+}
+
 LookupStatus Store::lookup_ping(PingRecord& out, std::string* error) noexcept {
     store::ReadScope scope = impl_->env->read();
     if (scope.get() == nullptr) {

@@ -19,8 +19,6 @@ std::size_t digest_bytes(unsigned char algorithm) noexcept {
     }
 }
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
 }  // namespace
 
 bool DigestText::assign(std::string_view text) noexcept {
@@ -63,16 +61,9 @@ DecodeStatus decode(std::string_view bytes, TagRecord& out) noexcept {
     const DecodeStatus media = record_bytes::media_type_tail(bytes, media_at, media_type);
     if (media != DecodeStatus::ok) return media;
 
-    const std::string_view name = p[digest_at] == 1 ? "sha256:" : p[digest_at] == 2 ? "sha384:" : "sha512:";
-    char* text = out.digest.data_;
-    name.copy(text, name.size());
-    text += name.size();
-    for (std::size_t i = 0; i < length; ++i) {
-        const unsigned char byte = p[digest_at + 1 + i];
-        *text++ = hex_digits[byte >> 4];
-        *text++ = hex_digits[byte & 0xf];
-    }
-    out.digest.size_ = static_cast<std::uint8_t>(name.size() + 2 * length);
+    const std::size_t text = digest_text_of_content_key(bytes.substr(digest_at, 1 + length), out.digest.data_);
+    if (text == 0) return DecodeStatus::damaged;
+    out.digest.size_ = static_cast<std::uint8_t>(text);
     out.scope = scope;
     out.stored_at = record_bytes::get_u64(p + 2);
     record_bytes::assign_decoded(out.media_type, media_type);

@@ -32,13 +32,13 @@ StoreWrite link(const std::string& repository, const std::string& digest, std::u
 }
 
 StoreWrite body(const std::string& digest, std::uint64_t size,
-                StoreWrite::Kind kind = StoreWrite::Kind::record) {
+                StoreWrite::Kind kind = StoreWrite::Kind::record, std::uint64_t stored_at = 1700000001) {
     StoreWrite w;
     w.kind = kind;
     w.object = StoreWrite::Object::blob_body;
     w.digest = digest;
     w.descriptor.size = size;
-    w.link.stored_at = 1700000001;
+    w.link.stored_at = stored_at;
     return w;
 }
 
@@ -115,6 +115,24 @@ TEST_F(BlobBodyStoreTest, AnInvalidDigestFailsTheBatch) {
     EXPECT_FALSE(store_->commit({body(digest_a, 1), body("sha256:xyz", 1)}, error));
     EXPECT_NE(error.find("invalid digest of a body"), std::string::npos) << error;
     EXPECT_EQ(stats().blob_bodies, 0u) << "nothing of the batch applied";
+}
+
+TEST_F(BlobBodyStoreTest, EvictionForgetsTheBodiesStoredFirst) {
+    const std::string digest_c = "sha512:" + std::string(128, 'c');
+    commit({body(digest_b, 300, StoreWrite::Kind::record, 20), body(digest_a, 200, StoreWrite::Kind::record, 10),
+            body(digest_c, 500, StoreWrite::Kind::record, 30)});
+    ASSERT_EQ(stats().blob_body_bytes, 1000u);
+    std::vector<std::string> removed;
+    std::string error;
+    ASSERT_TRUE(store_->evict_blob_bodies(1000, removed, error)) << error;
+    EXPECT_TRUE(removed.empty()) << "within the target: nothing goes";
+    ASSERT_TRUE(store_->evict_blob_bodies(600, removed, error)) << error;
+    EXPECT_EQ(removed, (std::vector<std::string>{digest_a, digest_b})) << "oldest first, until it fits";
+    EXPECT_EQ(stats().blob_body_bytes, 500u);
+    EXPECT_EQ(stats().blob_bodies, 1u);
+    ASSERT_TRUE(store_->evict_blob_bodies(0, removed, error)) << error;
+    EXPECT_EQ(removed, std::vector<std::string>{digest_c});
+    EXPECT_EQ(stats().blob_body_bytes, 0u);
 }
 
 }  // namespace

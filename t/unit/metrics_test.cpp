@@ -34,6 +34,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.manifest_misses = base + 24;
     c.bodies_stored = base + 32;
     c.body_bytes_served = base + 33;
+    c.bodies_evicted = base + 38;
     c.body_hits = base + 34;
     c.body_misses = base + 35;
     c.upstream_1xx = 0;  // zero still gets its sample
@@ -124,6 +125,10 @@ TEST(Metrics, ExactTextForOneCache) {
         "digest and written to the store's disk.\n"
         "# TYPE nginx_registry_cache_blob_bodies_stored_total counter\n"
         "nginx_registry_cache_blob_bodies_stored_total{cache=\"edge\"} 32\n"
+        "# HELP nginx_registry_cache_blob_bodies_evicted_total Blob bodies removed from the store's "
+        "disk, stored first, to keep within blobs_max_size.\n"
+        "# TYPE nginx_registry_cache_blob_bodies_evicted_total counter\n"
+        "nginx_registry_cache_blob_bodies_evicted_total{cache=\"edge\"} 38\n"
         "# HELP nginx_registry_cache_blob_body_bytes_served_total Bytes of blob bodies answered "
         "from the store's disk (whole bodies; ranges count whole).\n"
         "# TYPE nginx_registry_cache_blob_body_bytes_served_total counter\n"
@@ -216,14 +221,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 23 families, 23 HELP and 23 TYPE lines.
+    // Each family declared exactly once: 24 families, 24 HELP and 24 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 23u);
-    EXPECT_EQ(type, 23u);
+    EXPECT_EQ(help, 24u);
+    EXPECT_EQ(type, 24u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -280,7 +285,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 46u);
+    EXPECT_EQ(lines, 48u);
 }
 
 }  // namespace

@@ -63,6 +63,9 @@ public:
     // both hold the bytes the digest names. On failure the temporary file is removed.
     bool publish(TempBody& body, const Digest& digest, std::string& error) const;
 
+    // Removes the file of `digest` (its record was forgotten); none there is no failure.
+    void remove(const Digest& digest) const noexcept;
+
     // Removes every temporary file: what a crash or a killed worker left half written. Run
     // where nothing writes (the master, before workers start).
     SweepResult sweep_temporary(std::string& error) const;

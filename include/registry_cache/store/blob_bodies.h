@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "registry_cache/digest.h"
 #include "registry_cache/store.h"
@@ -29,6 +30,12 @@ public:
     // Records (kind record: descriptor.size) or forgets (clear_link) the body of
     // `write.digest`, keeping the total in step. Returns an LMDB code.
     int apply(MDB_txn* txn, const StoreWrite& write, std::string& error) const;
+
+    // Forgets the bodies stored first until the total is at most `target` bytes, in one
+    // transaction; their digests ("algorithm:hex") go to `removed`, for their files to be
+    // removed once it committed.
+    int evict_to(Environment& env, std::uint64_t target, std::vector<std::string>& removed,
+                 std::string& error) const;
 
     // The bytes of every body recorded, and how many bodies.
     bool totals(MDB_txn* txn, std::uint64_t& bytes, std::uint64_t& bodies, std::string& error) const noexcept;

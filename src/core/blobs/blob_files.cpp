@@ -132,6 +132,15 @@ bool BlobFiles::publish(TempBody& body, const Digest& digest, std::string& error
     return true;
 }
 
+void BlobFiles::remove(const Digest& digest) const noexcept {
+    try {
+        const std::string path = path_of(digest);
+        if (!path.empty()) ::unlink(path.c_str());
+    } catch (...) {
+        // Out of memory: the file stays, without a record; a later GET replaces it.
+    }
+}
+
 SweepResult BlobFiles::sweep_temporary(std::string& error) const {
     SweepResult result;
     DIR* dir = ::opendir(tmp_.c_str());

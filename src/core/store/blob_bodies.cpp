@@ -1,5 +1,8 @@
 #include "registry_cache/store/blob_bodies.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "registry_cache/keys.h"
 #include "../record_bytes.h"
 
@@ -123,6 +126,57 @@ int BlobBodies::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) con
         return rc;
     }
     return write_total(txn, dbi_, total + record.size, error);
+}
+
+int BlobBodies::evict_to(Environment& env, std::uint64_t target, std::vector<std::string>& removed,
+                         std::string& error) const {
+    removed.clear();
+    int rc;
+    WriteTxn txn = env.begin_write(rc, error);
+    if (rc != MDB_SUCCESS) return rc;
+    std::uint64_t total = 0;
+    if ((rc = read_total(txn.get(), dbi_, total, error)) != MDB_SUCCESS) return rc;
+    if (total <= target) return MDB_SUCCESS;
+
+    // (stored_at, key, size) of every body: oldest first.
+    std::vector<std::tuple<std::uint64_t, std::string, std::uint64_t>> bodies;
+    {
+        Cursor cursor;
+        if ((rc = cursor.open(txn.get(), dbi_)) != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_cursor_open(blob_bodies)", rc);
+            return rc;
+        }
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+            BodyRecord record;
+            if (to_view(k) == total_key || decode_body(to_view(v), record) != DecodeStatus::ok) continue;
+            bodies.emplace_back(record.stored_at, std::string(to_view(k)), record.size);
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_cursor_get(blob_bodies)", rc);
+            return rc;
+        }
+    }
+    std::sort(bodies.begin(), bodies.end());
+    char text[max_digest_length];
+    for (const auto& [stored_at, key_bytes, size] : bodies) {
+        if (total <= target) break;
+        MDB_val key = to_val(key_bytes);
+        if ((rc = mdb_del(txn.get(), dbi_, &key, nullptr)) != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_del(blob_bodies)", rc);
+            return rc;
+        }
+        total = total >= size ? total - size : 0;
+        const std::size_t length = digest_text_of_content_key(key_bytes, text);
+        if (length > 0) removed.emplace_back(text, length);
+    }
+    if ((rc = write_total(txn.get(), dbi_, total, error)) != MDB_SUCCESS) return rc;
+    if ((rc = txn.commit()) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_txn_commit", rc);
+        removed.clear();
+    }
+    return rc;
 }
 
 bool BlobBodies::totals(MDB_txn* txn, std::uint64_t& bytes, std::uint64_t& bodies,

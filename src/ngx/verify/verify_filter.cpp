@@ -16,6 +16,7 @@
 
 #include <new>
 #include <string>
+#include <vector>
 
 using namespace registry_cache_verify;
 
@@ -27,9 +28,35 @@ void destroy(void *data) noexcept {
     static_cast<verify_t *>(data)->~verify_t();
 }
 
-// A blob's 200 to a GET, of a declared length that fits under blobs_max_size, is copied to
-// a temporary file of the store as it is hashed. Nothing evicts bodies yet: past the cap,
-// new bodies are not kept. Any failure here costs the copy, never the transfer.
+// Makes room under blobs_max_size for `length` more bytes: the bodies stored first go, their
+// records in one transaction, then their files. False when it could not.
+bool make_room(verify_t &v, std::uint64_t total, std::uint64_t length) {
+    ngx_http_registry_cache_t *cache = v.state->cache;
+    ngx_http_registry_cache_worker_t *w = cache->worker;
+    const auto cap = static_cast<std::uint64_t>(cache->blobs_max_size);
+    if (length > cap) {
+        return false;
+    }
+    if (total + length <= cap) {
+        return true;
+    }
+    std::vector<std::string> removed;
+    std::string error;
+    if (!w->store->evict_blob_bodies(cap - length, removed, error)) {
+        ngx_http_registry_cache_count(cache->sh->errors);
+        ngx_http_registry_cache_log_store_error(cache, v.r->connection->log, "evicting blob bodies", error);
+        return false;
+    }
+    for (const std::string &digest : removed) {
+        w->blobs->remove(registry_cache::parse_digest(digest).digest);
+    }
+    ngx_http_registry_cache_count(cache->sh->bodies_evicted, static_cast<ngx_atomic_int_t>(removed.size()));
+    return true;
+}
+
+// A blob's 200 to a GET, of a declared length that fits in blobs_max_size, is copied to a
+// temporary file of the store as it is hashed (the bodies stored first make room). Any
+// failure here costs the copy, never the transfer.
 void start_keeping_blob(verify_t &v, const registry_cache::UpstreamAnswer &answer) noexcept {
     ngx_http_registry_cache_request_t &state = *v.state;
     ngx_http_registry_cache_worker_t *w = state.cache->worker;
@@ -47,9 +74,7 @@ void start_keeping_blob(verify_t &v, const registry_cache::UpstreamAnswer &answe
                                                     error);
             return;
         }
-        if (stats.blob_body_bytes + static_cast<std::uint64_t>(answer.content_length) >
-            static_cast<std::uint64_t>(state.cache->blobs_max_size))
-        {
+        if (!make_room(v, stats.blob_body_bytes, static_cast<std::uint64_t>(answer.content_length))) {
             return;
         }
         if (!w->blobs->create(v.body_file, error)) {
