@@ -62,6 +62,12 @@ add_block_preprocessor(sub {
             unlink $file or die "$file: $!";
         } elsif ($damage =~ /^truncate/) {
             truncate $file, 100 or die "$file: $!";
+        } elsif ($damage =~ /^flip/) {
+            # The same size, other bytes: only hashing it again can tell.
+            open my $fh, '+<:raw', $file or die "$file: $!";
+            seek $fh, 1000, 0;
+            print {$fh} 'x' x 16;
+            close $fh;
         }
     }
     $block->set_value(main_config => "thread_pool verify threads=2;");
@@ -168,6 +174,28 @@ is missing; its record is dropped
 ["X-Cache-Status: HIT", ""]
 --- response_body_like eval
 [$::Whole, qr/^nginx_registry_cache_blob_bodies_stored_total\{cache="edge"\} 0$/m]
+
+
+
+=== TEST 4c: a file of the right size but damaged bytes is hashed again as it is sent: cut, counted, removed
+--- cache_name: one
+--- damage: flip
+--- request eval
+"GET $::Blob"
+--- ignore_response
+--- error_log
+the stored body is damaged and removed
+
+
+
+=== TEST 4d: (the next GET goes upstream and keeps the body anew)
+--- cache_name: one
+--- request eval
+["GET $::Blob", "GET $::Blob"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+--- response_body_like eval
+[$::Whole, $::Whole]
 
 
 

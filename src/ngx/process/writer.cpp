@@ -221,6 +221,24 @@ void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
 }
 
+void ngx_http_registry_cache_forget_body(ngx_http_registry_cache_t *cache, std::string_view digest,
+                                         ngx_log_t *log) noexcept {
+    ngx_http_registry_cache_worker_t *w = cache->worker;
+    if (w == nullptr || w->blobs == nullptr) {
+        return;
+    }
+    w->blobs->remove(registry_cache::parse_digest(digest).digest);
+    registry_cache::StoreWrite forget;
+    try {
+        forget.kind = registry_cache::StoreWrite::Kind::clear_link;
+        forget.object = registry_cache::StoreWrite::Object::blob_body;
+        forget.digest.assign(digest);
+    } catch (...) {
+        return;
+    }
+    ngx_http_registry_cache_enqueue(cache, std::move(forget), 0, log);
+}
+
 void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,
                                              const char *what, const std::string &error) noexcept {
     ngx_http_registry_cache_worker_t *w = cache->worker;

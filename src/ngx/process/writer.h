@@ -43,6 +43,12 @@ void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry
 void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                         std::string_view digest, std::uint64_t size) noexcept;
 
+// Forgets a blob body: its file goes now, its record with the next commit (a file that is
+// not what its record says must not answer again). Costs nothing but the record when memory
+// runs out.
+void ngx_http_registry_cache_forget_body(ngx_http_registry_cache_t *cache, std::string_view digest,
+                                         ngx_log_t *log) noexcept;
+
 // Queues one write. A `flight` other than 0 is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
                                      registry_cache::StoreWrite &&write, std::uint64_t flight,

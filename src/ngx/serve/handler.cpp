@@ -6,6 +6,7 @@
 #include "process/request_state.h"
 #include "process/writer.h"
 #include "state/request.h"
+#include "verify/verify_filter.h"
 
 #include <string>
 #include <string_view>
@@ -315,11 +316,8 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     ngx_log_error(NGX_LOG_WARN, r->connection->log, there ? 0 : ngx_errno,
                   "registry cache: the blob body \"%s\" is %s; its record is dropped", path.c_str(),
                   there ? "not of the size recorded" : "missing");
-    registry_cache::StoreWrite forget;
-    forget.kind = registry_cache::StoreWrite::Kind::clear_link;
-    forget.object = registry_cache::StoreWrite::Object::blob_body;
-    forget.digest.assign(registry_cache::digest_text(state.asked.route));
-    ngx_http_registry_cache_enqueue(state.cache, std::move(forget), 0, r->connection->log);
+    ngx_http_registry_cache_forget_body(state.cache, registry_cache::digest_text(state.asked.route),
+                                        r->connection->log);
     return false;
 }
 
@@ -336,6 +334,13 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
         if (found.body_status == LookupStatus::hit && open_body(r, judged, found, file)) {
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
             if (state == nullptr) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+            // Hashed again as it goes: a file damaged on disk is cut, never served whole.
+            if (state->verify.on &&
+                ngx_http_registry_cache_verify_stored_body(r, *state, found.body.size) !=
+                    ngx_http_registry_cache_verify_start_t::started)
+            {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             ngx_http_registry_cache_count(sh.body_hits);
