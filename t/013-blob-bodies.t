@@ -62,6 +62,13 @@ add_block_preprocessor(sub {
             unlink $file or die "$file: $!";
         } elsif ($damage =~ /^truncate/) {
             truncate $file, 100 or die "$file: $!";
+        } elsif ($damage =~ /^orphan/) {
+            # A body renamed into place whose record never committed (a crash between).
+            my $orphan = body_file($cache, 'sha256:' . ('e' x 64));
+            File::Path::make_path($orphan =~ s{/[^/]+$}{}r);
+            open my $fh, '>:raw', $orphan or die "$orphan: $!";
+            print {$fh} 'an orphan';
+            close $fh;
         } elsif ($damage =~ /^flip/) {
             # The same size, other bytes: only hashing it again can tell.
             open my $fh, '+<:raw', $file or die "$file: $!";
@@ -127,7 +134,7 @@ __DATA__
 
 
 
-=== TEST 3: a file cut short behind the edge's back is no answer: its record goes, the GET goes upstream...
+=== TEST 3: a file cut short behind the edge's back is no answer: removed at start as not what its record says, the GET goes upstream...
 --- cache_name: one
 --- damage: truncate
 --- request eval
@@ -137,7 +144,7 @@ X-Cache-Status: MISS
 --- response_body_like eval
 $::Whole
 --- error_log
-is not of the size recorded; its record is dropped
+removed 1 blob bodies without a record (100 bytes)
 
 
 
@@ -196,6 +203,28 @@ the stored body is damaged and removed
 ["X-Cache-Status: MISS", "X-Cache-Status: HIT"]
 --- response_body_like eval
 [$::Whole, $::Whole]
+
+
+
+=== TEST 4e: at start, a body file without a record is removed; those with one stay
+--- cache_name: one
+--- damage: orphan
+--- request eval
+"GET $::Blob"
+--- response_headers
+X-Cache-Status: HIT
+--- error_log
+removed 1 blob bodies without a record (9 bytes)
+
+
+
+=== TEST 4f: (one file left: the recorded one)
+--- cache_name: one
+--- expect_files: 1
+--- request eval
+"GET $::Blob"
+--- response_headers
+X-Cache-Status: HIT
 
 
 

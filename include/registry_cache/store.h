@@ -143,6 +143,9 @@ public:
     BodyLookup lookup_blob_body(std::string_view repository, const Digest& digest,
                                 std::string* error = nullptr) noexcept;
 
+    // The record of `digest`'s body alone (whichever repositories link it).
+    LookupStatus lookup_body_record(const Digest& digest, BodyRecord& out, std::string* error = nullptr) noexcept;
+
     // Forgets the blob bodies stored first until theirs is at most `target` bytes in all;
     // `removed` gets their digests, whose files the caller removes. False with `error`.
     bool evict_blob_bodies(std::uint64_t target, std::vector<std::string>& removed,

@@ -180,6 +180,15 @@ BodyLookup Store::lookup_blob_body(std::string_view repository, const Digest& di
     return result;
 }
 
+LookupStatus Store::lookup_body_record(const Digest& digest, BodyRecord& out, std::string* error) noexcept {
+    store::ReadScope scope = impl_->env->read();
+    if (scope.get() == nullptr) {
+        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
+        return LookupStatus::error;
+    }
+    return impl_->bodies.read(scope.get(), digest, out, error);
+}
+
 bool Store::evict_blob_bodies(std::uint64_t target, std::vector<std::string>& removed,
                               std::string& error) noexcept {
     try {

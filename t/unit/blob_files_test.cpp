@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "registry_cache/blobs/blob_files.h"
 
@@ -176,6 +177,42 @@ TEST_F(BlobFilesTest, SweepRemovesWhatACrashLeftAndNothingElse) {
     EXPECT_EQ(swept.bytes, std::string("left by a crash").size() + std::string("and more").size());
     EXPECT_EQ(temporary_files(), 0u);
     EXPECT_EQ(read(files_.path_of(digest)), "published");
+}
+
+}  // namespace
+}  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+TEST_F(BlobFilesTest, SweepOfUnrecordedBodiesAsksForEachFile) {
+    std::string error;
+    const std::string other_hex = "cd" + std::string(62, 'e');
+    const std::string other_text = "sha256:" + other_hex;
+    for (const std::string* text : {&sha256_text, &other_text, &sha512_text}) {
+        TempBody body;
+        ASSERT_TRUE(files_.create(body, error)) << error;
+        write_all(body.fd(), "bytes");
+        ASSERT_TRUE(files_.publish(body, digest_of(*text), error)) << error;
+    }
+    // A stray file under a shard, not named as a digest: nobody's.
+    { std::ofstream(dir_ / "blobs" / "sha256" / "ab" / "not-a-digest") << "stray"; }
+    std::vector<std::string> asked;
+    const SweepResult swept = files_.sweep_unrecorded(
+        [&](const std::string& digest, std::uint64_t size) {
+            asked.push_back(digest);
+            EXPECT_EQ(size, 5u);
+            return digest == sha256_text;  // only this one has a record
+        },
+        error);
+    EXPECT_TRUE(error.empty()) << error;
+    EXPECT_EQ(swept.files, 3u);
+    EXPECT_EQ(swept.bytes, 15u);
+    EXPECT_TRUE(fs::exists(files_.path_of(digest_of(sha256_text))));
+    EXPECT_FALSE(fs::exists(files_.path_of(digest_of(other_text))));
+    EXPECT_FALSE(fs::exists(files_.path_of(digest_of(sha512_text))));
+    EXPECT_FALSE(fs::exists(dir_ / "blobs" / "sha256" / "ab" / "not-a-digest"));
+    EXPECT_EQ(asked.size(), 4u);
 }
 
 }  // namespace

@@ -11,9 +11,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "registry_cache/digest.h"
+
+#include <unistd.h>
 
 namespace registry_cache {
 
@@ -66,13 +69,39 @@ public:
     // Removes the file of `digest` (its record was forgotten); none there is no failure.
     void remove(const Digest& digest) const noexcept;
 
+    // Removes every body file for which `keep(digest, size)` says no (a file a crash left
+    // between its rename and its record, or one whose record was dropped). Like the sweep of
+    // temporary files, for a moment when nothing writes.
+    template <typename Keep>
+    SweepResult sweep_unrecorded(Keep&& keep, std::string& error) const;
+
     // Removes every temporary file: what a crash or a killed worker left half written. Run
     // where nothing writes (the master, before workers start).
     SweepResult sweep_temporary(std::string& error) const;
 
 private:
+    // Calls `visit(path, digest text, size)` for each body file (regular files named as a
+    // digest of their directory's algorithm); false when a directory could not be read.
+    bool for_each_body(const std::function<void(const std::string&, const std::string&, std::uint64_t)>& visit,
+                       std::string& error) const;
+
     std::string blobs_;  // <directory>/blobs
     std::string tmp_;    // <directory>/blobs/tmp
 };
+
+template <typename Keep>
+SweepResult BlobFiles::sweep_unrecorded(Keep&& keep, std::string& error) const {
+    SweepResult result;
+    for_each_body(
+        [&](const std::string& path, const std::string& digest, std::uint64_t size) {
+            if (keep(digest, size)) return;
+            if (::unlink(path.c_str()) == 0) {
+                result.files += 1;
+                result.bytes += size;
+            }
+        },
+        error);
+    return result;
+}
 
 }  // namespace registry_cache

@@ -141,6 +141,43 @@ void BlobFiles::remove(const Digest& digest) const noexcept {
     }
 }
 
+bool BlobFiles::for_each_body(
+    const std::function<void(const std::string&, const std::string&, std::uint64_t)>& visit,
+    std::string& error) const {
+    for (const DigestAlgorithm algorithm : {DigestAlgorithm::sha256, DigestAlgorithm::sha384, DigestAlgorithm::sha512}) {
+        const std::string name(algorithm_name(algorithm));
+        const std::string top = blobs_ + "/" + name;
+        DIR* shards = ::opendir(top.c_str());
+        if (shards == nullptr) {
+            if (errno != ENOENT) {
+                set_error(error, "opendir()", top, errno);
+                return false;
+            }
+            continue;
+        }
+        while (const dirent* shard = ::readdir(shards)) {
+            if (shard->d_name[0] == '.') continue;
+            const std::string dir = top + "/" + shard->d_name;
+            DIR* files = ::opendir(dir.c_str());
+            if (files == nullptr) continue;
+            while (const dirent* file = ::readdir(files)) {
+                if (file->d_name[0] == '.') continue;
+                const std::string path = dir + "/" + file->d_name;
+                struct stat st;
+                if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+                const std::string digest = name + ":" + file->d_name;
+                const DigestParse parsed = parse_digest(digest);
+                // A file not named as a digest of its directory is nobody's: it goes too.
+                visit(path, parsed.status == DigestStatus::ok && parsed.digest.algorithm == algorithm ? digest : "",
+                      static_cast<std::uint64_t>(st.st_size));
+            }
+            ::closedir(files);
+        }
+        ::closedir(shards);
+    }
+    return true;
+}
+
 SweepResult BlobFiles::sweep_temporary(std::string& error) const {
     SweepResult result;
     DIR* dir = ::opendir(tmp_.c_str());

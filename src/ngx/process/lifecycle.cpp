@@ -115,8 +115,11 @@ bool move_aside(ngx_cycle_t *cycle, const ngx_http_registry_cache_t *cache,
 }
 
 // The directories of blob bodies, and at start (never at a reload, while old workers may
-// still be writing) the removal of what a crash left half written.
-ngx_int_t prepare_blobs(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache, const std::string &path) {
+// still be writing) the removal of what a crash left: files half written, and files renamed
+// into place whose record was never committed (or was dropped), which nothing would serve
+// and the cap would not count.
+ngx_int_t prepare_blobs(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache, const std::string &path,
+                        registry_cache::Store &store) {
     registry_cache::BlobFiles files(path);
     std::string error;
     if (!files.prepare(error)) {
@@ -132,6 +135,25 @@ ngx_int_t prepare_blobs(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache, co
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                       "registry cache: \"%V\": removed %uL unfinished blob bodies (%uL bytes)", &cache->path,
                       swept.files, swept.bytes);
+    }
+    const registry_cache::SweepResult orphans = files.sweep_unrecorded(
+        [&store](const std::string &digest, std::uint64_t size) {
+            if (digest.empty()) {
+                return false;  // not named as a digest: nobody's
+            }
+            registry_cache::BodyRecord record;
+            switch (store.lookup_body_record(registry_cache::parse_digest(digest).digest, record)) {
+                case registry_cache::LookupStatus::hit: return record.size == size;
+                case registry_cache::LookupStatus::miss: return false;
+                case registry_cache::LookupStatus::error: break;
+            }
+            return true;  // a store that cannot say keeps everything
+        },
+        error);
+    if (orphans.files > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "registry cache: \"%V\": removed %uL blob bodies without a record (%uL bytes)", &cache->path,
+                      orphans.files, orphans.bytes);
     }
     if (!error.empty()) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0, "registry cache: \"%V\": %s", &cache->path, error.c_str());
@@ -164,10 +186,10 @@ ngx_int_t validate(ngx_cycle_t *cycle, ngx_http_registry_cache_t *cache) {
                       &cache->path, error.c_str());
         return refuse(cycle);
     }
-    store.reset();  // the master holds no environment across fork()
-    if (cache->blobs_max_size > 0 && prepare_blobs(cycle, cache, path) != NGX_OK) {
+    if (cache->blobs_max_size > 0 && prepare_blobs(cycle, cache, path, *store) != NGX_OK) {
         return refuse(cycle);
     }
+    store.reset();  // the master holds no environment across fork()
     give_to_workers(cycle, path, cache->blobs_max_size > 0);
     return NGX_OK;
 }
