@@ -152,7 +152,7 @@ is "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')"
     "and counts no mismatch for it"
 check "nor logs one" sh -c "test -s '$EDGE_DIR/error.log' && ! grep -a 'repository \"lie/body-stall\"' '$EDGE_DIR/error.log'"
 
-# Bodies also cached by nginx's proxy_cache (conf-examples/edge-with-proxy-cache.conf).
+# Bodies also cached by nginx's proxy_cache, as an operator may add it in the upstream location.
 proxy_cache_status() {
     curl -s -o /dev/null -w '%header{x-proxy-cache}' --max-time 10 \
         "http://127.0.0.1:$PROXY_CACHE_PORT/v2/lie/$1/blobs/$TRUE_DIGEST" || true
