@@ -153,132 +153,14 @@ ngx_int_t answer_hit(ngx_http_request_t *r, ngx_http_registry_cache_request_t &s
 }
 
 ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
-    ngx_http_registry_cache_count(state.cache->sh->misses);
+    ngx_http_registry_cache_count(state.asked.method == Method::get ? state.cache->sh->body_misses
+                                                                    : state.cache->sh->misses);
     state.lookup.status = status_t::miss;
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     return pass(r, rlcf->pass);
 }
 
-// Polls start short (a leader's answer usually lands within a round trip to the upstream)
-// and back off, so that many waiting followers do not keep taking the zone's lock.
-void arm_wait(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
-    constexpr ngx_msec_t first_poll_ms = 5, last_poll_ms = 100;
-    state.flight.poll_ms = state.flight.poll_ms == 0 ? first_poll_ms : ngx_min(2 * state.flight.poll_ms, last_poll_ms);
-    r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, state.flight.poll_ms);
-}
-
-// A follower's turn: the leader's outcome decides between a hit and the upstream.
-void follow(ngx_http_request_t *r) {
-    ngx_event_t *wev = r->connection->write;
-    if (wev->delayed) {
-        // Woken by the socket, not by the timer: keep waiting.
-        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-            wev->delayed = 0;
-            if (wev->timer_set) {
-                ngx_del_timer(wev);
-            }
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        }
-        return;
-    }
-    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state == nullptr) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-    auto flight = ngx_http_registry_cache_look_flight(state->cache, state->flight.key);
-    if (flight == registry_cache::FlightState::in_flight &&
-        static_cast<ngx_msec_int_t>(state->flight.wait_until - ngx_current_msec) > 0)
-    {
-        arm_wait(r, *state);
-        return;
-    }
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_request_empty_handler;
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follower wakes: %s",
-                   flight == registry_cache::FlightState::recorded ? "recorded, looking up"
-                                                                   : "nothing recorded or timed out, going upstream");
-    if (flight == registry_cache::FlightState::recorded) {
-        registry_cache::LookupResult found;
-        if (read_store(r, *state, found) == status_t::hit) {
-            ngx_http_finalize_request(r, answer_hit(r, *state, found));
-            return;
-        }
-    }
-    ngx_http_finalize_request(r, pass_miss(r, *state));
-}
-
-void follow_safely(ngx_http_request_t *r) noexcept {
-    try {
-        follow(r);
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
-}
-
-// A HEAD the store did not answer: lead the flight for this blob, or follow the request
-// that leads it; a store error, a request with credentials (which can only learn a
-// credentialed link, of no use to followers) or one that declares a body just goes upstream.
-ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
-               ngx_http_registry_cache_request_t &judged) {
-    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
-    if (state == nullptr) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (state->lookup.status == status_t::error) {
-        return pass(r, rlcf->pass);
-    }
-    if (state->asked.credentialed || declares_body(r)) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "registry cache: miss with credentials or a body: joins no flight");
-        return pass_miss(r, *state);
-    }
-    state->flight.key = registry_cache::flight_key(state->asked.route.name, registry_cache::digest_text(state->asked.route));
-    switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight.key)) {
-        case registry_cache::Claim::leader:
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: leads the flight");
-            state->flight.leader = true;
-            return pass_miss(r, *state);
-        case registry_cache::Claim::full:
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "registry cache: flight table full: goes upstream alone");
-            return pass_miss(r, *state);
-        case registry_cache::Claim::follower:
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follows the flight");
-            break;
-    }
-    state->flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout();
-    r->main->count++;
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = follow_safely;
-    arm_wait(r, *state);
-    return NGX_DONE;
-}
-
-// What the client's Accept headers name, and whether an If-None-Match names `digest`, read
-// as distribution reads them (policy/manifest_answer.h).
-registry_cache::ManifestAccept accept_of(ngx_http_request_t *r) noexcept {
-    registry_cache::ManifestAccept accept;
-    ngx_http_registry_cache_each_header(r->headers_in.headers, "Accept",
-                                        [&accept](std::string_view v) { registry_cache::add_accept(v, accept); });
-    return accept;
-}
-
-bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcept {
-    bool named = false;
-    ngx_http_registry_cache_each_header(r->headers_in.headers, "If-None-Match", [&](std::string_view v) {
-        named = named || registry_cache::if_none_match_names(v, digest);
-    });
-    return named;
-}
-
-// A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
-// in this repository, learned without credentials, and the upstream would send it to this
-// client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
-// flight: a manifest is small and its followers would each fetch the body anyway.
 // Opens the file of a body the store records, as nginx opens a static file; false when it is
 // not there or not of the size recorded (then its record goes: the next GET stores it anew).
 bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
@@ -321,42 +203,189 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     return false;
 }
 
+// Answers a GET of a blob from the store's disk when its link is servable and its file is
+// whole, hashed again as it goes (a file damaged on disk is cut, never served whole);
+// NGX_DECLINED, with nothing sent, when it cannot. `state` is attached to the request.
+ngx_int_t answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                      const registry_cache::BodyLookup &found) {
+    ngx_http_registry_cache_body_file_t file{};
+    if (found.status != LookupStatus::hit || found.link.link.scope != registry_cache::LinkScope::public_access ||
+        found.body_status != LookupStatus::hit || !open_body(r, state, found, file))
+    {
+        return NGX_DECLINED;
+    }
+    if (state.verify.on &&
+        ngx_http_registry_cache_verify_stored_body(r, state, found.body.size) !=
+            ngx_http_registry_cache_verify_start_t::started)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    auto &sh = *state.cache->sh;
+    ngx_http_registry_cache_count(sh.body_hits);
+    ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));
+    state.lookup.status = status_t::hit;
+    return ngx_http_registry_cache_send_hit(r, state.asked.route, found.link.descriptor, &file);
+}
+
+// Polls start short (a leader's answer usually lands within a round trip to the upstream)
+// and back off, so that many waiting followers do not keep taking the zone's lock.
+void arm_wait(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
+    constexpr ngx_msec_t first_poll_ms = 5, last_poll_ms = 100;
+    state.flight.poll_ms = state.flight.poll_ms == 0 ? first_poll_ms : ngx_min(2 * state.flight.poll_ms, last_poll_ms);
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, state.flight.poll_ms);
+}
+
+// A follower's turn: the leader's outcome decides between a hit and the upstream.
+void follow(ngx_http_request_t *r) {
+    ngx_event_t *wev = r->connection->write;
+    if (wev->delayed) {
+        // Woken by the socket, not by the timer: keep waiting.
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            wev->delayed = 0;
+            if (wev->timer_set) {
+                ngx_del_timer(wev);
+            }
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+        return;
+    }
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
+    if (state == nullptr) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    auto flight = ngx_http_registry_cache_look_flight(state->cache, state->flight.key);
+    if (flight == registry_cache::FlightState::in_flight &&
+        static_cast<ngx_msec_int_t>(state->flight.wait_until - ngx_current_msec) > 0)
+    {
+        arm_wait(r, *state);
+        return;
+    }
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follower wakes: %s",
+                   flight == registry_cache::FlightState::recorded ? "recorded, looking up"
+                                                                   : "nothing recorded or timed out, going upstream");
+    if (flight == registry_cache::FlightState::recorded && state->asked.method == Method::get) {
+        registry_cache::BodyLookup found;
+        if (read_body(r, *state, found) == status_t::hit) {
+            const ngx_int_t rc = answer_body(r, *state, found);
+            if (rc != NGX_DECLINED) {
+                ngx_http_finalize_request(r, rc);
+                return;
+            }
+        }
+    } else if (flight == registry_cache::FlightState::recorded) {
+        registry_cache::LookupResult found;
+        if (read_store(r, *state, found) == status_t::hit) {
+            ngx_http_finalize_request(r, answer_hit(r, *state, found));
+            return;
+        }
+    }
+    ngx_http_finalize_request(r, pass_miss(r, *state));
+}
+
+void follow_safely(ngx_http_request_t *r) noexcept {
+    try {
+        follow(r);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+// A HEAD the store did not answer, or a GET of a blob whose body it does not hold: lead the
+// flight for it, or follow the request that leads it (a GET's flight is the body's: its
+// followers are answered from the file once the leader's body is kept); a store error, a
+// request with credentials (which can only learn a credentialed link, of no use to
+// followers) or one that declares a body just goes upstream.
+ngx_int_t miss_attached(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                        ngx_http_registry_cache_request_t *state) {
+    if (state->lookup.status == status_t::error) {
+        return pass(r, rlcf->pass);
+    }
+    if (state->asked.credentialed || declares_body(r)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "registry cache: miss with credentials or a body: joins no flight");
+        return pass_miss(r, *state);
+    }
+    const bool body = state->asked.method == Method::get;
+    const auto kind = body ? ngx_http_registry_cache_flight_kind_t::body : ngx_http_registry_cache_flight_kind_t::descriptor;
+    const std::string_view digest = registry_cache::digest_text(state->asked.route);
+    state->flight.key = body ? registry_cache::flight_key(state->asked.route.name, "body " + std::string(digest))
+                             : registry_cache::flight_key(state->asked.route.name, digest);
+    switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight.key, kind)) {
+        case registry_cache::Claim::leader:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: leads the flight");
+            state->flight.leader = true;
+            return pass_miss(r, *state);
+        case registry_cache::Claim::full:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "registry cache: flight table full: goes upstream alone");
+            return pass_miss(r, *state);
+        case registry_cache::Claim::follower:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follows the flight");
+            break;
+    }
+    state->flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout(kind);
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = follow_safely;
+    arm_wait(r, *state);
+    return NGX_DONE;
+}
+
+// The same for a request whose state is not attached yet (where redirects keep it: the
+// request may go upstream).
+ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+               ngx_http_registry_cache_request_t &judged) {
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
+    return state != nullptr ? miss_attached(r, rlcf, state) : NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+// What the client's Accept headers name, and whether an If-None-Match names `digest`, read
+// as distribution reads them (policy/manifest_answer.h).
+registry_cache::ManifestAccept accept_of(ngx_http_request_t *r) noexcept {
+    registry_cache::ManifestAccept accept;
+    ngx_http_registry_cache_each_header(r->headers_in.headers, "Accept",
+                                        [&accept](std::string_view v) { registry_cache::add_accept(v, accept); });
+    return accept;
+}
+
+bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcept {
+    bool named = false;
+    ngx_http_registry_cache_each_header(r->headers_in.headers, "If-None-Match", [&](std::string_view v) {
+        named = named || registry_cache::if_none_match_names(v, digest);
+    });
+    return named;
+}
+
+// A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
+// in this repository, learned without credentials, and the upstream would send it to this
+// client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
+// flight: a manifest is small and its followers would each fetch the body anyway.
 // A GET of a blob where bodies are kept: answered from the store's disk when the link of this
 // repository is servable (the rule of a HEAD hit) and the body's file is there, whole; else
 // passed on, where the verifying filter keeps what comes.
 ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                            ngx_http_registry_cache_request_t &judged) {
-    auto &sh = *judged.cache->sh;
     registry_cache::BodyLookup found;
     judged.lookup.status = read_body(r, judged, found);
-    if (judged.lookup.status == status_t::hit) {
-        ngx_http_registry_cache_body_file_t file{};
-        if (found.body_status == LookupStatus::hit && open_body(r, judged, found, file)) {
-            auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
-            if (state == nullptr) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            // Hashed again as it goes: a file damaged on disk is cut, never served whole.
-            if (state->verify.on &&
-                ngx_http_registry_cache_verify_stored_body(r, *state, found.body.size) !=
-                    ngx_http_registry_cache_verify_start_t::started)
-            {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-            ngx_http_registry_cache_count(sh.body_hits);
-            ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));
-            return ngx_http_registry_cache_send_hit(r, judged.asked.route, found.link.descriptor, &file);
-        }
-        judged.lookup.status = status_t::miss;
-    }
-    if (judged.lookup.status == status_t::miss) {
-        ngx_http_registry_cache_count(sh.body_misses);
-    }
     judged.asked.credentialed = carries_credentials(r);
-    if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
+    // Where redirects keep it: a request the disk cannot answer goes upstream.
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
+    if (state == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    return pass(r, rlcf->pass);
+    if (state->lookup.status == status_t::hit) {
+        const ngx_int_t rc = answer_body(r, *state, found);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+        state->lookup.status = status_t::miss;
+    }
+    return miss_attached(r, rlcf, state);
 }
 
 ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
