@@ -24,30 +24,12 @@ OCI=application/vnd.oci.image.manifest.v1+json
 RECORD=0
 [[ ${1:-} == --record ]] && RECORD=1
 
-log() { echo "manifest: $*" >&2; }
-die() { echo "manifest: $*" >&2; exit 1; }
-for tool in ab curl jq taskset "$NGINX_BIN"; do
-    command -v "$tool" >/dev/null || die "$tool not found (ab is in apache2-utils)"
-done
-[[ -f $MODULE_SO ]] || die "MODULE_SO=$MODULE_SO does not exist (cmake --build $BUILD --target module)"
-
-# free_port, alive
-# shellcheck source=../t/fixtures/processes.sh
-. "$REPO/t/fixtures/processes.sh"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/registry-cache-manifest.XXXXXX")
-cleanup() {
-    local rc=$? prefix
-    set +e
-    for prefix in "$WORK"/nginx-*; do
-        [[ -s $prefix/nginx.pid ]] && kill -QUIT "$(<"$prefix/nginx.pid")" 2>/dev/null
-    done
-    "$REPO/t/fixtures/registry.sh" stop "$WORK/registry" >/dev/null 2>&1
-    sleep 0.5
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
+BENCH=manifest  # shellcheck disable=SC2034  # read by lib.sh
+# log, die, bench_require, bench_workdir, free_port
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+bench_require ab curl jq taskset
+bench_workdir
 
 REGISTRY_PORT=$("$REPO/t/fixtures/registry.sh" start "$WORK/registry")
 "$REPO/t/fixtures/seed.sh" "127.0.0.1:$REGISTRY_PORT" "$WORK/fixtures" >/dev/null

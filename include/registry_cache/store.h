@@ -68,7 +68,8 @@ struct BodyRecord {
 // A blob's link in a repository and, when the link is there, whether its body is held.
 struct BodyLookup {
     LookupStatus status = LookupStatus::miss;  // of the link, as lookup()
-    LookupResult link;                         // valid on a link hit
+    BlobDescriptor descriptor;                 // valid on a link hit; its stored_at is the link's
+    BlobLink link;                             // valid on a link hit
     LookupStatus body_status = LookupStatus::miss;
     BodyRecord body;                           // valid when body_status is hit
 };

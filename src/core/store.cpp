@@ -174,9 +174,10 @@ BodyLookup Store::lookup_blob_body(std::string_view repository, const Digest& di
     LinkRecord record;
     result.status = impl_->links.read(scope.get(), link.view(), record, error);
     if (result.status != LookupStatus::hit) return result;
-    fill(result.link, record);
-    result.link.status = LookupStatus::hit;
+    fill(result, record);
     result.body_status = impl_->bodies.read(scope.get(), digest, result.body, error);
+    // A damaged body record is the store's sickness, as a damaged link is.
+    if (result.body_status == LookupStatus::error) result.status = LookupStatus::error;
     return result;
 }
 

@@ -81,7 +81,7 @@ TEST_F(BlobBodyStoreTest, ABodyAnswersWhereItsLinkDoes) {
     std::string error;
     const BodyLookup found = store_->lookup_blob_body("a/one", parsed(digest_a), &error);
     ASSERT_EQ(found.status, LookupStatus::hit) << error;
-    EXPECT_EQ(found.link.descriptor.size, 1000u);
+    EXPECT_EQ(found.descriptor.size, 1000u);
     ASSERT_EQ(found.body_status, LookupStatus::hit);
     EXPECT_EQ(found.body.size, 1000u);
     EXPECT_EQ(found.body.stored_at, 1700000001u);

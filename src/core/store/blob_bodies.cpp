@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "registry_cache/keys.h"
+#include "registry_cache/store/read_record.h"
 #include "../record_bytes.h"
 
 namespace registry_cache::store {
@@ -71,21 +72,7 @@ LookupStatus BlobBodies::read(MDB_txn* txn, const Digest& digest, BodyRecord& ou
                               std::string* error) const noexcept {
     const Key key_bytes = content_key(digest);
     if (key_bytes.empty()) return LookupStatus::miss;
-    MDB_val key = to_val(key_bytes.view());
-    MDB_val value;
-    const int rc = mdb_get(txn, dbi_, &key, &value);
-    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
-    if (rc != MDB_SUCCESS) {
-        if (error != nullptr) set_lmdb_error(*error, "mdb_get(blob_bodies)", rc);
-        return LookupStatus::error;
-    }
-    switch (decode_body(to_view(value), out)) {
-        case DecodeStatus::ok: return LookupStatus::hit;
-        case DecodeStatus::unknown_version: return LookupStatus::miss;
-        case DecodeStatus::damaged: break;
-    }
-    if (error != nullptr) set_error(*error, table_name, "damaged record");
-    return LookupStatus::error;
+    return read_record(txn, dbi_, key_bytes.view(), table_name, out, error, decode_body);
 }
 
 int BlobBodies::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) const {

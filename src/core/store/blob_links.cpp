@@ -1,4 +1,5 @@
 #include "registry_cache/store/blob_links.h"
+#include "registry_cache/store/read_record.h"
 
 #include <cerrno>
 #include <new>
@@ -22,21 +23,8 @@ int BlobLinks::open(Environment& env, WriteTxn& txn, std::string& error) noexcep
 
 LookupStatus BlobLinks::read(MDB_txn* txn, std::string_view key_bytes, LinkRecord& out,
                              std::string* error) const noexcept {
-    MDB_val key = to_val(key_bytes);
-    MDB_val value;
-    int rc = mdb_get(txn, dbi_, &key, &value);
-    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
-    if (rc != MDB_SUCCESS) {
-        if (error != nullptr) set_lmdb_error(*error, "mdb_get(blob_links)", rc);
-        return LookupStatus::error;
-    }
-    switch (decode(to_view(value), out)) {
-        case DecodeStatus::ok: return LookupStatus::hit;
-        case DecodeStatus::unknown_version: return LookupStatus::miss;
-        case DecodeStatus::damaged: break;
-    }
-    if (error != nullptr) set_error(*error, table_name, "damaged record");
-    return LookupStatus::error;
+    return read_record(txn, dbi_, key_bytes, table_name, out, error,
+                       [](std::string_view bytes, LinkRecord& record) { return decode(bytes, record); });
 }
 
 int BlobLinks::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kept) const {

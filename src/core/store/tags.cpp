@@ -4,6 +4,7 @@
 
 #include "registry_cache/keys.h"
 #include "registry_cache/store/link_table.h"
+#include "registry_cache/store/read_record.h"
 
 namespace registry_cache::store {
 namespace {
@@ -23,21 +24,8 @@ LookupStatus Tags::read(MDB_txn* txn, std::string_view repository, std::string_v
                         TagRecord& out, std::string* error) const noexcept {
     const Key key_bytes = tag_key(repository, tag);
     if (key_bytes.empty()) return LookupStatus::miss;
-    MDB_val key = to_val(key_bytes.view());
-    MDB_val value;
-    const int rc = mdb_get(txn, dbi_, &key, &value);
-    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
-    if (rc != MDB_SUCCESS) {
-        if (error != nullptr) set_lmdb_error(*error, "mdb_get(tags)", rc);
-        return LookupStatus::error;
-    }
-    switch (decode(to_view(value), out)) {
-        case DecodeStatus::ok: return LookupStatus::hit;
-        case DecodeStatus::unknown_version: return LookupStatus::miss;
-        case DecodeStatus::damaged: break;
-    }
-    if (error != nullptr) set_error(*error, table_name, "damaged record");
-    return LookupStatus::error;
+    return read_record(txn, dbi_, key_bytes.view(), table_name, out, error,
+                       [](std::string_view bytes, TagRecord& record) { return decode(bytes, record); });
 }
 
 int Tags::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kept) const {

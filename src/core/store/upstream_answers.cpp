@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "registry_cache/store/read_record.h"
+
 namespace registry_cache::store {
 namespace {
 
@@ -14,25 +16,13 @@ int UpstreamAnswers::open(Environment& env, WriteTxn& txn, std::string& error) n
 }
 
 LookupStatus UpstreamAnswers::read_ping(MDB_txn* txn, PingRecord& out, std::string* error) const noexcept {
-    MDB_val key = to_val(ping_key);
-    MDB_val value;
-    const int rc = mdb_get(txn, dbi_, &key, &value);
-    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
-    if (rc != MDB_SUCCESS) {
-        if (error != nullptr) set_lmdb_error(*error, "mdb_get(upstream_answers)", rc);
-        return LookupStatus::error;
-    }
     try {
-        switch (decode(to_view(value), out)) {
-            case DecodeStatus::ok: return LookupStatus::hit;
-            case DecodeStatus::unknown_version: return LookupStatus::miss;
-            case DecodeStatus::damaged: break;
-        }
-        if (error != nullptr) set_error(*error, table_name, "damaged record");
+        return read_record(txn, dbi_, ping_key, table_name, out, error,
+                           [](std::string_view bytes, PingRecord& record) { return decode(bytes, record); });
     } catch (const std::bad_alloc&) {
         if (error != nullptr) set_error(*error, table_name, "out of memory");
+        return LookupStatus::error;
     }
-    return LookupStatus::error;
 }
 
 int UpstreamAnswers::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) const {

@@ -92,18 +92,7 @@ status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
 // A blob's link in the repository and whether its body is on the store's disk.
 status_t read_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                    registry_cache::BodyLookup &found) {
-    registry_cache::Store *store = state.cache->worker ? state.cache->worker->store.get() : nullptr;
-    std::string error;
-    if (store == nullptr) {
-        found.status = LookupStatus::error;
-        error = "the store is not open";
-    } else {
-        found = store->lookup_blob_body(state.asked.route.name, state.asked.route.digest, &error);
-        if (found.status == LookupStatus::hit && found.body_status == LookupStatus::error) {
-            found.status = LookupStatus::error;  // a damaged body record: the store is sick
-        }
-    }
-    return judge_read(r, state, found.status, found.link.link.scope, error);
+    return read_with(r, state, found, &registry_cache::Store::lookup_blob_body);
 }
 
 // A manifest by digest, with its body.
@@ -183,7 +172,7 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     const bool there = file.fd != NGX_INVALID_FILE;
     const bool sound = there && ngx_fd_info(file.fd, &info) != NGX_FILE_ERROR && ngx_is_file(&info) &&
                        static_cast<std::uint64_t>(ngx_file_size(&info)) == found.body.size &&
-                       found.body.size == found.link.descriptor.size;
+                       found.body.size == found.descriptor.size;
     if (there) {
         auto *clnf = static_cast<ngx_pool_cleanup_file_t *>(cln->data);
         clnf->fd = file.fd;
@@ -209,7 +198,7 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
 ngx_int_t answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                       const registry_cache::BodyLookup &found) {
     ngx_http_registry_cache_body_file_t file{};
-    if (found.status != LookupStatus::hit || found.link.link.scope != registry_cache::LinkScope::public_access ||
+    if (found.status != LookupStatus::hit || found.link.scope != registry_cache::LinkScope::public_access ||
         found.body_status != LookupStatus::hit || !open_body(r, state, found, file))
     {
         return NGX_DECLINED;
@@ -224,7 +213,7 @@ ngx_int_t answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &
     ngx_http_registry_cache_count(sh.body_hits);
     ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));
     state.lookup.status = status_t::hit;
-    return ngx_http_registry_cache_send_hit(r, state.asked.route, found.link.descriptor, &file);
+    return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor, &file);
 }
 
 // Polls start short (a leader's answer usually lands within a round trip to the upstream)

@@ -72,6 +72,18 @@ bool add_digest_headers(ngx_http_request_t *r, std::string_view digest, const ng
            ngx_http_registry_cache_add_header(r, etag_key, etag);
 }
 
+// Sends the headers and then `b`, the whole body, as the last buffer of the response.
+ngx_int_t send_with_body(ngx_http_request_t *r, ngx_buf_t *b) noexcept {
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+    ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+    ngx_chain_t out{b, nullptr};
+    return ngx_http_output_filter(r, &out);
+}
+
 bool set_content_type(ngx_http_request_t *r, std::string_view media_type) noexcept {
     ngx_str_t type;
     if (!ngx_http_registry_cache_pool_copy(r->pool, media_type, type)) {
@@ -158,15 +170,7 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
     b->file_pos = 0;
     b->file_last = file->size;
     b->in_file = file->size > 0 ? 1 : 0;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-    ngx_chain_t out{b, nullptr};
-    return ngx_http_output_filter(r, &out);
+    return send_with_body(r, b);
 }
 
 // What distribution sends for a manifest by digest (registry/handlers/manifests.go): 304
@@ -208,15 +212,7 @@ ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::stri
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     b->last = ngx_cpymem(b->last, body.data(), body.size());
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-    ngx_chain_t out{b, nullptr};
-    return ngx_http_output_filter(r, &out);
+    return send_with_body(r, b);
 }
 
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
