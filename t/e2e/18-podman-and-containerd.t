@@ -19,34 +19,14 @@ DIGEST=$(layout_manifest_digest "$T/src" 1.0)
 IMAGE=$EDGE/demo/hello:1.0
 
 # --- podman ---------------------------------------------------------------
-mkdir -p "$T/podman"
-printf '[registries.insecure]\nregistries = ["%s"]\n' "$EDGE" >"$T/podman/registries.conf"
-podman_() {
-    CONTAINERS_REGISTRIES_CONF=$T/podman/registries.conf timeout 120 podman \
-        --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver vfs \
-        --cgroup-manager cgroupfs --events-backend none "$@"
-}
+e2e_podman_init
 check "podman pulls $IMAGE through the edge" \
     podman_ pull --quiet --tls-verify=false --signature-policy "$T/skopeo/policy.json" "$IMAGE"
 is "$(podman_ images --digests --format '{{.Digest}}' "$IMAGE" 2>/dev/null)" "$DIGEST" \
     "podman holds the manifest digest the registry has"
 
 # --- containerd -----------------------------------------------------------
-mkdir -p "$T/ctr"
-cat >"$T/ctr/config.toml" <<CONF
-version = 2
-root = "$T/ctr/root"
-state = "$T/ctr/state"
-[grpc]
-  address = "$T/ctr/containerd.sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  disable = true
-CONF
-containerd --config "$T/ctr/config.toml" >"$T/logs/containerd.log" 2>&1 &
-CONTAINERD=$!
-E2E_HELPERS+=("$CONTAINERD")
-for _ in $(seq 100); do [[ -S $T/ctr/containerd.sock ]] && break; sleep 0.1; done
-ctr_() { timeout 120 ctr -a "$T/ctr/containerd.sock" "$@"; }
+e2e_containerd_start
 verified() { edge_metric 'nginx_registry_cache_verified_total{cache="edge"}'; }
 before_ctr=$(verified)
 check "ctr pulls $IMAGE through the edge" \

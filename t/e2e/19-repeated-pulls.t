@@ -139,34 +139,14 @@ pull_skopeo() {
         layout_verify_blobs "$dir" >/dev/null
 }
 
-mkdir -p "$T/podman"
-printf '[registries.insecure]\nregistries = ["%s"]\n' "$EDGE" >"$T/podman/registries.conf"
-podman_() {
-    CONTAINERS_REGISTRIES_CONF=$T/podman/registries.conf timeout 120 podman \
-        --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver vfs \
-        --cgroup-manager cgroupfs --events-backend none "$@"
-}
+e2e_podman_init
 # podman pull (this machine's platform): podman images --digests shows the registry's digest.
 pull_podman() {
     podman_ pull --quiet --tls-verify=false --signature-policy "$T/skopeo/policy.json" "$EDGE/$1" >>"$T/logs/podman.log" 2>&1 &&
         [[ $(podman_ images --digests --format '{{.Digest}}' "$EDGE/$1" 2>/dev/null) == "$(registry_digest "$1")" ]]
 }
 
-mkdir -p "$T/ctr"
-cat >"$T/ctr/config.toml" <<CONF
-version = 2
-root = "$T/ctr/root"
-state = "$T/ctr/state"
-[grpc]
-  address = "$T/ctr/containerd.sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  disable = true
-CONF
-containerd --config "$T/ctr/config.toml" >"$T/logs/containerd.log" 2>&1 &
-CONTAINERD=$!
-E2E_HELPERS+=("$CONTAINERD")
-wait_for test -S "$T/ctr/containerd.sock"
-ctr_() { timeout 120 ctr -a "$T/ctr/containerd.sock" "$@"; }
+e2e_containerd_start
 # ctr images pull, of every platform of an index: ctr images ls shows the registry's digest.
 pull_ctr() {
     local all=()

@@ -481,3 +481,37 @@ lmdb_stale_reader_pids() {
     pids=$(lmdb_reader_pids "$1") || { echo unreadable; return 1; }
     grep -Fx -f <(printf '%s\n' "${dead[@]}") <<<"$pids" || true
 }
+
+# ------------------------------------------------- podman and containerd ----
+
+# podman with a root, run root and registries.conf of the test's own (vfs storage, no
+# cgroups manager, no events), the edge (EDGE) as an insecure registry: podman_ ARGS...
+e2e_podman_init() {
+    mkdir -p "$T/podman"
+    printf '[registries.insecure]\nregistries = ["%s"]\n' "$EDGE" >"$T/podman/registries.conf"
+}
+podman_() {
+    CONTAINERS_REGISTRIES_CONF=$T/podman/registries.conf timeout 120 podman \
+        --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver vfs \
+        --cgroup-manager cgroupfs --events-backend none "$@"
+}
+
+# A containerd of the test's own (root, state and socket under $T/ctr, CRI off), stopped
+# with the helpers; sets CONTAINERD. ctr_ ARGS... talks to it.
+e2e_containerd_start() {
+    mkdir -p "$T/ctr"
+    cat >"$T/ctr/config.toml" <<CONF
+version = 2
+root = "$T/ctr/root"
+state = "$T/ctr/state"
+[grpc]
+  address = "$T/ctr/containerd.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  disable = true
+CONF
+    containerd --config "$T/ctr/config.toml" >"$T/logs/containerd.log" 2>&1 &
+    CONTAINERD=$!
+    E2E_HELPERS+=("$CONTAINERD")
+    wait_for test -S "$T/ctr/containerd.sock"
+}
+ctr_() { timeout 120 ctr -a "$T/ctr/containerd.sock" "$@"; }
