@@ -280,6 +280,22 @@ check "upstream gone: skopeo inspect --raw (/v2/, then the tag) gets demo/multi'
     inspect_raw_is demo/multi:1.0 "$MULTI"
 check "upstream gone: skopeo copies demo/hello:1.0 from the edge" \
     skopeo_ copy --src-tls-verify=false "docker://$EDGE/demo/hello:1.0" "oci:$T/stale-copy:1.0"
+# Every client pulls both images whole, from nothing it holds: podman and containerd forget
+# them first (their layers too), so that every blob comes from the edge's disk.
+served_before=$(edge_metric 'nginx_registry_cache_blob_body_bytes_served_total{cache="edge"}')
+podman_ rmi --all --force >/dev/null 2>&1 || true
+ctr_ images rm "$EDGE/demo/hello:1.0" "$EDGE/demo/multi:1.0" >/dev/null 2>&1 || true
+ctr_ content ls -q 2>/dev/null | xargs -r timeout 60 ctr -a "$T/ctr/containerd.sock" content rm >/dev/null 2>&1 || true
+is "$(ctr_ content ls -q 2>/dev/null | wc -l)" 0 "(containerd holds no content any more)"
+for client in skopeo podman ctr; do
+    for image in "${IMAGES[@]}"; do
+        check "upstream gone: $client pulls $image whole from the edge, with the registry's digests" \
+            "pull_$client" "$image"
+    done
+done
+served_after=$(edge_metric 'nginx_registry_cache_blob_body_bytes_served_total{cache="edge"}')
+check "their blobs came from the edge's disk ($((served_after - served_before)) bytes)" \
+    test "$((served_after - served_before))" -gt 3000000
 
 # --- registry_cache_use_stale off ------------------------------------------------
 edge_restart 0 "$DEAD" off
