@@ -20,6 +20,8 @@ our $Unauthorized = qr/\A\{"errors":\[\{"code":"UNAUTHORIZED","message":"authent
 add_block_preprocessor(sub {
     my $block = shift;
     my $stale = $block->use_stale // 'error timeout http_429 http_503';
+    # An operator's own page for the upstream's 503, and headers it hides from clients.
+    my $extra = $block->operator_config // '';
     $block->set_value(http_config => <<'_EOC_');
     registry_cache_path $TEST_NGINX_CACHE_DIR/ping zone=ping:1m max_size=16m;
 _EOC_
@@ -32,6 +34,10 @@ _EOC_
     }
     location \@registry {
         proxy_pass http://127.0.0.1:\$TEST_NGINX_LIAR_PORT;
+        $extra
+    }
+    location = /maintenance {
+        return 200 "down for maintenance\n";
     }
     location = /metrics {
         registry_cache_metrics;
@@ -164,3 +170,46 @@ replayed its last answer
 [200, 200]
 --- response_body_like eval
 [qr/\A\{\}\z/, qr/^nginx_registry_cache_stale_total\{cache="ping"\} 1$/m]
+
+
+
+=== TEST 10: an exchange that breaks after its status line is no answer: the ping is replayed
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-200", "X-Lie: ping-bad-header"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: STALE"]
+--- response_body eval
+["{}", "{}"]
+
+
+
+=== TEST 11: an operator's own page for the upstream's failure is not replaced
+--- operator_config
+proxy_intercept_errors on; error_page 503 =200 /maintenance;
+--- request eval
+"GET /v2/"
+--- more_headers
+X-Lie: ping-503
+--- error_code: 200
+--- response_body
+down for maintenance
+--- no_error_log
+replayed its last answer
+
+
+
+=== TEST 12: what the operator hides from clients is not replayed to them either
+--- operator_config
+proxy_hide_header WWW-Authenticate;
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["X-Lie: ping-401", "X-Lie: ping-503"]
+--- error_code eval
+[401, 401]
+--- response_headers eval
+["WWW-Authenticate:", "X-Cache-Status: STALE\nWWW-Authenticate:"]

@@ -101,3 +101,15 @@ did not confirm the tag
 ["Accept: $::Oci\nX-Lie: status-429", ""]
 --- response_body_like eval
 [$::Held, qr/^nginx_registry_cache_stale_total\{cache="revalidation"\} 1$/m]
+
+
+
+=== TEST 5: a request that declares a body is never revalidated by a subrequest (its Content-Length without its body would reach the upstream): it goes upstream as it is
+--- request eval
+"GET /v2/lie/tag-oci/manifests/1.0\nhello"
+--- more_headers eval
+"Accept: $::Oci"
+--- response_headers
+X-Cache-Status: MISS
+--- response_body_like eval
+$::Held

@@ -450,7 +450,10 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             return ngx_http_registry_cache_send_manifest(r, digest, found.manifest.descriptor.media_type.view(),
                                                          found.manifest.body, not_modified);
         }
-        if (!fresh && accepted) {
+        // A request that declares a body is never revalidated: the subrequest would carry its
+        // Content-Length without its body, and an upstream connection kept alive would take
+        // the next request's bytes for it (request smuggling). It goes upstream as it is.
+        if (!fresh && accepted && !declares_body(r)) {
             // One HEAD upstream says whether the tag still names what is held (for a client's
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
             // answered with what is held).

@@ -32,7 +32,12 @@ namespace {
 ngx_int_t head_done(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
     auto *rv = static_cast<ngx_http_registry_cache_revalidation_t *>(data);
     ngx_http_upstream_t *u = sr->upstream;
-    if (u != nullptr && u->headers_in.status_n != 0) {
+    // An exchange that broke after the status line (an invalid header, a timeout) ends in
+    // nginx's own 502 or 504: no answer, whatever status it began with.
+    const bool broke = u != nullptr && u->headers_in.status_n != 0 &&
+                       (rc >= NGX_HTTP_SPECIAL_RESPONSE || rc == NGX_ERROR ||
+                        sr->headers_out.status != u->headers_in.status_n);
+    if (u != nullptr && u->headers_in.status_n != 0 && !broke) {
         rv->status = u->headers_in.status_n;
         std::string_view value;
         if (ngx_http_registry_cache_find_header(u->headers_in.headers, "Docker-Content-Digest", value) == 1) {
@@ -42,7 +47,7 @@ ngx_int_t head_done(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
             rv->answered_type = u->headers_in.content_type->value;
         }
     } else {
-        rv->timed_out = sr->headers_out.status == NGX_HTTP_GATEWAY_TIME_OUT;
+        rv->timed_out = sr->headers_out.status == NGX_HTTP_GATEWAY_TIME_OUT || rc == NGX_HTTP_GATEWAY_TIME_OUT;
     }
     return rc;
 }
@@ -137,6 +142,12 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
     sr->method = NGX_HTTP_HEAD;
     sr->method_name = head;
     sr->header_only = 1;
+    // A HEAD declares no body, whatever the client's request did (the handler sends those
+    // upstream as they are; this holds should one come here).
+    sr->headers_in.content_length = nullptr;
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.chunked = 0;
+    sr->headers_in.transfer_encoding = nullptr;
     r->write_event_handler = after_head;
     // A reference of the handler's own, given back when after_head finalizes the request:
     // the subrequest takes and gives back its own.

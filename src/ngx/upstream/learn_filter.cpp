@@ -126,13 +126,16 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     }
     answer.content_encoded = encoded(in.headers);
     // Two challenges (Basic and Bearer, say) would replay as one: such a ping is not kept.
+    // Its headers are read as the client gets them: one the operator hides (proxy_hide_header)
+    // must not come back in a replay.
     int challenges = 0;
     if (state.asked.route.kind == registry_cache::RouteKind::base) {
         std::string_view challenge;
-        challenges = ngx_http_registry_cache_find_header(in.headers, "WWW-Authenticate", challenge);
+        challenges = ngx_http_registry_cache_find_header(r->headers_out.headers, "WWW-Authenticate", challenge);
         answer.www_authenticate = challenge;
         std::string_view version;
-        if (ngx_http_registry_cache_find_header(in.headers, "Docker-Distribution-Api-Version", version) == 1) {
+        if (ngx_http_registry_cache_find_header(r->headers_out.headers, "Docker-Distribution-Api-Version",
+                                                version) == 1) {
             answer.api_version = version;
         }
     }

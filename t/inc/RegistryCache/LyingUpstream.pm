@@ -40,6 +40,8 @@ my %PINGS = (
     map({ ("ping-$_" => "HTTP/1.1 $_ Lie\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlie\n") }
         404, 429, 500, 503),
     'ping-reset' => undef,
+    # A status line, then a header line nginx refuses: the exchange breaks after its status.
+    'ping-bad-header' => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nnot a header\r\n\r\n{}",
 );
 our $PING_CHALLENGE = $challenge;
 
