@@ -213,3 +213,27 @@ proxy_hide_header WWW-Authenticate;
 [401, 401]
 --- response_headers eval
 ["WWW-Authenticate:", "X-Cache-Status: STALE\nWWW-Authenticate:"]
+
+
+
+=== TEST 13: a challenge learned under one Host is never replayed to a client of another (an upstream may build its realm from Host)
+--- request eval
+["GET /v2/", "GET /v2/", "GET /v2/"]
+--- more_headers eval
+["Host: evil.example\nX-Lie: ping-401", "Host: edge.example\nX-Lie: ping-503", "Host: evil.example\nX-Lie: ping-503"]
+--- error_code eval
+[401, 503, 401]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: BYPASS\nWWW-Authenticate:", "X-Cache-Status: STALE\nWWW-Authenticate: $::Challenge"]
+
+
+
+=== TEST 14: nor what a client that said where it reached the upstream was told
+--- request eval
+["GET /v2/", "GET /v2/"]
+--- more_headers eval
+["Host: fwd.example\nX-Forwarded-Host: evil.example\nX-Lie: ping-401", "Host: fwd.example\nX-Lie: ping-503"]
+--- error_code eval
+[401, 503]
+--- response_headers eval
+["X-Cache-Status: BYPASS", "X-Cache-Status: BYPASS"]

@@ -61,11 +61,21 @@ bool is_tag_route(const Route& route) noexcept;
 Lesson learn_tag(const Route& route, Method method, const UpstreamAnswer& answer,
                  std::uint64_t now, TagRecord& tag) noexcept;
 
+// What a ping asked: by which Host, and whether the client sent headers that tell the
+// upstream where it was reached (Forwarded, X-Forwarded-Host/-Proto/-Prefix).
+struct PingAsked {
+    bool credentialed = false;
+    std::string_view host;  // as nginx validated it (lowercase)
+    bool forwarding = false;
+};
+
 // What an answer to the ping (`/v2/`) teaches: the record to replay when the upstream fails
-// (`ping` filled in), from a 200 or 401 to an anonymous GET or HEAD whose headers can be
-// replayed as they are (is_replayable_ping). What a client with credentials was told may be
-// for it alone (a 200 where others get the challenge): it teaches nothing.
-bool learn_ping(const Route& route, Method method, bool credentialed, const UpstreamAnswer& answer,
+// (`ping` filled in), kept for the Host it was asked by, from a 200 or 401 to an anonymous
+// GET or HEAD whose headers can be replayed as they are (is_replayable_ping). What a client
+// with credentials was told may be for it alone (a 200 where others get the challenge), and
+// an upstream may build its challenge's realm from what a client said of where it reached
+// it: those teach nothing, and neither does a Host no key may hold (is_ping_host).
+bool learn_ping(const Route& route, Method method, const PingAsked& asked, const UpstreamAnswer& answer,
                 std::uint64_t now, PingRecord& ping);
 
 // A blob named by a digest of an algorithm the cache records: what a lookup may find and a

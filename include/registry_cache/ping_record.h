@@ -20,6 +20,15 @@ struct PingRecord {
 };
 
 inline constexpr std::size_t max_ping_challenge = 1024;
+// The upstream's answer may name the host it was asked by (a realm built from Host): answers
+// are kept per Host, for this many Hosts at the most (a client can send any Host; those
+// after the first are not kept).
+inline constexpr std::size_t max_ping_hosts = 16;
+inline constexpr std::size_t max_ping_host = 255;
+
+// A Host a ping record may be kept under: lowercase letters, digits, '.', '-', ':', '[', ']'
+// (a name or an address, with a port), at most max_ping_host bytes, not empty.
+bool is_ping_host(std::string_view host) noexcept;
 inline constexpr std::size_t max_ping_api_version = 64;
 
 // Whether an answer may be kept and replayed: a 200 or a 401 (nothing else says the registry

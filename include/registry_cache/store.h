@@ -54,7 +54,8 @@ struct StoreWrite {
     BlobDescriptor descriptor;   // for record: size and media type (stored_at is the link's)
     BlobLink link;               // for record
     std::string body;            // for a manifest record: its bytes
-    PingRecord ping;             // for a ping (a record; repository and digest unused)
+    PingRecord ping;             // for a ping: its record; `repository` holds the Host it was
+                                 // asked by (is_ping_host), `digest` is unused
     // A blob body (its file is BlobFiles'): recorded with descriptor.size and link.stored_at,
     // or forgotten (clear_link); by digest alone, the repository unused.
 };
@@ -152,8 +153,9 @@ public:
     bool evict_blob_bodies(std::uint64_t target, std::vector<std::string>& removed,
                            std::string& error) noexcept;
 
-    // The upstream's last answer to an anonymous ping (/v2/), to replay when it fails.
-    LookupStatus lookup_ping(PingRecord& out, std::string* error = nullptr) noexcept;
+    // The upstream's last answer to an anonymous ping (/v2/) asked by `host`, to replay when
+    // it fails.
+    LookupStatus lookup_ping(std::string_view host, PingRecord& out, std::string* error = nullptr) noexcept;
 
     bool commit(const std::vector<StoreWrite>& batch, std::string& error,
                 std::uint64_t* evicted = nullptr, std::uint64_t* unchanged = nullptr,

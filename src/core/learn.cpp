@@ -31,9 +31,10 @@ bool is_tag_route(const Route& route) noexcept {
            is_valid_tag(route.reference);
 }
 
-bool learn_ping(const Route& route, Method method, bool credentialed, const UpstreamAnswer& answer,
+bool learn_ping(const Route& route, Method method, const PingAsked& asked, const UpstreamAnswer& answer,
                 std::uint64_t now, PingRecord& ping) {
-    if (route.error != RouteError::none || route.kind != RouteKind::base || credentialed ||
+    if (route.error != RouteError::none || route.kind != RouteKind::base || asked.credentialed ||
+        asked.forwarding || !is_ping_host(asked.host) ||
         (method != Method::get && method != Method::head) || !same_object(route, answer.path) ||
         !is_replayable_ping(answer.status, answer.www_authenticate, answer.api_version)) {
         return false;

@@ -16,6 +16,16 @@ constexpr std::size_t challenge_at = 1 + 2 + 8 + 2;
 
 }  // namespace
 
+bool is_ping_host(std::string_view host) noexcept {
+    if (host.empty() || host.size() > max_ping_host) return false;
+    for (const char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                        c == ':' || c == '[' || c == ']';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 bool is_replayable_ping(int status, std::string_view www_authenticate,
                         std::string_view api_version) noexcept {
     return (status == 200 || status == 401) && www_authenticate.size() <= max_ping_challenge &&

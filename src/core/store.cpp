@@ -201,13 +201,18 @@ bool Store::evict_blob_bodies(std::uint64_t target, std::vector<std::string>& re
     }
 }
 
-LookupStatus Store::lookup_ping(PingRecord& out, std::string* error) noexcept {
+LookupStatus Store::lookup_ping(std::string_view host, PingRecord& out, std::string* error) noexcept {
     store::ReadScope scope = impl_->env->read();
     if (scope.get() == nullptr) {
         if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
         return LookupStatus::error;
     }
-    return impl_->upstream_answers.read_ping(scope.get(), out, error);
+    try {
+        return impl_->upstream_answers.read_ping(scope.get(), host, out, error);
+    } catch (...) {
+        if (error != nullptr) set_error(*error, "registry cache ping lookup", "out of memory");
+        return LookupStatus::error;
+    }
 }
 
 namespace {
@@ -243,7 +248,7 @@ bool Store::commit(const std::vector<StoreWrite>& batch, std::string& error,
     // (an invalid media type, an unknown scope) reaches the file.
     for (const StoreWrite& w : batch) {
         if (w.object == StoreWrite::Object::ping) {
-            if (w.kind != StoreWrite::Kind::record ||
+            if (w.kind != StoreWrite::Kind::record || !is_ping_host(w.repository) ||
                 !is_replayable_ping(w.ping.status, w.ping.www_authenticate, w.ping.api_version)) {
                 set_error(error, "registry cache store commit", "invalid upstream answer");
                 return false;

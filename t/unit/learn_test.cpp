@@ -255,15 +255,22 @@ UpstreamAnswer ping_answer(int status) {
     return a;
 }
 
+PingAsked anonymous(bool credentialed = false) {
+    PingAsked asked;
+    asked.credentialed = credentialed;
+    asked.host = "edge.example";
+    return asked;
+}
+
 bool ping_teaches(const std::string& asked, Method m, bool credentialed, const UpstreamAnswer& a) {
     PingRecord p;
-    return learn_ping(parse_route(asked), m, credentialed, a, 1700000000, p);
+    return learn_ping(parse_route(asked), m, anonymous(credentialed), a, 1700000000, p);
 }
 
 TEST(LearnPing, AnAnonymousPingAnswered200Or401IsKept) {
     for (int status : {200, 401}) {
         PingRecord p;
-        ASSERT_TRUE(learn_ping(parse_route("/v2/"), Method::get, false, ping_answer(status), 1700000000, p));
+        ASSERT_TRUE(learn_ping(parse_route("/v2/"), Method::get, anonymous(), ping_answer(status), 1700000000, p));
         EXPECT_EQ(p.status, status);
         EXPECT_EQ(p.stored_at, 1700000000u);
         EXPECT_EQ(p.www_authenticate, ping_answer(status).www_authenticate);
@@ -285,6 +292,19 @@ TEST(LearnPing, NothingFromAClientWithCredentialsAFailureOrAnotherPath) {
     UpstreamAnswer injected = ping_answer(401);
     injected.www_authenticate = "Bearer realm=\"x\"\r\nSet-Cookie: a=b";
     EXPECT_FALSE(ping_teaches("/v2/", Method::get, false, injected));
+}
+
+TEST(LearnPing, NothingWhenTheClientSaidWhereItReachedTheUpstreamOrForAHostNoKeyHolds) {
+    PingRecord p;
+    PingAsked forwarded = anonymous();
+    forwarded.forwarding = true;
+    EXPECT_FALSE(learn_ping(parse_route("/v2/"), Method::get, forwarded, ping_answer(401), 1, p));
+    PingAsked nameless = anonymous();
+    nameless.host = "";
+    EXPECT_FALSE(learn_ping(parse_route("/v2/"), Method::get, nameless, ping_answer(401), 1, p));
+    PingAsked odd = anonymous();
+    odd.host = "a host";
+    EXPECT_FALSE(learn_ping(parse_route("/v2/"), Method::get, odd, ping_answer(401), 1, p));
 }
 
 }  // namespace

@@ -104,9 +104,10 @@ protected:
         store_ = Store::open(options_, error);
         if (!store_) throw std::runtime_error("open failed: " + error);
     }
-    static StoreWrite write(const PingRecord& ping) {
+    static StoreWrite write(const PingRecord& ping, std::string host = "edge.example") {
         StoreWrite w;
         w.object = StoreWrite::Object::ping;
+        w.repository = std::move(host);
         w.ping = ping;
         return w;
     }
@@ -119,7 +120,7 @@ protected:
 TEST_F(PingStoreTest, NoneUntilTheUpstreamAnswered) {
     PingRecord out;
     std::string error;
-    EXPECT_EQ(store_->lookup_ping(out, &error), LookupStatus::miss);
+    EXPECT_EQ(store_->lookup_ping("edge.example", out, &error), LookupStatus::miss);
     EXPECT_TRUE(error.empty()) << error;
 }
 
@@ -129,7 +130,7 @@ TEST_F(PingStoreTest, TheLastAnswerIsKeptAcrossAReopen) {
     ASSERT_TRUE(store_->commit({write(sample(401))}, error)) << error;
     reopen();
     PingRecord out;
-    ASSERT_EQ(store_->lookup_ping(out, &error), LookupStatus::hit) << error;
+    ASSERT_EQ(store_->lookup_ping("edge.example", out, &error), LookupStatus::hit) << error;
     EXPECT_TRUE(same_answer(out, sample(401)));
     EXPECT_EQ(out.stored_at, sample().stored_at);
 }
@@ -141,10 +142,50 @@ TEST_F(PingStoreTest, AnAnswerThatCannotBeReplayedFailsTheBatch) {
     EXPECT_FALSE(store_->commit({write(sample(200)), write(broken)}, error));
     EXPECT_NE(error.find("invalid upstream answer"), std::string::npos) << error;
     PingRecord out;
-    EXPECT_EQ(store_->lookup_ping(out), LookupStatus::miss) << "nothing of the batch applied";
+    EXPECT_EQ(store_->lookup_ping("edge.example", out), LookupStatus::miss) << "nothing of the batch applied";
     StoreWrite forget = write(sample(200));
     forget.kind = StoreWrite::Kind::clear_link;
     EXPECT_FALSE(store_->commit({forget}, error));
+}
+
+TEST(PingRecord, HostsAKeyMayHold) {
+    EXPECT_TRUE(is_ping_host("edge.example"));
+    EXPECT_TRUE(is_ping_host("127.0.0.1:8080"));
+    EXPECT_TRUE(is_ping_host("[::1]:5000"));
+    EXPECT_FALSE(is_ping_host(""));
+    EXPECT_FALSE(is_ping_host("Edge.Example")) << "nginx lowercases the Host it validated";
+    EXPECT_FALSE(is_ping_host("a b"));
+    EXPECT_FALSE(is_ping_host(std::string("a\0b", 3)));
+    EXPECT_FALSE(is_ping_host(std::string(max_ping_host + 1, 'a')));
+}
+
+TEST_F(PingStoreTest, EachHostHasItsOwnAnswer) {
+    std::string error;
+    PingRecord other = sample(401);
+    other.www_authenticate = R"(Bearer realm="https://other.example/token")";
+    ASSERT_TRUE(store_->commit({write(sample(401)), write(other, "other.example")}, error)) << error;
+    PingRecord out;
+    ASSERT_EQ(store_->lookup_ping("edge.example", out), LookupStatus::hit);
+    EXPECT_TRUE(same_answer(out, sample(401)));
+    ASSERT_EQ(store_->lookup_ping("other.example", out), LookupStatus::hit);
+    EXPECT_TRUE(same_answer(out, other));
+    EXPECT_EQ(store_->lookup_ping("third.example", out), LookupStatus::miss);
+}
+
+TEST_F(PingStoreTest, AtMostSoManyHostsAndTheKeptOnesStillChange) {
+    std::string error;
+    for (std::size_t i = 0; i < max_ping_hosts + 4; ++i) {
+        ASSERT_TRUE(store_->commit({write(sample(200), "h" + std::to_string(i) + ".example")}, error)) << error;
+    }
+    PingRecord out;
+    EXPECT_EQ(store_->lookup_ping("h0.example", out), LookupStatus::hit);
+    EXPECT_EQ(store_->lookup_ping("h" + std::to_string(max_ping_hosts - 1) + ".example", out), LookupStatus::hit);
+    EXPECT_EQ(store_->lookup_ping("h" + std::to_string(max_ping_hosts) + ".example", out), LookupStatus::miss)
+        << "a Host too many is not kept";
+    ASSERT_TRUE(store_->commit({write(sample(401), "h0.example")}, error)) << error;
+    ASSERT_EQ(store_->lookup_ping("h0.example", out), LookupStatus::hit);
+    EXPECT_EQ(out.status, 401) << "a kept Host's answer still changes";
+    EXPECT_FALSE(store_->commit({write(sample(200), "Not A Host")}, error)) << "an invalid Host fails the batch";
 }
 
 }  // namespace

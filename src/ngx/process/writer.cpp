@@ -184,7 +184,7 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
 }
 
 void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                        registry_cache::PingRecord &&ping) noexcept {
+                                        std::string_view host, registry_cache::PingRecord &&ping) noexcept {
     ngx_http_registry_cache_worker_t *w = state.cache->worker;
     if (!state.lookup.may_record || w == nullptr || w->store == nullptr) {
         return;
@@ -192,11 +192,12 @@ void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry
     registry_cache::StoreWrite write;
     try {
         registry_cache::PingRecord held;
-        if (w->store->lookup_ping(held) == registry_cache::LookupStatus::hit &&
+        if (w->store->lookup_ping(host, held) == registry_cache::LookupStatus::hit &&
             registry_cache::same_answer(held, ping)) {
             return;
         }
         write.object = registry_cache::StoreWrite::Object::ping;
+        write.repository.assign(host);
         write.ping = std::move(ping);
     } catch (...) {
         recording_failed(r, state);

@@ -33,10 +33,10 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
                                                    const registry_cache::BlobDescriptor &descriptor,
                                                    std::string_view body) noexcept;
 
-// Queues the upstream's answer to an anonymous ping, unless the store holds the same one
+// Queues the upstream's answer to an anonymous ping asked by `host`, unless the store holds the same one
 // (clients ping at every pull: an unchanged answer costs a read, never a write).
 void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                        registry_cache::PingRecord &&ping) noexcept;
+                                        std::string_view host, registry_cache::PingRecord &&ping) noexcept;
 
 // Queues the record of a blob body that was verified and published to the store's disk
 // (counted when queued: the file is there whatever becomes of the record).

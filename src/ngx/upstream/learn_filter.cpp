@@ -65,6 +65,18 @@ bool answer_failure_as_oci(ngx_http_request_t *r, ngx_http_registry_cache_reques
                                             : "the upstream registry could not be reached");
 }
 
+// Whether the client told the upstream where it reached it (an upstream may build its
+// challenge's realm from that): such a ping's answer is not kept for others.
+bool says_where_it_reached(ngx_http_request_t *r) noexcept {
+    for (const char *name : {"Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix"}) {
+        std::string_view value;
+        if (ngx_http_registry_cache_find_header(r->headers_in.headers, name, value) > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void count_outcome(ngx_http_registry_cache_t *cache, ngx_uint_t status) noexcept {
     auto &sh = *cache->sh;
     switch (status / 100) {
@@ -184,9 +196,13 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     }
     if (state.asked.route.kind == registry_cache::RouteKind::base) {
         registry_cache::PingRecord ping;
-        if (challenges <= 1 && registry_cache::learn_ping(state.asked.route, state.asked.method, state.asked.credentialed, answer,
-                                       static_cast<std::uint64_t>(ngx_time()), ping)) {
-            ngx_http_registry_cache_teach_ping(r, state, std::move(ping));
+        registry_cache::PingAsked asked;
+        asked.credentialed = state.asked.credentialed;
+        asked.host = ngx_http_registry_cache_view(r->headers_in.server);
+        asked.forwarding = says_where_it_reached(r);
+        if (challenges <= 1 && registry_cache::learn_ping(state.asked.route, state.asked.method, asked, answer,
+                                                          static_cast<std::uint64_t>(ngx_time()), ping)) {
+            ngx_http_registry_cache_teach_ping(r, state, asked.host, std::move(ping));
         }
         return NGX_OK;
     }

@@ -44,7 +44,8 @@ ngx_int_t replay(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state
     }
     registry_cache::PingRecord held;
     std::string error;
-    const registry_cache::LookupStatus found = w->store->lookup_ping(held, &error);
+    const registry_cache::LookupStatus found =
+        w->store->lookup_ping(ngx_http_registry_cache_view(r->headers_in.server), held, &error);
     if (found != registry_cache::LookupStatus::hit) {
         if (found == registry_cache::LookupStatus::error) {
             ngx_http_registry_cache_count(state.cache->sh->errors);
