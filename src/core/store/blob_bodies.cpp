@@ -4,7 +4,7 @@
 #include <tuple>
 
 #include "registry_cache/keys.h"
-#include "registry_cache/store/read_record.h"
+#include "read_record.h"
 #include "../record_bytes.h"
 
 namespace registry_cache::store {

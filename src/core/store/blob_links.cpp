@@ -1,5 +1,5 @@
 #include "registry_cache/store/blob_links.h"
-#include "registry_cache/store/read_record.h"
+#include "read_record.h"
 
 #include <cerrno>
 #include <new>

@@ -4,7 +4,7 @@
 
 #include "registry_cache/keys.h"
 #include "registry_cache/store/link_table.h"
-#include "registry_cache/store/read_record.h"
+#include "read_record.h"
 
 namespace registry_cache::store {
 namespace {

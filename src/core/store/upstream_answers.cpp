@@ -2,7 +2,7 @@
 
 #include <new>
 
-#include "registry_cache/store/read_record.h"
+#include "read_record.h"
 
 namespace registry_cache::store {
 namespace {

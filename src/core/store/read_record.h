@@ -1,6 +1,6 @@
-// The one way a table of the store reads a record: the value under a key, decoded by the
-// record's own codec, and what its absence, an unknown version, damage or LMDB's failure
-// make of the lookup.
+// The one way a table of the store reads a record (private to the store's tables): the
+// value under a key, decoded by the record's own codec, and what its absence, an unknown
+// version, damage or LMDB's failure make of the lookup.
 #pragma once
 
 #include <string>
