@@ -39,5 +39,8 @@ if [ ! -f "$stamp" ] || [ "$repo/config" -nt "$stamp" ]; then
 fi
 
 make -s -C "$tree" -f objs/Makefile modules -j"$(nproc)"
-cp "$tree/objs/ngx_http_registry_cache_module.so" "$out_dir/ngx_http_registry_cache_module.so"
+# A new file renamed into place, never a copy over the old one: an nginx running with the old
+# module has it mapped, and rewriting its pages under it crashes its workers.
+cp "$tree/objs/ngx_http_registry_cache_module.so" "$out_dir/.ngx_http_registry_cache_module.so.new"
+mv -f "$out_dir/.ngx_http_registry_cache_module.so.new" "$out_dir/ngx_http_registry_cache_module.so"
 echo "built $out_dir/ngx_http_registry_cache_module.so"
