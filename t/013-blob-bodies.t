@@ -19,6 +19,8 @@ our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is n
 our $Layer = $ENV{TEST_NGINX_HELLO_LAYER} or die "TEST_NGINX_HELLO_LAYER is not set";
 our $Blob = "/v2/demo/hello/blobs/$Layer";
 our $ConfigBlob = "/v2/demo/hello/blobs/" . ($ENV{TEST_NGINX_HELLO_CONFIG} or die "TEST_NGINX_HELLO_CONFIG is not set");
+our $BaseBlob = "/v2/demo/hello/blobs/" . ($ENV{TEST_NGINX_HELLO_BASE} or die "TEST_NGINX_HELLO_BASE is not set");
+our $ConfigSize = -s "$ENV{TEST_NGINX_HELLO_LAYOUT}/blobs/" . ($ENV{TEST_NGINX_HELLO_CONFIG} =~ s{:}{/}r);
 our $Body = do {
     my $file = "$ENV{TEST_NGINX_HELLO_LAYOUT}/blobs/" . ($Layer =~ s{:}{/}r);
     open my $fh, '<:raw', $file or die "$file: $!";
@@ -33,6 +35,19 @@ our $Headers = "Content-Length: $Length\nDocker-Content-Digest: $Layer\nEtag: \"
 remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/bodies-*");
 RegistryCache::LyingUpstream::start();
 our $TrueDigest = 'sha256:' . sha256_hex($RegistryCache::LyingUpstream::TRUE_BODY);
+
+# Rewrites the record of a body with an older time (mdb_load, in its text form: \xx a byte):
+# version 1, size and time as 8 bytes little-endian each.
+sub age_body {
+    my ($cache, $digest, $size, $stored_at) = @_;
+    my ($hex) = $digest =~ /\Asha256:([0-9a-f]{64})\z/ or die "not a sha256 digest: $digest";
+    my $le = sub { CORE::join '', map { sprintf '\\%02x', ($_[0] >> (8 * $_)) & 0xff } 0 .. 7 };
+    open my $load, '|-', 'mdb_load', '-T', '-s', 'blob_bodies', "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache"
+        or die "mdb_load: $!";
+    print {$load} "\\01", CORE::join('', map { "\\$_" } $hex =~ /../g), "\n",
+        "\\01", $le->($size), $le->($stored_at), "\n";
+    close $load or die "mdb_load failed: $?";
+}
 
 sub body_file {
     my ($cache, $digest) = @_;
@@ -50,6 +65,11 @@ add_block_preprocessor(sub {
         my $dir = "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs";
         my @files = grep { -f } glob("$dir/tmp/* $dir/sha256/*/*");
         Test::More::is(scalar @files, 0, $block->name . " - no file of a body that failed verification is left");
+    }
+    if ($block->age_bodies) {
+        # The config blob kept two hours ago, the layer fifty minutes ago.
+        age_body($cache, $ENV{TEST_NGINX_HELLO_CONFIG}, $ConfigSize, time - 7200);
+        age_body($cache, $Layer, $Length, time - 3000);
     }
     if (defined(my $want = $block->expect_files)) {
         my $dir = "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs";
@@ -308,3 +328,24 @@ digest mismatch in repository "lie/body-wrong"
 "GET $::Blob"
 --- response_headers
 X-Cache-Status: HIT
+
+
+
+=== TEST 10: (two bodies kept, the config blob first)
+--- cache_name: lru
+--- blobs_max_size: 1049775
+--- request eval
+["GET $::ConfigBlob", "GET $::Blob"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS"]
+
+
+
+=== TEST 10b: a body served again an hour after its record's time is renewed: at the cap the one not used goes, not the one kept first
+--- cache_name: lru
+--- blobs_max_size: 1049775
+--- age_bodies: 1
+--- request eval
+["GET $::ConfigBlob", "GET $::BaseBlob", "GET $::ConfigBlob", "GET $::Blob"]
+--- response_headers eval
+["X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS"]

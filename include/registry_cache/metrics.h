@@ -45,7 +45,7 @@ namespace registry_cache {
     X(bodies_stored, "nginx_registry_cache_blob_bodies_stored_total",                                \
       "Blob bodies verified against their digest and written to the store's disk.")                  \
     X(bodies_evicted, "nginx_registry_cache_blob_bodies_evicted_total",                              \
-      "Blob bodies removed from the store's disk, stored first, to keep within blobs_max_size.")     \
+      "Blob bodies removed from the store's disk, least recently used first, for blobs_max_size.") \
     X(body_bytes_served, "nginx_registry_cache_blob_body_bytes_served_total",                        \
       "Bytes of blob bodies answered from the store's disk (whole bodies; ranges count whole).")     \
     /* Lookups by kind and result (nginx_registry_cache_lookups_total): blobs' are the */           \

@@ -60,11 +60,20 @@ struct StoreWrite {
     // or forgotten (clear_link); by digest alone, the repository unused.
 };
 
-// A blob body the edge's disk holds, once per digest.
+// A blob body the edge's disk holds, once per digest. `stored_at` is when it was kept, or
+// last served once that was body_touch_interval later: eviction goes by it, oldest first, so
+// a body served all day stays while one nobody asks for goes, without a write per hit.
 struct BodyRecord {
     std::uint64_t size = 0;
     std::uint64_t stored_at = 0;
 };
+
+inline constexpr std::uint64_t body_touch_interval = 3600;  // seconds
+
+// Whether serving a body at `now` should renew its record's time.
+constexpr bool body_touch_due(const BodyRecord& record, std::uint64_t now) noexcept {
+    return now >= record.stored_at + body_touch_interval;
+}
 
 // A blob's link in a repository and, when the link is there, whether its body is held.
 struct BodyLookup {
@@ -148,7 +157,7 @@ public:
     // The record of `digest`'s body alone (whichever repositories link it).
     LookupStatus lookup_body_record(const Digest& digest, BodyRecord& out, std::string* error = nullptr) noexcept;
 
-    // Forgets the blob bodies stored first until theirs is at most `target` bytes in all;
+    // Forgets the blob bodies least recently used (BodyRecord) until theirs is at most `target` bytes in all;
     // `removed` gets their digests, whose files the caller removes. False with `error`.
     bool evict_blob_bodies(std::uint64_t target, std::vector<std::string>& removed,
                            std::string& error) noexcept;

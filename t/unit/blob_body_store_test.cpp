@@ -137,3 +137,18 @@ TEST_F(BlobBodyStoreTest, EvictionForgetsTheBodiesStoredFirst) {
 
 }  // namespace
 }  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+TEST(BodyTouch, OnceAnHourAtMost) {
+    BodyRecord record;
+    record.stored_at = 1700000000;
+    EXPECT_FALSE(body_touch_due(record, 1700000000));
+    EXPECT_FALSE(body_touch_due(record, 1700000000 + body_touch_interval - 1));
+    EXPECT_TRUE(body_touch_due(record, 1700000000 + body_touch_interval));
+    EXPECT_FALSE(body_touch_due(record, 1600000000)) << "a clock that went back renews nothing";
+}
+
+}  // namespace
+}  // namespace registry_cache

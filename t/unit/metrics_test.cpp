@@ -126,7 +126,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "# TYPE nginx_registry_cache_blob_bodies_stored_total counter\n"
         "nginx_registry_cache_blob_bodies_stored_total{cache=\"edge\"} 32\n"
         "# HELP nginx_registry_cache_blob_bodies_evicted_total Blob bodies removed from the store's "
-        "disk, stored first, to keep within blobs_max_size.\n"
+        "disk, least recently used first, for blobs_max_size.\n"
         "# TYPE nginx_registry_cache_blob_bodies_evicted_total counter\n"
         "nginx_registry_cache_blob_bodies_evicted_total{cache=\"edge\"} 38\n"
         "# HELP nginx_registry_cache_blob_body_bytes_served_total Bytes of blob bodies answered "

@@ -207,8 +207,10 @@ void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry
 }
 
 void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                        std::string_view digest, std::uint64_t size) noexcept {
-    ngx_http_registry_cache_count(state.cache->sh->bodies_stored);
+                                        std::string_view digest, std::uint64_t size, bool stored) noexcept {
+    if (stored) {
+        ngx_http_registry_cache_count(state.cache->sh->bodies_stored);
+    }
     registry_cache::StoreWrite write;
     try {
         write.object = registry_cache::StoreWrite::Object::blob_body;

@@ -39,9 +39,10 @@ void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry
                                         std::string_view host, registry_cache::PingRecord &&ping) noexcept;
 
 // Queues the record of a blob body that was verified and published to the store's disk
-// (counted when queued: the file is there whatever becomes of the record).
+// (counted when queued, when `stored`: the file is there whatever becomes of the record), or
+// renews the time of one served again.
 void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                        std::string_view digest, std::uint64_t size) noexcept;
+                                        std::string_view digest, std::uint64_t size, bool stored = true) noexcept;
 
 // Forgets a blob body: its file goes now, its record with the next commit (a file that is
 // not what its record says must not answer again). Costs nothing but the record when memory

@@ -209,6 +209,12 @@ ngx_int_t answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    // Served again an hour or more after its record's time: renewed, so that eviction, which
+    // goes oldest first, keeps what is used (one write an hour at most per body).
+    if (registry_cache::body_touch_due(found.body, static_cast<std::uint64_t>(ngx_time()))) {
+        ngx_http_registry_cache_teach_body(r, state, registry_cache::digest_text(state.asked.route), found.body.size,
+                                           false);
+    }
     auto &sh = *state.cache->sh;
     ngx_http_registry_cache_count(sh.body_hits);
     ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));

@@ -28,7 +28,7 @@ void destroy(void *data) noexcept {
     static_cast<verify_t *>(data)->~verify_t();
 }
 
-// Makes room under blobs_max_size for `length` more bytes: the bodies stored first go, their
+// Makes room under blobs_max_size for `length` more bytes: the bodies least recently used go, their
 // records in one transaction, then their files. False when it could not.
 bool make_room(verify_t &v, std::uint64_t total, std::uint64_t length) {
     ngx_http_registry_cache_t *cache = v.state->cache;
@@ -55,7 +55,7 @@ bool make_room(verify_t &v, std::uint64_t total, std::uint64_t length) {
 }
 
 // A blob's 200 to a GET, of a declared length that fits in blobs_max_size, is copied to a
-// temporary file of the store as it is hashed (the bodies stored first make room). Any
+// temporary file of the store as it is hashed (the least recently used bodies make room). Any
 // failure here costs the copy, never the transfer.
 void start_keeping_blob(verify_t &v, const registry_cache::UpstreamAnswer &answer) noexcept {
     ngx_http_registry_cache_request_t &state = *v.state;
