@@ -31,9 +31,9 @@ public:
     // `write.digest`, keeping the total in step. Returns an LMDB code.
     int apply(MDB_txn* txn, const StoreWrite& write, std::string& error) const;
 
-    // Forgets the bodies of the oldest time (kept, or renewed when served) until the total is at most `target` bytes, in one
-    // transaction; their digests ("algorithm:hex") go to `removed`, for their files to be
-    // removed once it committed.
+    // Forgets the bodies of the oldest time (when kept, or renewed when served again) until
+    // the total is at most `target` bytes, in one transaction; their digests ("algorithm:hex")
+    // go to `removed`, for their files to be removed once it committed.
     int evict_to(Environment& env, std::uint64_t target, std::vector<std::string>& removed,
                  std::string& error) const;
 

@@ -28,8 +28,8 @@ void destroy(void *data) noexcept {
     static_cast<verify_t *>(data)->~verify_t();
 }
 
-// Makes room under blobs_max_size for `length` more bytes: the bodies least recently used go, their
-// records in one transaction, then their files. False when it could not.
+// Makes room under blobs_max_size for `length` more bytes: the bodies least recently used go,
+// their records in one transaction, then their files. False when it could not.
 bool make_room(verify_t &v, std::uint64_t total, std::uint64_t length) {
     ngx_http_registry_cache_t *cache = v.state->cache;
     ngx_http_registry_cache_worker_t *w = cache->worker;
