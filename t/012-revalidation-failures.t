@@ -26,16 +26,24 @@ add_block_preprocessor(sub {
     $block->set_value(http_config => <<'_EOC_');
     registry_cache_path $TEST_NGINX_CACHE_DIR/revalidation zone=revalidation:1m max_size=16m;
 _EOC_
-    $block->set_value(config => <<'_EOC_');
-    add_header X-Cache-Status $registry_cache_status always;
+    # An operator's fallback: the upstream's 404 goes to a mirror (the same liar, told nothing).
+    my $fallback = $block->mirror
+        ? 'proxy_intercept_errors on; error_page 404 = @mirror;' : '';
+    $block->set_value(config => <<_EOC_);
+    add_header X-Cache-Status \$registry_cache_status always;
     location /v2/ {
         registry_cache revalidation;
-        registry_cache_pass @registry;
+        registry_cache_pass \@registry;
         registry_cache_tag_ttl 0;
         registry_cache_use_stale error timeout http_429 http_503;
     }
-    location @registry {
-        proxy_pass http://127.0.0.1:$TEST_NGINX_LIAR_PORT;
+    location \@registry {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_LIAR_PORT;
+        $fallback
+    }
+    location \@mirror {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_LIAR_PORT;
+        proxy_set_header X-Lie "";
     }
     location = /metrics {
         registry_cache_metrics;
@@ -113,3 +121,17 @@ did not confirm the tag
 X-Cache-Status: MISS
 --- response_body_like eval
 $::Held
+
+
+
+=== TEST 6: an answer that came by an operator's error_page (a mirror) teaches nothing; the upstream's own does
+--- mirror: 1
+--- request eval
+["HEAD /v2/lie/honest/blobs/sha256:@{['e' x 64]}", "HEAD /v2/lie/honest/blobs/sha256:@{['e' x 64]}",
+ "HEAD /v2/lie/honest/blobs/sha256:@{['e' x 64]}"]
+--- more_headers eval
+["X-Lie: status-404", "", ""]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]

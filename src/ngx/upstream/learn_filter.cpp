@@ -123,6 +123,11 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     if (state.asked.credentialed) {
         u->cacheable = 0;
     }
+    // An answer that came by an error_page (the operator's fallback to a mirror, say) is not
+    // the upstream's: its body is still verified, but it teaches the cache nothing.
+    if (r->error_page) {
+        state.lookup.may_record = false;
+    }
 
     registry_cache::UpstreamAnswer answer;
     answer.path = registry_cache::strip_query(ngx_http_registry_cache_view(u->uri));
