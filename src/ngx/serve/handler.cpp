@@ -1,6 +1,7 @@
 // The content-phase handler: parse the route, refuse what is invalid, answer a cached HEAD
 // of a blob, and pass everything else on to where the operator's proxy_pass lives.
 #include "serve/serve.h"
+#include "serve/lookup.h"
 #include "process/flight.h"
 #include "process/process.h"
 #include "process/request_state.h"
@@ -11,7 +12,6 @@
 #include <string>
 #include <string_view>
 
-#include "registry_cache/policy/credentials.h"
 #include "registry_cache/policy/manifest_answer.h"
 
 namespace {
@@ -43,95 +43,28 @@ Method method_of(const ngx_http_request_t *r) noexcept {
     }
 }
 
-// Hands the request, untouched (method, headers, body not yet read), to the location that
-// holds the proxy_pass; the upstream's answer streams back through it.
-ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
-    return ngx_http_registry_cache_pass(r, target);
-}
-
-// What a read of the store makes of a request: hit (servable to anyone: only what the
-// upstream gave without credentials is), miss, or error (logged; by seed semantics nothing
-// is then written back, so that a sick store is not also loaded with writes).
-status_t judge_read(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                    LookupStatus found, registry_cache::LinkScope scope, const std::string &error) noexcept {
-    switch (found) {
-        case LookupStatus::hit:
-            return scope == registry_cache::LinkScope::public_access ? status_t::hit : status_t::miss;
-        case LookupStatus::miss:
-            return status_t::miss;
-        case LookupStatus::error:
-            break;
-    }
-    ngx_http_registry_cache_count(state.cache->sh->errors);
-    ngx_http_registry_cache_log_store_error(state.cache, r->connection->log, "lookup", error);
-    state.lookup.may_record = false;
-    return status_t::error;
-}
-
-// Reads the store with `lookup` (a member of Store) for the route's repository and digest.
-template <typename Found, typename Lookup>
-status_t read_with(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, Found &found,
-                   Lookup lookup) {
-    registry_cache::Store *store = state.cache->worker ? state.cache->worker->store.get() : nullptr;
-    std::string error;
-    if (store == nullptr) {
-        found.status = LookupStatus::error;
-        error = "the store is not open";
-    } else {
-        found = (store->*lookup)(state.asked.route.name, state.asked.route.digest, &error);
-    }
-    return judge_read(r, state, found.status, found.link.scope, error);
-}
-
 // A HEAD of a blob.
 status_t read_store(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                     registry_cache::LookupResult &found) {
-    return read_with(r, state, found, &registry_cache::Store::lookup);
+    return ngx_http_registry_cache_read_with(r, state, found, &registry_cache::Store::lookup);
 }
 
 // A blob's link in the repository and whether its body is on the store's disk.
 status_t read_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                    registry_cache::BodyLookup &found) {
-    return read_with(r, state, found, &registry_cache::Store::lookup_blob_body);
+    return ngx_http_registry_cache_read_with(r, state, found, &registry_cache::Store::lookup_blob_body);
 }
 
 // A manifest by digest, with its body.
 status_t read_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                        registry_cache::ManifestLookup &found) {
-    return read_with(r, state, found, &registry_cache::Store::lookup_manifest);
+    return ngx_http_registry_cache_read_with(r, state, found, &registry_cache::Store::lookup_manifest);
 }
 
-// Whether the request carries anything that can tell the upstream who is asking: then what
-// the upstream answers may be for that client only (the rule is the core's).
-bool carries_credentials(ngx_http_request_t *r) noexcept {
-    registry_cache::RequestCredentials seen;
-    seen.authorization = r->headers_in.authorization != nullptr;
-#if (nginx_version >= 1023000)
-    seen.cookie = r->headers_in.cookie != nullptr;
-#else
-    seen.cookie = r->headers_in.cookies.nelts != 0;
-#endif
-    // The query as forwarded: the unparsed one unless nginx rewrote the URI.
-    seen.query = ngx_http_registry_cache_view(r->args);
-    std::string_view ignored;
-    seen.proxy_authorization =
-        ngx_http_registry_cache_find_header(r->headers_in.headers, "Proxy-Authorization", ignored) > 0;
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl != nullptr) {
-        X509 *cert = SSL_get_peer_certificate(r->connection->ssl->connection);
-        if (cert != nullptr) {
-            seen.client_certificate = true;
-            X509_free(cert);
-        }
-    }
-#endif
-    return registry_cache::carries_credentials(seen);
-}
-
-// A request that declares a body: it can hold its connection for as long as the client
-// takes to send it (or never does), so it never leads a flight others wait on.
-bool declares_body(const ngx_http_request_t *r) noexcept {
-    return r->headers_in.content_length_n > 0 || r->headers_in.chunked;
+// Hands the request, untouched (method, headers, body not yet read), to the location that
+// holds the proxy_pass; the upstream's answer streams back through it.
+ngx_int_t pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
+    return ngx_http_registry_cache_pass(r, target);
 }
 
 ngx_int_t answer_hit(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
@@ -148,78 +81,6 @@ ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     return pass(r, rlcf->pass);
-}
-
-// Opens the file of a body the store records, as nginx opens a static file; false when it is
-// not there or not of the size recorded (then its record goes: the next GET stores it anew).
-bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-               const registry_cache::BodyLookup &found, ngx_http_registry_cache_body_file_t &file) {
-    ngx_http_registry_cache_worker_t *w = state.cache->worker;
-    const std::string path = w->blobs->path_of(state.asked.route.digest);
-    if (!ngx_http_registry_cache_pool_copy(r->pool, path, file.path) || file.path.len == 0) {
-        return false;
-    }
-    // NUL-terminated for open(): the pool copy is not.
-    auto *name = static_cast<u_char *>(ngx_pnalloc(r->pool, path.size() + 1));
-    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
-    if (name == nullptr || cln == nullptr) {
-        return false;
-    }
-    ngx_memcpy(name, path.c_str(), path.size() + 1);
-    file.path.data = name;
-    file.fd = ngx_open_file(name, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK, NGX_FILE_OPEN, 0);
-    ngx_file_info_t info;
-    const bool there = file.fd != NGX_INVALID_FILE;
-    const bool sound = there && ngx_fd_info(file.fd, &info) != NGX_FILE_ERROR && ngx_is_file(&info) &&
-                       static_cast<std::uint64_t>(ngx_file_size(&info)) == found.body.size &&
-                       found.body.size == found.descriptor.size;
-    if (there) {
-        auto *clnf = static_cast<ngx_pool_cleanup_file_t *>(cln->data);
-        clnf->fd = file.fd;
-        clnf->name = name;
-        clnf->log = r->connection->log;
-        cln->handler = ngx_pool_cleanup_file;
-    }
-    if (sound) {
-        file.size = ngx_file_size(&info);
-        return true;
-    }
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, there ? 0 : ngx_errno,
-                  "registry cache: the blob body \"%s\" is %s; its record is dropped", path.c_str(),
-                  there ? "not of the size recorded" : "missing");
-    ngx_http_registry_cache_forget_body(state.cache, registry_cache::digest_text(state.asked.route),
-                                        r->connection->log);
-    return false;
-}
-
-// Answers a GET of a blob from the store's disk when its link is servable and its file is
-// whole, hashed again as it goes (a file damaged on disk is cut, never served whole);
-// NGX_DECLINED, with nothing sent, when it cannot. `state` is attached to the request.
-ngx_int_t answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                      const registry_cache::BodyLookup &found) {
-    ngx_http_registry_cache_body_file_t file{};
-    if (found.status != LookupStatus::hit || found.link.scope != registry_cache::LinkScope::public_access ||
-        found.body_status != LookupStatus::hit || !open_body(r, state, found, file))
-    {
-        return NGX_DECLINED;
-    }
-    if (state.verify.on &&
-        ngx_http_registry_cache_verify_stored_body(r, state, found.body.size) !=
-            ngx_http_registry_cache_verify_start_t::started)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    // Served again an hour or more after its record's time: renewed, so that eviction, which
-    // goes oldest first, keeps what is used (one write an hour at most per body).
-    if (registry_cache::body_touch_due(found.body, static_cast<std::uint64_t>(ngx_time()))) {
-        ngx_http_registry_cache_teach_body(r, state, registry_cache::digest_text(state.asked.route), found.body.size,
-                                           false);
-    }
-    auto &sh = *state.cache->sh;
-    ngx_http_registry_cache_count(sh.body_hits);
-    ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));
-    state.lookup.status = status_t::hit;
-    return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor, &file);
 }
 
 // Polls start short (a leader's answer usually lands within a round trip to the upstream)
@@ -265,7 +126,7 @@ void follow(ngx_http_request_t *r) {
     if (flight == registry_cache::FlightState::recorded && state->asked.method == Method::get) {
         registry_cache::BodyLookup found;
         if (read_body(r, *state, found) == status_t::hit) {
-            const ngx_int_t rc = answer_body(r, *state, found);
+            const ngx_int_t rc = ngx_http_registry_cache_answer_body(r, *state, found);
             if (rc != NGX_DECLINED) {
                 ngx_http_finalize_request(r, rc);
                 return;
@@ -300,7 +161,7 @@ ngx_int_t miss_attached(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_
     if (state->lookup.status == status_t::error) {
         return pass(r, rlcf->pass);
     }
-    if (state->asked.credentialed || declares_body(r)) {
+    if (state->asked.credentialed || ngx_http_registry_cache_declares_body(r)) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "registry cache: miss with credentials or a body: joins no flight");
         return pass_miss(r, *state);
@@ -367,14 +228,14 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
                            ngx_http_registry_cache_request_t &judged) {
     registry_cache::BodyLookup found;
     judged.lookup.status = read_body(r, judged, found);
-    judged.asked.credentialed = carries_credentials(r);
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     // Where redirects keep it: a request the disk cannot answer goes upstream.
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
     if (state == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     if (state->lookup.status == status_t::hit) {
-        const ngx_int_t rc = answer_body(r, *state, found);
+        const ngx_int_t rc = ngx_http_registry_cache_answer_body(r, *state, found);
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -410,7 +271,7 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
     if (judged.lookup.status == status_t::miss) {
         ngx_http_registry_cache_count(sh.manifest_misses);
     }
-    judged.asked.credentialed = carries_credentials(r);
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -436,10 +297,9 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
     }
     const bool public_pair = found.tag.scope == registry_cache::LinkScope::public_access &&
                              found.manifest.link.scope == registry_cache::LinkScope::public_access;
-    judged.lookup.status = judge_read(r, judged, found.status,
-                                      public_pair ? registry_cache::LinkScope::public_access
-                                                  : registry_cache::LinkScope::credentialed,
-                                      error);
+    judged.lookup.status = ngx_http_registry_cache_judge_read(
+        r, judged, found.status,
+        public_pair ? registry_cache::LinkScope::public_access : registry_cache::LinkScope::credentialed, error);
     if (judged.lookup.status == status_t::hit) {
         const auto age = ngx_time() - static_cast<time_t>(found.tag.stored_at);
         const bool fresh = age >= 0 && age < rlcf->tag_ttl;
@@ -459,11 +319,11 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         // A request that declares a body is never revalidated: the subrequest would carry its
         // Content-Length without its body, and an upstream connection kept alive would take
         // the next request's bytes for it (request smuggling). It goes upstream as it is.
-        if (!fresh && accepted && !declares_body(r)) {
+        if (!fresh && accepted && !ngx_http_registry_cache_declares_body(r)) {
             // One HEAD upstream says whether the tag still names what is held (for a client's
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
             // answered with what is held).
-            judged.asked.credentialed = carries_credentials(r);
+            judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
             return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
         }
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: tag held, but %s",
@@ -473,7 +333,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
     if (judged.lookup.status == status_t::miss) {
         ngx_http_registry_cache_count(sh.tag_misses);
     }
-    judged.asked.credentialed = carries_credentials(r);
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -546,7 +406,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
             return state ? answer_hit(r, *state, found) : NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
         // Only what goes upstream can learn: a hit never needs to know who asked.
-        judged.asked.credentialed = carries_credentials(r);
+        judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
         return miss(r, rlcf, judged);
     }
 
@@ -554,7 +414,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
                    "registry cache: bypass: not a HEAD of a recordable blob, or a Range");
     ngx_http_registry_cache_count(cache->sh->bypasses);
     judged.lookup.status = status_t::bypass;
-    judged.asked.credentialed = carries_credentials(r);
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -1,0 +1,87 @@
+// A blob's body answered from the store's disk (lookup.h): the file opened as nginx opens a
+// static one, checked against its record, hashed again as it is sent.
+#include "serve/lookup.h"
+#include "process/writer.h"
+#include "verify/verify_filter.h"
+
+#include <string>
+
+using registry_cache::LookupStatus;
+using status_t = ngx_http_registry_cache_status_t;
+
+namespace {
+
+// Opens the file of a body the store records, as nginx opens a static file; false when it is
+// not there or not of the size recorded (then its record goes: the next GET stores it anew).
+bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+               const registry_cache::BodyLookup &found, ngx_http_registry_cache_body_file_t &file) {
+    ngx_http_registry_cache_worker_t *w = state.cache->worker;
+    const std::string path = w->blobs->path_of(state.asked.route.digest);
+    if (!ngx_http_registry_cache_pool_copy(r->pool, path, file.path) || file.path.len == 0) {
+        return false;
+    }
+    // NUL-terminated for open(): the pool copy is not.
+    auto *name = static_cast<u_char *>(ngx_pnalloc(r->pool, path.size() + 1));
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
+    if (name == nullptr || cln == nullptr) {
+        return false;
+    }
+    ngx_memcpy(name, path.c_str(), path.size() + 1);
+    file.path.data = name;
+    file.fd = ngx_open_file(name, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK, NGX_FILE_OPEN, 0);
+    ngx_file_info_t info;
+    const bool there = file.fd != NGX_INVALID_FILE;
+    const bool sound = there && ngx_fd_info(file.fd, &info) != NGX_FILE_ERROR && ngx_is_file(&info) &&
+                       static_cast<std::uint64_t>(ngx_file_size(&info)) == found.body.size &&
+                       found.body.size == found.descriptor.size;
+    if (there) {
+        auto *clnf = static_cast<ngx_pool_cleanup_file_t *>(cln->data);
+        clnf->fd = file.fd;
+        clnf->name = name;
+        clnf->log = r->connection->log;
+        cln->handler = ngx_pool_cleanup_file;
+    }
+    if (sound) {
+        file.size = ngx_file_size(&info);
+        return true;
+    }
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, there ? 0 : ngx_errno,
+                  "registry cache: the blob body \"%s\" is %s; its record is dropped", path.c_str(),
+                  there ? "not of the size recorded" : "missing");
+    ngx_http_registry_cache_forget_body(state.cache, registry_cache::digest_text(state.asked.route),
+                                        r->connection->log);
+    return false;
+}
+
+// Answers a GET of a blob from the store's disk when its link is servable and its file is
+// whole, hashed again as it goes (a file damaged on disk is cut, never served whole);
+// NGX_DECLINED, with nothing sent, when it cannot. `state` is attached to the request.
+}  // namespace
+
+ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                              const registry_cache::BodyLookup &found) {
+    ngx_http_registry_cache_body_file_t file{};
+    if (found.status != LookupStatus::hit || found.link.scope != registry_cache::LinkScope::public_access ||
+        found.body_status != LookupStatus::hit || !open_body(r, state, found, file))
+    {
+        return NGX_DECLINED;
+    }
+    if (state.verify.on &&
+        ngx_http_registry_cache_verify_stored_body(r, state, found.body.size) !=
+            ngx_http_registry_cache_verify_start_t::started)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    // Served again an hour or more after its record's time: renewed, so that eviction, which
+    // goes oldest first, keeps what is used (one write an hour at most per body).
+    if (registry_cache::body_touch_due(found.body, static_cast<std::uint64_t>(ngx_time()))) {
+        ngx_http_registry_cache_teach_body(r, state, registry_cache::digest_text(state.asked.route), found.body.size,
+                                           false);
+    }
+    auto &sh = *state.cache->sh;
+    ngx_http_registry_cache_count(sh.body_hits);
+    ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));
+    state.lookup.status = status_t::hit;
+    return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor, &file);
+}
+

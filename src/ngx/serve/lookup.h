@@ -1,0 +1,50 @@
+// What the handler and its answers from the store share (lookup.cpp, body_answer.cpp): a
+// read of the store for the request's route and what it makes of the request, what the
+// request carries, and a blob's body answered from the store's disk.
+#pragma once
+
+#include "serve/serve.h"
+#include "process/process.h"
+#include "state/request.h"
+
+#include <string>
+
+#include "registry_cache/store.h"
+
+// What a read of the store makes of a request: hit (servable to anyone: only what the
+// upstream gave without credentials is), miss, or error (logged, counted; nothing is then
+// written back, so that a sick store is not also loaded with writes).
+ngx_http_registry_cache_status_t ngx_http_registry_cache_judge_read(
+    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, registry_cache::LookupStatus found,
+    registry_cache::LinkScope scope, const std::string &error) noexcept;
+
+// Reads the store with `lookup` (a member of Store) for the route's repository and digest.
+template <typename Found, typename Lookup>
+ngx_http_registry_cache_status_t ngx_http_registry_cache_read_with(ngx_http_request_t *r,
+                                                                   ngx_http_registry_cache_request_t &state,
+                                                                   Found &found, Lookup lookup) {
+    registry_cache::Store *store = state.cache->worker ? state.cache->worker->store.get() : nullptr;
+    std::string error;
+    if (store == nullptr) {
+        found.status = registry_cache::LookupStatus::error;
+        error = "the store is not open";
+    } else {
+        found = (store->*lookup)(state.asked.route.name, state.asked.route.digest, &error);
+    }
+    return ngx_http_registry_cache_judge_read(r, state, found.status, found.link.scope, error);
+}
+
+// Whether the request carries anything that can tell the upstream who is asking: then what
+// the upstream answers may be for that client only (the rule is the core's).
+bool ngx_http_registry_cache_carries_credentials(ngx_http_request_t *r) noexcept;
+
+// A request that declares a body: it can hold its connection for as long as the client
+// takes to send it (or never does), so it never leads a flight others wait on, nor goes
+// upstream in a subrequest of ours.
+bool ngx_http_registry_cache_declares_body(const ngx_http_request_t *r) noexcept;
+
+// Answers a GET of a blob from the store's disk when its link is servable and its file is
+// whole, hashed again as it goes; NGX_DECLINED, with nothing sent, when it cannot. `state`
+// is attached to the request.
+ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                              const registry_cache::BodyLookup &found);
