@@ -17,17 +17,14 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                const registry_cache::BodyLookup &found, ngx_http_registry_cache_body_file_t &file) {
     ngx_http_registry_cache_worker_t *w = state.cache->worker;
     const std::string path = w->blobs->path_of(state.asked.route.digest);
-    if (!ngx_http_registry_cache_pool_copy(r->pool, path, file.path) || file.path.len == 0) {
-        return false;
-    }
-    // NUL-terminated for open(): the pool copy is not.
+    // In the request's pool, NUL-terminated for open(): the file's name while it is sent.
     auto *name = static_cast<u_char *>(ngx_pnalloc(r->pool, path.size() + 1));
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
-    if (name == nullptr || cln == nullptr) {
+    if (path.empty() || name == nullptr || cln == nullptr) {
         return false;
     }
     ngx_memcpy(name, path.c_str(), path.size() + 1);
-    file.path.data = name;
+    file.path = ngx_str_t{path.size(), name};
     file.fd = ngx_open_file(name, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK, NGX_FILE_OPEN, 0);
     ngx_file_info_t info;
     const bool there = file.fd != NGX_INVALID_FILE;
@@ -53,11 +50,11 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     return false;
 }
 
+}  // namespace
+
 // Answers a GET of a blob from the store's disk when its link is servable and its file is
 // whole, hashed again as it goes (a file damaged on disk is cut, never served whole);
 // NGX_DECLINED, with nothing sent, when it cannot. `state` is attached to the request.
-}  // namespace
-
 ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                               const registry_cache::BodyLookup &found) {
     ngx_http_registry_cache_body_file_t file{};

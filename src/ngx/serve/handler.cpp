@@ -156,8 +156,12 @@ void follow_safely(ngx_http_request_t *r) noexcept {
 // followers are answered from the file once the leader's body is kept); a store error, a
 // request with credentials (which can only learn a credentialed link, of no use to
 // followers) or one that declares a body just goes upstream.
-ngx_int_t miss_attached(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
-                        ngx_http_registry_cache_request_t *state) {
+ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+               ngx_http_registry_cache_request_t &judged) {
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
+    if (state == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (state->lookup.status == status_t::error) {
         return pass(r, rlcf->pass);
     }
@@ -192,14 +196,6 @@ ngx_int_t miss_attached(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_
     return NGX_DONE;
 }
 
-// The same for a request whose state is not attached yet (where redirects keep it: the
-// request may go upstream).
-ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
-               ngx_http_registry_cache_request_t &judged) {
-    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
-    return state != nullptr ? miss_attached(r, rlcf, state) : NGX_HTTP_INTERNAL_SERVER_ERROR;
-}
-
 // What the client's Accept headers name, and whether an If-None-Match names `digest`, read
 // as distribution reads them (policy/manifest_answer.h).
 registry_cache::ManifestAccept accept_of(ngx_http_request_t *r) noexcept {
@@ -217,10 +213,6 @@ bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcep
     return named;
 }
 
-// A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
-// in this repository, learned without credentials, and the upstream would send it to this
-// client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
-// flight: a manifest is small and its followers would each fetch the body anyway.
 // A GET of a blob where bodies are kept: answered from the store's disk when the link of this
 // repository is servable (the rule of a HEAD hit) and the body's file is there, whole; else
 // passed on, where the verifying filter keeps what comes.
@@ -228,21 +220,28 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
                            ngx_http_registry_cache_request_t &judged) {
     registry_cache::BodyLookup found;
     judged.lookup.status = read_body(r, judged, found);
-    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
-    // Where redirects keep it: a request the disk cannot answer goes upstream.
-    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, true);
-    if (state == nullptr) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (state->lookup.status == status_t::hit) {
+    if (judged.lookup.status == status_t::hit) {
+        // Answered here: no redirect follows, so r->ctx is enough to keep the state, and a
+        // hit never needs to know who asked. A body the disk cannot answer after all (its
+        // file gone) declines with nothing sent, and goes on as a miss below.
+        auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
+        if (state == nullptr) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
         const ngx_int_t rc = ngx_http_registry_cache_answer_body(r, *state, found);
         if (rc != NGX_DECLINED) {
             return rc;
         }
-        state->lookup.status = status_t::miss;
+        judged.lookup.status = status_t::miss;
     }
-    return miss_attached(r, rlcf, state);
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+    return miss(r, rlcf, judged);
 }
+
+// A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
+// in this repository, learned without credentials, and the upstream would send it to this
+// client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
+// flight: a manifest is small and its followers would each fetch the body anyway.
 
 ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                           ngx_http_registry_cache_request_t &judged) {
