@@ -42,6 +42,11 @@ Key link_key(std::string_view repository, const Digest& digest) noexcept;
 // "algorithm-byte digest-bytes": the key of content stored once per digest, whichever
 // repositories link it (manifest bodies). Empty for a digest the cache does not store.
 Key content_key(const Digest& digest) noexcept;
+// The content key inside a link key of `repository`: its bytes after "repository \0", the
+// same bytes content_key() would build from the digest again. Empty for an empty key.
+inline std::string_view content_key_in(const Key& link, std::string_view repository) noexcept {
+    return link.empty() ? std::string_view{} : link.view().substr(repository.size() + 1);
+}
 // "repository \0 tag". Empty when either is not valid.
 Key tag_key(std::string_view repository, std::string_view tag) noexcept;
 

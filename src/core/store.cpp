@@ -175,7 +175,7 @@ BodyLookup Store::lookup_blob_body(std::string_view repository, const Digest& di
     result.status = impl_->links.read(scope.get(), link.view(), record, error);
     if (result.status != LookupStatus::hit) return result;
     fill(result, record);
-    result.body_status = impl_->bodies.read(scope.get(), digest, result.body, error);
+    result.body_status = impl_->bodies.read(scope.get(), content_key_in(link, repository), result.body, error);
     // A damaged body record is the store's sickness, as a damaged link is.
     if (result.body_status == LookupStatus::error) result.status = LookupStatus::error;
     return result;
@@ -187,7 +187,7 @@ LookupStatus Store::lookup_body_record(const Digest& digest, BodyRecord& out, st
         if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
         return LookupStatus::error;
     }
-    return impl_->bodies.read(scope.get(), digest, out, error);
+    return impl_->bodies.read(scope.get(), content_key(digest).view(), out, error);
 }
 
 bool Store::evict_blob_bodies(std::uint64_t target, std::vector<std::string>& removed,

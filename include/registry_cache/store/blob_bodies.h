@@ -22,9 +22,10 @@ public:
 
     int open(Environment& env, WriteTxn& txn, std::string& error) noexcept;
 
-    // The record of `digest`'s body: hit with its size, miss when none (or of a version this
-    // code does not know), error when LMDB fails or the record is damaged.
-    LookupStatus read(MDB_txn* txn, const Digest& digest, BodyRecord& out,
+    // The record of the body under `content_key` (keys.h: content_key, or content_key_in a
+    // link's key): hit with its size, miss when none (or of a version this code does not
+    // know), error when LMDB fails or the record is damaged.
+    LookupStatus read(MDB_txn* txn, std::string_view content_key, BodyRecord& out,
                       std::string* error) const noexcept;
 
     // Records (kind record: descriptor.size) or forgets (clear_link) the body of

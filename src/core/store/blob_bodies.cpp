@@ -68,11 +68,10 @@ int BlobBodies::open(Environment& env, WriteTxn& txn, std::string& error) noexce
     return env.open_table(txn, table_name, dbi_, error);
 }
 
-LookupStatus BlobBodies::read(MDB_txn* txn, const Digest& digest, BodyRecord& out,
+LookupStatus BlobBodies::read(MDB_txn* txn, std::string_view content_key, BodyRecord& out,
                               std::string* error) const noexcept {
-    const Key key_bytes = content_key(digest);
-    if (key_bytes.empty()) return LookupStatus::miss;
-    return read_record(txn, dbi_, key_bytes.view(), table_name, out, error, decode_body);
+    if (content_key.empty()) return LookupStatus::miss;
+    return read_record(txn, dbi_, content_key, table_name, out, error, decode_body);
 }
 
 int BlobBodies::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) const {

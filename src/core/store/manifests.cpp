@@ -1,4 +1,5 @@
 #include "registry_cache/store/manifests.h"
+#include "read_record.h"
 
 #include <cstring>
 #include <new>
@@ -59,29 +60,17 @@ int Manifests::open(Environment& env, WriteTxn& txn, std::string& error) noexcep
 LookupStatus Manifests::read(MDB_txn* txn, std::string_view repository, const Digest& digest,
                              LinkRecord& link, std::string& body,
                              std::string* error) const noexcept {
+    // One key built: the body's is the link's tail (keys.h).
     const Key link_k = link_key(repository, digest);
-    const Key content_k = content_key(digest);
-    if (link_k.empty() || content_k.empty()) return LookupStatus::miss;
-
-    MDB_val key = to_val(link_k.view());
-    MDB_val value;
-    int rc = mdb_get(txn, links_, &key, &value);
-    if (rc == MDB_NOTFOUND) return LookupStatus::miss;
-    if (rc != MDB_SUCCESS) {
-        if (error != nullptr) set_lmdb_error(*error, "mdb_get(manifest_links)", rc);
-        return LookupStatus::error;
-    }
+    if (link_k.empty()) return LookupStatus::miss;
     LinkRecord record;
-    switch (decode(to_view(value), record)) {
-        case DecodeStatus::ok: break;
-        case DecodeStatus::unknown_version: return LookupStatus::miss;
-        case DecodeStatus::damaged:
-            if (error != nullptr) set_error(*error, links_table, "damaged record");
-            return LookupStatus::error;
-    }
+    const LookupStatus linked = read_record(txn, links_, link_k.view(), links_table, record, error,
+                                            [](std::string_view bytes, LinkRecord& r) { return decode(bytes, r); });
+    if (linked != LookupStatus::hit) return linked;
 
-    key = to_val(content_k.view());
-    rc = mdb_get(txn, bodies_, &key, &value);
+    MDB_val key = to_val(content_key_in(link_k, repository));
+    MDB_val value;
+    int rc = mdb_get(txn, bodies_, &key, &value);
     if (rc == MDB_NOTFOUND) return LookupStatus::miss;
     if (rc != MDB_SUCCESS) {
         if (error != nullptr) set_lmdb_error(*error, "mdb_get(manifest_bodies)", rc);
@@ -146,9 +135,8 @@ int Manifests::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool
     kept = true;
     const Digest digest = parse_digest(w.digest).digest;
     const Key link = link_key(w.repository, digest);
-    const Key content = content_key(digest);
     MDB_val link_k = to_val(link.view());
-    const MDB_val content_k = to_val(content.view());
+    const MDB_val content_k = to_val(content_key_in(link, w.repository));
 
     MDB_val existing;
     int rc = mdb_get(txn, links_, &link_k, &existing);
