@@ -42,3 +42,27 @@ TEST(Stale, NeverForWhatTheUpstreamSaysIsGoneOrForAnAnswer) {
 
 }  // namespace
 }  // namespace registry_cache
+
+namespace registry_cache {
+namespace {
+
+TEST(OutcomeOf, TheUpstreamsAnswerNginxsFailureOrNothingToJudge) {
+    UpstreamOutcome o;
+    ASSERT_TRUE(outcome_of(503, 503, o));
+    EXPECT_TRUE(o.answered);
+    EXPECT_EQ(o.status, 503);
+    ASSERT_TRUE(outcome_of(0, 502, o));
+    EXPECT_FALSE(o.answered);
+    EXPECT_FALSE(o.timed_out);
+    ASSERT_TRUE(outcome_of(0, 504, o));
+    EXPECT_TRUE(o.timed_out);
+    ASSERT_TRUE(outcome_of(200, 502, o)) << "broke after its status line: no answer";
+    EXPECT_FALSE(o.answered);
+    ASSERT_TRUE(outcome_of(200, 504, o));
+    EXPECT_TRUE(o.timed_out);
+    EXPECT_FALSE(outcome_of(503, 200, o)) << "an error_page's answer goes out: nothing to judge";
+    EXPECT_FALSE(outcome_of(0, 500, o));
+}
+
+}  // namespace
+}  // namespace registry_cache

@@ -24,6 +24,13 @@ struct UpstreamOutcome {
     bool timed_out = false;  // when it did not: because time ran out
 };
 
+// What an exchange came to, read from the upstream's status (0: it sent no status line) and
+// the status that goes out for it (or that nginx ended it with): the upstream's answer when
+// the two agree; no answer when nginx made a 502 or 504 itself, before or after a status line
+// (an invalid header, a timeout: a 504 is one); false, nothing to judge, when what goes out
+// is neither (an error_page's answer).
+bool outcome_of(int upstream_status, int outgoing_status, UpstreamOutcome& out) noexcept;
+
 // Whether `conditions` (a mask of StaleCondition) allow a stale answer after `outcome`. An
 // answer outside the named statuses (a 404 above all: deleted upstream) never does.
 bool may_serve_stale(unsigned conditions, const UpstreamOutcome& outcome) noexcept;

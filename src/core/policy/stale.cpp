@@ -2,6 +2,20 @@
 
 namespace registry_cache {
 
+bool outcome_of(int upstream_status, int outgoing_status, UpstreamOutcome& out) noexcept {
+    out = UpstreamOutcome{};
+    if (upstream_status != 0 && upstream_status == outgoing_status) {
+        out.answered = true;
+        out.status = upstream_status;
+        return true;
+    }
+    if (outgoing_status == 502 || outgoing_status == 504) {
+        out.timed_out = outgoing_status == 504;
+        return true;
+    }
+    return false;
+}
+
 bool may_serve_stale(unsigned conditions, const UpstreamOutcome& outcome) noexcept {
     if ((conditions & stale_off) != 0) return false;
     if (!outcome.answered) {

@@ -32,12 +32,15 @@ namespace {
 ngx_int_t head_done(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
     auto *rv = static_cast<ngx_http_registry_cache_revalidation_t *>(data);
     ngx_http_upstream_t *u = sr->upstream;
-    // An exchange that broke after the status line (an invalid header, a timeout) ends in
-    // nginx's own 502 or 504: no answer, whatever status it began with.
-    const bool broke = u != nullptr && u->headers_in.status_n != 0 &&
-                       (rc >= NGX_HTTP_SPECIAL_RESPONSE || rc == NGX_ERROR ||
-                        sr->headers_out.status != u->headers_in.status_n);
-    if (u != nullptr && u->headers_in.status_n != 0 && !broke) {
+    // How nginx ended the subrequest: its own status for an exchange that broke (after the
+    // status line too: an invalid header, a timeout), else what went out (policy/stale.h).
+    const int ended = rc >= NGX_HTTP_SPECIAL_RESPONSE ? static_cast<int>(rc)
+                      : rc == NGX_ERROR               ? NGX_HTTP_BAD_GATEWAY
+                                                      : static_cast<int>(sr->headers_out.status);
+    registry_cache::UpstreamOutcome outcome;
+    const bool judged = registry_cache::outcome_of(u != nullptr ? static_cast<int>(u->headers_in.status_n) : 0,
+                                                   ended, outcome);
+    if (judged && outcome.answered) {
         rv->status = u->headers_in.status_n;
         std::string_view value;
         if (ngx_http_registry_cache_find_header(u->headers_in.headers, "Docker-Content-Digest", value) == 1) {
@@ -47,7 +50,7 @@ ngx_int_t head_done(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
             rv->answered_type = u->headers_in.content_type->value;
         }
     } else {
-        rv->timed_out = sr->headers_out.status == NGX_HTTP_GATEWAY_TIME_OUT || rc == NGX_HTTP_GATEWAY_TIME_OUT;
+        rv->timed_out = judged && outcome.timed_out;
     }
     return rc;
 }

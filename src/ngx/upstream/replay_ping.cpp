@@ -80,21 +80,11 @@ ngx_int_t ngx_http_registry_cache_replay_ping(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
     // What goes out must be the upstream's answer (not an error_page's), or nginx's own 502
-    // or 504 for an exchange that failed: no answer, or one that broke after its status
-    // line (an invalid header, a timeout), which is no answer either.
-    const ngx_uint_t made = r->headers_out.status;
-    const ngx_uint_t said = r->upstream->headers_in.status_n;
-    const bool nginx_failed = made == NGX_HTTP_BAD_GATEWAY || made == NGX_HTTP_GATEWAY_TIME_OUT;
+    // or 504 for an exchange that failed (policy/stale.h).
     registry_cache::UpstreamOutcome outcome;
-    if (said != 0 && said == made) {
-        outcome.answered = true;
-        outcome.status = static_cast<int>(said);
-    } else if (nginx_failed && (said == 0 || said != made)) {
-        outcome.timed_out = made == NGX_HTTP_GATEWAY_TIME_OUT;
-    } else {
-        return NGX_DECLINED;
-    }
-    if (!registry_cache::may_serve_stale(static_cast<unsigned>(state.use_stale), outcome)) {
+    if (!registry_cache::outcome_of(static_cast<int>(r->upstream->headers_in.status_n),
+                                    static_cast<int>(r->headers_out.status), outcome) ||
+        !registry_cache::may_serve_stale(static_cast<unsigned>(state.use_stale), outcome)) {
         return NGX_DECLINED;
     }
     try {
