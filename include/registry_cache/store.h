@@ -154,6 +154,10 @@ public:
     BodyLookup lookup_blob_body(std::string_view repository, const Digest& digest,
                                 std::string* error = nullptr) noexcept;
 
+    // The bytes of the blob bodies recorded, and how many: what blobs_max_size is held to
+    // (one read of the table's total, not the whole of stats()).
+    bool blob_body_totals(std::uint64_t& bytes, std::uint64_t& bodies, std::string& error) noexcept;
+
     // The record of `digest`'s body alone (whichever repositories link it).
     LookupStatus lookup_body_record(const Digest& digest, BodyRecord& out, std::string* error = nullptr) noexcept;
 

@@ -181,6 +181,15 @@ BodyLookup Store::lookup_blob_body(std::string_view repository, const Digest& di
     return result;
 }
 
+bool Store::blob_body_totals(std::uint64_t& bytes, std::uint64_t& bodies, std::string& error) noexcept {
+    store::ReadScope scope = impl_->env->read();
+    if (scope.get() == nullptr) {
+        set_lmdb_error(error, "mdb_txn_renew", scope.rc());
+        return false;
+    }
+    return impl_->bodies.totals(scope.get(), bytes, bodies, error);
+}
+
 LookupStatus Store::lookup_body_record(const Digest& digest, BodyRecord& out, std::string* error) noexcept {
     store::ReadScope scope = impl_->env->read();
     if (scope.get() == nullptr) {

@@ -67,14 +67,14 @@ void start_keeping_blob(verify_t &v, const registry_cache::UpstreamAnswer &answe
         return;
     }
     try {
-        registry_cache::StoreStats stats;
+        std::uint64_t bytes = 0, bodies = 0;
         std::string error;
-        if (!w->store->stats(stats, error)) {
+        if (!w->store->blob_body_totals(bytes, bodies, error)) {
             ngx_http_registry_cache_log_store_error(state.cache, v.r->connection->log, "reading the store's totals",
                                                     error);
             return;
         }
-        if (!make_room(v, stats.blob_body_bytes, static_cast<std::uint64_t>(answer.content_length))) {
+        if (!make_room(v, bytes, static_cast<std::uint64_t>(answer.content_length))) {
             return;
         }
         if (!w->blobs->create(v.body_file, error)) {
