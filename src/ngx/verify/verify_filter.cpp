@@ -40,6 +40,9 @@ bool make_room(verify_t &v, std::uint64_t total, std::uint64_t length) {
     if (total + length <= cap) {
         return true;
     }
+    // What this worker learned and has not committed yet (a body served again, renewed) must
+    // count before the least recently used are chosen.
+    ngx_http_registry_cache_flush(cache, v.r->connection->log);
     std::vector<std::string> removed;
     std::string error;
     if (!w->store->evict_blob_bodies(cap - length, removed, error)) {
