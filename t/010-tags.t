@@ -239,10 +239,10 @@ X-Cache-Status: MISS
 
 
 === TEST 12: a tag moved upstream is answered as held while the TTL lasts...
-The tag is moved behind the edge's back, within a TTL of two seconds (the edge counts whole
-seconds: these requests take well under one).
+The tag is moved behind the edge's back, within a TTL of three seconds (the edge counts whole
+seconds: these requests have two seconds at least, a loaded machine included).
 --- cache_name: expiring
---- tag_ttl: 2s
+--- tag_ttl: 3s
 --- request eval
 ["PUT /direct/v2/demo/hello/manifests/expiring\n$::Body", "GET /v2/demo/hello/manifests/expiring",
  "PUT /direct/v2/demo/hello/manifests/expiring\n$::Moved", "GET /v2/demo/hello/manifests/expiring"]
@@ -259,11 +259,11 @@ seconds: these requests take well under one).
 
 === TEST 12b: (the TTL runs out: the harness waits after this block's one request)
 --- cache_name: expiring
---- tag_ttl: 2s
+--- tag_ttl: 3s
 --- request
 GET /v2/
 --- error_code: 200
---- wait: 2.1
+--- wait: 3.1
 
 
 
@@ -271,7 +271,7 @@ GET /v2/
 The moved manifest is deleted at the end, with its tag, so that the registry's tags are as
 the other tests expect.
 --- cache_name: expiring
---- tag_ttl: 2s
+--- tag_ttl: 3s
 --- request eval
 ["GET /v2/demo/hello/manifests/expiring", "GET /v2/demo/hello/manifests/expiring",
  "DELETE /direct/v2/demo/hello/manifests/$::MovedDigest", "GET /v2/demo/hello/tags/list"]

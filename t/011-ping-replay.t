@@ -55,7 +55,7 @@ __DATA__
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["X-Lie: ping-503", "X-Lie: ping-reset"]
+["X-Lie: status-503", "X-Lie: reset"]
 --- error_code eval
 [503, 502]
 --- response_headers eval
@@ -82,7 +82,7 @@ X-Lie: ping-401
 --- request eval
 ["GET /v2/", "GET /v2/", "GET /v2/", "HEAD /v2/"]
 --- more_headers eval
-["X-Lie: ping-503", "X-Lie: ping-429", "X-Lie: ping-reset", "X-Lie: ping-503"]
+["X-Lie: status-503", "X-Lie: status-429", "X-Lie: reset", "X-Lie: status-503"]
 --- error_code eval
 [401, 401, 401, 401]
 --- response_headers eval
@@ -98,7 +98,7 @@ X-Lie: ping-401
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["X-Lie: ping-500", "X-Lie: ping-404"]
+["X-Lie: status-500", "X-Lie: status-404"]
 --- error_code eval
 [500, 404]
 --- response_headers eval
@@ -112,7 +112,7 @@ X-Lie: ping-401
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["X-Lie: ping-200\nAuthorization: Bearer abc", "X-Lie: ping-503"]
+["X-Lie: ping-200\nAuthorization: Bearer abc", "X-Lie: status-503"]
 --- error_code eval
 [200, 401]
 --- response_headers eval
@@ -124,7 +124,7 @@ X-Lie: ping-401
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["X-Lie: ping-two-challenges", "X-Lie: ping-503"]
+["X-Lie: ping-two-challenges", "X-Lie: status-503"]
 --- error_code eval
 [401, 401]
 --- response_headers eval
@@ -136,7 +136,7 @@ X-Lie: ping-401
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["X-Lie: ping-200", "X-Lie: ping-503"]
+["X-Lie: ping-200", "X-Lie: status-503"]
 --- error_code eval
 [200, 200]
 --- response_headers eval
@@ -151,7 +151,7 @@ X-Lie: ping-401
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["X-Lie: ping-503", "X-Lie: ping-reset"]
+["X-Lie: status-503", "X-Lie: reset"]
 --- error_code eval
 [503, 502]
 --- response_headers eval
@@ -165,7 +165,7 @@ replayed its last answer
 --- request eval
 ["GET /v2/", "GET /metrics"]
 --- more_headers eval
-["X-Lie: ping-503", ""]
+["X-Lie: status-503", ""]
 --- error_code eval
 [200, 200]
 --- response_body_like eval
@@ -193,7 +193,7 @@ proxy_intercept_errors on; error_page 503 =200 /maintenance;
 --- request eval
 "GET /v2/"
 --- more_headers
-X-Lie: ping-503
+X-Lie: status-503
 --- error_code: 200
 --- response_body
 down for maintenance
@@ -208,7 +208,7 @@ proxy_hide_header WWW-Authenticate;
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["X-Lie: ping-401", "X-Lie: ping-503"]
+["X-Lie: ping-401", "X-Lie: status-503"]
 --- error_code eval
 [401, 401]
 --- response_headers eval
@@ -220,7 +220,7 @@ proxy_hide_header WWW-Authenticate;
 --- request eval
 ["GET /v2/", "GET /v2/", "GET /v2/"]
 --- more_headers eval
-["Host: evil.example\nX-Lie: ping-401", "Host: edge.example\nX-Lie: ping-503", "Host: evil.example\nX-Lie: ping-503"]
+["Host: evil.example\nX-Lie: ping-401", "Host: edge.example\nX-Lie: status-503", "Host: evil.example\nX-Lie: status-503"]
 --- error_code eval
 [401, 503, 401]
 --- response_headers eval
@@ -232,7 +232,7 @@ proxy_hide_header WWW-Authenticate;
 --- request eval
 ["GET /v2/", "GET /v2/"]
 --- more_headers eval
-["Host: fwd.example\nX-Forwarded-Host: evil.example\nX-Lie: ping-401", "Host: fwd.example\nX-Lie: ping-503"]
+["Host: fwd.example\nX-Forwarded-Host: evil.example\nX-Lie: ping-401", "Host: fwd.example\nX-Lie: status-503"]
 --- error_code eval
 [401, 503]
 --- response_headers eval

@@ -154,11 +154,17 @@ TEST_F(BlobFilesTest, NamesNeverCollide) {
     EXPECT_NE(a.path(), b.path());
     // A leftover of a process that had this pid does not stop the next body.
     const std::string next = a.path().substr(0, a.path().rfind('.') + 1);
+    std::vector<std::string> leftovers;
     for (int i = 0; i < 4; ++i) {
-        std::ofstream(next + std::to_string(std::stoull(b.path().substr(b.path().rfind('.') + 1)) + 1 + i)) << "x";
+        leftovers.push_back(next + std::to_string(std::stoull(b.path().substr(b.path().rfind('.') + 1)) + 1 + i));
+        std::ofstream(leftovers.back()) << "x";
     }
     TempBody c;
     ASSERT_TRUE(files_.create(c, error)) << error;
+    for (const std::string& leftover : leftovers) {
+        EXPECT_NE(c.path(), leftover) << "a new name, not a leftover's";
+        EXPECT_EQ(read(leftover), "x") << "the leftover untouched";
+    }
 }
 
 TEST_F(BlobFilesTest, SweepRemovesWhatACrashLeftAndNothingElse) {

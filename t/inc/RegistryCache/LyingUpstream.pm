@@ -23,27 +23,23 @@ use POSIX ();
 my $other_digest = 'sha256:' . ('e' x 64);
 
 # Answers to the ping, GET|HEAD /v2/, chosen by the request's X-Lie header (the edge passes
-# a client's headers on): kind => the raw response, or undef to reset the connection. Other
-# requests with an X-Lie header of status-<code> or reset fail so (see serve).
-my $challenge = 'Bearer realm="http://127.0.0.1:1/token",service="liar"';
+# a client's headers on): kind => the raw response. Any request, a ping too, with an X-Lie
+# header of status-<code> or reset fails so instead (see serve).
+our $PING_CHALLENGE = 'Bearer realm="http://127.0.0.1:1/token",service="liar"';
 my %PINGS = (
     'ping-200' => "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
                   . "Content-Length: 2\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
                   . "Connection: close\r\n\r\n{}",
     'ping-401' => "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json; charset=utf-8\r\n"
                   . "Content-Length: 7\r\nDocker-Distribution-Api-Version: registry/2.0\r\n"
-                  . "WWW-Authenticate: $challenge\r\nConnection: close\r\n\r\nrefused",
+                  . "WWW-Authenticate: $PING_CHALLENGE\r\nConnection: close\r\n\r\nrefused",
     # Two challenges: replayed as one, a client would miss the other.
     'ping-two-challenges' => "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
-                  . "WWW-Authenticate: Basic realm=\"liar\"\r\nWWW-Authenticate: $challenge\r\n"
+                  . "WWW-Authenticate: Basic realm=\"liar\"\r\nWWW-Authenticate: $PING_CHALLENGE\r\n"
                   . "Connection: close\r\n\r\n",
-    map({ ("ping-$_" => "HTTP/1.1 $_ Lie\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlie\n") }
-        404, 429, 500, 503),
-    'ping-reset' => undef,
     # A status line, then a header line nginx refuses: the exchange breaks after its status.
     'ping-bad-header' => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nnot a header\r\n\r\n{}",
 );
-our $PING_CHALLENGE = $challenge;
 
 # kind => sub (digest) returning the raw response head, or undef to reset the connection.
 my %LIES = (
@@ -179,7 +175,7 @@ sub serve {
             my ($ping) = $request =~ /^X-Lie: ([\w-]+)\r$/mi;
             $response = $PINGS{$ping // 'ping-200'};
         }
-        # Any other request fails as its X-Lie header says: X-Lie: status-<code>, or reset.
+        # Any request, a ping too, fails as its X-Lie header says: status-<code>, or reset.
         if ($request =~ /^X-Lie: (status-(\d{3})|reset)\r$/mi) {
             $response = $2 ? "HTTP/1.1 $2 Lie\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlie\n" : undef;
         }
