@@ -4,9 +4,8 @@
 # above all a 404 (the tag is gone), send the client's own request upstream, whose answer
 # the client gets; a request that declares a body is not revalidated; an answer that came by
 # the operator's error_page teaches nothing. The lying upstream fails each request as its
-# X-Lie header asks; the edge
-# passes the client's headers on, to the revalidation too. Blocks share one cache, in order
-# (counters start again with each block).
+# X-Lie header asks; the edge passes the client's headers on, to the revalidation too. Blocks
+# share one cache, in order (counters start again with each block).
 # Needs TEST_NGINX_CACHE_DIR (scripts/test.sh).
 
 use Test::Nginx::Socket 'no_plan';

@@ -155,9 +155,9 @@ pull_ctr() {
         [[ $(ctr_ images ls 2>/dev/null | awk -v i="$EDGE/$1" '$1 == i { print $3 }') == "$(registry_digest "$1")" ]]
 }
 
-# The Docker daemon's pull of a manifest: /v2/, HEAD of the tag with the four types it
-# accepts, GET by the digest named (the registry's), then for an index GET of its linux/amd64
-# manifest. Each body must hash to the digest it was asked by.
+# The Docker daemon's pull: /v2/, HEAD of the tag with the four types it accepts, GET by the
+# digest named (the registry's), for an index GET of its linux/amd64 manifest, then the
+# image's config and layers. Each body must hash to the digest it was asked by.
 get_by_digest() {  # NAME DIGEST -> the body in $T/body
     curl -sf -o "$T/body" --max-time 10 -H "Accept: $TYPES" "http://$EDGE/v2/$1/manifests/$2" &&
         [[ $(sha <"$T/body") == "$2" ]]
@@ -171,8 +171,14 @@ pull_docker() {
     [[ $digest == "$(registry_digest "$1")" ]] && get_by_digest "$name" "$digest" || return 1
     if jq -e '.manifests' "$T/body" >/dev/null; then
         platform=$(jq -r '.manifests[] | select(.platform.architecture == "amd64") | .digest' "$T/body")
-        get_by_digest "$name" "$platform"
+        get_by_digest "$name" "$platform" || return 1
     fi
+    # Then its config and layers (a daemon holding none of them yet), each checked.
+    local blob
+    for blob in $(jq -r '.config.digest, .layers[].digest' "$T/body"); do
+        curl -sf -o "$T/blob" --max-time 20 "http://$EDGE/v2/$name/blobs/$blob" &&
+            [[ $(sha <"$T/blob") == "$blob" ]] || return 1
+    done
 }
 
 CLIENTS=(skopeo podman ctr docker)
