@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Blob bodies kept on a disk that fails: the cache lives on a small tmpfs of its own. A body
-# that does not fit, a stored file cut short under the running edge, and a store remounted
-# read-only each cost the copy, never the transfer: every client gets the whole blob, with
-# its digest, nothing wrong is kept or served, the failure is logged and counted, and no
-# worker dies.
+# that does not fit, a stored file cut short, damaged or deleted under the running edge, and
+# a store remounted read-only each cost the copy, never the transfer or the pull: every
+# client gets the whole blob, with its digest, nothing wrong is kept or served, the failure
+# is logged and counted, and no worker dies.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -79,6 +79,23 @@ is "$(get "$BASE") $(get "$BASE")" "200 MISS $BASE 200 MISS $BASE" \
 check "the failures are counted" test "$(errors)" -gt "${errors_before:-0}"
 is "$(get "$CONFIG")" "200 HIT $CONFIG" "what it holds still answers"
 umount "$CACHE/blobs"
+
+# A stored file damaged in place (the same size, other bytes) and one deleted, under a pull:
+# the pull succeeds whole, every digest checks. The damaged file is hashed before a byte of it
+# goes, so the client sees a miss, never a transfer cut part way (which skopeo does not retry).
+pull() { skopeo_ copy --src-tls-verify=false --src-no-creds "docker://$EDGE/demo/hello:1.0" "oci:$T/$1:1.0" &&
+    layout_verify_blobs "$T/$1" >/dev/null; }
+check "a first pull through the edge" pull pull1
+stored() { test -f "$CACHE/blobs/sha256/${1:7:2}/${1#sha256:}"; }
+check "it kept the small blobs' bodies" stored "$BASE"
+mismatches_before=$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')
+printf 'damaged!' | dd of="$CACHE/blobs/sha256/${CONFIG:7:2}/${CONFIG#sha256:}" bs=1 seek=100 conv=notrunc 2>/dev/null
+rm "$CACHE/blobs/sha256/${BASE:7:2}/${BASE#sha256:}"
+check "a pull with a damaged and a deleted body on the disk succeeds, every digest checks" pull pull2
+check "the damaged file is logged" grep -aq "the stored blob body $CONFIG hashes to .*: it is damaged and removed" "$EDGE_DIR/error.log"
+check "and counted" test "$(edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}')" -eq $((mismatches_before + 1))
+check "the deleted one is logged" grep -aq 'is missing; its record is dropped' "$EDGE_DIR/error.log"
+is "$(get "$CONFIG") $(get "$BASE")" "200 HIT $CONFIG 200 HIT $BASE" "both are kept anew by that pull"
 
 check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing

@@ -50,12 +50,8 @@ _edge_wait_ready
 SIZE=$((64 * 1024 * 1024))
 head -c "$SIZE" /dev/zero | openssl enc -aes-256-ctr -K "$(printf '%064d' 21)" -iv "$(printf '%032d' 21)" \
     -nosalt >"$T/big.bin"
-DIGEST=sha256:$(sha256sum "$T/big.bin" | cut -d' ' -f1)
 REPO=e2e/one-transfer-$$
-location=$(curl -sf -X POST -D - -o /dev/null "http://$REGISTRY/v2/$REPO/blobs/uploads/" |
-    tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
-[[ $location == http* ]] || location=http://$REGISTRY$location
-curl -sf -X PUT -H "Content-Type: application/octet-stream" --data-binary "@$T/big.bin" "$location&digest=$DIGEST" -o /dev/null
+DIGEST=$(registry_push_blob "$T/big.bin" "$REPO")
 URL=http://$EDGE/v2/$REPO/blobs/$DIGEST
 
 # Bytes the tap sent the edge for the blob.
@@ -78,6 +74,16 @@ wait_for test -s "$EDGE_DIR/tap.log"
 moved=$(upstream_bytes)
 check "the upstream moved at most 1.1 times the blob ($moved bytes for $SIZE)" \
     test "$moved" -le $((SIZE * 11 / 10))
+
+# Clients that leave while the stored body is being proven (hashed whole before it is sent,
+# some 40 ms for 64 MiB here): the request is let go once the thread is back, the worker
+# lives, and the next GET is answered whole.
+worker=$(pgrep -P "$(<"$EDGE_DIR/nginx.pid")" | head -n1)
+for i in $(seq 1 20); do curl -s -o /dev/null --max-time 0.0$((i % 9 + 1)) "$URL" || true; done
+check "20 clients that left during the proof: the worker lives" kill -0 "$worker"
+check "(some of them left before their answer began: 499)" grep -q '" 499 ' "$EDGE_DIR/access.log"
+is "$(curl -s -o "$T/again" --max-time 20 -w '%{http_code} %header{x-cache-status}' "$URL") sha256:$(sha256sum <"$T/again" | cut -d' ' -f1)" \
+    "200 HIT $DIGEST" "and the next GET is answered from the store, whole"
 
 # The leader's client leaves half way: its followers go upstream themselves, and get it.
 REPO2=$REPO-left

@@ -172,6 +172,19 @@ e2e_registry() {
     REGISTRY=127.0.0.1:$REGISTRY_PORT
 }
 
+# Pushes the bytes of FILE to the registry as a blob of REPO (a monolithic upload, no edge in
+# between); prints its digest.
+registry_push_blob() {
+    local file=$1 repo=$2 digest location
+    digest=sha256:$(sha256sum "$file" | cut -d' ' -f1)
+    location=$(curl -sf -X POST -D - -o /dev/null "http://$REGISTRY/v2/$repo/blobs/uploads/" |
+        tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+    [[ $location == http* ]] || location=http://$REGISTRY$location
+    curl -sf -X PUT -H "Content-Type: application/octet-stream" --data-binary "@$file" \
+        "$location&digest=$digest" -o /dev/null
+    echo "$digest"
+}
+
 # Reference layout, rebuilt locally: build-image.sh is reproducible, so its
 # digests are those of what seed.sh pushed.
 e2e_build_image() {
@@ -490,9 +503,11 @@ e2e_podman_init() {
     mkdir -p "$T/podman"
     printf '[registries.insecure]\nregistries = ["%s"]\n' "$EDGE" >"$T/podman/registries.conf"
 }
+# PODMAN_DRIVER picks another storage driver (overlay, for partial pulls: their options
+# then come from CONTAINERS_STORAGE_CONF).
 podman_() {
     CONTAINERS_REGISTRIES_CONF=$T/podman/registries.conf timeout 120 podman \
-        --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver vfs \
+        --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver "${PODMAN_DRIVER:-vfs}" \
         --cgroup-manager cgroupfs --events-backend none "$@"
 }
 

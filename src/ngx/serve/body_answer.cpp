@@ -1,10 +1,11 @@
 // A blob's body answered from the store's disk (lookup.h): the file opened as nginx opens a
-// static one, checked against its record, hashed again as it is sent.
-#include "serve/lookup.h"
+// static one, checked against its record, and proven (hashed whole) before it is sent.
 #include "process/writer.h"
-#include "verify/verify_filter.h"
+#include "serve/lookup.h"
+#include "verify/prove_file.h"
 
 #include <string>
+#include <type_traits>
 
 using registry_cache::LookupStatus;
 using status_t = ngx_http_registry_cache_status_t;
@@ -28,7 +29,8 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     file.fd = ngx_open_file(name, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK, NGX_FILE_OPEN, 0);
     ngx_file_info_t info;
     const bool there = file.fd != NGX_INVALID_FILE;
-    const bool sound = there && ngx_fd_info(file.fd, &info) != NGX_FILE_ERROR && ngx_is_file(&info) &&
+    const bool sound = there && ngx_fd_info(file.fd, &info) != NGX_FILE_ERROR &&
+                       ngx_is_file(&info) &&
                        static_cast<std::uint64_t>(ngx_file_size(&info)) == found.body.size &&
                        found.body.size == found.descriptor.size;
     if (there) {
@@ -50,30 +52,23 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     return false;
 }
 
-}  // namespace
+// What a proof running in a thread leaves for its verdict.
+struct pending_t {
+    ngx_http_registry_cache_request_t *state;
+    registry_cache::BodyLookup found;
+    ngx_http_registry_cache_body_file_t file;
+};
+static_assert(std::is_trivially_destructible_v<pending_t>, "it lives in the request pool");
 
-// Answers a GET of a blob from the store's disk when its link is servable and its file is
-// whole, hashed again as it goes (a file damaged on disk is cut, never served whole);
-// NGX_DECLINED, with nothing sent, when it cannot. `state` is attached to the request.
-ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
-                                              const registry_cache::BodyLookup &found) {
-    ngx_http_registry_cache_body_file_t file{};
-    if (found.status != LookupStatus::hit || found.link.scope != registry_cache::LinkScope::public_access ||
-        found.body_status != LookupStatus::hit || !open_body(r, state, found, file))
-    {
-        return NGX_DECLINED;
-    }
-    if (state.verify.on &&
-        ngx_http_registry_cache_verify_stored_body(r, state, found.body.size) !=
-            ngx_http_registry_cache_verify_start_t::started)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+// The file, proven: sent, counted, and its record's time renewed when due.
+ngx_int_t send_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                    const registry_cache::BodyLookup &found,
+                    const ngx_http_registry_cache_body_file_t &file) {
     // Served again an hour or more after its record's time: renewed, so that eviction, which
     // goes oldest first, keeps what is used (one write an hour at most per body).
     if (registry_cache::body_touch_due(found.body, static_cast<std::uint64_t>(ngx_time()))) {
-        ngx_http_registry_cache_teach_body(r, state, registry_cache::digest_text(state.asked.route), found.body.size,
-                                           false);
+        ngx_http_registry_cache_teach_body(r, state, registry_cache::digest_text(state.asked.route),
+                                           found.body.size, false);
     }
     auto &sh = *state.cache->sh;
     ngx_http_registry_cache_count(sh.body_hits);
@@ -82,3 +77,56 @@ ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r, ngx_http_re
     return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor, &file);
 }
 
+// The verdict of a proof that ran in a thread, the client still there.
+void proven_in_thread(ngx_http_request_t *r, void *data, bool proven) noexcept {
+    auto &pending = *static_cast<pending_t *>(data);
+    ngx_int_t rc;
+    try {
+        rc = proven ? send_body(r, *pending.state, pending.found, pending.file)
+                    : ngx_http_registry_cache_body_miss(r, *pending.state);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_http_finalize_request(r, rc);
+}
+
+}  // namespace
+
+// Answers a GET of a blob from the store's disk when its link is servable and its file is
+// whole and, where the location verifies, hashes to its name (a damaged file is removed and
+// never sent); NGX_DECLINED, with nothing sent, when it cannot; NGX_DONE while a thread
+// proves the file (the request then goes on from there, answered or passed upstream).
+// `state` is attached to the request.
+ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r,
+                                              ngx_http_registry_cache_request_t &state,
+                                              const registry_cache::BodyLookup &found) {
+    ngx_http_registry_cache_body_file_t file{};
+    if (found.status != LookupStatus::hit ||
+        found.link.scope != registry_cache::LinkScope::public_access ||
+        found.body_status != LookupStatus::hit || !open_body(r, state, found, file))
+    {
+        return NGX_DECLINED;
+    }
+    if (!state.verify.on) {
+        return send_body(r, state, found, file);
+    }
+    auto *pending = static_cast<pending_t *>(ngx_palloc(r->pool, sizeof(pending_t)));
+    if (pending == nullptr) {
+        return NGX_DECLINED;
+    }
+    *pending = pending_t{&state, found, file};
+    switch (ngx_http_registry_cache_prove_file(r, state, file.fd, found.body.size,
+                                               registry_cache::digest_text(state.asked.route),
+                                               proven_in_thread, pending))
+    {
+        case ngx_http_registry_cache_proof_t::proving:
+            return NGX_DONE;
+        case ngx_http_registry_cache_proof_t::proven:
+            return send_body(r, state, found, file);
+        case ngx_http_registry_cache_proof_t::refuted:
+        case ngx_http_registry_cache_proof_t::failed:
+            break;
+    }
+    return NGX_DECLINED;
+}

@@ -232,10 +232,8 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
         if (rc != NGX_DECLINED) {
             return rc;
         }
-        judged.lookup.status = status_t::miss;
     }
-    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
-    return miss(r, rlcf, judged);
+    return ngx_http_registry_cache_body_miss(r, judged);
 }
 
 // A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
@@ -421,6 +419,16 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 }
 
 }  // namespace
+
+ngx_int_t ngx_http_registry_cache_body_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+    if (state.lookup.status == status_t::hit) {
+        state.lookup.status = status_t::miss;
+    }
+    state.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
+    return miss(r, rlcf, state);
+}
 
 ngx_int_t ngx_http_registry_cache_pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
     if (target.data[0] == '@') {

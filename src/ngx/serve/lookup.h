@@ -44,7 +44,12 @@ bool ngx_http_registry_cache_carries_credentials(ngx_http_request_t *r) noexcept
 bool ngx_http_registry_cache_declares_body(const ngx_http_request_t *r) noexcept;
 
 // Answers a GET of a blob from the store's disk when its link is servable and its file is
-// whole, hashed again as it goes; NGX_DECLINED, with nothing sent, when it cannot. `state`
-// is attached to the request.
+// whole and, where the location verifies, proven to hash to its name before it is sent;
+// NGX_DECLINED, with nothing sent, when it cannot; NGX_DONE while a thread proves it (the
+// request then goes on by itself: answered, or ngx_http_registry_cache_body_miss()). `state`
+// is attached to the request (body_answer.cpp).
 ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                               const registry_cache::BodyLookup &found);
+// A GET of a blob that the store's disk did not answer after all: a miss, as if it had never
+// been kept (handler.cpp).
+ngx_int_t ngx_http_registry_cache_body_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state);

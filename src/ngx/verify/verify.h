@@ -87,7 +87,6 @@ struct ngx_http_registry_cache_verify_t {
     // jobs, and published once it verified; removed on every other path (its destructor).
     registry_cache::TempBody body_file;
     std::uint64_t body_copied;  // bytes written to it so far
-    bool from_store;            // a body the store's disk answers with: removed if it fails
     u_char *scratch;         // for bytes in a file; allocated when the first such comes
     std::uint64_t received;  // bytes that reached the filter
     bool end_seen;           // the buffer with the last byte arrived

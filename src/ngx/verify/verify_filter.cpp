@@ -204,23 +204,6 @@ void on_request_end(void *data) noexcept {
 
 }  // namespace
 
-ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_verify_stored_body(
-    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, std::uint64_t size) noexcept {
-    registry_cache::UpstreamAnswer answer;
-    answer.status = NGX_HTTP_OK;
-    answer.content_length = static_cast<std::int64_t>(size);
-    registry_cache::BodyPlan plan;
-    plan.check = registry_cache::BodyCheck::verify;
-    plan.expected = registry_cache::digest_text(state.asked.route);
-    plan.teaches = false;
-    auto started = ngx_http_registry_cache_start_verify(r, state, answer, plan);
-    if (started == ngx_http_registry_cache_verify_start_t::started) {
-        state.verify.body->status = NGX_HTTP_OK;  // what the body filter will see go out
-        state.verify.body->from_store = true;
-    }
-    return started;
-}
-
 ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     const registry_cache::UpstreamAnswer &answer, const registry_cache::BodyPlan &plan) noexcept {

@@ -16,9 +16,3 @@ enum class ngx_http_registry_cache_verify_start_t {
 ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     const registry_cache::UpstreamAnswer &answer, const registry_cache::BodyPlan &plan) noexcept;
-
-// The same for a blob body the store's disk answers with (`size` bytes of the route's
-// digest): hashed again as it is sent, as a proxy_cache hit is; one that fails is cut,
-// counted, and its file and record removed. A part for a Range is not judged.
-ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_verify_stored_body(
-    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, std::uint64_t size) noexcept;

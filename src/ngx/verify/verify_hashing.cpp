@@ -50,13 +50,8 @@ void report_mismatch(verify_t &v, ngx_str_t detail) noexcept {
     ngx_http_registry_cache_count(v.state->cache->sh->digest_mismatches);
     ngx_log_error(NGX_LOG_ERR, v.r->connection->log, 0,
                   "registry cache: digest mismatch in repository \"%V\": expected %V, %V; "
-                  "the transfer is cut%s",
-                  &name, &v.expected, &detail,
-                  v.from_store ? "; the stored body is damaged and removed" : "");
-    if (v.from_store) {
-        ngx_http_registry_cache_forget_body(v.state->cache, ngx_http_registry_cache_view(v.expected),
-                                            v.r->connection->log);
-    }
+                  "the transfer is cut",
+                  &name, &v.expected, &detail);
 }
 
 bool client_gone(ngx_http_request_t *r) noexcept {

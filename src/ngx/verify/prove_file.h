@@ -1,0 +1,27 @@
+// Proving a blob body on the store's disk before a byte of it is sent: the whole file is
+// hashed (in the location's thread pool when it has one) and compared with the digest that
+// names it. A file damaged on disk is then a miss that the upstream answers whole, never a
+// transfer cut part way, which registry clients resuming with a Range would assemble wrong.
+#pragma once
+
+#include "state/request.h"
+
+#include <cstdint>
+#include <string_view>
+
+// Called back on the event loop once a proof that ran in a thread is in, with the client
+// still there; it finalizes the request. `data` is the caller's, as given.
+using ngx_http_registry_cache_proven_t = void (*)(ngx_http_request_t *r, void *data, bool proven);
+
+enum class ngx_http_registry_cache_proof_t {
+    proving,  // in a thread: `done` follows; the request holds a reference (r->main->count)
+    proven,   // hashed here, to the digest: send it
+    refuted,  // not what the digest names (or unreadable): its file and record are gone
+    failed    // could not be run (no memory, a full queue): nothing is known of the file
+};
+
+// Hashes `size` bytes of `fd` against `expected` ("algorithm:hex", the route's digest).
+ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(
+    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, ngx_fd_t fd,
+    std::uint64_t size, std::string_view expected, ngx_http_registry_cache_proven_t done,
+    void *data) noexcept;
