@@ -11,18 +11,19 @@ seconds=${FUZZ_SECONDS:-30}
 cxx=${FUZZ_CXX:-clang++}
 mkdir -p "$out"
 
-# The core sources each target needs (no nginx, no LMDB, no OpenSSL).
-core=(digest reference route conditional keys descriptor media_types ping_record)
+# The core sources the targets need (no nginx, no LMDB; OpenSSL's libcrypto for tokens).
+core=(digest reference route conditional keys descriptor media_types ping_record hasher
+      auth/base64 auth/json auth/token auth/trust)
 sources=()
 for c in "${core[@]}"; do sources+=("$repo/src/core/$c.cpp"); done
 
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$repo/include")
+       -I"$repo/include" -DTOKEN_VECTORS_DIR="\"$repo/t/unit/vectors\"")
 
 status=0
-for target in route digest media_type record; do
+for target in route digest media_type record token; do
     bin=$out/${target}_fuzzer
-    "$cxx" "${flags[@]}" "$repo/t/fuzz/${target}_fuzzer.cpp" "${sources[@]}" -o "$bin"
+    "$cxx" "${flags[@]}" "$repo/t/fuzz/${target}_fuzzer.cpp" "${sources[@]}" -lcrypto -o "$bin"
     mkdir -p "$out/corpus/$target"
     echo "=== fuzzing $target for ${seconds}s"
     if ! (cd "$out" && "$bin" -max_total_time="$seconds" -print_final_stats=0 \

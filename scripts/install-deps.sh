@@ -11,7 +11,7 @@ packages=(
     docker-registry skopeo podman containerd
     # the Test::Nginx runner's Perl dependencies, and the test scripts' tools
     perl libtest-base-perl libtest-longstring-perl libtext-diff-perl libwww-perl
-    libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar
+    libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar xxd coreutils
     # promtool, which checks the metrics exposition
     prometheus
     # libFuzzer and the sanitizers (make fuzz), and valgrind for the unit tests

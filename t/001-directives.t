@@ -4,6 +4,10 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use Cwd qw(abs_path);
+
+# The roots and keys of the unit tests' token vectors, for registry_cache_token_trust.
+$ENV{TEST_NGINX_TOKEN_VECTORS} = abs_path('t/unit/vectors');
 
 no_shuffle();
 log_level('info');
@@ -481,3 +485,76 @@ invalid blobs_max_size value "lots"
 --- error_log
 "registry_cache a" keeps blob bodies (blobs_max_size), which needs "registry_cache_verify threads" where it is used
 
+
+
+=== TEST 33: registry_cache_token_trust loads its roots and keys
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_token_trust $TEST_NGINX_TOKEN_VECTORS/roots.pem issuer=test-token-issuer service=test-registry jwks=$TEST_NGINX_TOKEN_VECTORS/jwks.json;
+    }
+    location @registry {
+        return 200 "passed\n";
+    }
+--- request
+GET /v2/
+--- response_body
+passed
+
+
+
+=== TEST 34: registry_cache_token_trust with a bundle that is not there
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_token_trust /nonexistent/roots.pem issuer=i service=s;
+--- must_die
+--- error_log
+"registry_cache_token_trust" "/nonexistent/roots.pem": cannot open "/nonexistent/roots.pem"
+
+
+
+=== TEST 35: registry_cache_token_trust with a bundle that holds no certificate (a path relative to the configuration, as ssl_certificate)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_token_trust nginx.conf issuer=i service=s;
+--- must_die
+--- error_log eval
+qr/"registry_cache_token_trust" "nginx.conf": no certificate in ".*conf\/nginx.conf"/
+
+
+
+=== TEST 36: registry_cache_token_trust without an issuer or a service
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_token_trust $TEST_NGINX_TOKEN_VECTORS/roots.pem service=s;
+--- must_die
+--- error_log
+"registry_cache_token_trust" needs issuer= and service= (as the registry's auth.token)
+
+
+
+=== TEST 37: registry_cache_token_trust with a parameter it does not know
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_token_trust $TEST_NGINX_TOKEN_VECTORS/roots.pem issuer=i service=s realm=x;
+--- must_die
+--- error_log
+invalid parameter "realm=x" in "registry_cache_token_trust" directive
+
+
+
+=== TEST 38: registry_cache_token_trust with a JWK set that is not JSON
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_token_trust $TEST_NGINX_TOKEN_VECTORS/roots.pem issuer=i service=s jwks=$TEST_NGINX_TOKEN_VECTORS/tokens.txt;
+--- must_die
+--- error_log eval
+qr/"registry_cache_token_trust" ".*roots.pem": ".*tokens.txt" is not JSON: /

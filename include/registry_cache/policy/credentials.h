@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include "registry_cache/descriptor.h"
+
 namespace registry_cache {
 
 // What the glue saw of a request; presence is enough: a header proves nothing here, it only
@@ -22,5 +24,13 @@ struct RequestCredentials {
 // client). A query parameter can carry a token (`?token=...`, signed URLs), so unknown ones
 // count as credentials; parameters are split at '&' and at ';'.
 bool carries_credentials(const RequestCredentials& request) noexcept;
+
+// Whether a link learned with `scope` may answer a request: one learned without credentials
+// answers anyone; one learned with credentials only a request whose own credential the edge
+// proved grants pull on that repository (a Bearer token checked as the registry checks it:
+// the upstream would answer that client as it answered the one that taught the link).
+constexpr bool link_servable(LinkScope scope, bool proven) noexcept {
+    return scope == LinkScope::public_access || (scope == LinkScope::credentialed && proven);
+}
 
 }  // namespace registry_cache

@@ -4,6 +4,9 @@
 #include "registry_cache/policy/stale.h"
 #include "serve/serve.h"
 
+#include <memory>
+#include <string>
+
 namespace {
 
 constexpr off_t default_max_size = 1024 * 1024 * 1024;  // 1g
@@ -288,5 +291,66 @@ char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     rlcf->use_stale = mask;
+    return NGX_CONF_OK;
+}
+
+namespace {
+
+void delete_token_trust(void *data) noexcept { delete static_cast<registry_cache::auth::TokenTrust *>(data); }
+
+std::string text_of(const ngx_str_t &s) { return std::string(reinterpret_cast<const char *>(s.data), s.len); }
+
+}  // namespace
+
+// registry_cache_token_trust <cert bundle> issuer=<iss> service=<service> [jwks=<file>];
+// Bearer tokens signed under these roots or keys, by that issuer for that service, prove a
+// client's right to pull (auth/token.h); files are read now, relative to the prefix.
+char *ngx_http_registry_cache_token_trust(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    auto *args = static_cast<ngx_str_t *>(cf->args->elts);
+    if (rlcf->token_trust != NGX_CONF_UNSET_PTR) {
+        return const_cast<char *>("is duplicate");
+    }
+    ngx_str_t bundle = args[1], issuer{}, service{}, jwks{};
+    for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
+        const ngx_str_t &a = args[i];
+        if (starts_with(a, "issuer=", 7) && a.len > 7 && issuer.len == 0) {
+            issuer = after(a, 7);
+        } else if (starts_with(a, "service=", 8) && a.len > 8 && service.len == 0) {
+            service = after(a, 8);
+        } else if (starts_with(a, "jwks=", 5) && a.len > 5 && jwks.len == 0) {
+            jwks = after(a, 5);
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\" in \"%V\" directive", &a, &cmd->name);
+            return conf_error();
+        }
+    }
+    if (issuer.len == 0 || service.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" needs issuer= and service= (as the registry's auth.token)",
+                           &cmd->name);
+        return conf_error();
+    }
+    if (ngx_conf_full_name(cf->cycle, &bundle, 1) != NGX_OK ||
+        (jwks.len != 0 && ngx_conf_full_name(cf->cycle, &jwks, 1) != NGX_OK)) {
+        return conf_error();
+    }
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == nullptr) {
+        return conf_error();
+    }
+    try {
+        auto trust = std::make_unique<registry_cache::auth::TokenTrust>();
+        std::string error;
+        if (!trust->load(text_of(bundle), text_of(jwks), text_of(issuer), text_of(service), error)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" \"%V\": %s", &cmd->name, &args[1], error.c_str());
+            return conf_error();
+        }
+        rlcf->token_trust = trust.release();
+        cln->handler = delete_token_trust;
+        cln->data = rlcf->token_trust;
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": %s", &cmd->name, e.what());
+        return conf_error();
+    }
     return NGX_CONF_OK;
 }

@@ -38,6 +38,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
 #if (NGX_THREADS)
     conf->verify_threads = static_cast<ngx_thread_pool_t *>(NGX_CONF_UNSET_PTR);
 #endif
+    conf->token_trust = static_cast<registry_cache::auth::TokenTrust *>(NGX_CONF_UNSET_PTR);
     return conf;
 }
 
@@ -56,6 +57,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     // Set with `verify` by one directive, so inherited with it.
     ngx_conf_merge_ptr_value(conf->verify_threads, prev->verify_threads, nullptr);
 #endif
+    ngx_conf_merge_ptr_value(conf->token_trust, prev->token_trust, nullptr);
 
     if (conf->shm_zone == nullptr) {
         return NGX_CONF_OK;
@@ -129,6 +131,9 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_use_stale"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
      ngx_http_registry_cache_use_stale, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_token_trust"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_2MORE,
+     ngx_http_registry_cache_token_trust, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

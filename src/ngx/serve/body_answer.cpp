@@ -4,6 +4,8 @@
 #include "serve/lookup.h"
 #include "verify/prove_file.h"
 
+#include "registry_cache/policy/credentials.h"
+
 #include <string>
 #include <type_traits>
 
@@ -103,7 +105,7 @@ ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r,
                                               const registry_cache::BodyLookup &found) {
     ngx_http_registry_cache_body_file_t file{};
     if (found.status != LookupStatus::hit ||
-        found.link.scope != registry_cache::LinkScope::public_access ||
+        !registry_cache::link_servable(found.link.scope, state.asked.proven) ||
         found.body_status != LookupStatus::hit || !open_body(r, state, found, file))
     {
         return NGX_DECLINED;

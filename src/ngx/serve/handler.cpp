@@ -1,6 +1,7 @@
 // The content-phase handler: parse the route, refuse what is invalid, answer a cached HEAD
 // of a blob, and pass everything else on to where the operator's proxy_pass lives.
 #include "serve/serve.h"
+#include "auth/bearer.h"
 #include "serve/lookup.h"
 #include "process/flight.h"
 #include "process/process.h"
@@ -292,6 +293,8 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
     } else {
         found = store->lookup_tag(judged.asked.route.name, judged.asked.route.reference, &error);
     }
+    // The tag and the manifest it names answer only together: a pair with a credentialed
+    // half reads as credentialed.
     const bool public_pair = found.tag.scope == registry_cache::LinkScope::public_access &&
                              found.manifest.link.scope == registry_cache::LinkScope::public_access;
     judged.lookup.status = ngx_http_registry_cache_judge_read(
@@ -368,6 +371,12 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 #if (NGX_THREADS)
     judged.verify.threads = rlcf->verify_threads;
 #endif
+    // A client's own token proves its right to pull only where the operator said whose
+    // tokens to trust; elsewhere the hit path reads no credential at all.
+    if (rlcf->token_trust != nullptr && !route.name.empty() &&
+        (judged.asked.method == Method::get || judged.asked.method == Method::head)) {
+        judged.asked.proven = ngx_http_registry_cache_bearer_proves(r, *rlcf->token_trust, route.name);
+    }
 
     if ((judged.asked.method == Method::get || judged.asked.method == Method::head) &&
         registry_cache::is_recordable_manifest(route))

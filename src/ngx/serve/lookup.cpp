@@ -9,15 +9,16 @@
 using registry_cache::LookupStatus;
 using status_t = ngx_http_registry_cache_status_t;
 
-// What a read of the store makes of a request: hit (servable to anyone: only what the
-// upstream gave without credentials is), miss, or error (logged; by seed semantics nothing
+// What a read of the store makes of a request: hit (servable to this client: what the
+// upstream gave without credentials, or with them to a client whose token proves it may
+// pull), miss, or error (logged; by seed semantics nothing
 // is then written back, so that a sick store is not also loaded with writes).
 status_t ngx_http_registry_cache_judge_read(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                             LookupStatus found, registry_cache::LinkScope scope,
                                             const std::string &error) noexcept {
     switch (found) {
         case LookupStatus::hit:
-            return scope == registry_cache::LinkScope::public_access ? status_t::hit : status_t::miss;
+            return registry_cache::link_servable(scope, state.asked.proven) ? status_t::hit : status_t::miss;
         case LookupStatus::miss:
             return status_t::miss;
         case LookupStatus::error:

@@ -6,6 +6,7 @@
 
 #include <type_traits>
 
+#include "registry_cache/auth/token.h"
 #include "registry_cache/flight.h"
 #include "registry_cache/metrics.h"
 
@@ -52,6 +53,9 @@ struct ngx_http_registry_cache_loc_conf_t {
 #if (NGX_THREADS)
     ngx_thread_pool_t *verify_threads;  // where large bodies are hashed; null: the event loop
 #endif
+    // registry_cache_token_trust: the roots and keys Bearer tokens are checked against
+    // (owned by the configuration's pool); null: a token proves nothing here.
+    registry_cache::auth::TokenTrust *token_trust;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,

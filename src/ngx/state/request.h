@@ -24,6 +24,7 @@ struct ngx_http_registry_cache_request_t {
         registry_cache::Route route;
         registry_cache::Method method;
         bool credentialed;  // it carried a credential of some kind (policy/credentials.h)
+        bool proven;        // its Bearer token, checked here, grants pull on the repository
     } asked;
     struct {
         ngx_http_registry_cache_status_t status;  // what $registry_cache_status says
