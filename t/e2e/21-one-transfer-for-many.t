@@ -26,6 +26,7 @@ cat >>"$EDGE_DIR/nginx.conf" <<CONF
       registry_cache_pass @registry;
       registry_cache_verify threads=verify;
     }
+    location = /metrics { registry_cache_metrics; }
     location @registry {
       proxy_pass http://127.0.0.1:$TAP_PORT;
       proxy_http_version 1.1;
@@ -84,6 +85,48 @@ check "20 clients that left during the proof: the worker lives" kill -0 "$worker
 check "(some of them left before their answer began: 499)" grep -q '" 499 ' "$EDGE_DIR/access.log"
 is "$(curl -s -o "$T/again" --max-time 20 -w '%{http_code} %header{x-cache-status}' "$URL") sha256:$(sha256sum <"$T/again" | cut -d' ' -f1)" \
     "200 HIT $DIGEST" "and the next GET is answered from the store, whole"
+
+# A reload while stored bodies are being proven: 16 GETs at once queue their proofs on the
+# pool's two threads (some 40 ms each), and the old worker, told to quit, waits for them
+# instead of dropping their clients.
+pids=()
+for i in $(seq 1 16); do
+    (curl -s -o "$T/reload.$i" --max-time 30 -w '%{http_code}\n' "$URL" >"$T/rstatus.$i") &
+    pids+=($!)
+done
+sleep 0.1
+kill -HUP "$(<"$EDGE_DIR/nginx.pid")"
+wait "${pids[@]}"
+good=0
+for i in $(seq 1 16); do
+    [[ $(<"$T/rstatus.$i") == 200 && sha256:$(sha256sum <"$T/reload.$i" | cut -d' ' -f1) == "$DIGEST" ]] &&
+        good=$((good + 1))
+done
+is "$good" 16 "a reload during 16 proofs: every client gets the blob whole"
+wait_for test "$(pgrep -c -P "$(<"$EDGE_DIR/nginx.pid")")" -eq 1
+
+# The stored file damaged in place, and 8 GETs at once: each proof fails, the first removes
+# the file and its record and goes upstream, where the body is kept anew; the proofs that
+# fail after that leave the new file alone (it is not the one they opened). One mismatch is
+# counted, every client gets the blob whole, and the next GET is a hit.
+printf 'damaged!' | dd of="$EDGE_DIR/cache/blobs/sha256/${DIGEST:7:2}/${DIGEST#sha256:}" bs=1 seek=4096 conv=notrunc 2>/dev/null
+mismatches() { edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}'; }
+before=$(mismatches)
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+    (curl -s -o "$T/damaged.$i" --max-time 60 -w '%{http_code}\n' "$URL" >"$T/dstatus.$i") &
+    pids+=($!)
+done
+wait "${pids[@]}"
+good=0
+for i in 1 2 3 4 5 6 7 8; do
+    [[ $(<"$T/dstatus.$i") == 200 && sha256:$(sha256sum <"$T/damaged.$i" | cut -d' ' -f1) == "$DIGEST" ]] &&
+        good=$((good + 1))
+done
+is "$good" 8 "8 GETs of a damaged stored body: every client gets the blob whole"
+is "$(mismatches)" "$((before + 1))" "one damaged file, one mismatch counted"
+is "$(curl -s -o "$T/again" --max-time 20 -w '%{http_code} %header{x-cache-status}' "$URL") sha256:$(sha256sum <"$T/again" | cut -d' ' -f1)" \
+    "200 HIT $DIGEST" "and the body kept anew stays: the next GET is a hit"
 
 # The leader's client leaves half way: its followers go upstream themselves, and get it.
 REPO2=$REPO-left

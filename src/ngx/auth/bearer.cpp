@@ -13,14 +13,30 @@ using registry_cache::auth::TokenVerdict;
 
 struct Remembered {
     const TokenTrust *trust;
-    CheckedToken token;
+    std::string token;  // the whole text, compared whole before the entry is used
+    CheckedToken checked;
 };
 
-// Tokens that checked valid, by their text (compared whole: a hash collision can only cost a
-// bucket, never lend one token's grants to another). Bounded: at the bound the expired go,
-// and if that is not enough, all do.
+// Tokens that checked valid, by their signature (the part that differs between any two
+// tokens, and the shortest: hashing it is cheap), each compared whole before it is used: a
+// hash collision or a reused signature can only cost a lookup, never lend one token's grants
+// to another. Bounded: at the bound the expired go, and if that is not enough, all do.
 constexpr std::size_t max_remembered = 1024;
 std::unordered_map<std::string, Remembered> remembered;
+// The last token that proved something, as a client sends the same one on every request of
+// a pull: one comparison, no hashing, no allocation.
+const Remembered *last = nullptr;
+std::string key;  // reused for lookups, so that they allocate nothing once it has grown
+
+std::string_view signature_of(std::string_view token) noexcept {
+    const std::size_t dot = token.rfind('.');
+    return dot == std::string_view::npos ? token : token.substr(dot + 1);
+}
+
+bool usable(const Remembered &r, const TokenTrust &trust, std::string_view token, std::int64_t now) noexcept {
+    return r.trust == &trust && r.token == token &&
+           now - registry_cache::auth::token_leeway_seconds <= r.checked.expires_at;
+}
 
 bool ascii_iequal(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
@@ -44,9 +60,10 @@ std::string_view bearer_token(std::string_view value) noexcept {
 }
 
 void forget_expired(std::int64_t now) {
+    last = nullptr;
     for (auto it = remembered.begin(); it != remembered.end();) {
-        it = now - registry_cache::auth::token_leeway_seconds > it->second.token.expires_at ? remembered.erase(it)
-                                                                                            : std::next(it);
+        it = now - registry_cache::auth::token_leeway_seconds > it->second.checked.expires_at ? remembered.erase(it)
+                                                                                              : std::next(it);
     }
     if (remembered.size() >= max_remembered) remembered.clear();
 }
@@ -65,10 +82,14 @@ bool ngx_http_registry_cache_bearer_proves(ngx_http_request_t *r, const TokenTru
     if (token.empty()) return false;
     const auto now = static_cast<std::int64_t>(ngx_time());
     try {
-        auto it = remembered.find(std::string(token));
-        if (it != remembered.end() && it->second.trust == &trust &&
-            now - registry_cache::auth::token_leeway_seconds <= it->second.token.expires_at) {
-            return it->second.token.may_pull(repository);
+        if (last != nullptr && usable(*last, trust, token, now)) {
+            return last->checked.may_pull(repository);
+        }
+        key.assign(signature_of(token));
+        auto it = remembered.find(key);
+        if (it != remembered.end() && usable(it->second, trust, token, now)) {
+            last = &it->second;
+            return last->checked.may_pull(repository);
         }
         CheckedToken checked;
         const TokenVerdict verdict = registry_cache::auth::check_token(token, trust, now, checked);
@@ -80,7 +101,9 @@ bool ngx_http_registry_cache_bearer_proves(ngx_http_request_t *r, const TokenTru
         }
         const bool may_pull = checked.may_pull(repository);
         if (remembered.size() >= max_remembered) forget_expired(now);
-        remembered[std::string(token)] = Remembered{&trust, std::move(checked)};
+        Remembered &entry = remembered[key];  // (references stay valid across rehashing)
+        entry = Remembered{&trust, std::string(token), std::move(checked)};
+        last = &entry;
         return may_pull;
     } catch (...) {
         return false;  // out of memory: no proof, the request goes upstream

@@ -118,10 +118,11 @@ ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
     *pending = pending_t{&state, found, file};
-    switch (ngx_http_registry_cache_prove_file(r, state, file.fd, found.body.size,
-                                               registry_cache::digest_text(state.asked.route),
-                                               proven_in_thread, pending))
-    {
+    // (file.path is NUL-terminated: open_body made it so for open())
+    const ngx_http_registry_cache_stored_file_t stored{file.fd, reinterpret_cast<const char *>(file.path.data),
+                                                       found.body.size, registry_cache::digest_text(state.asked.route),
+                                                       r->headers_in.range != nullptr};
+    switch (ngx_http_registry_cache_prove_file(r, state, stored, proven_in_thread, pending)) {
         case ngx_http_registry_cache_proof_t::proving:
             return NGX_DONE;
         case ngx_http_registry_cache_proof_t::proven:

@@ -2,8 +2,12 @@
 #include "verify/prove_file.h"
 #include "process/writer.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <new>
 #include <string>
+#include <unordered_map>
 
 #include "registry_cache/digest.h"
 #include "registry_cache/hash_job.h"
@@ -11,7 +15,10 @@
 
 namespace {
 
-constexpr size_t scratch_size = 256 * 1024;
+constexpr std::size_t scratch_size = 256 * 1024;
+// Smaller files are hashed on the event loop: a thread's round trip costs more than they do
+// (nginx reads small static files on the loop too).
+constexpr std::uint64_t thread_min_size = 64 * 1024;
 
 struct proof_t {
     ngx_http_request_t *r;
@@ -19,18 +26,54 @@ struct proof_t {
     registry_cache::Hasher hasher;
     registry_cache::HashJob job;
     std::string expected;
+    std::string path;
+    struct stat opened;  // the file as it was opened
     u_char *scratch;
     bool ran_ok;  // set by the thread
     ngx_http_registry_cache_proven_t done;
     void *data;
+    // Armed while the thread runs, and not cancelable: a worker told to quit (a reload) waits
+    // for it, instead of leaving at once and dropping the client whose file is being hashed.
+    ngx_event_t keep_alive;
 };
 
-void destroy(void *data) noexcept {
-    static_cast<proof_t *>(data)->~proof_t();
+void destroy(void *data) noexcept { static_cast<proof_t *>(data)->~proof_t(); }
+
+// Files this worker proved moments ago, by device and inode, for the ranges of one blob that
+// a client fetches side by side: a part is answered on such a proof (a whole body never is).
+struct Proven {
+    struct timespec mtime;
+    off_t size;
+    ngx_msec_t at;
+};
+constexpr ngx_msec_t proof_reuse_ms = 10000;
+constexpr std::size_t max_proven = 256;
+std::unordered_map<std::uint64_t, Proven> proven_files;
+
+std::uint64_t file_key(const struct stat &st) noexcept {
+    return (static_cast<std::uint64_t>(st.st_dev) << 48) ^ static_cast<std::uint64_t>(st.st_ino);
 }
 
-// The verdict on a job that ran: a file that does not hash to its name, or cannot be read
-// whole, is damaged: counted, logged, its file and record removed.
+bool same_file(const struct stat &a, const struct stat &b) noexcept {
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool proven_moments_ago(const struct stat &st) noexcept {
+    auto it = proven_files.find(file_key(st));
+    return it != proven_files.end() && it->second.size == st.st_size && it->second.mtime.tv_sec == st.st_mtim.tv_sec &&
+           it->second.mtime.tv_nsec == st.st_mtim.tv_nsec && ngx_current_msec - it->second.at < proof_reuse_ms;
+}
+
+void remember_proof(const struct stat &st) {
+    if (proven_files.size() >= max_proven) {
+        proven_files.clear();
+    }
+    proven_files[file_key(st)] = Proven{st.st_mtim, st.st_size, ngx_current_msec};
+}
+
+// The verdict on a job that ran. A file that does not hash to its name, or cannot be read
+// whole, is damaged: counted, logged, and removed with its record, if it is still the file
+// of that name (a good body may have been kept in its place since it was opened).
 bool judge(proof_t &p) {
     ngx_log_t *log = p.r->connection->log;
     auto &sh = *p.state->cache->sh;
@@ -39,7 +82,16 @@ bool judge(proof_t &p) {
     if (!computed.empty() && computed == p.expected) {
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
+        remember_proof(p.opened);
         return true;
+    }
+    struct stat now;
+    if (stat(p.path.c_str(), &now) != 0 || !same_file(now, p.opened)) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "registry cache: the stored blob body %s did not hash to its name, and was "
+                      "replaced or removed meanwhile; the request goes upstream",
+                      p.expected.c_str());
+        return false;
     }
     if (p.ran_ok) {
         ngx_http_registry_cache_count(sh.digest_mismatches);
@@ -65,6 +117,8 @@ void prove_in_thread(void *data, ngx_log_t *) noexcept {
     p.ran_ok = p.job.run(p.hasher, p.scratch, scratch_size);
 }
 
+void keep_alive(ngx_event_t *ev) noexcept { ngx_add_timer(ev, 60000); }
+
 // Back on the event loop, as nginx's own thread completions: the request is unblocked; a
 // client that left meanwhile is only let go (the verdict still removes a damaged file).
 void proof_in(ngx_event_t *ev) noexcept {
@@ -73,14 +127,16 @@ void proof_in(ngx_event_t *ev) noexcept {
     ngx_connection_t *c = r->connection;
     ngx_http_set_log_request(c->log, r);
     r->main->blocked--;
+    if (p.keep_alive.timer_set) {
+        ngx_del_timer(&p.keep_alive);
+    }
     bool proven = false;
     try {
         proven = judge(p);
     } catch (...) {
-        ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "registry cache: proving a stored blob body failed unexpectedly");
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "registry cache: proving a stored blob body failed unexpectedly");
     }
-    if (c->error || r->done) {
+    if (c->error) {
         ngx_http_finalize_request(r, NGX_ERROR);
     } else {
         p.done(r, p.data, proven);
@@ -92,13 +148,22 @@ void proof_in(ngx_event_t *ev) noexcept {
 
 }  // namespace
 
-ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(
-    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, ngx_fd_t fd,
-    std::uint64_t size, std::string_view expected, ngx_http_registry_cache_proven_t done,
-    void *data) noexcept {
+ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_request_t *r,
+                                                                   ngx_http_registry_cache_request_t &state,
+                                                                   const ngx_http_registry_cache_stored_file_t &file,
+                                                                   ngx_http_registry_cache_proven_t done,
+                                                                   void *data) noexcept {
     using proof = ngx_http_registry_cache_proof_t;
+    struct stat opened;
+    if (fstat(file.fd, &opened) != 0) {
+        return proof::failed;
+    }
+    if (file.part && proven_moments_ago(opened)) {
+        return proof::proven;
+    }
+    const std::size_t scratch_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(scratch_size, file.size + 1));
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(proof_t));
-    u_char *scratch = static_cast<u_char *>(ngx_palloc(r->pool, scratch_size));
+    u_char *scratch = static_cast<u_char *>(ngx_palloc(r->pool, scratch_bytes));
     if (cln == nullptr || scratch == nullptr) {
         return proof::failed;
     }
@@ -106,21 +171,23 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(
     try {
         p = new (cln->data) proof_t{};
         cln->handler = destroy;
-        p->expected.assign(expected);
-        p->job.add_file(fd, 0, size);
+        p->expected.assign(file.expected);
+        p->path.assign(file.path);
+        p->job.add_file(file.fd, 0, file.size);
     } catch (...) {
         return proof::failed;
     }
     p->r = r;
     p->state = &state;
+    p->opened = opened;
     p->scratch = scratch;
     p->done = done;
     p->data = data;
-    if (!p->hasher.start(registry_cache::parse_digest(expected).digest.algorithm)) {
+    if (!p->hasher.start(registry_cache::parse_digest(file.expected).digest.algorithm)) {
         return proof::failed;
     }
 #if (NGX_THREADS)
-    if (state.verify.threads != nullptr) {
+    if (state.verify.threads != nullptr && file.size >= thread_min_size) {
         ngx_thread_task_t *task = ngx_thread_task_alloc(r->pool, 0);
         if (task == nullptr) {
             return proof::failed;
@@ -136,12 +203,17 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(
         r->main->count++;    // released by the finalization `done` (or proof_in) makes
         r->read_event_handler = ngx_http_test_reading;
         r->write_event_handler = ngx_http_request_empty_handler;
+        p->keep_alive.handler = keep_alive;
+        p->keep_alive.data = p;
+        p->keep_alive.log = r->connection->log;
+        p->keep_alive.cancelable = 0;
+        keep_alive(&p->keep_alive);
         return proof::proving;
     }
 #endif
-    // `registry_cache_verify on` (no thread pool): hashed here, as that mode hashes
-    // everything on the event loop.
-    p->ran_ok = p->job.run(p->hasher, p->scratch, scratch_size);
+    // Small, or `registry_cache_verify on` (no thread pool): hashed here, as that mode
+    // hashes everything on the event loop.
+    p->ran_ok = p->job.run(p->hasher, p->scratch, scratch_bytes);
     try {
         return judge(*p) ? proof::proven : proof::refuted;
     } catch (...) {

@@ -16,12 +16,25 @@ using ngx_http_registry_cache_proven_t = void (*)(ngx_http_request_t *r, void *d
 enum class ngx_http_registry_cache_proof_t {
     proving,  // in a thread: `done` follows; the request holds a reference (r->main->count)
     proven,   // hashed here, to the digest: send it
-    refuted,  // not what the digest names (or unreadable): its file and record are gone
+    refuted,  // not what the digest names (or unreadable): its file and record are gone,
+              // unless a good body replaced the file meanwhile
     failed    // could not be run (no memory, a full queue): nothing is known of the file
 };
 
-// Hashes `size` bytes of `fd` against `expected` ("algorithm:hex", the route's digest).
-ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(
-    ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, ngx_fd_t fd,
-    std::uint64_t size, std::string_view expected, ngx_http_registry_cache_proven_t done,
-    void *data) noexcept;
+// What is to be proven: `size` bytes of `fd`, the file at `path`, against `expected`
+// ("algorithm:hex", the route's digest). `part`: only a part of it is asked for (a Range),
+// which a proof of the same file made moments ago in this worker answers too (containerd
+// fetches one blob in parallel ranges, each of which would hash it whole).
+struct ngx_http_registry_cache_stored_file_t {
+    ngx_fd_t fd;
+    const char *path;  // NUL-terminated
+    std::uint64_t size;
+    std::string_view expected;
+    bool part;
+};
+
+ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_request_t *r,
+                                                                   ngx_http_registry_cache_request_t &state,
+                                                                   const ngx_http_registry_cache_stored_file_t &file,
+                                                                   ngx_http_registry_cache_proven_t done,
+                                                                   void *data) noexcept;
