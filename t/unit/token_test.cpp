@@ -122,8 +122,22 @@ TEST(Token, EachBadTokenFailsForItsReason) {
 
 TEST(Token, AChainIsCheckedAtTheTimeGiven) {
     CheckedToken t;
-    // Ten days before the vectors were made, their certificates were not valid yet.
+    // Ten days before the vectors were made, their certificates were not valid yet; once a
+    // chain verified, the memory of it holds only within its certificates' window (a
+    // hundred years: not after).
     EXPECT_EQ(check("valid_rs256", t, -10 * 86400), TokenVerdict::untrusted_key);
+    EXPECT_EQ(check("valid_rs256", t), TokenVerdict::valid);
+    EXPECT_EQ(check("valid_rs256", t, -10 * 86400), TokenVerdict::untrusted_key);
+    EXPECT_EQ(check("valid_rs256", t, std::int64_t{101} * 365 * 86400), TokenVerdict::untrusted_key);
+    EXPECT_EQ(check("valid_rs256", t), TokenVerdict::valid);
+}
+
+TEST(Token, AChainVerifiedOnceStillNeedsEachTokensOwnSignature) {
+    CheckedToken t;
+    EXPECT_EQ(check("valid_rs256", t), TokenVerdict::valid);
+    // The same x5c chain, claims swapped after signing: the chain is known, the signature is not.
+    EXPECT_EQ(check("tampered_payload", t), TokenVerdict::bad_signature);
+    EXPECT_EQ(check("truncated_signature", t), TokenVerdict::bad_signature);
 }
 
 TEST(Token, MalformedShapes) {

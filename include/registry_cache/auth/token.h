@@ -39,6 +39,9 @@ public:
 
     struct Keys;  // OpenSSL objects, kept out of this header (src/core/auth/trust.cpp)
     const Keys& keys() const noexcept { return *keys_; }
+    // The same, with the memory of the `x5c` chains already verified, which checking a token
+    // adds to: per process, for one thread (each nginx worker has its own).
+    Keys& chain_memory() const noexcept { return *keys_; }
 
 private:
     std::unique_ptr<Keys> keys_;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -15,9 +16,22 @@
 
 namespace registry_cache::auth {
 
+// An `x5c` chain that verified: its leaf's key, and when every certificate of the chain
+// (up to the root) is valid, so that the chain is not verified again for each new token
+// that carries it (a token server signs every token with the same chain).
+struct VerifiedChain {
+    EVP_PKEY* key = nullptr;  // owned
+    std::int64_t not_before = 0;
+    std::int64_t not_after = 0;
+};
+
 struct TokenTrust::Keys {
     X509_STORE* roots = nullptr;
     std::vector<std::pair<std::string, EVP_PKEY*>> by_id;  // key ID or kid → key (owned)
+    // By the chain's text as the token carried it; bounded (cleared when full). Mutable
+    // state of a const trust: each nginx worker has its own copy, used by one thread.
+    std::unordered_map<std::string, VerifiedChain> chains;
+    static constexpr std::size_t max_chains = 64;
 
     Keys();
     ~Keys();
@@ -36,7 +50,8 @@ EVP_PKEY* key_from_jwk(const json::Value& jwk);
 std::string key_id_of(EVP_PKEY* key);
 
 // The leaf's public key when the DER certificates `chain` (leaf first) verify to one of
-// `roots` at `now`; nullptr otherwise. The caller owns it.
-EVP_PKEY* key_of_chain(X509_STORE* roots, const std::vector<std::string>& chain, std::int64_t now);
+// `roots` at `now`, with the window in which every certificate of the verified chain is
+// valid; key nullptr otherwise. The caller owns the key.
+VerifiedChain verify_chain(X509_STORE* roots, const std::vector<std::string>& chain, std::int64_t now);
 
 }  // namespace registry_cache::auth

@@ -105,26 +105,59 @@ bool signature_holds(const Algorithm& alg, EVP_PKEY* key, std::string_view input
     return ok;
 }
 
-// The signing key the header names, if trusted (the caller frees it): an `x5c` chain to a
-// root, else a `jwk` that is a trusted key, else a trusted `kid`.
-EVP_PKEY* signing_key(const json::Value& header, const TokenTrust::Keys& keys, std::int64_t now, bool& malformed) {
-    malformed = false;
-    if (const json::Value* x5c = header.find("x5c")) {
-        constexpr std::size_t max_chain = 8;
-        if (x5c->type != json::Type::array || x5c->items.empty() || x5c->items.size() > max_chain) {
+// The leaf key of an `x5c` chain that verifies to a root at `now` (the caller frees it); a
+// chain verified before, and valid still, is not verified again.
+EVP_PKEY* key_of_x5c(const json::Value& x5c, TokenTrust::Keys& keys, std::int64_t now, bool& malformed) {
+    constexpr std::size_t max_chain = 8;
+    if (x5c.type != json::Type::array || x5c.items.empty() || x5c.items.size() > max_chain) {
+        malformed = true;
+        return nullptr;
+    }
+    std::string text;  // the chain as the token carried it: the memory's key
+    for (const json::Value& cert : x5c.items) {
+        if (!cert.is_string()) {
             malformed = true;
             return nullptr;
         }
-        std::vector<std::string> chain;
-        for (const json::Value& cert : x5c->items) {
-            std::string der;
-            if (!cert.is_string() || !base64_decode(cert.text, Base64::standard_padded, der)) {
-                malformed = true;
-                return nullptr;
-            }
-            chain.push_back(std::move(der));
+        text += cert.text;
+        text += ',';
+    }
+    auto known = keys.chains.find(text);
+    if (known != keys.chains.end() && known->second.not_before <= now && now <= known->second.not_after) {
+        EVP_PKEY* key = known->second.key;
+        return EVP_PKEY_up_ref(key) == 1 ? key : nullptr;
+    }
+    std::vector<std::string> chain;
+    for (const json::Value& cert : x5c.items) {
+        std::string der;
+        if (!base64_decode(cert.text, Base64::standard_padded, der)) {
+            malformed = true;
+            return nullptr;
         }
-        return key_of_chain(keys.roots, chain, now);
+        chain.push_back(std::move(der));
+    }
+    VerifiedChain verified = verify_chain(keys.roots, chain, now);
+    if (verified.key == nullptr) return nullptr;
+    if (keys.chains.size() >= TokenTrust::Keys::max_chains) {
+        for (auto& c : keys.chains) EVP_PKEY_free(c.second.key);
+        keys.chains.clear();
+    }
+    if (known != keys.chains.end()) {
+        EVP_PKEY_free(known->second.key);
+        keys.chains.erase(text);
+    }
+    if (EVP_PKEY_up_ref(verified.key) == 1) {
+        keys.chains.emplace(std::move(text), verified);  // (a reference of its own)
+    }
+    return verified.key;
+}
+
+// The signing key the header names, if trusted (the caller frees it): an `x5c` chain to a
+// root, else a `jwk` that is a trusted key, else a trusted `kid`.
+EVP_PKEY* signing_key(const json::Value& header, TokenTrust::Keys& keys, std::int64_t now, bool& malformed) {
+    malformed = false;
+    if (const json::Value* x5c = header.find("x5c")) {
+        return key_of_x5c(*x5c, keys, now, malformed);
     }
     if (const json::Value* jwk = header.find("jwk")) {
         EVP_PKEY* key = key_from_jwk(*jwk);
@@ -252,7 +285,7 @@ TokenVerdict check_token(std::string_view token, const TokenTrust& trust, std::i
     }
 
     bool malformed = false;
-    EVP_PKEY* key = signing_key(header, trust.keys(), now, malformed);
+    EVP_PKEY* key = signing_key(header, trust.chain_memory(), now, malformed);
     if (key == nullptr) return malformed ? TokenVerdict::malformed : TokenVerdict::untrusted_key;
     const bool fitting = fits(*alg, key);
     const bool holds = fitting && signature_holds(*alg, key, token.substr(0, dot2), signature);

@@ -8,6 +8,9 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
+#include <climits>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -182,6 +185,7 @@ TokenTrust::Keys::Keys() : roots(X509_STORE_new()) {
 TokenTrust::Keys::~Keys() {
     X509_STORE_free(roots);
     for (auto& k : by_id) EVP_PKEY_free(k.second);
+    for (auto& c : chains) EVP_PKEY_free(c.second.key);
 }
 
 EVP_PKEY* TokenTrust::Keys::find(const std::string& id) const noexcept {
@@ -232,8 +236,20 @@ std::string libtrust_key_id(std::string_view spki_der) {
     return id;
 }
 
-EVP_PKEY* key_of_chain(X509_STORE* roots, const std::vector<std::string>& chain, std::int64_t now) {
-    if (chain.empty() || roots == nullptr) return nullptr;
+namespace {
+
+bool seconds_of(const ASN1_TIME* t, std::int64_t& out) {
+    struct tm tm {};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return false;
+    out = static_cast<std::int64_t>(timegm(&tm));
+    return true;
+}
+
+}  // namespace
+
+VerifiedChain verify_chain(X509_STORE* roots, const std::vector<std::string>& chain, std::int64_t now) {
+    VerifiedChain verified;
+    if (chain.empty() || roots == nullptr) return verified;
     std::vector<X509*> certs;
     bool ok = true;
     for (const std::string& der : chain) {
@@ -246,21 +262,34 @@ EVP_PKEY* key_of_chain(X509_STORE* roots, const std::vector<std::string>& chain,
         }
         certs.push_back(cert);
     }
-    EVP_PKEY* key = nullptr;
     STACK_OF(X509)* untrusted = sk_X509_new_null();
     X509_STORE_CTX* ctx = X509_STORE_CTX_new();
     if (ok && untrusted != nullptr && ctx != nullptr) {
         for (std::size_t i = 1; i < certs.size(); ++i) sk_X509_push(untrusted, certs[i]);
         if (X509_STORE_CTX_init(ctx, roots, certs[0], untrusted) == 1) {
             X509_STORE_CTX_set_time(ctx, 0, static_cast<time_t>(now));
-            if (X509_verify_cert(ctx) == 1) key = X509_get_pubkey(certs[0]);
+            if (X509_verify_cert(ctx) == 1) {
+                // The window of the chain as built (to the root of the bundle).
+                bool known = true;
+                verified.not_before = INT64_MIN;
+                verified.not_after = INT64_MAX;
+                STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(ctx);
+                for (int i = 0; known && i < sk_X509_num(built); ++i) {
+                    X509* cert = sk_X509_value(built, i);
+                    std::int64_t from = 0, until = 0;
+                    known = seconds_of(X509_get0_notBefore(cert), from) && seconds_of(X509_get0_notAfter(cert), until);
+                    verified.not_before = std::max(verified.not_before, from);
+                    verified.not_after = std::min(verified.not_after, until);
+                }
+                if (known) verified.key = X509_get_pubkey(certs[0]);
+            }
         }
     }
     X509_STORE_CTX_free(ctx);
     sk_X509_free(untrusted);
     for (X509* cert : certs) X509_free(cert);
     ERR_clear_error();
-    return key;
+    return verified;
 }
 
 TokenTrust::TokenTrust() : keys_(std::make_unique<Keys>()) {}
