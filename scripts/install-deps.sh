@@ -12,6 +12,8 @@ packages=(
     # the Test::Nginx runner's Perl dependencies, and the test scripts' tools
     perl libtest-base-perl libtest-longstring-perl libtext-diff-perl libwww-perl
     libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar xxd coreutils
+    # the token service of the tests (Debian's /usr/bin/python3)
+    python3-jwt python3-cryptography
     # promtool, which checks the metrics exposition
     prometheus
     # libFuzzer and the sanitizers (make fuzz), and valgrind for the unit tests

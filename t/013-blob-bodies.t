@@ -62,6 +62,11 @@ add_block_preprocessor(sub {
     my $cache = $block->cache_name // lc($block->name =~ s/\W+/-/gr);
     my $cap = $block->blobs_max_size // '64m';
     my $upstream = $block->liar ? "127.0.0.1:$ENV{TEST_NGINX_LIAR_PORT}" : "127.0.0.1:$Port";
+    if ($block->age_bodies) {
+        # The config blob kept two hours ago, the layer fifty minutes ago.
+        age_body($cache, $ENV{TEST_NGINX_HELLO_CONFIG}, $ConfigSize, time - 7200);
+        age_body($cache, $Layer, $Length, time - 3000);
+    }
     if (defined(my $want = $block->expect_files)) {
         my $dir = "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs";
         my @files = grep { -f } glob("$dir/tmp/* $dir/sha256/*/*");

@@ -19,28 +19,7 @@ mount -t tmpfs -o size=700k tmpfs "$CACHE" 2>/dev/null || skip_all "cannot mount
 trap 'rc=$?; set +e; e2e_edge_stop; umount "$CACHE/blobs" 2>/dev/null; umount "$CACHE" 2>/dev/null
       (exit $rc); _e2e_cleanup' EXIT
 
-EDGE=127.0.0.1:$(free_port)
-{ echo "thread_pool verify threads=2;"; edge_conf_head "$CACHE zone=edge:1m max_size=1m blobs_max_size=1g"; } \
-    >"$EDGE_DIR/nginx.conf"
-cat >>"$EDGE_DIR/nginx.conf" <<CONF
-  server {
-    listen $EDGE;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-      registry_cache edge;
-      registry_cache_pass @registry;
-      registry_cache_verify threads=verify;
-    }
-    location @registry {
-      proxy_pass http://$REGISTRY;
-      proxy_buffering off;
-    }
-    location = /metrics { registry_cache_metrics; }
-  }
-}
-CONF
-"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
-_edge_wait_ready
+e2e_store_edge_start "zone=edge:1m max_size=1m blobs_max_size=1g" "$REGISTRY"
 
 mapfile -t BLOBS < <(layout_image_digests "$T/src" "$(layout_manifest_digest "$T/src" 1.0)")
 CONFIG=${BLOBS[0]} BASE=${BLOBS[1]}

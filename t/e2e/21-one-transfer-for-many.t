@@ -10,42 +10,20 @@ set -euo pipefail
 
 e2e_init
 e2e_registry
-EDGE_DIR=$T/edge
-mkdir -p "$EDGE_DIR"
-EDGE=127.0.0.1:$(free_port)
 TAP_PORT=$(free_port)
-{ echo "thread_pool verify threads=2;"; edge_conf_head "$EDGE_DIR/cache zone=edge:1m max_size=16m blobs_max_size=1g"; } \
-    >"$EDGE_DIR/nginx.conf"
-cat >>"$EDGE_DIR/nginx.conf" <<CONF
-  log_format tap '\$request_method \$uri \$status \$body_bytes_sent';
-  server {
-    listen $EDGE;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-      registry_cache edge;
-      registry_cache_pass @registry;
-      registry_cache_verify threads=verify;
-    }
-    location = /metrics { registry_cache_metrics; }
-    location @registry {
-      proxy_pass http://127.0.0.1:$TAP_PORT;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-    }
-  }
-  server {
+TAP_LOG=$T/tap.log
+STORE_EDGE_HTTP="  log_format tap '\$request_method \$uri \$status \$body_bytes_sent';"
+STORE_EDGE_UPSTREAM='      proxy_http_version 1.1;
+      proxy_set_header Connection "";'
+STORE_EDGE_SERVERS="  server {
     listen 127.0.0.1:$TAP_PORT;
-    access_log $EDGE_DIR/tap.log tap;
+    access_log $TAP_LOG tap;
     location / {
       proxy_pass http://$REGISTRY;
       proxy_buffering off;
     }
-  }
-}
-CONF
-"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
-_edge_wait_ready
+  }"
+e2e_store_edge_start "zone=edge:1m max_size=16m blobs_max_size=1g" "127.0.0.1:$TAP_PORT"
 
 # A 64 MiB blob of incompressible bytes, pushed to the registry (a repository of this test's).
 SIZE=$((64 * 1024 * 1024))
@@ -55,23 +33,38 @@ REPO=e2e/one-transfer-$$
 DIGEST=$(registry_push_blob "$T/big.bin" "$REPO")
 URL=http://$EDGE/v2/$REPO/blobs/$DIGEST
 
-# Bytes the tap sent the edge for the blob.
-upstream_bytes() { awk -v p="/v2/$REPO/blobs/$DIGEST" '$2 == p { n += $4 } END { print n + 0 }' "$EDGE_DIR/tap.log"; }
+# N GETs of URL at once, as a batch NAME (bodies $T/NAME.I, "status cache-status" in
+# $T/NAME.I.status): batch_start NAME N URL, then batch_whole NAME N, which waits for them and
+# sets WHOLE to how many got the blob whole, with its digest (not in a subshell: it waits for
+# this shell's children).
+batch_start() {
+    local i
+    BATCH=()
+    for ((i = 1; i <= $2; i++)); do
+        (curl -s -o "$T/$1.$i" --max-time 60 -w '%{http_code} %header{x-cache-status}\n' "$3" >"$T/$1.$i.status") &
+        BATCH+=($!)
+    done
+}
+batch_whole() {
+    local i
+    wait "${BATCH[@]}"
+    WHOLE=0
+    for ((i = 1; i <= $2; i++)); do
+        [[ $(cut -d' ' -f1 "$T/$1.$i.status") == 200 && sha256:$(sha256sum <"$T/$1.$i" | cut -d' ' -f1) == "$DIGEST" ]] &&
+            WHOLE=$((WHOLE + 1))
+    done
+}
+# "status cache-status digest" of one GET of URL.
+get_one() { echo "$(curl -s -o "$T/one" --max-time 20 -w '%{http_code} %header{x-cache-status}' "$1") sha256:$(sha256sum <"$T/one" | cut -d' ' -f1)"; }
 
-pids=()
-for i in 1 2 3 4 5 6 7 8; do
-    (curl -s -o "$T/got.$i" --max-time 60 -w '%{http_code} %header{x-cache-status}\n' "$URL" >"$T/status.$i") &
-    pids+=($!)
-done
-wait "${pids[@]}"
-good=0
-for i in 1 2 3 4 5 6 7 8; do
-    [[ $(cut -d' ' -f1 "$T/status.$i") == 200 &&
-        sha256:$(sha256sum "$T/got.$i" | cut -d' ' -f1) == "$DIGEST" ]] && good=$((good + 1))
-done
-is "$good" 8 "8 concurrent cold GETs of a 64 MiB blob: every client gets it whole, with its digest"
-diag "answers: $(cut -d' ' -f2 "$T"/status.* | sort | uniq -c | tr '\n' ' ')"
-wait_for test -s "$EDGE_DIR/tap.log"
+# Bytes the tap sent the edge for the blob.
+upstream_bytes() { awk -v p="/v2/$REPO/blobs/$DIGEST" '$2 == p { n += $4 } END { print n + 0 }' "$TAP_LOG"; }
+
+batch_start cold 8 "$URL"
+batch_whole cold 8
+is "$WHOLE" 8 "8 concurrent cold GETs of a 64 MiB blob: every client gets it whole, with its digest"
+diag "answers: $(cut -d' ' -f2 "$T"/cold.*.status | sort | uniq -c | tr '\n' ' ')"
+wait_for test -s "$TAP_LOG"
 moved=$(upstream_bytes)
 check "the upstream moved at most 1.1 times the blob ($moved bytes for $SIZE)" \
     test "$moved" -le $((SIZE * 11 / 10))
@@ -83,26 +76,16 @@ worker=$(pgrep -P "$(<"$EDGE_DIR/nginx.pid")" | head -n1)
 for i in $(seq 1 20); do curl -s -o /dev/null --max-time 0.0$((i % 9 + 1)) "$URL" || true; done
 check "20 clients that left during the proof: the worker lives" kill -0 "$worker"
 check "(some of them left before their answer began: 499)" grep -q '" 499 ' "$EDGE_DIR/access.log"
-is "$(curl -s -o "$T/again" --max-time 20 -w '%{http_code} %header{x-cache-status}' "$URL") sha256:$(sha256sum <"$T/again" | cut -d' ' -f1)" \
-    "200 HIT $DIGEST" "and the next GET is answered from the store, whole"
+is "$(get_one "$URL")" "200 HIT $DIGEST" "and the next GET is answered from the store, whole"
 
 # A reload while stored bodies are being proven: 16 GETs at once queue their proofs on the
 # pool's two threads (some 40 ms each), and the old worker, told to quit, waits for them
 # instead of dropping their clients.
-pids=()
-for i in $(seq 1 16); do
-    (curl -s -o "$T/reload.$i" --max-time 30 -w '%{http_code}\n' "$URL" >"$T/rstatus.$i") &
-    pids+=($!)
-done
+batch_start reload 16 "$URL"
 sleep 0.1
 kill -HUP "$(<"$EDGE_DIR/nginx.pid")"
-wait "${pids[@]}"
-good=0
-for i in $(seq 1 16); do
-    [[ $(<"$T/rstatus.$i") == 200 && sha256:$(sha256sum <"$T/reload.$i" | cut -d' ' -f1) == "$DIGEST" ]] &&
-        good=$((good + 1))
-done
-is "$good" 16 "a reload during 16 proofs: every client gets the blob whole"
+batch_whole reload 16
+is "$WHOLE" 16 "a reload during 16 proofs: every client gets the blob whole"
 wait_for test "$(pgrep -c -P "$(<"$EDGE_DIR/nginx.pid")")" -eq 1
 
 # The stored file damaged in place, and 8 GETs at once: each proof fails, the first removes
@@ -112,21 +95,11 @@ wait_for test "$(pgrep -c -P "$(<"$EDGE_DIR/nginx.pid")")" -eq 1
 printf 'damaged!' | dd of="$EDGE_DIR/cache/blobs/sha256/${DIGEST:7:2}/${DIGEST#sha256:}" bs=1 seek=4096 conv=notrunc 2>/dev/null
 mismatches() { edge_metric 'nginx_registry_cache_digest_mismatches_total{cache="edge"}'; }
 before=$(mismatches)
-pids=()
-for i in 1 2 3 4 5 6 7 8; do
-    (curl -s -o "$T/damaged.$i" --max-time 60 -w '%{http_code}\n' "$URL" >"$T/dstatus.$i") &
-    pids+=($!)
-done
-wait "${pids[@]}"
-good=0
-for i in 1 2 3 4 5 6 7 8; do
-    [[ $(<"$T/dstatus.$i") == 200 && sha256:$(sha256sum <"$T/damaged.$i" | cut -d' ' -f1) == "$DIGEST" ]] &&
-        good=$((good + 1))
-done
-is "$good" 8 "8 GETs of a damaged stored body: every client gets the blob whole"
+batch_start damaged 8 "$URL"
+batch_whole damaged 8
+is "$WHOLE" 8 "8 GETs of a damaged stored body: every client gets the blob whole"
 is "$(mismatches)" "$((before + 1))" "one damaged file, one mismatch counted"
-is "$(curl -s -o "$T/again" --max-time 20 -w '%{http_code} %header{x-cache-status}' "$URL") sha256:$(sha256sum <"$T/again" | cut -d' ' -f1)" \
-    "200 HIT $DIGEST" "and the body kept anew stays: the next GET is a hit"
+is "$(get_one "$URL")" "200 HIT $DIGEST" "and the body kept anew stays: the next GET is a hit"
 
 # The leader's client leaves half way: its followers go upstream themselves, and get it.
 REPO2=$REPO-left
@@ -141,19 +114,11 @@ URL2=http://$EDGE/v2/$REPO2/blobs/$DIGEST
 leaver=$!
 sleep 0.5
 started=$(date +%s%N)
-pids=()
-for i in 1 2 3; do
-    (curl -s -o "$T/follower.$i" --max-time 60 -w '%{http_code}\n' "$URL2" >"$T/fstatus.$i") &
-    pids+=($!)
-done
-wait "$leaver" "${pids[@]}"
+batch_start follower 3 "$URL2"
+wait "$leaver"
+batch_whole follower 3
 waited_ms=$((($(date +%s%N) - started) / 1000000))
-good=0
-for i in 1 2 3; do
-    [[ $(<"$T/fstatus.$i") == 200 && sha256:$(sha256sum "$T/follower.$i" | cut -d' ' -f1) == "$DIGEST" ]] &&
-        good=$((good + 1))
-done
-is "$good" 3 "the leader's client left half way: all three others get the blob whole"
+is "$WHOLE" 3 "the leader's client left half way: all three others get the blob whole"
 check "they had followed its flight until it left (${waited_ms} ms)" test "$waited_ms" -ge 1400
 check "edge error log has no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing

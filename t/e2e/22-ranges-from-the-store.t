@@ -14,31 +14,9 @@ set -euo pipefail
 
 e2e_init
 e2e_registry
-EDGE_DIR=$T/edge
-mkdir -p "$EDGE_DIR"
-EDGE=127.0.0.1:$(free_port)
-{ echo "thread_pool verify threads=2;"; edge_conf_head "$EDGE_DIR/cache zone=edge:1m max_size=16m blobs_max_size=1g"; } \
-    >"$EDGE_DIR/nginx.conf"
-cat >>"$EDGE_DIR/nginx.conf" <<CONF
-  log_format ranges '\$request_method \$uri \$status "\$http_range" \$registry_cache_status \$upstream_addr';
-  server {
-    listen $EDGE;
-    access_log $EDGE_DIR/ranges.log ranges;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-      registry_cache edge;
-      registry_cache_pass @registry;
-      registry_cache_verify threads=verify;
-    }
-    location @registry {
-      proxy_pass http://$REGISTRY;
-      proxy_buffering off;
-    }
-  }
-}
-CONF
-"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
-_edge_wait_ready
+STORE_EDGE_HTTP="  log_format ranges '\$request_method \$uri \$status \"\$http_range\" \$registry_cache_status \$upstream_addr';"
+STORE_EDGE_SERVER="    access_log $T/ranges.log ranges;"
+e2e_store_edge_start "zone=edge:1m max_size=16m blobs_max_size=1g" "$REGISTRY"
 e2e_podman_init
 # podman on overlay storage (partial pulls need it), with partial pulls on.
 export PODMAN_DRIVER=overlay CONTAINERS_STORAGE_CONF=$T/podman/storage.conf
@@ -58,9 +36,9 @@ trap 'rc=$?; set +e; podman_ rm -af >/dev/null 2>&1
 sha() { echo "sha256:$(sha256sum | cut -d' ' -f1)"; }
 # Requests for blob DIGEST since the log's line MARK: "status range cache-status upstream".
 blob_requests() {
-    tail -n +$(($2 + 1)) "$EDGE_DIR/ranges.log" | awk -v p="/blobs/$1" 'index($2, p) { $1 = ""; $2 = ""; print substr($0, 3) }'
+    tail -n +$(($2 + 1)) "$T/ranges.log" | awk -v p="/blobs/$1" 'index($2, p) { $1 = ""; $2 = ""; print substr($0, 3) }'
 }
-log_mark() { wc -l <"$EDGE_DIR/ranges.log"; }
+log_mark() { wc -l <"$T/ranges.log"; }
 
 # ---- podman's partial pull ------------------------------------------------------------
 # An image of two files (3 MB of random bytes, a text), pushed zstd:chunked.

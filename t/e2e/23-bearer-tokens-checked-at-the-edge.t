@@ -32,30 +32,9 @@ MANIFEST=$(layout_manifest_digest "$LAYOUT" 1.0)
 mapfile -t BLOBS < <(layout_image_digests "$LAYOUT" "$MANIFEST")
 CONFIG=${BLOBS[0]} LAYER=${BLOBS[1]}
 
-EDGE_DIR=$T/edge
-mkdir -p "$EDGE_DIR"
-EDGE=127.0.0.1:$(free_port)
-{ echo "thread_pool verify threads=2;"; edge_conf_head "$EDGE_DIR/cache zone=edge:1m max_size=16m blobs_max_size=64m"; } \
-    >"$EDGE_DIR/nginx.conf"
-cat >>"$EDGE_DIR/nginx.conf" <<CONF
-  server {
-    listen $EDGE;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-      registry_cache edge;
-      registry_cache_pass @registry;
-      registry_cache_verify threads=verify;
-      registry_cache_tag_ttl 1h;
-      registry_cache_token_trust $T/tokens/roots.pem issuer=$ISSUER service=$SERVICE jwks=$T/tokens/jwks.json;
-    }
-    location @registry {
-      proxy_pass http://127.0.0.1:$PORT;
-    }
-  }
-}
-CONF
-"$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
-_edge_wait_ready
+STORE_EDGE_LOCATION="      registry_cache_tag_ttl 1h;
+      registry_cache_token_trust $T/tokens/roots.pem issuer=$ISSUER service=$SERVICE jwks=$T/tokens/jwks.json;"
+e2e_store_edge_start "zone=edge:1m max_size=16m blobs_max_size=64m" "127.0.0.1:$PORT"
 
 # "status X-Cache-Status" of METHOD PATH with token NAME ("-": none).
 ask() {

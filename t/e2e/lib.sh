@@ -234,6 +234,42 @@ $([[ $plain == 1 ]] || echo "  registry_cache_path ${1:-$EDGE_DIR/cache zone=edg
 CONF
 }
 
+# An edge that keeps blob bodies (its thread pool "verify" of 2 threads hashes and writes
+# them) in front of UPSTREAM (host:port), its cache in $EDGE_DIR/cache with CACHE-PARAMETERS:
+#   e2e_store_edge_start "zone=edge:1m max_size=16m blobs_max_size=1g" "$REGISTRY"
+# Sets EDGE_DIR ($T/edge) and EDGE. What a test adds, as nginx.conf lines: STORE_EDGE_HTTP
+# (http), STORE_EDGE_SERVER (the edge's server), STORE_EDGE_LOCATION (its /v2/),
+# STORE_EDGE_UPSTREAM (its @registry), STORE_EDGE_SERVERS (more servers).
+e2e_store_edge_start() {
+    EDGE_DIR=$T/edge
+    mkdir -p "$EDGE_DIR"
+    EDGE=127.0.0.1:$(free_port)
+    { echo "thread_pool verify threads=2;"; edge_conf_head "$EDGE_DIR/cache $1"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
+${STORE_EDGE_HTTP:-}
+  server {
+    listen $EDGE;
+    add_header X-Cache-Status \$registry_cache_status always;
+${STORE_EDGE_SERVER:-}
+    location /v2/ {
+      registry_cache edge;
+      registry_cache_pass @registry;
+      registry_cache_verify threads=verify;
+${STORE_EDGE_LOCATION:-}
+    }
+    location = /metrics { registry_cache_metrics; }
+    location @registry {
+      proxy_pass http://$2;
+      proxy_buffering off;
+${STORE_EDGE_UPSTREAM:-}
+    }
+  }
+${STORE_EDGE_SERVERS:-}
+}
+CONF
+    "$NGINX_BIN" -p "$EDGE_DIR/" -c "$EDGE_DIR/nginx.conf" -e "$EDGE_DIR/error.log"
+    _edge_wait_ready
+}
+
 # A sample of the edge's metrics: edge_metric 'name{labels}'.
 edge_metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 

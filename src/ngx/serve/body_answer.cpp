@@ -67,10 +67,13 @@ ngx_int_t send_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
                     const registry_cache::BodyLookup &found,
                     const ngx_http_registry_cache_body_file_t &file) {
     // Served again an hour or more after its record's time: renewed, so that eviction, which
-    // goes oldest first, keeps what is used (one write an hour at most per body).
+    // goes oldest first, keeps what is used (one write an hour at most per body). Committed
+    // now, before the answer goes: another worker may choose what to evict for the client's
+    // very next request before this worker's queue would be committed.
     if (registry_cache::body_touch_due(found.body, static_cast<std::uint64_t>(ngx_time()))) {
         ngx_http_registry_cache_teach_body(r, state, registry_cache::digest_text(state.asked.route),
                                            found.body.size, false);
+        ngx_http_registry_cache_flush(state.cache, r->connection->log);
     }
     auto &sh = *state.cache->sh;
     ngx_http_registry_cache_count(sh.body_hits);

@@ -5,6 +5,8 @@
 # and tokens good and bad. The signatures of ECDSA are not deterministic, so the vectors are
 # kept in the tree (tokens.txt, roots.pem, jwks.json, now.txt); this script remakes them:
 #   t/unit/vectors/make-tokens.sh t/unit/vectors
+# KEEP_SIGNING_KEYS=1 also leaves the RS256 and ES256 signing keys and their chains in
+# DIR/signing (never in the tree: the e2e tests make their own).
 set -euo pipefail
 out=$(cd "${1:?usage: make-tokens.sh DIR}" && pwd)
 
@@ -132,6 +134,11 @@ jwk_xy() {  # the uncompressed point of a P-256 public key: x and y, base64url
 printf '{"keys":[{"kty":"EC","crv":"P-256","kid":"jwks-key-1",%s}]}\n' "$(jwk_xy)" >jwks.json
 
 cat root.pem >"$out/roots.pem"
+# For a token service of the tests (t/fixtures/token-service.py): the signing keys and chains.
+if [[ ${KEEP_SIGNING_KEYS:-0} == 1 ]]; then
+    mkdir -p "$out/signing"
+    cp rsa.key rsa.pem p256.key p256.pem inter.pem "$out/signing/"
+fi
 cp tokens.txt jwks.json "$out/"
 echo "$now" >"$out/now.txt"
 printf '%s %s\n' "$ISS" "$SVC" >"$out/issuer-service.txt"
