@@ -140,7 +140,10 @@ before=$(rss_anon)
 is "$(gets 10000)" "200:10000" "10,000 GETs of the stored body, each 200"
 after=$(rss_anon)
 check "the worker is the one measured first" kill -0 "$worker"
-check "RssAnon of the worker flat: $before kB before, $after kB after" test "$((after - before))" -lt 1024
+# (Under ASan its allocator and quarantine make RssAnon meaningless, as for e2e 13.)
+if [[ ${E2E_SANITIZED:-0} != 1 ]]; then
+    check "RssAnon of the worker flat: $before kB before, $after kB after" test "$((after - before))" -lt 1024
+fi
 
 check "no worker crashed; no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing
