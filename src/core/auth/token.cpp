@@ -138,13 +138,14 @@ EVP_PKEY* key_of_x5c(const json::Value& x5c, TokenTrust::Keys& keys, std::int64_
     }
     VerifiedChain verified = verify_chain(keys.roots, chain, now);
     if (verified.key == nullptr) return nullptr;
+    // The entry out of its window goes first: clearing below would leave `known` dangling.
+    if (known != keys.chains.end()) {
+        EVP_PKEY_free(known->second.key);
+        keys.chains.erase(known);
+    }
     if (keys.chains.size() >= TokenTrust::Keys::max_chains) {
         for (auto& c : keys.chains) EVP_PKEY_free(c.second.key);
         keys.chains.clear();
-    }
-    if (known != keys.chains.end()) {
-        EVP_PKEY_free(known->second.key);
-        keys.chains.erase(text);
     }
     if (EVP_PKEY_up_ref(verified.key) == 1) {
         keys.chains.emplace(std::move(text), verified);  // (a reference of its own)
