@@ -109,6 +109,7 @@ TEST(Token, EachBadTokenFailsForItsReason) {
         {"hs256_with_public_key", TokenVerdict::unsupported_algorithm},
         {"alg_none", TokenVerdict::unsupported_algorithm},
         {"crit_header", TokenVerdict::unsupported_algorithm},
+        {"eddsa_ed448", TokenVerdict::unsupported_algorithm},
         {"tampered_payload", TokenVerdict::bad_signature},
         {"truncated_signature", TokenVerdict::bad_signature},
     };
@@ -130,6 +131,22 @@ TEST(Token, AChainIsCheckedAtTheTimeGiven) {
     EXPECT_EQ(check("valid_rs256", t, -10 * 86400), TokenVerdict::untrusted_key);
     EXPECT_EQ(check("valid_rs256", t, std::int64_t{101} * 365 * 86400), TokenVerdict::untrusted_key);
     EXPECT_EQ(check("valid_rs256", t), TokenVerdict::valid);
+}
+
+TEST(Token, ATokenIsUsableUntilItsExpiryOrItsChainsEndWhicheverIsFirst) {
+    CheckedToken t;
+    ASSERT_EQ(check("valid_rs256", t), TokenVerdict::valid);
+    EXPECT_EQ(t.usable_until, vectors().now + 300 + 60);
+    ASSERT_EQ(check("valid_kid_of_root", t), TokenVerdict::valid);  // a key of the trust: exp only
+    EXPECT_EQ(t.usable_until, vectors().now + 300 + 60);
+    // Two hundred years of exp, a hundred of certificates: the chain's end bounds it, once
+    // verified and again from the chain memory.
+    for (int round = 0; round < 2; ++round) {
+        ASSERT_EQ(check("exp_after_chain", t), TokenVerdict::valid);
+        EXPECT_GT(t.expires_at, vectors().now + std::int64_t{199} * 365 * 86400);
+        EXPECT_LT(t.usable_until, vectors().now + std::int64_t{101} * 365 * 86400);
+        EXPECT_GT(t.usable_until, vectors().now + std::int64_t{99} * 365 * 86400);
+    }
 }
 
 TEST(Token, AChainVerifiedOnceStillNeedsEachTokensOwnSignature) {

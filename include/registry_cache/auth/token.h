@@ -20,6 +20,8 @@ inline constexpr std::int64_t token_leeway_seconds = 60;
 inline constexpr std::size_t max_token_size = 8192;
 
 // The roots and keys an edge trusts, loaded once (at configuration) from files.
+class TokenMemory;  // auth/token_memory.h
+
 class TokenTrust {
 public:
     TokenTrust();
@@ -42,9 +44,14 @@ public:
     // The same, with the memory of the `x5c` chains already verified, which checking a token
     // adds to: per process, for one thread (each nginx worker has its own).
     Keys& chain_memory() const noexcept { return *keys_; }
+    // The tokens checked valid against this trust (auth/token_memory.h): per process, for one
+    // thread, as the chains. Owned by the trust, so that no other trust (a reload's, at the
+    // same address) can inherit them.
+    TokenMemory& token_memory() const noexcept { return *memory_; }
 
 private:
     std::unique_ptr<Keys> keys_;
+    std::unique_ptr<TokenMemory> memory_;
     std::string issuer_;
     std::string service_;
 };
@@ -57,6 +64,10 @@ struct Grant {
 
 struct CheckedToken {
     std::int64_t expires_at = 0;  // `exp`, unix seconds
+    // The last second at which the token still proves something: `exp` with the leeway, and
+    // never past the end of its `x5c` chain's certificates (a token remembered must not
+    // outlive the certificate that signed it).
+    std::int64_t usable_until = 0;
     std::string subject;
     std::vector<Grant> access;
 

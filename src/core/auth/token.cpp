@@ -7,6 +7,7 @@
 #include <openssl/rsa.h>
 
 #include <algorithm>
+#include <climits>
 
 #include "registry_cache/auth/base64.h"
 
@@ -58,7 +59,8 @@ bool fits(const Algorithm& alg, EVP_PKEY* key) {
             if (EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof(group), &len) != 1) return false;
             return OBJ_sn2nid(group) == alg.curve || OBJ_txt2nid(group) == alg.curve;
         }
-        case Family::eddsa: return EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448");
+        // Ed25519 only, as distribution's JOSE library: an Ed448 token would be refused there.
+        case Family::eddsa: return EVP_PKEY_is_a(key, "ED25519");
     }
     return false;
 }
@@ -105,9 +107,11 @@ bool signature_holds(const Algorithm& alg, EVP_PKEY* key, std::string_view input
     return ok;
 }
 
-// The leaf key of an `x5c` chain that verifies to a root at `now` (the caller frees it); a
-// chain verified before, and valid still, is not verified again.
-EVP_PKEY* key_of_x5c(const json::Value& x5c, TokenTrust::Keys& keys, std::int64_t now, bool& malformed) {
+// The leaf key of an `x5c` chain that verifies to a root at `now` (the caller frees it), and
+// in `until` the end of the chain's window; a chain verified before, and valid still, is not
+// verified again.
+EVP_PKEY* key_of_x5c(const json::Value& x5c, TokenTrust::Keys& keys, std::int64_t now, std::int64_t& until,
+                     bool& malformed) {
     constexpr std::size_t max_chain = 8;
     if (x5c.type != json::Type::array || x5c.items.empty() || x5c.items.size() > max_chain) {
         malformed = true;
@@ -125,6 +129,7 @@ EVP_PKEY* key_of_x5c(const json::Value& x5c, TokenTrust::Keys& keys, std::int64_
     auto known = keys.chains.find(text);
     if (known != keys.chains.end() && known->second.not_before <= now && now <= known->second.not_after) {
         EVP_PKEY* key = known->second.key;
+        until = known->second.not_after;
         return EVP_PKEY_up_ref(key) == 1 ? key : nullptr;
     }
     std::vector<std::string> chain;
@@ -138,6 +143,7 @@ EVP_PKEY* key_of_x5c(const json::Value& x5c, TokenTrust::Keys& keys, std::int64_
     }
     VerifiedChain verified = verify_chain(keys.roots, chain, now);
     if (verified.key == nullptr) return nullptr;
+    until = verified.not_after;
     // The entry out of its window goes first: clearing below would leave `known` dangling.
     if (known != keys.chains.end()) {
         EVP_PKEY_free(known->second.key);
@@ -148,17 +154,24 @@ EVP_PKEY* key_of_x5c(const json::Value& x5c, TokenTrust::Keys& keys, std::int64_
         keys.chains.clear();
     }
     if (EVP_PKEY_up_ref(verified.key) == 1) {
-        keys.chains.emplace(std::move(text), verified);  // (a reference of its own)
+        try {
+            keys.chains.emplace(std::move(text), verified);  // (a reference of its own)
+        } catch (...) {
+            EVP_PKEY_free(verified.key);  // not remembered: only the caller's reference is left
+        }
     }
     return verified.key;
 }
 
 // The signing key the header names, if trusted (the caller frees it): an `x5c` chain to a
-// root, else a `jwk` that is a trusted key, else a trusted `kid`.
-EVP_PKEY* signing_key(const json::Value& header, TokenTrust::Keys& keys, std::int64_t now, bool& malformed) {
+// root, else a `jwk` that is a trusted key, else a trusted `kid`; `until`: when the key stops
+// being trusted (a chain's end; never, for a key of the trust itself).
+EVP_PKEY* signing_key(const json::Value& header, TokenTrust::Keys& keys, std::int64_t now, std::int64_t& until,
+                      bool& malformed) {
     malformed = false;
+    until = INT64_MAX;
     if (const json::Value* x5c = header.find("x5c")) {
-        return key_of_x5c(*x5c, keys, now, malformed);
+        return key_of_x5c(*x5c, keys, now, until, malformed);
     }
     if (const json::Value* jwk = header.find("jwk")) {
         EVP_PKEY* key = key_from_jwk(*jwk);
@@ -286,7 +299,8 @@ TokenVerdict check_token(std::string_view token, const TokenTrust& trust, std::i
     }
 
     bool malformed = false;
-    EVP_PKEY* key = signing_key(header, trust.chain_memory(), now, malformed);
+    std::int64_t key_until = 0;
+    EVP_PKEY* key = signing_key(header, trust.chain_memory(), now, key_until, malformed);
     if (key == nullptr) return malformed ? TokenVerdict::malformed : TokenVerdict::untrusted_key;
     const bool fitting = fits(*alg, key);
     const bool holds = fitting && signature_holds(*alg, key, token.substr(0, dot2), signature);
@@ -314,7 +328,13 @@ TokenVerdict check_token(std::string_view token, const TokenTrust& trust, std::i
     } else if (has_nbf && now + token_leeway_seconds < nbf) {
         verdict = TokenVerdict::not_yet_valid;
     }
-    if (verdict != TokenVerdict::valid) out = CheckedToken{};
+    if (verdict != TokenVerdict::valid) {
+        out = CheckedToken{};
+        return verdict;
+    }
+    const std::int64_t exp_until =
+        out.expires_at > INT64_MAX - token_leeway_seconds ? INT64_MAX : out.expires_at + token_leeway_seconds;
+    out.usable_until = std::min(exp_until, key_until);
     return verdict;
 }
 

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "registry_cache/auth/base64.h"
+#include "registry_cache/auth/token_memory.h"
 #include "registry_cache/hasher.h"
 
 namespace registry_cache::auth {
@@ -108,8 +109,8 @@ EVP_PKEY* ec_from_jwk(const json::Value& jwk) {
 EVP_PKEY* okp_from_jwk(const json::Value& jwk) {
     const std::string crv = member_text(jwk, "crv"), x = member_bytes(jwk, "x");
     const auto* raw = reinterpret_cast<const unsigned char*>(x.data());
+    // Ed25519 only: JOSE's EdDSA as distribution's JOSE library implements it.
     if (crv == "Ed25519" && x.size() == 32) return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw, 32);
-    if (crv == "Ed448" && x.size() == 57) return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED448, nullptr, raw, 57);
     return nullptr;
 }
 
@@ -292,7 +293,7 @@ VerifiedChain verify_chain(X509_STORE* roots, const std::vector<std::string>& ch
     return verified;
 }
 
-TokenTrust::TokenTrust() : keys_(std::make_unique<Keys>()) {}
+TokenTrust::TokenTrust() : keys_(std::make_unique<Keys>()), memory_(std::make_unique<TokenMemory>()) {}
 TokenTrust::~TokenTrust() = default;
 
 bool TokenTrust::load(const std::string& bundle, const std::string& jwks, std::string issuer, std::string service,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Makes the Bearer token vectors of t/unit/token_test.cpp with OpenSSL's command line only:
 # a trusted root (RSA) and intermediate (P-384), signing certificates for RS256/PS256, ES256,
-# ES384, ES512 and EdDSA under it, an untrusted root with a signing certificate of its own,
-# and tokens good and bad. The signatures of ECDSA are not deterministic, so the vectors are
-# kept in the tree (tokens.txt, roots.pem, jwks.json, now.txt); this script remakes them:
+# ES384, ES512 and EdDSA (Ed25519; an Ed448 one, refused) under it, an untrusted root with a
+# signing certificate of its own, and tokens good and bad. The signatures of ECDSA are not
+# deterministic, so the vectors are kept in the tree (tokens.txt, roots.pem, jwks.json, now.txt); this script remakes them:
 #   t/unit/vectors/make-tokens.sh t/unit/vectors
 # KEEP_SIGNING_KEYS=1 also leaves the RS256 and ES256 signing keys and their chains in
 # DIR/signing (never in the tree: the e2e tests make their own).
@@ -34,6 +34,7 @@ leaf p256 -newkey ec -pkeyopt ec_paramgen_curve:P-256
 leaf p384 -newkey ec -pkeyopt ec_paramgen_curve:P-384
 leaf p521 -newkey ec -pkeyopt ec_paramgen_curve:P-521
 leaf ed25519 -newkey ed25519
+leaf ed448 -newkey ed448
 leaf rsa1024 -newkey rsa:1024
 openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 36500 -subj "$(subj 'another root')" \
     -addext basicConstraints=critical,CA:TRUE 2>/dev/null
@@ -123,6 +124,10 @@ chain() { printf ',"x5c":%s' "$(x5c "$@")"; }
     printf 'tampered_payload %s.%s.%s\n' "$gh" \
         "$(C_ACCESS='"access":[{"type":"repository","name":"demo/secret","actions":["pull"]}]' claims | b64url)" "$gs"
     printf 'truncated_signature %s\n' "${good:0:$((${#good} - 6))}"
+    # Ed448: EdDSA, but not as distribution's JOSE library implements it.
+    token eddsa_ed448 EdDSA ed448.key "$(chain ed448 inter)"
+    # Valid for two hundred years, signed by a chain valid for one hundred.
+    token exp_after_chain RS256 rsa.key "$(chain rsa inter)" "$(C_EXP=$((now + 200 * 365 * 86400)) claims)"
     token crit_header RS256 rsa.key "$(chain rsa inter),\"crit\":[\"exp\"]"
 } >tokens.txt
 
