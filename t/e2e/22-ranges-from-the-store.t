@@ -112,7 +112,9 @@ chunk_answer() {
 }
 
 is "$(parallel_fetch | sha)" "$BIG" "cold: containerd's parallel chunks assemble the blob"
-is "$(code "$URL") $(sha <"$T/body")" "200 MISS $BIG" "a whole GET keeps it"
+# The cold fetch's first GET may have kept the body already (when nginx read the upstream's
+# answer whole before its client left) or not: either way a whole GET leaves it kept.
+like "$(code "$URL") $(sha <"$T/body")" "^200 (MISS|HIT) $BIG\$" "a whole GET keeps it"
 mark=$(log_mark)
 is "$(parallel_fetch | sha)" "$BIG" "from the store: the parallel chunks assemble the blob"
 answers=$(for i in 0 1 2 3 4; do chunk_answer "$i"; done | tr '\n' ' ')

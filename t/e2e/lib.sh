@@ -83,6 +83,17 @@ is() {
     fi
 }
 
+# like GOT REGEX NAME: as `is`, GOT matching the extended regular expression REGEX.
+like() {
+    local got=$1 want=$2 name=$3 out=$T/logs/check-$((_tap_n + 1)).log
+    if [[ $got =~ $want ]]; then
+        _tap_result 1 "$name"
+    else
+        printf 'got:   %s\nmatch: %s\n' "$got" "$want" >"$out"
+        _tap_result 0 "$name" "$out"
+    fi
+}
+
 skip_all() { echo "1..0 # SKIP $*"; _tap_done=1; exit 0; }
 
 done_testing() {
