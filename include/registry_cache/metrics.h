@@ -48,6 +48,12 @@ namespace registry_cache {
       "Blob bodies removed from the store's disk, least recently used first, for blobs_max_size.") \
     X(body_bytes_served, "nginx_registry_cache_blob_body_bytes_served_total",                        \
       "Bytes of blob bodies answered from the store's disk (whole bodies; ranges count whole).")     \
+    X(upstream_tokens_fetched, "nginx_registry_cache_upstream_tokens_fetched_total",                 \
+      "Tokens the edge fetched from the token service for its upstream requests (mirror mode).")     \
+    X(upstream_token_failures, "nginx_registry_cache_upstream_token_failures_total",                 \
+      "Token requests of mirror mode that brought no usable token.")                                \
+    X(upstream_tokens_refused, "nginx_registry_cache_upstream_tokens_refused_total",                 \
+      "Edge tokens the upstream refused as invalid (forgotten, fetched again).")                    \
     /* Lookups by kind and result (nginx_registry_cache_lookups_total): blobs' are the */           \
     /* hits and misses above; manifests' are counted apart. */                                       \
     X(manifest_hits, "", "")                                                                         \

@@ -35,6 +35,9 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.bodies_stored = base + 32;
     c.body_bytes_served = base + 33;
     c.bodies_evicted = base + 38;
+    c.upstream_tokens_fetched = base + 39;
+    c.upstream_token_failures = base + 40;
+    c.upstream_tokens_refused = base + 41;
     c.body_hits = base + 34;
     c.body_misses = base + 35;
     c.upstream_1xx = 0;  // zero still gets its sample
@@ -133,6 +136,18 @@ TEST(Metrics, ExactTextForOneCache) {
         "from the store's disk (whole bodies; ranges count whole).\n"
         "# TYPE nginx_registry_cache_blob_body_bytes_served_total counter\n"
         "nginx_registry_cache_blob_body_bytes_served_total{cache=\"edge\"} 33\n"
+        "# HELP nginx_registry_cache_upstream_tokens_fetched_total Tokens the edge fetched from "
+        "the token service for its upstream requests (mirror mode).\n"
+        "# TYPE nginx_registry_cache_upstream_tokens_fetched_total counter\n"
+        "nginx_registry_cache_upstream_tokens_fetched_total{cache=\"edge\"} 39\n"
+        "# HELP nginx_registry_cache_upstream_token_failures_total Token requests of mirror mode "
+        "that brought no usable token.\n"
+        "# TYPE nginx_registry_cache_upstream_token_failures_total counter\n"
+        "nginx_registry_cache_upstream_token_failures_total{cache=\"edge\"} 40\n"
+        "# HELP nginx_registry_cache_upstream_tokens_refused_total Edge tokens the upstream "
+        "refused as invalid (forgotten, fetched again).\n"
+        "# TYPE nginx_registry_cache_upstream_tokens_refused_total counter\n"
+        "nginx_registry_cache_upstream_tokens_refused_total{cache=\"edge\"} 41\n"
         "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
         "# TYPE registry_storage_cache_total counter\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
@@ -227,8 +242,8 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 24u);
-    EXPECT_EQ(type, 24u);
+    EXPECT_EQ(help, 27u);
+    EXPECT_EQ(type, 27u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -285,7 +300,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 48u);
+    EXPECT_EQ(lines, 54u);
 }
 
 }  // namespace

@@ -1,0 +1,224 @@
+// Mirror mode's tokens (auth/upstream_token.h): the token service's answer and the table the
+// workers share.
+#include "registry_cache/auth/upstream_token.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+#include "registry_cache/auth/json.h"
+
+namespace registry_cache::auth {
+
+namespace {
+
+constexpr std::int64_t min_lifetime_s = 60;
+constexpr std::int64_t max_margin_s = 60;
+
+// What may stand in a header value as a token: the characters of a JWS (base64url and dots)
+// and of RFC 6750's token68 (`+`, `/`, `~`, trailing `=`), no space, no control character.
+bool printable_token(std::string_view token) noexcept {
+    if (token.empty() || token.size() > max_token_size) return false;
+    for (const char c : token) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::uint64_t hash_of(std::string_view key) noexcept {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (const char c : key) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ULL;
+    }
+    return h == 0 ? 1 : h;
+}
+
+bool holds(const UpstreamTokenSlot& slot, std::uint64_t hash, std::string_view key) noexcept {
+    return slot.hash == hash && std::string_view(slot.key, slot.key_size) == key;
+}
+
+const UpstreamTokenSlot* find(const UpstreamTokenTable& table, std::string_view key) noexcept {
+    const std::uint64_t hash = hash_of(key);
+    for (const UpstreamTokenSlot& slot : table.slots) {
+        if (holds(slot, hash, key)) return &slot;
+    }
+    return nullptr;
+}
+
+UpstreamTokenSlot* find(UpstreamTokenTable& table, std::string_view key) noexcept {
+    return const_cast<UpstreamTokenSlot*>(find(static_cast<const UpstreamTokenTable&>(table), key));
+}
+
+// A slot for `key`: its own, else a free one, else the one whose use ends first.
+UpstreamTokenSlot& slot_for(UpstreamTokenTable& table, std::string_view key) noexcept {
+    if (UpstreamTokenSlot* own = find(table, key)) return *own;
+    UpstreamTokenSlot* best = &table.slots[0];
+    for (UpstreamTokenSlot& slot : table.slots) {
+        if (slot.hash == 0) {
+            best = &slot;
+            break;
+        }
+        if (std::max(slot.usable_until, slot.fetch_until) < std::max(best->usable_until, best->fetch_until)) {
+            best = &slot;
+        }
+    }
+    *best = UpstreamTokenSlot{};
+    best->hash = hash_of(key);
+    best->key_size = static_cast<std::uint16_t>(key.size());
+    std::memcpy(best->key, key.data(), key.size());
+    return *best;
+}
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) noexcept {
+    if (at + n > s.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        out = out * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string pull_scope(std::string_view repository) {
+    std::string scope = "repository:";
+    scope.append(repository);
+    scope += ":pull";
+    return scope;
+}
+
+std::string upstream_token_key(std::string_view realm, std::string_view scope) {
+    if (realm.size() + 1 + scope.size() > max_upstream_token_key) return {};
+    std::string key(realm);
+    key += '\0';
+    key.append(scope);
+    return key;
+}
+
+bool parse_rfc3339(std::string_view s, std::int64_t& out) noexcept {
+    int year, month, day, hour, minute, second;
+    if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
+        !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, hour) || s[13] != ':' ||
+        !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second)) {
+        return false;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
+    std::size_t at = 19;
+    if (at < s.size() && s[at] == '.') {
+        ++at;
+        const std::size_t from = at;
+        while (at < s.size() && s[at] >= '0' && s[at] <= '9') ++at;
+        if (at == from) return false;
+    }
+    std::int64_t offset = 0;
+    if (at + 1 == s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+        at += 1;
+    } else if (at + 6 == s.size() && (s[at] == '+' || s[at] == '-') && s[at + 3] == ':') {
+        int oh, om;
+        if (!digits(s, at + 1, 2, oh) || !digits(s, at + 4, 2, om) || oh > 23 || om > 59) return false;
+        offset = (s[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+        at += 6;
+    } else {
+        return false;
+    }
+    struct tm tm {};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    out = static_cast<std::int64_t>(timegm(&tm)) - offset;
+    return true;
+}
+
+bool read_token_answer(std::string_view text, std::int64_t now, TokenAnswer& out, std::string& why) {
+    out = TokenAnswer{};
+    json::Value doc;
+    if (!json::parse(text, doc, why)) return false;
+    if (doc.type != json::Type::object) {
+        why = "not a JSON object";
+        return false;
+    }
+    const json::Value* token = doc.find("token");
+    if (token == nullptr || (token->is_string() && token->text.empty())) token = doc.find("access_token");
+    if (token == nullptr || !token->is_string()) {
+        why = "no token";
+        return false;
+    }
+    if (!printable_token(token->text)) {
+        why = "a token that cannot be sent as a header (empty, too long, or with other characters)";
+        return false;
+    }
+    std::int64_t expires_in = 0;
+    if (const json::Value* v = doc.find("expires_in")) {
+        if (!v->as_int64(expires_in)) {
+            why = "expires_in is not an integer";
+            return false;
+        }
+    }
+    expires_in = std::clamp<std::int64_t>(expires_in, min_lifetime_s, INT32_MAX);
+    std::int64_t issued = now;
+    if (const json::Value* v = doc.find("issued_at")) {
+        std::int64_t at = 0;
+        if (v->is_string() && parse_rfc3339(v->text, at) && at < now) issued = at;
+    }
+    const std::int64_t margin = std::min(max_margin_s, expires_in / 5);
+    out.token = token->text;
+    out.usable_until = issued + expires_in - margin;
+    return true;
+}
+
+bool held_token(const UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::string& token) {
+    const UpstreamTokenSlot* slot = find(table, key);
+    if (slot == nullptr || slot->token_size == 0 || now >= slot->usable_until) return false;
+    token.assign(slot->token, slot->token_size);
+    return true;
+}
+
+TokenTurn token_turn(UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::int64_t fetch_timeout,
+                     std::string& token) {
+    UpstreamTokenSlot* slot = find(table, key);
+    if (slot != nullptr && slot->token_size != 0 && now < slot->usable_until) {
+        token.assign(slot->token, slot->token_size);
+        return TokenTurn::use;
+    }
+    if (slot != nullptr && now < slot->fetch_until) return TokenTurn::wait;
+    if (slot == nullptr) slot = &slot_for(table, key);
+    slot->fetch_until = now + fetch_timeout;
+    return TokenTurn::fetch;
+}
+
+void keep_token(UpstreamTokenTable& table, std::string_view key, std::string_view token, std::int64_t usable_until,
+                std::int64_t now) noexcept {
+    if (key.empty() || key.size() > max_upstream_token_key || token.size() > max_token_size) return;
+    UpstreamTokenSlot& slot = slot_for(table, key);
+    slot.fetch_until = 0;
+    if (usable_until <= now) {
+        slot.token_size = 0;
+        slot.usable_until = 0;
+        return;
+    }
+    std::memcpy(slot.token, token.data(), token.size());
+    slot.token_size = static_cast<std::uint16_t>(token.size());
+    slot.usable_until = usable_until;
+}
+
+void fetch_failed(UpstreamTokenTable& table, std::string_view key) noexcept {
+    if (UpstreamTokenSlot* slot = find(table, key)) slot->fetch_until = 0;
+}
+
+bool forget_token(UpstreamTokenTable& table, std::string_view key, std::string_view token) noexcept {
+    UpstreamTokenSlot* slot = find(table, key);
+    if (slot == nullptr || std::string_view(slot->token, slot->token_size) != token) return false;
+    slot->token_size = 0;
+    slot->usable_until = 0;
+    return true;
+}
+
+}  // namespace registry_cache::auth

@@ -1,0 +1,123 @@
+// Mirror mode's tokens: the token service's answer read as distribution's client reads it,
+// never a token that could break out of its header, and the table the workers share: one
+// fetch per scope at a time, a token used until its end less the margin, forgotten only if
+// it is still the one the upstream refused.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "registry_cache/auth/upstream_token.h"
+
+namespace {
+
+using namespace registry_cache::auth;
+
+constexpr std::int64_t now = 1'800'000'000;  // 2027-01-15T08:00:00Z
+
+TEST(UpstreamToken, ScopeAndKey) {
+    EXPECT_EQ(pull_scope("library/alpine"), "repository:library/alpine:pull");
+    EXPECT_EQ(upstream_token_key("/_token?service=hub", "repository:a:pull"),
+              std::string("/_token?service=hub\0repository:a:pull", 37));
+    EXPECT_EQ(upstream_token_key(std::string(300, 'r'), std::string(300, 's')), "");
+}
+
+TEST(UpstreamToken, Rfc3339) {
+    std::int64_t t = 0;
+    ASSERT_TRUE(parse_rfc3339("2027-01-15T08:00:00Z", t));
+    EXPECT_EQ(t, now);
+    ASSERT_TRUE(parse_rfc3339("2027-01-15T09:00:00.123456+01:00", t));
+    EXPECT_EQ(t, now);
+    ASSERT_TRUE(parse_rfc3339("2027-01-15T07:30:00-00:30", t));
+    EXPECT_EQ(t, now);
+    for (const char* bad : {"", "2027-01-15", "2027-01-15T08:00:00", "2027-13-15T08:00:00Z", "2027-01-15T08:00:00.Z",
+                            "2027-01-15T08:00:00+0100", "2027-01-15 08:00:00Z", "x027-01-15T08:00:00Z",
+                            "2027-01-15T08:00:00Zjunk"}) {
+        EXPECT_FALSE(parse_rfc3339(bad, t)) << bad;
+    }
+}
+
+TEST(UpstreamToken, AnAnswerIsReadAsDistributionsClientReadsIt) {
+    TokenAnswer a;
+    std::string why;
+    ASSERT_TRUE(read_token_answer(R"({"token":"a.b.c","expires_in":300,"issued_at":"2027-01-15T07:59:00Z"})", now, a,
+                                  why)) << why;
+    EXPECT_EQ(a.token, "a.b.c");
+    EXPECT_EQ(a.usable_until, now - 60 + 300 - 60);  // from issued_at, less a minute
+    ASSERT_TRUE(read_token_answer(R"({"access_token":"x.y.z"})", now, a, why)) << why;
+    EXPECT_EQ(a.token, "x.y.z");
+    EXPECT_EQ(a.usable_until, now + 60 - 12);  // 60 s when absent, less a fifth
+    ASSERT_TRUE(read_token_answer(R"({"token":"","access_token":"x.y.z","expires_in":10})", now, a, why));
+    EXPECT_EQ(a.token, "x.y.z");
+    EXPECT_EQ(a.usable_until, now + 60 - 12);  // never less than 60 s
+    // An issued_at in the future (the service's clock ahead) or unreadable counts from now.
+    ASSERT_TRUE(read_token_answer(R"({"token":"t","expires_in":600,"issued_at":"2030-01-01T00:00:00Z"})", now, a, why));
+    EXPECT_EQ(a.usable_until, now + 600 - 60);
+    ASSERT_TRUE(read_token_answer(R"({"token":"t","expires_in":600,"issued_at":"yesterday"})", now, a, why));
+    EXPECT_EQ(a.usable_until, now + 600 - 60);
+}
+
+TEST(UpstreamToken, NothingThatCouldLeaveItsHeaderIsAToken) {
+    TokenAnswer a;
+    std::string why;
+    for (const char* bad : {R"({"token":"a.b\r\nX-Injected: 1"})", R"({"token":"a b"})", R"({"token":"a\u0000b"})",
+                            R"({"token":"a\"b"})", R"({"token":""})", R"({"token":7})", R"({})", R"([])", "not json",
+                            R"({"token":"a","expires_in":"300"})", R"({"token":"é"})"}) {
+        EXPECT_FALSE(read_token_answer(bad, now, a, why)) << bad;
+        EXPECT_TRUE(a.token.empty()) << bad;
+    }
+    EXPECT_FALSE(read_token_answer("{\"token\":\"" + std::string(max_token_size + 1, 'a') + "\"}", now, a, why));
+    EXPECT_TRUE(read_token_answer("{\"token\":\"" + std::string(max_token_size, 'a') + "\"}", now, a, why));
+}
+
+TEST(UpstreamToken, OneFetchPerKeyAtATime) {
+    auto table = std::make_unique<UpstreamTokenTable>();
+    const std::string key = upstream_token_key("/_token", "repository:a:pull");
+    std::string token;
+    EXPECT_EQ(token_turn(*table, key, now, 30, token), TokenTurn::fetch);
+    EXPECT_EQ(token_turn(*table, key, now + 1, 30, token), TokenTurn::wait);
+    // Another scope is fetched on its own.
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/_token", "repository:b:pull"), now, 30, token), TokenTurn::fetch);
+    keep_token(*table, key, "tok-1", now + 100, now + 2);
+    EXPECT_EQ(token_turn(*table, key, now + 3, 30, token), TokenTurn::use);
+    EXPECT_EQ(token, "tok-1");
+    EXPECT_EQ(token_turn(*table, key, now + 99, 30, token), TokenTurn::use);
+    // At its end the next request fetches, the others wait for it.
+    EXPECT_EQ(token_turn(*table, key, now + 100, 30, token), TokenTurn::fetch);
+    EXPECT_EQ(token_turn(*table, key, now + 101, 30, token), TokenTurn::wait);
+    // A fetch that failed frees the key at once; one that never ends, after its timeout.
+    fetch_failed(*table, key);
+    EXPECT_EQ(token_turn(*table, key, now + 102, 30, token), TokenTurn::fetch);
+    EXPECT_EQ(token_turn(*table, key, now + 131, 30, token), TokenTurn::wait);
+    EXPECT_EQ(token_turn(*table, key, now + 132, 30, token), TokenTurn::fetch);
+}
+
+TEST(UpstreamToken, AnInvalidTokenIsForgottenOnlyIfStillHeld) {
+    auto table = std::make_unique<UpstreamTokenTable>();
+    const std::string key = upstream_token_key("/_token", "repository:a:pull");
+    std::string token;
+    keep_token(*table, key, "old", now + 100, now);
+    keep_token(*table, key, "new", now + 200, now + 1);  // another worker renewed it
+    EXPECT_FALSE(forget_token(*table, key, "old"));
+    EXPECT_EQ(token_turn(*table, key, now + 2, 30, token), TokenTurn::use);
+    EXPECT_EQ(token, "new");
+    EXPECT_TRUE(forget_token(*table, key, "new"));
+    EXPECT_EQ(token_turn(*table, key, now + 3, 30, token), TokenTurn::fetch);
+    // A token that ends before it is kept is not kept.
+    keep_token(*table, key, "late", now + 3, now + 4);
+    EXPECT_EQ(token_turn(*table, key, now + 4, 30, token), TokenTurn::fetch);
+}
+
+TEST(UpstreamToken, AFullTableGivesUpTheSlotThatEndsFirst) {
+    auto table = std::make_unique<UpstreamTokenTable>();
+    std::string token;
+    for (std::size_t i = 0; i < upstream_token_slots; ++i) {
+        keep_token(*table, upstream_token_key("/t", "s" + std::to_string(i)), "tok", now + 1000 + std::int64_t(i), now);
+    }
+    keep_token(*table, upstream_token_key("/t", "new"), "tok-new", now + 5000, now);
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "new"), now, 30, token), TokenTurn::use);
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "s0"), now, 30, token), TokenTurn::fetch);  // evicted
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "s2"), now, 30, token), TokenTurn::use);
+}
+
+}  // namespace
