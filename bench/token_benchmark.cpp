@@ -10,6 +10,7 @@
 #include <string>
 
 #include "registry_cache/auth/token.h"
+#include "token_vectors.h"
 
 namespace {
 
@@ -18,21 +19,10 @@ using registry_cache::auth::CheckedToken;
 using registry_cache::auth::TokenTrust;
 using registry_cache::auth::TokenVerdict;
 
-struct Vectors {
-    std::map<std::string, std::string> tokens;
-    std::int64_t now = 0;
-    std::string issuer, service;
-    Vectors() {
-        const std::string dir = TOKEN_VECTORS_DIR;
-        std::ifstream in(dir + "/tokens.txt");
-        std::string name, token;
-        while (in >> name >> token) tokens[name] = token;
-        std::ifstream(dir + "/now.txt") >> now;
-        std::ifstream(dir + "/issuer-service.txt") >> issuer >> service;
-    }
+struct Vectors : TokenVectors {
     bool load(TokenTrust& trust) const {
         std::string error;
-        return trust.load(std::string(TOKEN_VECTORS_DIR) + "/roots.pem", "", issuer, service, error);
+        return TokenVectors::load(trust, error);
     }
 };
 

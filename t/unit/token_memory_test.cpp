@@ -8,6 +8,7 @@
 #include <string>
 
 #include "registry_cache/auth/token_memory.h"
+#include "token_vectors.h"
 
 namespace {
 
@@ -17,24 +18,12 @@ using registry_cache::auth::TokenMemory;
 using registry_cache::auth::TokenTrust;
 using registry_cache::auth::TokenVerdict;
 
-const std::string dir = TOKEN_VECTORS_DIR;
 constexpr std::int64_t year = 365 * 86400;
 
-struct Vectors {
-    std::map<std::string, std::string> tokens;
-    std::int64_t now = 0;
-    std::string issuer, service;
-
-    Vectors() {
-        std::ifstream in(dir + "/tokens.txt");
-        std::string name, token;
-        while (in >> name >> token) tokens[name] = token;
-        std::ifstream(dir + "/now.txt") >> now;
-        std::ifstream(dir + "/issuer-service.txt") >> issuer >> service;
-    }
+struct Vectors : TokenVectors {
     void load(TokenTrust& trust) const {
         std::string error;
-        ASSERT_TRUE(trust.load(dir + "/roots.pem", "", issuer, service, error)) << error;
+        ASSERT_TRUE(TokenVectors::load(trust, error)) << error;
     }
 };
 
@@ -88,7 +77,7 @@ TEST(TokenMemory, ATokenProvenAgainstOneTrustIsNotRememberedByAnother) {
     TokenTrust first, other;
     v.load(first);
     std::string error;
-    ASSERT_TRUE(other.load(dir + "/roots.pem", "", "another-issuer", v.service, error)) << error;
+    ASSERT_TRUE(other.load(v.dir + "/roots.pem", "", "another-issuer", v.service, error)) << error;
     ASSERT_EQ(check_remembered(token, first, v.now, checked), TokenVerdict::valid);
     EXPECT_EQ(other.token_memory().find(token, v.now), nullptr);
     EXPECT_EQ(check_remembered(token, other, v.now, checked), TokenVerdict::wrong_issuer);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "registry_cache/auth/token.h"
+#include "token_vectors.h"
 
 namespace {
 
@@ -17,26 +18,14 @@ using registry_cache::auth::CheckedToken;
 using registry_cache::auth::TokenTrust;
 using registry_cache::auth::TokenVerdict;
 
-const std::string dir = TOKEN_VECTORS_DIR;
 
-struct Vectors {
-    std::map<std::string, std::string> tokens;
-    std::int64_t now = 0;
-    std::string issuer, service;
+struct Vectors : TokenVectors {
     TokenTrust trust;
     TokenTrust trust_without_jwks;
 
     Vectors() {
-        std::ifstream in(dir + "/tokens.txt");
-        std::string name, token;
-        while (in >> name >> token) tokens[name] = token;
-        std::ifstream(dir + "/now.txt") >> now;
-        std::ifstream(dir + "/issuer-service.txt") >> issuer >> service;
         std::string error;
-        if (!trust.load(dir + "/roots.pem", dir + "/jwks.json", issuer, service, error) ||
-            !trust_without_jwks.load(dir + "/roots.pem", "", issuer, service, error)) {
-            ADD_FAILURE() << error;
-        }
+        if (!load(trust, error, true) || !load(trust_without_jwks, error)) ADD_FAILURE() << error;
     }
 };
 
