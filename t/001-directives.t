@@ -9,6 +9,14 @@ use Cwd qw(abs_path);
 # The roots and keys of the unit tests' token vectors, for registry_cache_token_trust.
 $ENV{TEST_NGINX_TOKEN_VECTORS} = abs_path('t/unit/vectors');
 
+# The edge's upstream credentials of mirror mode (edge:secret).
+use File::Temp qw(tempdir);
+my $cred_dir = tempdir(CLEANUP => 1);
+open(my $cred, '>', "$cred_dir/registry.cred") or die "$cred_dir/registry.cred: $!";
+print $cred "edge:secret\n";
+close($cred);
+$ENV{TEST_NGINX_CRED_FILE} = "$cred_dir/registry.cred";
+
 no_shuffle();
 log_level('info');
 run_tests();
@@ -558,3 +566,216 @@ invalid parameter "realm=x" in "registry_cache_token_trust" directive
 --- must_die
 --- error_log eval
 qr/"registry_cache_token_trust" ".*roots.pem": ".*tokens.txt" is not JSON: /
+
+
+
+=== TEST 39: registry_cache_upstream_auth on needs registry_cache_token_pass
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+    }
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+"registry_cache_upstream_auth on" needs "registry_cache_token_pass" to name the location that reaches the token service
+
+
+
+=== TEST 40: registry_cache_upstream_credentials with a file that is not there
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_upstream_credentials /nonexistent/registry.cred;
+--- must_die
+--- error_log
+"registry_cache_upstream_credentials" "/nonexistent/registry.cred" cannot be read
+
+
+
+=== TEST 41: registry_cache_upstream_credentials with a file of no "username:password" line (what it holds is never logged)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_upstream_credentials $TEST_NGINX_TOKEN_VECTORS/now.txt;
+--- must_die
+--- error_log eval
+qr/"registry_cache_upstream_credentials" ".*now.txt" holds no "username:password" line in /
+
+
+
+=== TEST 42: registry_cache_token_pass takes a URI
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    registry_cache_token_pass https://auth.docker.io/token;
+--- must_die
+--- error_log
+invalid "registry_cache_token_pass" value "https://auth.docker.io/token", expected a "/uri"
+
+
+
+=== TEST 43: mirror mode and registry_cache_token_trust exclude each other
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+        registry_cache_token_trust $TEST_NGINX_TOKEN_VECTORS/roots.pem issuer=i service=s;
+    }
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+"registry_cache_upstream_auth on" and "registry_cache_token_trust" exclude each other
+
+
+
+=== TEST 44: mirror mode answers /v2/ itself, asking clients for nothing
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+    }
+    location @registry {
+        return 401 "the upstream was asked\n";
+    }
+--- request
+GET /v2/
+--- response_headers
+Docker-Distribution-API-Version: registry/2.0
+Content-Type: application/json; charset=utf-8
+--- response_body chomp
+{}
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 45: the edge's token replaces the client's Authorization; the token request carries the edge's credential and the scope, nothing of the client's
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    # The token location answers the expected token only to the expected request.
+    map_hash_bucket_size 128;
+    map "$args|$http_authorization|$http_cookie" $edge_token {
+        "service=hub&scope=repository:demo/hello:pull|Basic ZWRnZTpzZWNyZXQ=|" right.token;
+        default wrong.token;
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+        registry_cache_token_pass /_token?service=hub;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"$edge_token","expires_in":300}';
+    }
+    # The upstream is another server, reached by proxy_pass as in use: what it sees is what
+    # the proxied request carried (the variables of a request and its subrequests are shared,
+    # so echoing them here would show the token request's).
+    location @registry {
+        rewrite ^ /echo break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /echo {
+        return 200 "upstream: $http_authorization|$http_cookie\n";
+    }
+--- request
+GET /v2/demo/hello/manifests/1.0
+--- more_headers
+Authorization: Basic Y2xpZW50OnNlY3JldA==
+Cookie: session=1
+--- response_body
+upstream: Bearer right.token|session=1
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+edge:secret
+
+
+
+=== TEST 46: a token service whose answer cannot be a header value gives no token: the request goes upstream without one
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"a.b\\r\\nX-Injected: 1"}';
+    }
+    location @registry {
+        rewrite ^ /echo break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /echo {
+        return 200 "upstream: [$http_authorization] [$http_x_injected]\n";
+    }
+--- request
+GET /v2/demo/hello/manifests/1.0
+--- response_body
+upstream: [] []
+--- error_log
+the token service gave no usable token (a token that cannot be sent as a header
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 47: a token service that fails gives no token: the request goes upstream without one, and the failure is counted
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 503 '{"details":"down"}';
+    }
+    location @registry {
+        rewrite ^ /echo break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /echo {
+        return 200 "upstream: [$http_authorization]\n";
+    }
+    location = /metrics {
+        registry_cache_metrics;
+    }
+--- request eval
+["GET /v2/demo/hello/manifests/1.0", "GET /metrics"]
+--- response_body_like eval
+["^upstream: \\[\\]\n\$", "nginx_registry_cache_upstream_token_failures_total\\{cache=\"a\"\\} 1\n"]
+--- no_error_log
+[alert]
+[crit]
+[emerg]

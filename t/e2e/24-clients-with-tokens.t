@@ -20,23 +20,11 @@ mkdir -p "$T/tokens"
 KEEP_SIGNING_KEYS=1 "$E2E_DIR/../unit/vectors/make-tokens.sh" "$T/tokens" >/dev/null
 read -r ISSUER SERVICE <"$T/tokens/issuer-service.txt"
 echo 'alice:secret' >"$T/users"
-/usr/bin/python3 "$FIXTURES/token-service.py" "$T/tokens/signing" "$ISSUER" "$SERVICE" "$T/users" \
-    "$T/token-service.port" >"$T/logs/token-service.log" 2>&1 &
-E2E_HELPERS+=($!)
-wait_for test -s "$T/token-service.port"
+token_service token-service "$T/tokens/signing"
 REALM=http://127.0.0.1:$(<"$T/token-service.port")/token
 
-# The registry: demo/hello and private/hello pushed before token authentication is on.
-OWN=$T/token-registry
-PORT=$("$FIXTURES/registry.sh" start "$OWN")
-LAYOUT=$T/hello
-e2e_build_image hello 1.0 "$LAYOUT"
-for name in demo/hello private/hello; do
-    skopeo_ copy --dest-tls-verify=false "oci:$LAYOUT:1.0" "docker://127.0.0.1:$PORT/$name:1.0"
-done
-"$FIXTURES/registry.sh" stop "$OWN"
-PORT=$(REGISTRY_TOKEN_AUTH="$REALM $SERVICE $ISSUER $T/tokens/roots.pem" "$FIXTURES/registry.sh" start "$OWN")
-trap 'rc=$?; set +e; "$FIXTURES/registry.sh" stop "$OWN"; (exit $rc); _e2e_cleanup' EXIT
+# The token-auth registry, holding the image under these names.
+token_registry_start "$REALM" demo/hello private/hello
 DIGEST=$(layout_manifest_digest "$LAYOUT" 1.0)
 
 # The edge, the upstream behind a tap that logs what the edge asks.

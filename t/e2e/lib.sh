@@ -196,6 +196,35 @@ registry_push_blob() {
     echo "$digest"
 }
 
+# A token service of the tests (t/fixtures/token-service.py) for $ISSUER and $SERVICE with the
+# users of $T/users, signing with the keys under SIGNING-DIR; its port lands in $T/NAME.port.
+token_service() {  # NAME SIGNING-DIR [EXPIRES-IN [ISSUED-AGO]]
+    local name=$1 dir=$2
+    shift 2
+    /usr/bin/python3 "$FIXTURES/token-service.py" "$dir" "$ISSUER" "$SERVICE" "$T/users" "$T/$name.port" "$@" \
+        >"$T/logs/$name.log" 2>&1 &
+    E2E_HELPERS+=($!)
+    wait_for test -s "$T/$name.port"
+}
+
+# The token-auth upstream: a registry of the test's own in $OWN holding the image hello:1.0
+# (its layout in $LAYOUT) under each NAME, pushed before token authentication with REALM and
+# the roots of $T/tokens is turned on. Sets OWN, PORT and LAYOUT; stopped on exit.
+token_registry_start() {  # REALM NAME...
+    local realm=$1 name
+    shift
+    OWN=$T/token-registry
+    PORT=$("$FIXTURES/registry.sh" start "$OWN")
+    LAYOUT=$T/hello
+    e2e_build_image hello 1.0 "$LAYOUT"
+    for name in "$@"; do
+        skopeo_ copy --dest-tls-verify=false "oci:$LAYOUT:1.0" "docker://127.0.0.1:$PORT/$name:1.0"
+    done
+    "$FIXTURES/registry.sh" stop "$OWN"
+    PORT=$(REGISTRY_TOKEN_AUTH="$realm $SERVICE $ISSUER $T/tokens/roots.pem" "$FIXTURES/registry.sh" start "$OWN")
+    trap 'rc=$?; set +e; "$FIXTURES/registry.sh" stop "$OWN"; (exit $rc); _e2e_cleanup' EXIT
+}
+
 # Reference layout, rebuilt locally: build-image.sh is reproducible, so its
 # digests are those of what seed.sh pushed.
 e2e_build_image() {

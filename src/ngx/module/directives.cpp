@@ -4,6 +4,8 @@
 #include "registry_cache/policy/stale.h"
 #include "serve/serve.h"
 
+#include <algorithm>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -351,6 +353,85 @@ char *ngx_http_registry_cache_token_trust(ngx_conf_t *cf, ngx_command_t *cmd, vo
     } catch (const std::exception &e) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": %s", &cmd->name, e.what());
         return conf_error();
+    }
+    return NGX_CONF_OK;
+}
+
+// registry_cache_upstream_credentials <file>;
+// One line `username:password`, read now by the master (so a file only it may read works),
+// kept as the Basic credential the token requests of mirror mode carry. Never logged: the
+// errors name the file, not what it holds.
+char *ngx_http_registry_cache_upstream_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    auto *args = static_cast<ngx_str_t *>(cf->args->elts);
+    if (rlcf->upstream_credentials.data != nullptr) {
+        return const_cast<char *>("is duplicate");
+    }
+    ngx_str_t path = args[1];
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return conf_error();
+    }
+    try {
+        std::ifstream in(text_of(path), std::ios::binary);
+        std::string line;
+        if (!in || !std::getline(in, line)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "\"%V\" \"%V\" cannot be read", &cmd->name, &args[1]);
+            return conf_error();
+        }
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const std::size_t colon = line.find(':');
+        const bool printable = std::all_of(line.begin(), line.end(), [](char c) {
+            return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+        });
+        if (colon == std::string::npos || colon == 0 || !printable) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" \"%V\" holds no \"username:password\" line", &cmd->name,
+                               &args[1]);
+            return conf_error();
+        }
+        static constexpr char scheme[] = "Basic ";
+        ngx_str_t raw = ngx_http_registry_cache_str(line);
+        ngx_str_t &out = rlcf->upstream_credentials;
+        out.data = static_cast<u_char *>(ngx_pnalloc(cf->pool, sizeof(scheme) - 1 + ngx_base64_encoded_length(line.size())));
+        if (out.data == nullptr) {
+            return conf_error();
+        }
+        ngx_memcpy(out.data, scheme, sizeof(scheme) - 1);
+        ngx_str_t encoded{0, out.data + sizeof(scheme) - 1};
+        ngx_encode_base64(&encoded, &raw);
+        out.len = sizeof(scheme) - 1 + encoded.len;
+        ngx_explicit_memzero(line.data(), line.size());
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": %s", &cmd->name, e.what());
+        return conf_error();
+    }
+    return NGX_CONF_OK;
+}
+
+// registry_cache_token_pass <uri>;
+// Where mirror mode asks for tokens: a location (as auth_request names one) whose proxy_pass
+// reaches the token service; its query names the service (`/_token?service=...`), and each
+// request adds `scope=`. The realm is this, never one an upstream's challenge names.
+char *ngx_http_registry_cache_token_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    auto *args = static_cast<ngx_str_t *>(cf->args->elts);
+    if (rlcf->token_pass.data != nullptr) {
+        return const_cast<char *>("is duplicate");
+    }
+    const ngx_str_t &uri = args[1];
+    const std::string_view text = ngx_http_registry_cache_view(uri);
+    const bool printable = std::all_of(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '#';
+    });
+    if (text.empty() || text.front() != '/' || !printable) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid \"%V\" value \"%V\", expected a \"/uri\"", &cmd->name, &uri);
+        return conf_error();
+    }
+    const std::size_t q = text.find('?');
+    rlcf->token_pass = uri;
+    rlcf->token_pass_uri = ngx_http_registry_cache_str(text.substr(0, q));
+    rlcf->token_pass_args = q == std::string_view::npos ? ngx_str_t{0, nullptr} : ngx_http_registry_cache_str(text.substr(q + 1));
+    if (rlcf->token_pass_args.data == nullptr) {
+        rlcf->token_pass_args.data = uri.data + uri.len;  // empty, not unset
     }
     return NGX_CONF_OK;
 }

@@ -10,3 +10,5 @@ char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *
 char *ngx_http_registry_cache_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_token_trust(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *ngx_http_registry_cache_upstream_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *ngx_http_registry_cache_token_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;

@@ -39,6 +39,8 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     conf->verify_threads = static_cast<ngx_thread_pool_t *>(NGX_CONF_UNSET_PTR);
 #endif
     conf->token_trust = static_cast<registry_cache::auth::TokenTrust *>(NGX_CONF_UNSET_PTR);
+    conf->upstream_auth = NGX_CONF_UNSET;
+    // pcalloc leaves token_pass and upstream_credentials empty: unset.
     return conf;
 }
 
@@ -58,9 +60,28 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_ptr_value(conf->verify_threads, prev->verify_threads, nullptr);
 #endif
     ngx_conf_merge_ptr_value(conf->token_trust, prev->token_trust, nullptr);
+    ngx_conf_merge_value(conf->upstream_auth, prev->upstream_auth, 0);
+    if (conf->token_pass.data == nullptr) {
+        conf->token_pass = prev->token_pass;
+        conf->token_pass_uri = prev->token_pass_uri;
+        conf->token_pass_args = prev->token_pass_args;
+    }
+    ngx_conf_merge_str_value(conf->upstream_credentials, prev->upstream_credentials, "");
 
     if (conf->shm_zone == nullptr) {
         return NGX_CONF_OK;
+    }
+    if (conf->upstream_auth && conf->token_pass.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"registry_cache_upstream_auth on\" needs \"registry_cache_token_pass\" to name "
+                           "the location that reaches the token service");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (conf->upstream_auth && conf->token_trust != nullptr) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"registry_cache_upstream_auth on\" and \"registry_cache_token_trust\" exclude each "
+                           "other: in mirror mode the edge's own token replaces a client's");
+        return static_cast<char *>(NGX_CONF_ERROR);
     }
     // registry_cache_path sets the zone's data when it declares the zone, so a zone
     // without data was only named by registry_cache.
@@ -134,6 +155,15 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_token_trust"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_2MORE,
      ngx_http_registry_cache_token_trust, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_upstream_auth"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, upstream_auth), nullptr},
+    {ngx_string("registry_cache_upstream_credentials"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_registry_cache_upstream_credentials, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_token_pass"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_http_registry_cache_token_pass, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

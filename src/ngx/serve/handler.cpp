@@ -5,9 +5,13 @@
 #include "serve/lookup.h"
 #include "process/flight.h"
 #include "process/process.h"
+#include "process/poll.h"
 #include "process/request_state.h"
 #include "process/writer.h"
+#include "reply/headers.h"
 #include "state/request.h"
+#include "upstream/upstream.h"
+#include "upstream/upstream_token.h"
 #include "verify/verify_filter.h"
 
 #include <string>
@@ -42,6 +46,21 @@ Method method_of(const ngx_http_request_t *r) noexcept {
         case NGX_HTTP_PUT: return Method::put;
         default: return Method::other;
     }
+}
+
+// `/v2/` in mirror mode: 200 `{}` with the registry's headers, as distribution answers an
+// authenticated client.
+ngx_int_t answer_ping(ngx_http_request_t *r) noexcept {
+    static ngx_str_t json = ngx_string("application/json; charset=utf-8");
+    const ngx_int_t rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+    r->headers_out.status = NGX_HTTP_OK;
+    if (!ngx_http_registry_cache_add_registry_headers(r)) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return ngx_http_registry_cache_send_body(r, json, "{}", 2);
 }
 
 // A HEAD of a blob.
@@ -84,29 +103,9 @@ ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     return pass(r, rlcf->pass);
 }
 
-// Polls start short (a leader's answer usually lands within a round trip to the upstream)
-// and back off, so that many waiting followers do not keep taking the zone's lock.
-void arm_wait(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
-    constexpr ngx_msec_t first_poll_ms = 5, last_poll_ms = 100;
-    state.flight.poll_ms = state.flight.poll_ms == 0 ? first_poll_ms : ngx_min(2 * state.flight.poll_ms, last_poll_ms);
-    r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, state.flight.poll_ms);
-}
-
 // A follower's turn: the leader's outcome decides between a hit and the upstream.
 void follow(ngx_http_request_t *r) {
-    ngx_event_t *wev = r->connection->write;
-    if (wev->delayed) {
-        // Woken by the socket, not by the timer: keep waiting.
-        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-            wev->delayed = 0;
-            if (wev->timer_set) {
-                ngx_del_timer(wev);
-            }
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        }
-        return;
-    }
+    if (ngx_http_registry_cache_woken_early(r)) return;
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
     if (state == nullptr) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -116,7 +115,7 @@ void follow(ngx_http_request_t *r) {
     if (flight == registry_cache::FlightState::in_flight &&
         static_cast<ngx_msec_int_t>(state->flight.wait_until - ngx_current_msec) > 0)
     {
-        arm_wait(r, *state);
+        ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
         return;
     }
     r->read_event_handler = ngx_http_block_reading;
@@ -193,7 +192,7 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     r->main->count++;
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = follow_safely;
-    arm_wait(r, *state);
+    ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
     return NGX_DONE;
 }
 
@@ -319,7 +318,10 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         // A request that declares a body is never revalidated: the subrequest would carry its
         // Content-Length without its body, and an upstream connection kept alive would take
         // the next request's bytes for it (request smuggling). It goes upstream as it is.
-        if (!fresh && accepted && !ngx_http_registry_cache_declares_body(r)) {
+        // In mirror mode the HEAD carries the edge's token, which must be at hand: a request
+        // that finds none goes upstream whole and fetches it there.
+        if (!fresh && accepted && !ngx_http_registry_cache_declares_body(r) &&
+            (!rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged))) {
             // One HEAD upstream says whether the tag still names what is held (for a client's
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
             // answered with what is held).
@@ -350,6 +352,12 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         return pass(r, rlcf->pass);
     }
 
+    // Mirror mode: a client's own Authorization never goes upstream (the edge's token does),
+    // nor counts as a credential here.
+    if (rlcf->upstream_auth && !ngx_http_registry_cache_drop_client_authorization(r)) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     Route route = registry_cache::parse_route(request_path(r));
     if (route.error != RouteError::none) {
         ngx_http_registry_cache_count(cache->sh->refused);
@@ -371,6 +379,12 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 #if (NGX_THREADS)
     judged.verify.threads = rlcf->verify_threads;
 #endif
+    // Mirror mode asks clients for nothing: the edge answers the version check itself (the
+    // upstream's would challenge them for credentials the edge holds).
+    if (rlcf->upstream_auth && route.kind == registry_cache::RouteKind::base &&
+        (judged.asked.method == Method::get || judged.asked.method == Method::head)) {
+        return answer_ping(r);
+    }
     // A client's own token proves its right to pull only where the operator said whose
     // tokens to trust; elsewhere the hit path reads no credential at all.
     if (rlcf->token_trust != nullptr && !route.name.empty() &&
@@ -437,13 +451,6 @@ ngx_int_t ngx_http_registry_cache_body_miss(ngx_http_request_t *r, ngx_http_regi
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     return miss(r, rlcf, state);
-}
-
-ngx_int_t ngx_http_registry_cache_pass(ngx_http_request_t *r, ngx_str_t &target) noexcept {
-    if (target.data[0] == '@') {
-        return ngx_http_named_location(r, &target);
-    }
-    return ngx_http_internal_redirect(r, &target, &r->args);
 }
 
 ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept {

@@ -8,6 +8,7 @@
 #include "serve/serve.h"
 #include "process/request_state.h"
 #include "process/writer.h"
+#include "upstream/upstream.h"
 
 #include "registry_cache/learn.h"
 #include "registry_cache/policy/stale.h"

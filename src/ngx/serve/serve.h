@@ -33,10 +33,6 @@ ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::stri
                                                 std::string_view media_type, std::string_view body,
                                                 bool not_modified);
 
-// Hands the request, untouched, to where registry_cache_pass points (a named location or a
-// URI); nginx's return code.
-ngx_int_t ngx_http_registry_cache_pass(ngx_http_request_t *r, ngx_str_t &target) noexcept;
-
 // A GET of a tag whose record is past registry_cache_tag_ttl: one HEAD of the tag upstream,
 // with the client's headers, decides (revalidate.cpp). The same digest: the manifest held is
 // sent (REVALIDATED) and the tag's time renewed; anything else: the request goes upstream.
@@ -47,10 +43,6 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
 ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
                                             const char *data, size_t len) noexcept;
-// Headers distribution sends on every response of the API.
-bool ngx_http_registry_cache_add_registry_headers(ngx_http_request_t *r) noexcept;
-// Adds one header to the response; `key` and `value` must live as long as the request.
-bool ngx_http_registry_cache_add_header(ngx_http_request_t *r, const ngx_str_t &key, const ngx_str_t &value) noexcept;
 
 ngx_int_t ngx_http_registry_cache_metrics_handler(ngx_http_request_t *r) noexcept;
 ngx_int_t ngx_http_registry_cache_add_variables(ngx_conf_t *cf) noexcept;

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "registry_cache/auth/token.h"
+#include "registry_cache/auth/upstream_token.h"
 #include "registry_cache/flight.h"
 #include "registry_cache/metrics.h"
 
@@ -25,6 +26,10 @@ struct ngx_http_registry_cache_shctx_t {
     REGISTRY_CACHE_COUNTERS(NGX_HTTP_REGISTRY_CACHE_SH_COUNTER)
 #undef NGX_HTTP_REGISTRY_CACHE_SH_COUNTER
     registry_cache::FlightTable flights;  // under the zone's lock (process/flight.cpp)
+    // Mirror mode's upstream tokens, under the zone's lock (upstream/upstream_token.cpp):
+    // allocated from the zone when first needed; null until then, or if it did not fit.
+    registry_cache::auth::UpstreamTokenTable *tokens;
+    bool tokens_tried;  // an allocation was tried (its failure is logged once)
 };
 
 struct ngx_http_registry_cache_worker_t;  // this process's store and writes (process/process.h)
@@ -56,6 +61,14 @@ struct ngx_http_registry_cache_loc_conf_t {
     // registry_cache_token_trust: the roots and keys Bearer tokens are checked against
     // (owned by the configuration's pool); null: a token proves nothing here.
     registry_cache::auth::TokenTrust *token_trust;
+    // Mirror mode (registry_cache_upstream_auth): the edge fetches the upstream's tokens from
+    // the location token_pass names (its URI and query, which names the service), with the
+    // Basic credentials of registry_cache_upstream_credentials ("Basic ...", empty: none).
+    ngx_flag_t upstream_auth;
+    ngx_str_t token_pass;       // the URI as configured: the realm that keys tokens
+    ngx_str_t token_pass_uri;   // its path
+    ngx_str_t token_pass_args;  // its query, without '?'
+    ngx_str_t upstream_credentials;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,

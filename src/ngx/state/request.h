@@ -47,6 +47,17 @@ struct ngx_http_registry_cache_request_t {
         ngx_http_registry_cache_verify_t *body;  // set while a body is being hashed
     } verify;
     ngx_http_registry_cache_revalidation_t *revalidation;  // set while a tag is revalidated
+    struct {
+        bool handled;   // the request took its turn for the edge's token (never twice)
+        bool fetched;   // it fetched one itself (a failure is not tried again)
+        bool retried;   // it went upstream again after its token was refused (never twice)
+        ngx_str_t target;  // where it goes once it has its token, or none is to be had
+        ngx_http_registry_cache_loc_conf_t *conf;  // the location that judged it
+        ngx_str_t key;     // its token's key: the token location's URI, and the scope
+        ngx_str_t token;   // the edge's token it carries upstream (empty: none)
+        ngx_msec_t wait_until;  // a wait for another request's fetch ends then
+        ngx_msec_t poll_ms;
+    } mirror;  // mirror mode (upstream/upstream_token.h)
     ngx_uint_t use_stale;  // registry_cache_use_stale of the location (policy/stale.h)
     struct {
         ngx_str_t body;  // OCI error JSON sent in place of the response's own body

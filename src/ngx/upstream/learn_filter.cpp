@@ -3,6 +3,7 @@
 // refused before a byte leaves when it could not be verified), and teaches the cache what
 // the upstream confirmed.
 #include "upstream/upstream.h"
+#include "upstream/upstream_token.h"
 #include "process/request_state.h"
 #include "process/writer.h"
 #include "verify/verify_filter.h"
@@ -142,6 +143,21 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         answer.content_type = ngx_http_registry_cache_view(in.content_type->value);
     }
     answer.content_encoded = encoded(in.headers);
+    // Mirror mode: the upstream refused the edge's own token (revoked, its key rotated): it
+    // is forgotten, and the request goes upstream once more with a new one; refused again,
+    // this answer goes to the client as it is.
+    if (in.status_n == NGX_HTTP_UNAUTHORIZED && state.mirror.token.len != 0) {
+        bool invalid = false;
+        ngx_http_registry_cache_each_header(in.headers, "WWW-Authenticate", [&invalid](std::string_view v) {
+            invalid = invalid || v.find("invalid_token") != std::string_view::npos;
+        });
+        if (invalid) {
+            ngx_http_registry_cache_token_refused(r, state);
+            if (ngx_http_registry_cache_may_retry(r, state)) {
+                return ngx_http_registry_cache_retry_with_new_token(r, state);
+            }
+        }
+    }
     // Two challenges (Basic and Bearer, say) would replay as one: such a ping is not kept.
     // Its headers are read as the client gets them: one the operator hides (proxy_hide_header)
     // must not come back in a replay.

@@ -5,7 +5,7 @@
 // drops whatever body nginx or the upstream would have sent.
 #include "upstream/upstream.h"
 #include "process/request_state.h"
-#include "serve/serve.h"
+#include "reply/headers.h"
 
 #include <string>
 

@@ -7,7 +7,7 @@
 #include "upstream/upstream.h"
 #include "process/process.h"
 #include "process/writer.h"
-#include "serve/serve.h"
+#include "reply/headers.h"
 
 #include <string>
 

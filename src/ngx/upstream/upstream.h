@@ -1,4 +1,4 @@
-// Listening to the upstream: the header filter that counts its answers, decides what becomes
+// Handing a request to the upstream (pass.cpp) and listening to it: the header filter that counts its answers, decides what becomes
 // of their bodies and learns from them (learn_filter.cpp), and the OCI error JSON that replaces
 // responses no client should get as they are (oci_error_page.cpp), or the upstream's last
 // answer to a ping when it fails (replay_ping.cpp).
@@ -30,3 +30,10 @@ bool ngx_http_registry_cache_replace_with_error(ngx_http_request_t *r,
 // held; NGX_ERROR when memory ran out.
 ngx_int_t ngx_http_registry_cache_replay_ping(ngx_http_request_t *r,
                                               ngx_http_registry_cache_request_t &state) noexcept;
+
+// Hands the request, untouched, to where registry_cache_pass points (a named location or a
+// URI); in mirror mode the main request first takes its turn for the edge's token. nginx's
+// return code.
+ngx_int_t ngx_http_registry_cache_pass(ngx_http_request_t *r, ngx_str_t &target) noexcept;
+// The same, without the turn for a token: the request goes as it is.
+ngx_int_t ngx_http_registry_cache_hand_over(ngx_http_request_t *r, ngx_str_t &target) noexcept;
