@@ -779,3 +779,45 @@ the token service gave no usable token (a token that cannot be sent as a header
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 48: registry_cache_credential_ttl takes a time
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_credential_ttl a-while;
+    }
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+"registry_cache_credential_ttl" directive invalid value
+
+
+
+=== TEST 49: registry_cache_credential_ttl and registry_cache_upstream_auth exclude each other
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+        registry_cache_credential_ttl 60s;
+    }
+    location = /_token {
+        internal;
+        return 503;
+    }
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+"registry_cache_credential_ttl" proves clients' own Basic credentials, which "registry_cache_upstream_auth on" never sends upstream

@@ -299,6 +299,9 @@ char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void
 namespace {
 
 void delete_token_trust(void *data) noexcept { delete static_cast<registry_cache::auth::TokenTrust *>(data); }
+void delete_credential_memory(void *data) noexcept {
+    delete static_cast<registry_cache::auth::CredentialMemory *>(data);
+}
 
 std::string text_of(const ngx_str_t &s) { return std::string(reinterpret_cast<const char *>(s.data), s.len); }
 
@@ -355,6 +358,20 @@ char *ngx_http_registry_cache_token_trust(ngx_conf_t *cf, ngx_command_t *cmd, vo
         return conf_error();
     }
     return NGX_CONF_OK;
+}
+
+bool ngx_http_registry_cache_make_credential_memory(ngx_conf_t *cf, ngx_http_registry_cache_loc_conf_t &conf) noexcept {
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == nullptr) return false;
+    try {
+        conf.credential_memory = new registry_cache::auth::CredentialMemory();
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"registry_cache_credential_ttl\": %s", e.what());
+        return false;
+    }
+    cln->handler = delete_credential_memory;
+    cln->data = conf.credential_memory;
+    return true;
 }
 
 // registry_cache_upstream_credentials <file>;

@@ -12,3 +12,7 @@ char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void
 char *ngx_http_registry_cache_token_trust(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_upstream_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_token_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+
+// registry_cache_credential_ttl's memory for `conf` (a location that sets a TTL), made at merge
+// with its own key; false (logged) when it cannot be.
+bool ngx_http_registry_cache_make_credential_memory(ngx_conf_t *cf, ngx_http_registry_cache_loc_conf_t &conf) noexcept;

@@ -40,6 +40,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
 #endif
     conf->token_trust = static_cast<registry_cache::auth::TokenTrust *>(NGX_CONF_UNSET_PTR);
     conf->upstream_auth = NGX_CONF_UNSET;
+    conf->credential_ttl = NGX_CONF_UNSET;
     // pcalloc leaves token_pass and upstream_credentials empty: unset.
     return conf;
 }
@@ -67,6 +68,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
         conf->token_pass_args = prev->token_pass_args;
     }
     ngx_conf_merge_str_value(conf->upstream_credentials, prev->upstream_credentials, "");
+    ngx_conf_merge_sec_value(conf->credential_ttl, prev->credential_ttl, 0);
 
     if (conf->shm_zone == nullptr) {
         return NGX_CONF_OK;
@@ -81,6 +83,15 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"registry_cache_upstream_auth on\" and \"registry_cache_token_trust\" exclude each "
                            "other: in mirror mode the edge's own token replaces a client's");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (conf->upstream_auth && conf->credential_ttl > 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"registry_cache_credential_ttl\" proves clients' own Basic credentials, which "
+                           "\"registry_cache_upstream_auth on\" never sends upstream");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (conf->credential_ttl > 0 && !ngx_http_registry_cache_make_credential_memory(cf, *conf)) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     // registry_cache_path sets the zone's data when it declares the zone, so a zone
@@ -164,6 +175,9 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_token_pass"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_registry_cache_token_pass, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_credential_ttl"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, credential_ttl), nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

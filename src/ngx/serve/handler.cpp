@@ -1,6 +1,7 @@
 // The content-phase handler: parse the route, refuse what is invalid, answer a cached HEAD
 // of a blob, and pass everything else on to where the operator's proxy_pass lives.
 #include "serve/serve.h"
+#include "auth/basic.h"
 #include "auth/bearer.h"
 #include "serve/lookup.h"
 #include "process/flight.h"
@@ -386,10 +387,15 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         return answer_ping(r);
     }
     // A client's own token proves its right to pull only where the operator said whose
-    // tokens to trust; elsewhere the hit path reads no credential at all.
-    if (rlcf->token_trust != nullptr && !route.name.empty() &&
-        (judged.asked.method == Method::get || judged.asked.method == Method::head)) {
-        judged.asked.proven = ngx_http_registry_cache_bearer_proves(r, *rlcf->token_trust, route.name);
+    // tokens to trust, its Basic credential only where the operator lets the upstream's
+    // acceptance be remembered; elsewhere the hit path reads no credential at all.
+    if (!route.name.empty() && (judged.asked.method == Method::get || judged.asked.method == Method::head)) {
+        if (rlcf->token_trust != nullptr) {
+            judged.asked.proven = ngx_http_registry_cache_bearer_proves(r, *rlcf->token_trust, route.name);
+        }
+        if (!judged.asked.proven && rlcf->credential_memory != nullptr) {
+            judged.asked.proven = ngx_http_registry_cache_basic_proves(r, *rlcf, judged);
+        }
     }
 
     if ((judged.asked.method == Method::get || judged.asked.method == Method::head) &&

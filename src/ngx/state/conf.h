@@ -6,6 +6,7 @@
 
 #include <type_traits>
 
+#include "registry_cache/auth/credential_memory.h"
 #include "registry_cache/auth/token.h"
 #include "registry_cache/auth/upstream_token.h"
 #include "registry_cache/flight.h"
@@ -69,6 +70,11 @@ struct ngx_http_registry_cache_loc_conf_t {
     ngx_str_t token_pass_uri;   // its path
     ngx_str_t token_pass_args;  // its query, without '?'
     ngx_str_t upstream_credentials;
+    // registry_cache_credential_ttl: how long a Basic credential that the upstream answered
+    // 200 for a repository proves that repository here (0: off), and this location's memory
+    // of them (owned by the configuration's pool; per worker once they fork).
+    time_t credential_ttl;
+    registry_cache::auth::CredentialMemory *credential_memory;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,

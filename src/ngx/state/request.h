@@ -24,7 +24,12 @@ struct ngx_http_registry_cache_request_t {
         registry_cache::Route route;
         registry_cache::Method method;
         bool credentialed;  // it carried a credential of some kind (policy/credentials.h)
-        bool proven;        // its Bearer token, checked here, grants pull on the repository
+        bool proven;        // its Bearer token, checked here, grants pull on the repository,
+                            // or its Basic credential was accepted for it a moment ago
+        // Its Basic credential and the location that remembers those the upstream accepts
+        // (registry_cache_credential_ttl); null: none is remembered.
+        ngx_str_t basic;
+        ngx_http_registry_cache_loc_conf_t *remembers;
     } asked;
     struct {
         ngx_http_registry_cache_status_t status;  // what $registry_cache_status says

@@ -4,6 +4,7 @@
 // the upstream confirmed.
 #include "upstream/upstream.h"
 #include "upstream/upstream_token.h"
+#include "auth/basic.h"
 #include "process/request_state.h"
 #include "process/writer.h"
 #include "verify/verify_filter.h"
@@ -143,6 +144,10 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         answer.content_type = ngx_http_registry_cache_view(in.content_type->value);
     }
     answer.content_encoded = encoded(in.headers);
+    // A Basic credential the upstream accepted here proves this repository for a while.
+    if (!r->error_page) {
+        ngx_http_registry_cache_basic_answered(r, state, in.status_n);
+    }
     // Mirror mode: the upstream refused the edge's own token (revoked, its key rotated): it
     // is forgotten, and the request goes upstream once more with a new one; refused again,
     // this answer goes to the client as it is.

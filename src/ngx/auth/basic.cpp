@@ -1,0 +1,52 @@
+// Basic credentials the upstream accepted, remembered (auth/basic.h).
+#include "auth/basic.h"
+
+namespace {
+
+bool scheme_is_basic(std::string_view value) noexcept {
+    constexpr std::string_view scheme = "basic ";
+    if (value.size() <= scheme.size()) return false;
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+        if (ngx_tolower(static_cast<u_char>(value[i])) != static_cast<u_char>(scheme[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string_view ngx_http_registry_cache_basic_credential(ngx_http_request_t *r) noexcept {
+    std::string_view value;
+    if (r->headers_in.authorization == nullptr ||
+        ngx_http_registry_cache_find_header(r->headers_in.headers, "Authorization", value) != 1 ||
+        !scheme_is_basic(value)) {
+        return {};
+    }
+    return value.substr(6);
+}
+
+bool ngx_http_registry_cache_basic_proves(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t &rlcf,
+                                          ngx_http_registry_cache_request_t &state) noexcept {
+    const std::string_view credential = ngx_http_registry_cache_basic_credential(r);
+    if (credential.empty() || rlcf.credential_memory == nullptr) return false;
+    state.asked.basic = ngx_http_registry_cache_str(credential);
+    state.asked.remembers = &rlcf;
+    try {
+        return rlcf.credential_memory->proves(state.asked.route.name, credential, static_cast<std::int64_t>(ngx_time()));
+    } catch (...) {
+        return false;  // out of memory: no proof, the request goes upstream
+    }
+}
+
+void ngx_http_registry_cache_basic_answered(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                            ngx_uint_t status) noexcept {
+    ngx_http_registry_cache_loc_conf_t *rlcf = state.asked.remembers;
+    if (rlcf == nullptr || status != NGX_HTTP_OK || state.asked.route.name.empty()) return;
+    try {
+        rlcf->credential_memory->remember(state.asked.route.name, ngx_http_registry_cache_view(state.asked.basic),
+                                          static_cast<std::int64_t>(ngx_time()), rlcf->credential_ttl);
+    } catch (...) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "registry cache: out of memory to remember a Basic credential: the next request asks "
+                      "the upstream again");
+    }
+}
