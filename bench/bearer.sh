@@ -9,6 +9,8 @@
 # Env:     BEARER_ROUNDS      rounds over the two targets; a figure is the median (3)
 #          BEARER_DURATION    seconds per target and round (5)
 #          BEARER_CONCURRENCY ab -c (32)
+#          BEARER_HEADER_BUFFER client_header_buffer_size of the edge (nginx's default, 1k; a
+#                             request with a token of 2.8 KB fits one of 4k)
 #          BUILD, MODULE_SO, NGINX_BIN as for bench/scale.sh
 # One nginx worker on CPU 1; ab on CPU 0. --record appends the table to bench/RESULTS.md.
 set -euo pipefail
@@ -71,6 +73,7 @@ events { worker_connections 1024; }
 http {
     access_log off;
     keepalive_requests 1000000;
+    client_header_buffer_size ${BEARER_HEADER_BUFFER:-1k};
     client_body_temp_path $M/tmp/client_body;
     proxy_temp_path $M/tmp/proxy;
     fastcgi_temp_path $M/tmp/fastcgi;
@@ -162,7 +165,7 @@ table=$(
     row "a token with kid ($kid_bytes bytes)" bearer-kid "no token, the same bytes in X-Padding" padded-kid
 )
 echo "$table"
-cmd="BEARER_ROUNDS=$ROUNDS BEARER_DURATION=$DURATION bench/bearer.sh"
+cmd="BEARER_ROUNDS=$ROUNDS BEARER_DURATION=$DURATION BEARER_HEADER_BUFFER=${BEARER_HEADER_BUFFER:-1k} bench/bearer.sh"
 echo "Command: \`$cmd\`"
 if ((RECORD)); then
     {
