@@ -821,3 +821,38 @@ the token service gave no usable token (a token that cannot be sent as a header
 --- must_die
 --- error_log
 "registry_cache_credential_ttl" proves clients' own Basic credentials, which "registry_cache_upstream_auth on" never sends upstream
+
+
+
+=== TEST 50: a token service that cannot be reached gives no token: the request goes upstream without one, the failure counted once (twice before: nginx's error page for the token request ran the handler again)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        proxy_pass http://127.0.0.1:1/token;
+    }
+    location @registry {
+        rewrite ^ /echo break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /echo {
+        return 200 "upstream: [$http_authorization]\n";
+    }
+    location = /metrics {
+        registry_cache_metrics;
+    }
+--- request eval
+["GET /v2/demo/hello/manifests/1.0", "GET /metrics"]
+--- response_body_like eval
+["^upstream: \\[\\]\n\$", "nginx_registry_cache_upstream_token_failures_total\\{cache=\"a\"\\} 1\n"]
+--- no_error_log
+[alert]
+[crit]
+[emerg]

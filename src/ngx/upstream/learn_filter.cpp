@@ -151,7 +151,12 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     // Mirror mode: the upstream refused the edge's own token (revoked, its key rotated): it
     // is forgotten, and the request goes upstream once more with a new one; refused again,
     // this answer goes to the client as it is.
+    // Only an answer that came now (never one a proxy_cache kept), and a 401 to the edge's
+    // token is never kept by one.
     if (in.status_n == NGX_HTTP_UNAUTHORIZED && state.mirror.token.len != 0) {
+        u->cacheable = 0;
+    }
+    if (in.status_n == NGX_HTTP_UNAUTHORIZED && state.mirror.token.len != 0 && u->peer.connection != nullptr) {
         bool invalid = false;
         ngx_http_registry_cache_each_header(in.headers, "WWW-Authenticate", [&invalid](std::string_view v) {
             invalid = invalid || v.find("invalid_token") != std::string_view::npos;

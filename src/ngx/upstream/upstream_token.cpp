@@ -62,9 +62,11 @@ bool set_authorization(ngx_http_request_t *r, std::string_view value) noexcept {
     }
     r->headers_in.authorization = nullptr;
     if (value.empty()) return true;
-    auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_in.headers));
+    // Copied first: a failed copy must not leave a pushed element uninitialised in the list.
     ngx_str_t copied;
-    if (h == nullptr || !ngx_http_registry_cache_pool_copy(r->pool, value, copied)) return false;
+    if (!ngx_http_registry_cache_pool_copy(r->pool, value, copied)) return false;
+    auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_in.headers));
+    if (h == nullptr) return false;
     static u_char lowcase[] = "authorization";
     h->key = ngx_string("Authorization");
     h->lowcase_key = lowcase;
@@ -134,9 +136,28 @@ void abandon(void *data) noexcept {
     }
 }
 
+// What nginx is to do with the token request once it is read. Its failure is the token
+// service's, not the client's: NGX_ERROR would terminate the client's request (a body larger
+// than subrequest_output_buffer_size ends so), and a status would make nginx write an error
+// page into the subrequest and call fetched() again. Only a client that left ends its request.
+ngx_int_t carry_on(ngx_http_request_t *sr, ngx_int_t rc) noexcept {
+    if (sr->connection->error || rc == NGX_HTTP_REQUEST_TIME_OUT || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST) {
+        return rc;
+    }
+    if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        // A filter that refused the answer (the postpone filter's "too big subrequest
+        // response") marks the subrequest so that its end closes the connection: its end is
+        // an ordinary one here.
+        sr->filter_finalize = 0;
+        return NGX_OK;
+    }
+    return rc;
+}
+
 // The token service's answer, as the subrequest ends: kept for everyone, or the scope freed.
 ngx_int_t fetched(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
     auto *f = static_cast<Fetch *>(data);
+    if (f->settled) return carry_on(sr, rc);  // once only: a second call must not free another's claim
     f->settled = true;
     ngx_http_request_t *r = sr->parent;
     const ngx_uint_t status = sr->headers_out.status;
@@ -184,7 +205,7 @@ ngx_int_t fetched(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
                       "without one",
                       why.c_str());
     }
-    return rc;
+    return carry_on(sr, rc);
 }
 
 void after_fetch(ngx_http_request_t *r) noexcept {
@@ -384,6 +405,15 @@ bool ngx_http_registry_cache_may_retry(ngx_http_request_t *r, const ngx_http_reg
 
 ngx_int_t ngx_http_registry_cache_retry_with_new_token(ngx_http_request_t *r,
                                                        ngx_http_registry_cache_request_t &state) noexcept {
+    // What needs memory comes first: out of it, the refused answer ends the request as any
+    // upstream error does, the upstream untouched. The refused token leaves the request (if no
+    // new one comes, it goes without any), and the response's headers start bare (the refused
+    // answer's were copied into them).
+    ngx_list_t headers, trailers;
+    if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK ||
+        ngx_list_init(&trailers, r->pool, 4, sizeof(ngx_table_elt_t)) != NGX_OK || !set_authorization(r, {})) {
+        return NGX_ERROR;
+    }
     ngx_http_upstream_t *u = r->upstream;
     // The upstream's cleanup closes its connection and finalizes the request with NGX_DONE,
     // as ngx_http_upstream_create does for an error_page: a reference of its own balances it.
@@ -391,13 +421,12 @@ ngx_int_t ngx_http_registry_cache_retry_with_new_token(ngx_http_request_t *r,
     (*u->cleanup)(r);
     // What follows must not read the finalized upstream as the answer of a new one.
     r->upstream = nullptr;
-
-    // The refused answer's headers were copied into the response: a new one starts bare.
     ngx_memzero(&r->headers_out, sizeof(r->headers_out));
-    if (ngx_list_init(&r->headers_out.headers, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK ||
-        ngx_list_init(&r->headers_out.trailers, r->pool, 4, sizeof(ngx_table_elt_t)) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    // Fresh lists of one part each: moved by value, their `last` must point into the copy.
+    r->headers_out.headers = headers;
+    r->headers_out.headers.last = &r->headers_out.headers.part;
+    r->headers_out.trailers = trailers;
+    r->headers_out.trailers.last = &r->headers_out.trailers.part;
     r->headers_out.content_length_n = -1;
     r->headers_out.last_modified_time = -1;
 
