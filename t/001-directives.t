@@ -16,6 +16,10 @@ open(my $cred, '>', "$cred_dir/registry.cred") or die "$cred_dir/registry.cred: 
 print $cred "edge:secret\n";
 close($cred);
 $ENV{TEST_NGINX_CRED_FILE} = "$cred_dir/registry.cred";
+open($cred, '>', "$cred_dir/other.cred") or die "$cred_dir/other.cred: $!";
+print $cred "other:pass\n";
+close($cred);
+$ENV{TEST_NGINX_OTHER_CRED_FILE} = "$cred_dir/other.cred";
 
 no_shuffle();
 log_level('info');
@@ -852,6 +856,65 @@ the token service gave no usable token (a token that cannot be sent as a header
 ["GET /v2/demo/hello/manifests/1.0", "GET /metrics"]
 --- response_body_like eval
 ["^upstream: \\[\\]\n\$", "nginx_registry_cache_upstream_token_failures_total\\{cache=\"a\"\\} 1\n"]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 51: two servers on one zone, with other credentials, never share a token (they did before: the key was the token URI and the scope)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    map $http_authorization $tok {
+        "Basic ZWRnZTpzZWNyZXQ=" tok-edge;
+        "Basic b3RoZXI6cGFzcw==" tok-other;
+        default tok-none;
+    }
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_upstream_credentials $TEST_NGINX_OTHER_CRED_FILE;
+            registry_cache_token_pass /_token;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"$tok","expires_in":300}';
+        }
+        location @registry {
+            rewrite ^ /echo break;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"$tok","expires_in":300}';
+    }
+    location @registry {
+        rewrite ^ /echo break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /echo {
+        return 200 "upstream: [$http_authorization]\n";
+    }
+    location /other/ {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/;
+    }
+--- request eval
+["GET /v2/demo/hello/manifests/1.0", "GET /other/v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0"]
+--- response_body eval
+["upstream: [Bearer tok-edge]\n", "upstream: [Bearer tok-other]\n", "upstream: [Bearer tok-edge]\n"]
 --- no_error_log
 [alert]
 [crit]

@@ -1,6 +1,7 @@
 // Directive parsers. Errors follow nginx's own wording: the directive, the bad value quoted.
 #include "module/directives.h"
 
+#include "registry_cache/hasher.h"
 #include "registry_cache/policy/stale.h"
 #include "serve/serve.h"
 
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <cstdint>
 
 namespace {
 
@@ -372,6 +374,24 @@ bool ngx_http_registry_cache_make_credential_memory(ngx_conf_t *cf, ngx_http_reg
     cln->handler = delete_credential_memory;
     cln->data = conf.credential_memory;
     return true;
+}
+
+bool ngx_http_registry_cache_make_token_realm(ngx_conf_t *cf, ngx_http_registry_cache_loc_conf_t &conf) noexcept {
+    // The server by its configuration's address: the same in every worker (they fork after
+    // the configuration is read), another in another server, whose token location may reach
+    // another service under the same URI.
+    const void *server = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    try {
+        std::string identity(ngx_http_registry_cache_view(conf.upstream_credentials));
+        identity += '\n';
+        identity += std::to_string(reinterpret_cast<std::uintptr_t>(server));
+        std::string realm(ngx_http_registry_cache_view(conf.token_pass));
+        realm += ' ';
+        realm += registry_cache::digest_of(registry_cache::DigestAlgorithm::sha256, identity);
+        return ngx_http_registry_cache_pool_copy(cf->pool, realm, conf.token_realm);
+    } catch (...) {
+        return false;
+    }
 }
 
 // registry_cache_upstream_credentials <file>;

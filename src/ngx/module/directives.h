@@ -16,3 +16,6 @@ char *ngx_http_registry_cache_token_pass(ngx_conf_t *cf, ngx_command_t *cmd, voi
 // registry_cache_credential_ttl's memory for `conf` (a location that sets a TTL), made at merge
 // with its own key; false (logged) when it cannot be.
 bool ngx_http_registry_cache_make_credential_memory(ngx_conf_t *cf, ngx_http_registry_cache_loc_conf_t &conf) noexcept;
+
+// The key under which `conf`'s tokens are kept (conf.h, token_realm); false when memory ran out.
+bool ngx_http_registry_cache_make_token_realm(ngx_conf_t *cf, ngx_http_registry_cache_loc_conf_t &conf) noexcept;

@@ -79,6 +79,9 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
                            "the location that reaches the token service");
         return static_cast<char *>(NGX_CONF_ERROR);
     }
+    if (conf->upstream_auth && !ngx_http_registry_cache_make_token_realm(cf, *conf)) {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
     if (conf->upstream_auth && conf->token_trust != nullptr) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"registry_cache_upstream_auth on\" and \"registry_cache_token_trust\" exclude each "

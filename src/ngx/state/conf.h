@@ -70,6 +70,10 @@ struct ngx_http_registry_cache_loc_conf_t {
     ngx_str_t token_pass_uri;   // its path
     ngx_str_t token_pass_args;  // its query, without '?'
     ngx_str_t upstream_credentials;
+    // What its tokens are kept under in the zone's table, with their scope: the token URI,
+    // and a hash of the credentials and of the server (set at merge), so that two locations
+    // of one zone share tokens only when they would fetch the same ones.
+    ngx_str_t token_realm;
     // registry_cache_credential_ttl: how long a Basic credential that the upstream answered
     // 200 for a repository proves that repository here (0: off), and this location's memory
     // of them (owned by the configuration's pool; per worker once they fork).

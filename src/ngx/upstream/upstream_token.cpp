@@ -334,7 +334,7 @@ bool prepare(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t &rlcf,
     if (state.mirror.key.data != nullptr) return true;
     try {
         const std::string key = registry_cache::auth::upstream_token_key(
-            ngx_http_registry_cache_view(rlcf.token_pass), registry_cache::auth::pull_scope(state.asked.route.name));
+            ngx_http_registry_cache_view(rlcf.token_realm), registry_cache::auth::pull_scope(state.asked.route.name));
         return ngx_http_registry_cache_pool_copy(r->pool, key, state.mirror.key);
     } catch (...) {
         return false;
