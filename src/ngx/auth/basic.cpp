@@ -1,27 +1,9 @@
 // Basic credentials the upstream accepted, remembered (auth/basic.h).
 #include "auth/basic.h"
-
-namespace {
-
-bool scheme_is_basic(std::string_view value) noexcept {
-    constexpr std::string_view scheme = "basic ";
-    if (value.size() <= scheme.size()) return false;
-    for (std::size_t i = 0; i < scheme.size(); ++i) {
-        if (ngx_tolower(static_cast<u_char>(value[i])) != static_cast<u_char>(scheme[i])) return false;
-    }
-    return true;
-}
-
-}  // namespace
+#include "auth/authorization.h"
 
 std::string_view ngx_http_registry_cache_basic_credential(ngx_http_request_t *r) noexcept {
-    std::string_view value;
-    if (r->headers_in.authorization == nullptr ||
-        ngx_http_registry_cache_find_header(r->headers_in.headers, "Authorization", value) != 1 ||
-        !scheme_is_basic(value)) {
-        return {};
-    }
-    return value.substr(6);
+    return ngx_http_registry_cache_authorization_credential(r, "Basic");
 }
 
 bool ngx_http_registry_cache_basic_proves(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t &rlcf,
