@@ -919,3 +919,38 @@ the token service gave no usable token (a token that cannot be sent as a header
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 52: a token service that fails is left alone for a while: the next requests, of that scope or another, go upstream without asking it (each asked it before)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 503 "down\n";
+    }
+    location @registry {
+        rewrite ^ /echo break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /echo {
+        return 200 "upstream: [$http_authorization]\n";
+    }
+    location = /metrics {
+        registry_cache_metrics;
+    }
+--- request eval
+["GET /v2/demo/a/manifests/1.0", "GET /v2/demo/b/manifests/1.0", "GET /v2/demo/a/manifests/2.0", "GET /metrics"]
+--- response_body_like eval
+["^upstream: \\[\\]\n\$", "^upstream: \\[\\]\n\$", "^upstream: \\[\\]\n\$", "nginx_registry_cache_upstream_token_failures_total\\{cache=\"a\"\\} 1\n"]
+--- no_error_log
+[alert]
+[crit]
+[emerg]

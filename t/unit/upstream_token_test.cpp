@@ -85,8 +85,8 @@ TEST(UpstreamToken, OneFetchPerKeyAtATime) {
     // At its end the next request fetches, the others wait for it.
     EXPECT_EQ(token_turn(*table, key, now + 100, 30, token), TokenTurn::fetch);
     EXPECT_EQ(token_turn(*table, key, now + 101, 30, token), TokenTurn::wait);
-    // A fetch that failed frees the key at once; one that never ends, after its timeout.
-    fetch_failed(*table, key);
+    // A fetch whose client left frees the key at once; one that never ends, after its timeout.
+    fetch_abandoned(*table, key);
     EXPECT_EQ(token_turn(*table, key, now + 102, 30, token), TokenTurn::fetch);
     EXPECT_EQ(token_turn(*table, key, now + 131, 30, token), TokenTurn::wait);
     EXPECT_EQ(token_turn(*table, key, now + 132, 30, token), TokenTurn::fetch);
@@ -118,6 +118,60 @@ TEST(UpstreamToken, AFullTableGivesUpTheSlotThatEndsFirst) {
     EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "new"), now, 30, token), TokenTurn::use);
     EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "s0"), now, 30, token), TokenTurn::fetch);  // evicted
     EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "s2"), now, 30, token), TokenTurn::use);
+}
+
+TEST(UpstreamToken, AFailedServiceIsLeftAloneForTheBackOffThenAskedAgain) {
+    auto table = std::make_unique<UpstreamTokenTable>();
+    const std::string a = upstream_token_key("/_token", "repository:a:pull");
+    const std::string b = upstream_token_key("/_token", "repository:b:pull");
+    const std::string held = upstream_token_key("/_token", "repository:held:pull");
+    const std::string other = upstream_token_key("/_other", "repository:a:pull");
+    std::string token;
+    keep_token(*table, held, "tok-held", now + 1000, now);
+    ASSERT_EQ(token_turn(*table, a, now, 30, token), TokenTurn::fetch);
+    fetch_failed(*table, a, now, 5);
+    // Neither that scope nor any other of the service is asked within the back-off; a token
+    // already held is still used, and another service is asked as before.
+    EXPECT_EQ(token_turn(*table, a, now + 1, 30, token), TokenTurn::without);
+    EXPECT_EQ(token_turn(*table, b, now + 4, 30, token), TokenTurn::without);
+    EXPECT_EQ(token_turn(*table, held, now + 4, 30, token), TokenTurn::use);
+    EXPECT_EQ(token, "tok-held");
+    EXPECT_EQ(token_turn(*table, other, now + 4, 30, token), TokenTurn::fetch);
+    // After it, one request asks again, the others wait for it.
+    EXPECT_EQ(token_turn(*table, b, now + 5, 30, token), TokenTurn::fetch);
+    EXPECT_EQ(token_turn(*table, a, now + 5, 30, token), TokenTurn::fetch);
+    EXPECT_EQ(token_turn(*table, b, now + 6, 30, token), TokenTurn::wait);
+    // A token kept ends the back-off of a second failure at once.
+    fetch_failed(*table, a, now + 6, 5);
+    EXPECT_EQ(token_turn(*table, a, now + 7, 30, token), TokenTurn::without);
+    keep_token(*table, b, "tok-b", now + 1000, now + 7);
+    EXPECT_EQ(token_turn(*table, a, now + 8, 30, token), TokenTurn::fetch);
+    // A fetch abandoned by its client is no failure of the service.
+    fetch_abandoned(*table, a);
+    EXPECT_EQ(token_turn(*table, a, now + 8, 30, token), TokenTurn::fetch);
+}
+
+TEST(UpstreamToken, AFloodOfNewScopesNeverTakesTheSlotOfAFetchInProgress) {
+    auto table = std::make_unique<UpstreamTokenTable>();
+    std::string token;
+    for (std::size_t i = 0; i < upstream_token_slots; ++i) {
+        ASSERT_EQ(token_turn(*table, upstream_token_key("/t", "s" + std::to_string(i)), now, 30, token),
+                  TokenTurn::fetch);
+    }
+    // Every slot is a fetch in progress: a new scope waits rather than take one, and each
+    // fetch still waits for its own answer.
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "new"), now + 1, 30, token), TokenTurn::wait);
+    for (std::size_t i = 0; i < upstream_token_slots; ++i) {
+        EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "s" + std::to_string(i)), now + 1, 30, token),
+                  TokenTurn::wait);
+    }
+    // A failure's back-off slot is not made at another's fetch's cost either.
+    fetch_failed(*table, upstream_token_key("/t", "s0"), now + 2, 5);
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "s1"), now + 3, 30, token), TokenTurn::wait);
+    // Once one fetch ends with a token, it is used; claims that outlive their timeout free up.
+    keep_token(*table, upstream_token_key("/t", "s1"), "tok-1", now + 100, now + 3);
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "s1"), now + 4, 30, token), TokenTurn::use);
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "new"), now + 31, 30, token), TokenTurn::fetch);
 }
 
 }  // namespace

@@ -53,24 +53,37 @@ UpstreamTokenSlot* find(UpstreamTokenTable& table, std::string_view key) noexcep
     return const_cast<UpstreamTokenSlot*>(find(static_cast<const UpstreamTokenTable&>(table), key));
 }
 
-// A slot for `key`: its own, else a free one, else the one whose use ends first.
-UpstreamTokenSlot& slot_for(UpstreamTokenTable& table, std::string_view key) noexcept {
-    if (UpstreamTokenSlot* own = find(table, key)) return *own;
-    UpstreamTokenSlot* best = &table.slots[0];
+// The token service's own slot key: its part of `key` (before the NUL) with nothing after.
+std::string_view service_of(std::string_view key) noexcept {
+    const std::size_t nul = key.find('\0');
+    return nul == std::string_view::npos ? key : key.substr(0, nul + 1);
+}
+
+// A slot for `key`: its own, else a free one or one that has ended, else the one whose token
+// or back-off ends first; null when every slot is a fetch in progress (giving one up would let
+// a flood of new names undo the one-fetch-per-scope promise).
+UpstreamTokenSlot* slot_for(UpstreamTokenTable& table, std::string_view key, std::int64_t now) noexcept {
+    if (UpstreamTokenSlot* own = find(table, key)) return own;
+    UpstreamTokenSlot* best = nullptr;
+    std::int64_t best_end = 0;
     for (UpstreamTokenSlot& slot : table.slots) {
-        if (slot.hash == 0) {
+        if (slot.fetch_until > now) continue;
+        const std::int64_t end = std::max(slot.usable_until, slot.failed_until);
+        if (slot.hash == 0 || end <= now) {
             best = &slot;
             break;
         }
-        if (std::max(slot.usable_until, slot.fetch_until) < std::max(best->usable_until, best->fetch_until)) {
+        if (best == nullptr || end < best_end) {
             best = &slot;
+            best_end = end;
         }
     }
+    if (best == nullptr) return nullptr;
     *best = UpstreamTokenSlot{};
     best->hash = hash_of(key);
     best->key_size = static_cast<std::uint16_t>(key.size());
     std::memcpy(best->key, key.data(), key.size());
-    return *best;
+    return best;
 }
 
 bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) noexcept {
@@ -189,7 +202,10 @@ TokenTurn token_turn(UpstreamTokenTable& table, std::string_view key, std::int64
         return TokenTurn::use;
     }
     if (slot != nullptr && now < slot->fetch_until) return TokenTurn::wait;
-    if (slot == nullptr) slot = &slot_for(table, key);
+    const UpstreamTokenSlot* service = find(table, service_of(key));
+    if (service != nullptr && now < service->failed_until) return TokenTurn::without;
+    if (slot == nullptr) slot = slot_for(table, key, now);
+    if (slot == nullptr) return TokenTurn::wait;
     slot->fetch_until = now + fetch_timeout;
     return TokenTurn::fetch;
 }
@@ -197,19 +213,29 @@ TokenTurn token_turn(UpstreamTokenTable& table, std::string_view key, std::int64
 void keep_token(UpstreamTokenTable& table, std::string_view key, std::string_view token, std::int64_t usable_until,
                 std::int64_t now) noexcept {
     if (key.empty() || key.size() > max_upstream_token_key || token.size() > max_token_size) return;
-    UpstreamTokenSlot& slot = slot_for(table, key);
-    slot.fetch_until = 0;
+    if (UpstreamTokenSlot* service = find(table, service_of(key)); service != nullptr && service != find(table, key)) {
+        service->failed_until = 0;  // it answers again
+    }
+    UpstreamTokenSlot* slot = slot_for(table, key, now);
+    if (slot == nullptr) return;
+    slot->fetch_until = 0;
     if (usable_until <= now) {
-        slot.token_size = 0;
-        slot.usable_until = 0;
+        slot->token_size = 0;
+        slot->usable_until = 0;
         return;
     }
-    std::memcpy(slot.token, token.data(), token.size());
-    slot.token_size = static_cast<std::uint16_t>(token.size());
-    slot.usable_until = usable_until;
+    std::memcpy(slot->token, token.data(), token.size());
+    slot->token_size = static_cast<std::uint16_t>(token.size());
+    slot->usable_until = usable_until;
 }
 
-void fetch_failed(UpstreamTokenTable& table, std::string_view key) noexcept {
+void fetch_failed(UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::int64_t backoff) noexcept {
+    fetch_abandoned(table, key);
+    if (backoff <= 0 || key.empty() || key.size() > max_upstream_token_key) return;
+    if (UpstreamTokenSlot* service = slot_for(table, service_of(key), now)) service->failed_until = now + backoff;
+}
+
+void fetch_abandoned(UpstreamTokenTable& table, std::string_view key) noexcept {
     if (UpstreamTokenSlot* slot = find(table, key)) slot->fetch_until = 0;
 }
 

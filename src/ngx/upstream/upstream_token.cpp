@@ -20,6 +20,9 @@ using registry_cache::auth::TokenTurn;
 // a request waits for another's fetch before it goes upstream without a token.
 constexpr std::int64_t fetch_timeout_s = 30;
 constexpr ngx_msec_t wait_ms = 30000;
+// How long a token service that gave no token is left alone: requests meanwhile go upstream
+// without one (the upstream's own 401), rather than each asking a service that is down.
+constexpr std::int64_t backoff_s = 5;
 
 // The zone's token table, allocated on first use (under the lock); null when it does not fit.
 registry_cache::auth::UpstreamTokenTable *table_of(ngx_http_registry_cache_t *cache, const ngx_http_registry_cache_zone_lock &lock,
@@ -132,7 +135,7 @@ void abandon(void *data) noexcept {
     if (f->settled) return;
     ngx_http_registry_cache_zone_lock lock(f->cache);
     if (auto *table = f->cache->sh->tokens) {
-        registry_cache::auth::fetch_failed(*table, ngx_http_registry_cache_view(f->key));
+        registry_cache::auth::fetch_abandoned(*table, ngx_http_registry_cache_view(f->key));
     }
 }
 
@@ -179,15 +182,19 @@ ngx_int_t fetched(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
         why = "out of memory";
     }
     const std::string_view key = ngx_http_registry_cache_view(f->key);
+    // A client that left says nothing of the token service.
+    const bool gone = sr->connection->error || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST;
     {
         ngx_http_registry_cache_zone_lock lock(f->cache);
         auto *table = table_of(f->cache, lock, r->connection->log);
+        const auto now = static_cast<std::int64_t>(ngx_time());
         if (table != nullptr && !key.empty()) {
             if (ok) {
-                registry_cache::auth::keep_token(*table, key, answer.token, answer.usable_until,
-                                                 static_cast<std::int64_t>(ngx_time()));
+                registry_cache::auth::keep_token(*table, key, answer.token, answer.usable_until, now);
+            } else if (gone) {
+                registry_cache::auth::fetch_abandoned(*table, key);
             } else {
-                registry_cache::auth::fetch_failed(*table, key);
+                registry_cache::auth::fetch_failed(*table, key, now, backoff_s);
             }
         }
     }
@@ -198,12 +205,12 @@ ngx_int_t fetched(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
         if (state != nullptr && !send_with(r, *state, answer.token)) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: out of memory for the edge's token");
         }
-    } else {
+    } else if (!gone) {
         ngx_http_registry_cache_count(f->cache->sh->upstream_token_failures);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "registry cache: the token service gave no usable token (%s): the request goes upstream "
-                      "without one",
-                      why.c_str());
+                      "registry cache: the token service gave no usable token (%s): requests go upstream "
+                      "without one for %L s",
+                      why.c_str(), static_cast<int64_t>(backoff_s));
     }
     return carry_on(sr, rc);
 }
@@ -312,6 +319,10 @@ ngx_int_t step(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) 
             } catch (...) {
                 return go(r, state);
             }
+        case TokenTurn::without:
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "registry cache: the token service failed lately: upstream without a token");
+            return go(r, state);
         case TokenTurn::wait:
             break;
     }
