@@ -6,13 +6,15 @@
 
 #include "registry_cache/digest.h"
 #include "registry_cache/reference.h"
+#include "registry_cache/upstream_namespace.h"
 
 namespace registry_cache {
 
 // sha512 is the longest digest the cache stores: "sha512:" + 128 hex.
 inline constexpr std::size_t max_digest_length = 7 + 128;
-// repository '\0' digest; below LMDB's default 511-byte key limit.
-inline constexpr std::size_t max_key_length = max_name_length + 1 + max_digest_length;
+// [mark namespace '\0'] repository '\0' digest; below LMDB's default 511-byte key limit.
+inline constexpr std::size_t max_key_length = 1 + max_stored_namespace_length + 1 + max_name_length + 1 + max_digest_length;
+static_assert(max_key_length <= 511, "LMDB's default key limit");
 
 // A key on the stack: building one on the hit path allocates nothing.
 class Key {
@@ -36,8 +38,9 @@ private:
 // build such files in tests. Empty for a digest the cache does not store.
 Key descriptor_key(const Digest& digest) noexcept;
 // "repository \0 algorithm-byte digest-bytes" (1 for sha256, 2 sha384, 3 sha512; the
-// encoded hex as the bytes it spells). Empty when the repository name or the digest is not
-// valid: callers must treat an empty key as "not cacheable".
+// encoded hex as the bytes it spells), the repository as the store keeps it (in_namespace()).
+// Empty when the repository name, its namespace or the digest is not valid: callers must
+// treat an empty key as "not cacheable".
 Key link_key(std::string_view repository, const Digest& digest) noexcept;
 // "algorithm-byte digest-bytes": the key of content stored once per digest, whichever
 // repositories link it (manifest bodies). Empty for a digest the cache does not store.
@@ -47,7 +50,7 @@ Key content_key(const Digest& digest) noexcept;
 inline std::string_view content_key_in(const Key& link, std::string_view repository) noexcept {
     return link.empty() ? std::string_view{} : link.view().substr(repository.size() + 1);
 }
-// "repository \0 tag". Empty when either is not valid.
+// "repository \0 tag", the repository as the store keeps it. Empty when either is not valid.
 Key tag_key(std::string_view repository, std::string_view tag) noexcept;
 
 // The other way: "algorithm:hex" of the digest a content key (algorithm byte, digest bytes)

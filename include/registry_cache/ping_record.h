@@ -27,7 +27,8 @@ inline constexpr std::size_t max_ping_hosts = 16;
 inline constexpr std::size_t max_ping_host = 255;
 
 // A Host a ping record may be kept under: lowercase letters, digits, '.', '-', ':', '[', ']'
-// (a name or an address, with a port), at most max_ping_host bytes, not empty.
+// (a name or an address, with a port), at most max_ping_host bytes, not empty; in an
+// upstream's namespace (in_namespace()) or not.
 bool is_ping_host(std::string_view host) noexcept;
 inline constexpr std::size_t max_ping_api_version = 64;
 

@@ -41,6 +41,12 @@ char algorithm_byte(DigestAlgorithm a) noexcept {
     return '\0';
 }
 
+// A repository name as the store keeps it: a valid name, in the empty namespace or a valid one.
+bool is_stored_name(std::string_view repository) noexcept {
+    std::string_view ns, name;
+    return split_namespace(repository, ns, name) && is_valid_name(name);
+}
+
 }  // namespace
 
 bool Key::append_hex_as_bytes(std::string_view hex) noexcept {
@@ -79,13 +85,13 @@ Key descriptor_key(const Digest& digest) noexcept {
 Key link_key(std::string_view repository, const Digest& digest) noexcept {
     Key key;
     // The hex is judged as it is turned into bytes, below.
-    if (!is_valid_name(repository) || !is_cacheable(digest.algorithm) ||
+    if (!is_stored_name(repository) || !is_cacheable(digest.algorithm) ||
         digest.algorithm_name != algorithm_name(digest.algorithm) ||
         digest.encoded.size() != encoded_hex_length(digest.algorithm)) {
         return key;
     }
-    // NUL occurs in no valid name, so the split is unambiguous (no name can be a prefix
-    // trick on another's keys) and one repository's links sort together. The digest is
+    // NUL occurs in no valid name nor namespace, so the split is unambiguous (no name can be a
+    // prefix trick on another's keys) and one repository's links sort together. The digest is
     // kept as its bytes: half the length of its hex, so more links share a page of the map.
     const char algorithm[1] = {algorithm_byte(digest.algorithm)};
     if (!key.append(repository) || !key.append(std::string_view("\0", 1)) ||
@@ -111,7 +117,7 @@ Key content_key(const Digest& digest) noexcept {
 Key tag_key(std::string_view repository, std::string_view tag) noexcept {
     Key key;
     // NUL is in neither a valid name nor a valid tag: the split is unambiguous.
-    if (!is_valid_name(repository) || !is_valid_tag(tag) || !key.append(repository) ||
+    if (!is_stored_name(repository) || !is_valid_tag(tag) || !key.append(repository) ||
         !key.append(std::string_view("\0", 1)) || !key.append(tag)) {
         return Key{};
     }

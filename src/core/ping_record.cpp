@@ -1,6 +1,7 @@
 #include "registry_cache/ping_record.h"
 
 #include "record_bytes.h"
+#include "registry_cache/upstream_namespace.h"
 
 namespace registry_cache {
 namespace {
@@ -16,7 +17,9 @@ constexpr std::size_t challenge_at = 1 + 2 + 8 + 2;
 
 }  // namespace
 
-bool is_ping_host(std::string_view host) noexcept {
+bool is_ping_host(std::string_view stored) noexcept {
+    std::string_view ns, host;
+    if (!split_namespace(stored, ns, host)) return false;
     if (host.empty() || host.size() > max_ping_host) return false;
     for (const char c : host) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||

@@ -14,6 +14,7 @@
 
 #include "registry_cache/keys.h"
 #include "registry_cache/store.h"
+#include "registry_cache/upstream_namespace.h"
 
 namespace registry_cache {
 namespace {
@@ -250,6 +251,19 @@ TEST_F(StoreTest, LookupsAreScopedByRepository) {
     commit({record("team-b/app", digest_a)});
     EXPECT_EQ(status("team-b/app", digest_a), LookupStatus::hit);
     EXPECT_EQ(stats().links, 2u);
+}
+
+TEST_F(StoreTest, LookupsAreScopedByUpstreamNamespace) {
+    open();
+    const std::string hub = in_namespace("docker.io", "library/alpine");
+    const std::string ghcr = in_namespace("ghcr.io", "library/alpine");
+    commit({record(hub, digest_a)});
+    EXPECT_EQ(status(hub, digest_a), LookupStatus::hit);
+    EXPECT_EQ(status(ghcr, digest_a), LookupStatus::miss);
+    EXPECT_EQ(status("library/alpine", digest_a), LookupStatus::miss);
+    commit({record("library/alpine", digest_b)});
+    EXPECT_EQ(status(hub, digest_b), LookupStatus::miss);
+    EXPECT_EQ(status("library/alpine", digest_b), LookupStatus::hit);
 }
 
 TEST_F(StoreTest, MediaTypeAndSizeArePerRepository) {

@@ -9,11 +9,14 @@ std::string_view ngx_http_registry_cache_basic_credential(ngx_http_request_t *r)
 bool ngx_http_registry_cache_basic_proves(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t &rlcf,
                                           ngx_http_registry_cache_request_t &state) noexcept {
     const std::string_view credential = ngx_http_registry_cache_basic_credential(r);
-    if (credential.empty() || rlcf.credential_memory == nullptr) return false;
+    if (credential.empty() || rlcf.credential_memory == nullptr || state.asked.hosted_name.empty()) return false;
     state.asked.basic = ngx_http_registry_cache_str(credential);
     state.asked.remembers = &rlcf;
     try {
-        return rlcf.credential_memory->proves(state.asked.route.name, credential, static_cast<std::int64_t>(ngx_time()));
+        // Kept under the repository with its namespace and Host: a credential an upstream
+        // accepted proves nothing for another.
+        return rlcf.credential_memory->proves(state.asked.hosted_name, credential,
+                                              static_cast<std::int64_t>(ngx_time()));
     } catch (...) {
         return false;  // out of memory: no proof, the request goes upstream
     }
@@ -22,9 +25,9 @@ bool ngx_http_registry_cache_basic_proves(ngx_http_request_t *r, ngx_http_regist
 void ngx_http_registry_cache_basic_answered(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                             ngx_uint_t status) noexcept {
     ngx_http_registry_cache_loc_conf_t *rlcf = state.asked.remembers;
-    if (rlcf == nullptr || status != NGX_HTTP_OK || state.asked.route.name.empty()) return;
+    if (rlcf == nullptr || status != NGX_HTTP_OK || state.asked.hosted_name.empty()) return;
     try {
-        rlcf->credential_memory->remember(state.asked.route.name, ngx_http_registry_cache_view(state.asked.basic),
+        rlcf->credential_memory->remember(state.asked.hosted_name, ngx_http_registry_cache_view(state.asked.basic),
                                           static_cast<std::int64_t>(ngx_time()), rlcf->credential_ttl);
     } catch (...) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,

@@ -41,6 +41,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     conf->token_trust = static_cast<registry_cache::auth::TokenTrust *>(NGX_CONF_UNSET_PTR);
     conf->upstream_auth = NGX_CONF_UNSET;
     conf->credential_ttl = NGX_CONF_UNSET;
+    conf->upstream_namespace = static_cast<ngx_http_complex_value_t *>(NGX_CONF_UNSET_PTR);
     // pcalloc leaves token_pass and upstream_credentials empty: unset.
     return conf;
 }
@@ -69,6 +70,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     }
     ngx_conf_merge_str_value(conf->upstream_credentials, prev->upstream_credentials, "");
     ngx_conf_merge_sec_value(conf->credential_ttl, prev->credential_ttl, 0);
+    ngx_conf_merge_ptr_value(conf->upstream_namespace, prev->upstream_namespace, nullptr);
 
     if (conf->shm_zone == nullptr) {
         return NGX_CONF_OK;
@@ -181,6 +183,9 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_credential_ttl"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, credential_ttl), nullptr},
+    {ngx_string("registry_cache_namespace"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_http_set_complex_value_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, upstream_namespace), nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

@@ -5,6 +5,7 @@
 #include "process/writer.h"
 #include "process/flight.h"
 
+#include "registry_cache/upstream_namespace.h"
 #include "registry_cache/store_write.h"
 
 #include <string>
@@ -132,7 +133,8 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
         flight = state.flight.key;
     }
     registry_cache::StoreWrite write;
-    if (!registry_cache::make_store_write(lesson, state.asked.route, descriptor, scope_of(state), write, body)) {
+    if (!registry_cache::make_store_write(lesson, ngx_http_registry_cache_stored_route(state), descriptor,
+                                         scope_of(state), write, body)) {
         // Out of memory: nothing is recorded; the body (already judged) is not affected.
         recording_failed(r, state);
         return;
@@ -152,7 +154,8 @@ void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_
         return;
     }
     registry_cache::StoreWrite write;
-    if (!registry_cache::make_tag_write(lesson, state.asked.route, tag, scope_of(state), write)) {
+    if (!registry_cache::make_tag_write(lesson, ngx_http_registry_cache_stored_route(state), tag, scope_of(state),
+                                       write)) {
         recording_failed(r, state);
         return;
     }
@@ -172,7 +175,7 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
     tag.stored_at = descriptor.stored_at;
     tag.media_type = descriptor.media_type;
     if (!tag.digest.assign(digest) ||
-        !registry_cache::make_manifest_write(state.asked.route.name, digest, descriptor, scope_of(state),
+        !registry_cache::make_manifest_write(state.asked.store_name, digest, descriptor, scope_of(state),
                                              body, manifest))
     {
         recording_failed(r, state);
@@ -192,12 +195,14 @@ void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry
     registry_cache::StoreWrite write;
     try {
         registry_cache::PingRecord held;
-        if (w->store->lookup_ping(host, held) == registry_cache::LookupStatus::hit &&
+        // Kept per upstream and per Host (the answer may name either).
+        std::string stored = registry_cache::in_namespace(state.asked.upstream_namespace, host);
+        if (w->store->lookup_ping(stored, held) == registry_cache::LookupStatus::hit &&
             registry_cache::same_answer(held, ping)) {
             return;
         }
         write.object = registry_cache::StoreWrite::Object::ping;
-        write.repository.assign(host);
+        write.repository = std::move(stored);
         write.ping = std::move(ping);
     } catch (...) {
         recording_failed(r, state);

@@ -4,6 +4,7 @@
 #include "auth/basic.h"
 #include "auth/bearer.h"
 #include "serve/lookup.h"
+#include "process/upstream_namespace.h"
 #include "process/flight.h"
 #include "process/process.h"
 #include "process/poll.h"
@@ -19,6 +20,7 @@
 #include <string_view>
 
 #include "registry_cache/policy/manifest_answer.h"
+#include "registry_cache/policy/stale.h"
 
 namespace {
 
@@ -174,8 +176,8 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     const bool body = state->asked.method == Method::get;
     const auto kind = body ? ngx_http_registry_cache_flight_kind_t::body : ngx_http_registry_cache_flight_kind_t::descriptor;
     const std::string_view digest = registry_cache::digest_text(state->asked.route);
-    state->flight.key = body ? registry_cache::flight_key(state->asked.route.name, "body " + std::string(digest))
-                             : registry_cache::flight_key(state->asked.route.name, digest);
+    state->flight.key = body ? registry_cache::flight_key(state->asked.store_name, "body " + std::string(digest))
+                             : registry_cache::flight_key(state->asked.store_name, digest);
     switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight.key, kind)) {
         case registry_cache::Claim::leader:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: leads the flight");
@@ -291,7 +293,11 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         found.status = LookupStatus::error;
         error = "the store is not open";
     } else {
-        found = store->lookup_tag(judged.asked.route.name, judged.asked.route.reference, &error);
+        found = store->lookup_tag(judged.asked.store_name, judged.asked.route.reference, &error);
+        if (found.status == LookupStatus::miss && !judged.asked.hosted_name.empty()) {
+            found = store->lookup_tag(judged.asked.hosted_name, judged.asked.route.reference, &error);
+            if (found.status == LookupStatus::hit) judged.asked.store_name = judged.asked.hosted_name;
+        }
     }
     // The tag and the manifest it names answer only together: a pair with a credentialed
     // half reads as credentialed.
@@ -343,6 +349,20 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
     return pass(r, rlcf->pass);
 }
 
+// A request the cache does not look up: passed on, counted; what the upstream answers
+// teaches the cache only when `may_record` (a DELETE's answer clears what it held).
+ngx_int_t bypass(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                 ngx_http_registry_cache_request_t &judged, bool may_record) {
+    ngx_http_registry_cache_count(judged.cache->sh->bypasses);
+    judged.lookup.status = status_t::bypass;
+    judged.lookup.may_record = may_record;
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+    if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return pass(r, rlcf->pass);
+}
+
 ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf) {
     auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
 
@@ -374,6 +394,15 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.asked.route = route;
     judged.asked.method = method_of(r);
     judged.lookup.may_record = true;
+    switch (ngx_http_registry_cache_place(r, *rlcf, judged)) {
+        case ngx_http_registry_cache_namespace_t::placed:
+            break;
+        case ngx_http_registry_cache_namespace_t::error:
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        case ngx_http_registry_cache_namespace_t::invalid:
+            judged.use_stale = registry_cache::stale_off;  // nor replays the version check
+            return bypass(r, rlcf, judged, false);
+    }
     judged.verify.on = rlcf->verify != 0;
     judged.verify.manifest_max_size = rlcf->manifest_max_size;
     judged.use_stale = rlcf->use_stale;
@@ -438,13 +467,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "registry cache: bypass: not a HEAD of a recordable blob, or a Range");
-    ngx_http_registry_cache_count(cache->sh->bypasses);
-    judged.lookup.status = status_t::bypass;
-    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
-    if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return pass(r, rlcf->pass);
+    return bypass(r, rlcf, judged, true);
 }
 
 }  // namespace

@@ -18,7 +18,9 @@ ngx_http_registry_cache_status_t ngx_http_registry_cache_judge_read(
     ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, registry_cache::LookupStatus found,
     registry_cache::LinkScope scope, const std::string &error) noexcept;
 
-// Reads the store with `lookup` (a member of Store) for the route's repository and digest.
+// Reads the store with `lookup` (a member of Store) for the route's repository (in its
+// upstream's namespace, then with its Host) and digest; a hit is then where the request's
+// lessons go.
 template <typename Found, typename Lookup>
 ngx_http_registry_cache_status_t ngx_http_registry_cache_read_with(ngx_http_request_t *r,
                                                                    ngx_http_registry_cache_request_t &state,
@@ -29,7 +31,12 @@ ngx_http_registry_cache_status_t ngx_http_registry_cache_read_with(ngx_http_requ
         found.status = registry_cache::LookupStatus::error;
         error = "the store is not open";
     } else {
-        found = (store->*lookup)(state.asked.route.name, state.asked.route.digest, &error);
+        found = (store->*lookup)(state.asked.store_name, state.asked.route.digest, &error);
+        // What was learned with this client's Host forwarded is kept under it.
+        if (found.status == registry_cache::LookupStatus::miss && !state.asked.hosted_name.empty()) {
+            found = (store->*lookup)(state.asked.hosted_name, state.asked.route.digest, &error);
+            if (found.status == registry_cache::LookupStatus::hit) state.asked.store_name = state.asked.hosted_name;
+        }
     }
     return ngx_http_registry_cache_judge_read(r, state, found.status, found.link.scope, error);
 }

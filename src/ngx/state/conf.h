@@ -79,6 +79,10 @@ struct ngx_http_registry_cache_loc_conf_t {
     // of them (owned by the configuration's pool; per worker once they fork).
     time_t credential_ttl;
     registry_cache::auth::CredentialMemory *credential_memory;
+    // registry_cache_namespace: which upstream a request goes to, when one location serves
+    // several (containerd's `ns`, a Host the edge forwards): everything the cache keeps is
+    // kept under it (null, or an empty value: the one upstream).
+    ngx_http_complex_value_t *upstream_namespace;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,

@@ -5,6 +5,7 @@
 #include "state/conf.h"
 
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 #include "registry_cache/learn.h"
@@ -29,6 +30,14 @@ struct ngx_http_registry_cache_request_t {
         // Its Basic credential and the location that remembers those the upstream accepts
         // (registry_cache_credential_ttl); null: none is remembered.
         ngx_str_t basic;
+        // Its upstream's namespace (registry_cache_namespace; empty: the one upstream), the
+        // repository as the store keeps it there (registry_cache::in_namespace()): where it
+        // is read, and written unless its Host went upstream; and the repository under that
+        // namespace and its Host (empty: too long), where what was learned with the Host
+        // forwarded is kept (process/upstream_namespace.h).
+        std::string_view upstream_namespace;
+        std::string_view store_name;
+        std::string_view hosted_name;
         ngx_http_registry_cache_loc_conf_t *remembers;
     } asked;
     struct {
@@ -69,6 +78,13 @@ struct ngx_http_registry_cache_request_t {
         bool sent;
     } error_page;
 };
+
+// The request's route with its repository as the store keeps it: what is read and written.
+inline registry_cache::Route ngx_http_registry_cache_stored_route(const ngx_http_registry_cache_request_t &state) noexcept {
+    registry_cache::Route route = state.asked.route;
+    route.name = state.asked.store_name;
+    return route;
+}
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_request_t>,
               "request state lives in the request pool, which runs no destructors");

@@ -3,6 +3,7 @@
 // refused before a byte leaves when it could not be verified), and teaches the cache what
 // the upstream confirmed.
 #include "upstream/upstream.h"
+#include "process/upstream_namespace.h"
 #include "upstream/upstream_token.h"
 #include "auth/basic.h"
 #include "process/request_state.h"
@@ -128,6 +129,11 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     // An answer that came by an error_page (the operator's fallback to a mirror, say) is not
     // the upstream's: its body is still verified, but it teaches the cache nothing.
     if (r->error_page) {
+        state.lookup.may_record = false;
+    }
+    // Whose answer it is: the upstream's that the request's namespace names, and its Host's
+    // when the client's Host went upstream.
+    if (!ngx_http_registry_cache_place_answer(r, state)) {
         state.lookup.may_record = false;
     }
 

@@ -13,6 +13,7 @@
 
 #include "registry_cache/oci_error.h"
 #include "registry_cache/ping_record.h"
+#include "registry_cache/upstream_namespace.h"
 #include "registry_cache/policy/stale.h"
 
 namespace {
@@ -45,7 +46,9 @@ ngx_int_t replay(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state
     registry_cache::PingRecord held;
     std::string error;
     const registry_cache::LookupStatus found =
-        w->store->lookup_ping(ngx_http_registry_cache_view(r->headers_in.server), held, &error);
+        w->store->lookup_ping(registry_cache::in_namespace(state.asked.upstream_namespace,
+                                                           ngx_http_registry_cache_view(r->headers_in.server)),
+                              held, &error);
     if (found != registry_cache::LookupStatus::hit) {
         if (found == registry_cache::LookupStatus::error) {
             ngx_http_registry_cache_count(state.cache->sh->errors);

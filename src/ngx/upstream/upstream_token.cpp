@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "registry_cache/auth/upstream_token.h"
+#include "registry_cache/upstream_namespace.h"
 
 namespace {
 
@@ -344,8 +345,15 @@ bool prepare(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t &rlcf,
              ngx_http_registry_cache_request_t &state) noexcept {
     if (state.mirror.key.data != nullptr) return true;
     try {
-        const std::string key = registry_cache::auth::upstream_token_key(
-            ngx_http_registry_cache_view(rlcf.token_realm), registry_cache::auth::pull_scope(state.asked.route.name));
+        // A location of several upstreams keeps each one's tokens apart (no NUL: the key's
+        // first NUL ends its realm).
+        std::string realm(ngx_http_registry_cache_view(rlcf.token_realm));
+        if (!state.asked.upstream_namespace.empty()) {
+            realm += registry_cache::namespace_mark;
+            realm.append(state.asked.upstream_namespace);
+        }
+        const std::string key =
+            registry_cache::auth::upstream_token_key(realm, registry_cache::auth::pull_scope(state.asked.route.name));
         return ngx_http_registry_cache_pool_copy(r->pool, key, state.mirror.key);
     } catch (...) {
         return false;

@@ -1,0 +1,119 @@
+// The request's upstream namespace (process/upstream_namespace.h).
+#include "process/upstream_namespace.h"
+
+#include <string>
+#include <string_view>
+
+#include "registry_cache/upstream_namespace.h"
+
+namespace {
+
+// $host: the request's Host (lowercase, without its port), else the server's name.
+std::string_view host_of(ngx_http_request_t *r) noexcept {
+    if (r->headers_in.server.len != 0) return ngx_http_registry_cache_view(r->headers_in.server);
+    auto *cscf = static_cast<ngx_http_core_srv_conf_t *>(ngx_http_get_module_srv_conf(r, ngx_http_core_module));
+    return ngx_http_registry_cache_view(cscf->server_name);
+}
+
+bool copy_name(ngx_http_request_t *r, std::string_view ns, std::string_view name, std::string_view &out) {
+    ngx_str_t stored;
+    if (!ngx_http_registry_cache_pool_copy(r->pool, registry_cache::in_namespace(ns, name), stored)) return false;
+    out = ngx_http_registry_cache_view(stored);
+    return true;
+}
+
+bool equal_nocase(char a, char b) noexcept {
+    return ngx_tolower(static_cast<u_char>(a)) == ngx_tolower(static_cast<u_char>(b));
+}
+
+// The value of the Host header in the request nginx's proxy module built (its first buffer
+// holds the request line and every header); empty when none went.
+std::string_view sent_host(const ngx_http_upstream_t *u) noexcept {
+    if (u == nullptr || u->request_bufs == nullptr || u->request_bufs->buf == nullptr) return {};
+    const ngx_buf_t *b = u->request_bufs->buf;
+    if (b->pos == nullptr || b->last < b->pos) return {};
+    // The headers as built (pos may have moved on as they were sent: start holds them all).
+    const u_char *start = b->start != nullptr && b->start <= b->pos ? b->start : b->pos;
+    const std::string_view head(reinterpret_cast<const char *>(start), static_cast<std::size_t>(b->last - start));
+    const std::string_view headers = head.substr(0, head.find("\r\n\r\n"));
+    static constexpr std::string_view name = "\r\nhost:";
+    for (std::size_t at = headers.find("\r\n"); at != std::string_view::npos; at = headers.find("\r\n", at + 2)) {
+        if (headers.size() - at < name.size()) break;
+        bool match = true;
+        for (std::size_t i = 0; i < name.size() && match; ++i) match = equal_nocase(headers[at + i], name[i]);
+        if (!match) continue;
+        std::size_t from = at + name.size();
+        while (from < headers.size() && (headers[from] == ' ' || headers[from] == '\t')) ++from;
+        std::size_t to = headers.find("\r\n", from);
+        if (to == std::string_view::npos) to = headers.size();
+        while (to > from && (headers[to - 1] == ' ' || headers[to - 1] == '\t')) --to;
+        return headers.substr(from, to - from);
+    }
+    return {};
+}
+
+// Whether `sent` carries `host` (case aside): the Host forwarded as it came, or a name made
+// of it. A short Host found by chance only costs sharing (a name of its own), never a wrong
+// answer.
+bool carries(std::string_view sent, std::string_view host) noexcept {
+    if (host.empty() || sent.size() < host.size()) return false;
+    for (std::size_t at = 0; at + host.size() <= sent.size(); ++at) {
+        std::size_t i = 0;
+        while (i < host.size() && equal_nocase(sent[at + i], host[i])) ++i;
+        if (i == host.size()) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_request_t *r,
+                                                                  const ngx_http_registry_cache_loc_conf_t &rlcf,
+                                                                  ngx_http_registry_cache_request_t &judged) noexcept {
+    judged.asked.upstream_namespace = {};
+    judged.asked.store_name = judged.asked.route.name;
+    judged.asked.hosted_name = {};
+    std::string_view ns;
+    if (rlcf.upstream_namespace != nullptr) {
+        ngx_str_t value;
+        if (ngx_http_complex_value(r, rlcf.upstream_namespace, &value) != NGX_OK) {
+            return ngx_http_registry_cache_namespace_t::error;
+        }
+        ns = ngx_http_registry_cache_view(value);
+        if (!ns.empty() && !registry_cache::is_valid_namespace(ns)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "registry cache: \"registry_cache_namespace\" is \"%V\", no namespace (1 to %uz "
+                          "printable characters, no space): the request goes upstream, the cache neither "
+                          "answers it nor learns",
+                          &value, registry_cache::max_namespace_length);
+            return ngx_http_registry_cache_namespace_t::invalid;
+        }
+    }
+    judged.asked.upstream_namespace = ns;
+    if (judged.asked.route.name.empty()) return ngx_http_registry_cache_namespace_t::placed;
+    try {
+        if (!ns.empty() && !copy_name(r, ns, judged.asked.route.name, judged.asked.store_name)) {
+            return ngx_http_registry_cache_namespace_t::error;
+        }
+        const std::string hosted = registry_cache::hosted_namespace(ns, host_of(r));
+        if (!hosted.empty() && !copy_name(r, hosted, judged.asked.route.name, judged.asked.hosted_name)) {
+            return ngx_http_registry_cache_namespace_t::error;
+        }
+    } catch (...) {
+        return ngx_http_registry_cache_namespace_t::error;
+    }
+    return ngx_http_registry_cache_namespace_t::placed;
+}
+
+bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
+    if (state.asked.route.name.empty()) return true;
+    if (!carries(sent_host(r->upstream), host_of(r))) return true;
+    if (state.asked.hosted_name.empty()) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "registry cache: the client's Host went upstream, and is too long to keep entries under: "
+                      "nothing learned");
+        return false;
+    }
+    state.asked.store_name = state.asked.hosted_name;
+    return true;
+}

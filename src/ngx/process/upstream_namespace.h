@@ -1,0 +1,28 @@
+// Which upstream a request goes to, when one location serves several, and its repository as
+// the store keeps it there: two upstreams that both have a repository of one name never
+// answer for each other. An upstream is told apart by registry_cache_namespace and, when the
+// edge forwards the client's Host, by that Host: an entry learned with Host `tenant2`
+// forwarded is kept under it, and a request with another Host never finds it.
+#pragma once
+
+#include "state/conf.h"
+#include "state/request.h"
+
+enum class ngx_http_registry_cache_namespace_t {
+    placed,   // asked.upstream_namespace, store_name and hosted_name are set
+    invalid,  // the value is no namespace: nothing of the cache may be used for the request
+    error     // out of memory
+};
+
+// Where the handler reads: the operator's namespace (store_name), and that namespace with the
+// client's Host (hosted_name), which holds what was learned with that Host forwarded.
+ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_request_t *r,
+                                                                  const ngx_http_registry_cache_loc_conf_t &rlcf,
+                                                                  ngx_http_registry_cache_request_t &judged) noexcept;
+
+// Where an upstream's answer to `r` (the request or the subrequest that went upstream)
+// teaches: under hosted_name when the Host that went upstream carries the client's Host (the
+// operator forwards it: `proxy_set_header Host $host`, `$http_host`, or a name made of it),
+// else under store_name. False when that Host was forwarded but no name can hold it: nothing
+// is to be learned.
+bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept;
