@@ -52,6 +52,12 @@ TEST(Credentials, TheNamespaceMustNameAHost) {
     EXPECT_FALSE(carries_credentials(with_query("ns=[::1]:5000")));
     EXPECT_FALSE(carries_credentials(with_query("ns=my_registry-1.local")));
     EXPECT_TRUE(carries_credentials(with_query("ns=docker.io%26token%3Dabc")));
+    // containerd encodes its query: a port's ':' and an IPv6 literal's brackets come so.
+    EXPECT_FALSE(carries_credentials(with_query("ns=registry.example.com%3A5000")));
+    EXPECT_FALSE(carries_credentials(with_query("ns=%5B%3A%3A1%5d%3a5000")));
+    for (const char* other : {"ns=a%3", "ns=a%", "ns=a%3B", "ns=a%2F", "ns=a%3Atoken%3D1", "ns=%5"}) {
+        EXPECT_TRUE(carries_credentials(with_query(other))) << other;
+    }
     EXPECT_TRUE(carries_credentials(with_query("ns=docker.io,token")));
     EXPECT_TRUE(carries_credentials(with_query("ns=a b")));
     EXPECT_TRUE(carries_credentials(with_query("ns=a=b")));

@@ -4,10 +4,18 @@ namespace registry_cache {
 namespace {
 
 // A registry's host name, with a port or as an IPv6 literal: nothing that could carry more.
+// The ':' and brackets may come percent-encoded, as containerd sends them (its query is
+// URL-encoded: `ns=registry.example%3A5000`); nothing else may.
 bool is_host(std::string_view s) noexcept {
-    for (char c : s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+        if (!ok && c == '%' && i + 2 < s.size()) {
+            const char hi = s[i + 1], lo = static_cast<char>(s[i + 2] | 0x20);
+            ok = (hi == '3' && lo == 'a') || (hi == '5' && (lo == 'b' || lo == 'd'));
+            i += 2;
+        }
         if (!ok) return false;
     }
     return true;
