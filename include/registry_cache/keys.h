@@ -50,6 +50,9 @@ Key content_key(const Digest& digest) noexcept;
 inline std::string_view content_key_in(const Key& link, std::string_view repository) noexcept {
     return link.empty() ? std::string_view{} : link.view().substr(repository.size() + 1);
 }
+// The other way: the content key at the end of a link key (after its repository, in a
+// namespace or not), as content_key() would build it; empty for bytes that are no link key.
+std::string_view content_key_of_link(std::string_view link) noexcept;
 // "repository \0 tag", the repository as the store keeps it. Empty when either is not valid.
 Key tag_key(std::string_view repository, std::string_view tag) noexcept;
 

@@ -124,6 +124,26 @@ Key tag_key(std::string_view repository, std::string_view tag) noexcept {
     return key;
 }
 
+std::string_view content_key_of_link(std::string_view link) noexcept {
+    std::size_t start = 0;
+    if (!link.empty() && link[0] == namespace_mark) {
+        start = link.find('\0');
+        if (start == std::string_view::npos) return {};
+        ++start;
+    }
+    const std::size_t nul = link.find('\0', start);
+    if (nul == std::string_view::npos) return {};
+    const std::string_view content = link.substr(nul + 1);
+    std::size_t bytes = 0;
+    switch (content.empty() ? '\0' : content[0]) {
+        case '\x01': bytes = 32; break;
+        case '\x02': bytes = 48; break;
+        case '\x03': bytes = 64; break;
+        default: return {};
+    }
+    return content.size() == 1 + bytes ? content : std::string_view{};
+}
+
 std::size_t digest_text_of_content_key(std::string_view key, char* out) noexcept {
     if (key.empty()) return 0;
     std::string_view name;

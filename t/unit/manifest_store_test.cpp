@@ -11,6 +11,7 @@
 
 #include "registry_cache/hasher.h"
 #include "registry_cache/store.h"
+#include "registry_cache/upstream_namespace.h"
 
 namespace registry_cache {
 namespace {
@@ -123,6 +124,40 @@ protected:
         return s;
     }
 
+    // Fills the map with blob links until eviction runs, over 40 manifests of `repository`.
+    void evicts_bodies_with_their_last_link(const std::string& repository) {
+        std::vector<StoreWrite> batch;
+        for (int i = 0; i < 40; ++i) {
+            StoreWrite w = manifest(repository, body_of(100 + i));
+            w.link.stored_at = 1700000000 + static_cast<std::uint64_t>(i);
+            batch.push_back(w);
+        }
+        ASSERT_TRUE(commit(batch));
+        // Fill the map with blob links until eviction runs.
+        std::uint64_t evicted = 0;
+        for (unsigned n = 0; evicted == 0 && n < 200; ++n) {
+            std::vector<StoreWrite> blobs;
+            for (unsigned i = 0; i < 2000; ++i) {
+                StoreWrite w;
+                w.repository = "a/blobs";
+                w.digest = digest_of(DigestAlgorithm::sha256, std::to_string(n * 2000 + i));
+                w.descriptor.size = 1;
+                EXPECT_TRUE(w.descriptor.media_type.assign("application/octet-stream"));
+                w.link.stored_at = 1800000000;
+                blobs.push_back(w);
+            }
+            std::string error;
+            ASSERT_TRUE(store_->commit(blobs, error, &evicted)) << error;
+        }
+        ASSERT_GT(evicted, 0u) << "the map never filled";
+        const StoreStats s = stats();
+        EXPECT_LT(s.manifest_links, 40u);
+        EXPECT_EQ(s.manifest_links, s.manifest_bodies) << "each body goes with its only link";
+        // The oldest went first.
+        EXPECT_EQ(find(repository, body_of(100)).status, LookupStatus::miss);
+        EXPECT_EQ(find(repository, body_of(139)).status, LookupStatus::hit);
+    }
+
     fs::path dir_;
     StoreOptions options_;
     std::unique_ptr<Store> store_;
@@ -209,36 +244,11 @@ TEST_F(ManifestStoreTest, ABodyThatIsNotItsDigestIsRefusedWithTheBatch) {
 }
 
 TEST_F(ManifestStoreTest, EvictionTakesBodiesWithTheirLastLink) {
-    std::vector<StoreWrite> batch;
-    for (int i = 0; i < 40; ++i) {
-        StoreWrite w = manifest("a/one", body_of(100 + i));
-        w.link.stored_at = 1700000000 + static_cast<std::uint64_t>(i);
-        batch.push_back(w);
-    }
-    ASSERT_TRUE(commit(batch));
-    // Fill the map with blob links until eviction runs.
-    std::uint64_t evicted = 0;
-    for (unsigned n = 0; evicted == 0 && n < 200; ++n) {
-        std::vector<StoreWrite> blobs;
-        for (unsigned i = 0; i < 2000; ++i) {
-            StoreWrite w;
-            w.repository = "a/blobs";
-            w.digest = digest_of(DigestAlgorithm::sha256, std::to_string(n * 2000 + i));
-            w.descriptor.size = 1;
-            EXPECT_TRUE(w.descriptor.media_type.assign("application/octet-stream"));
-            w.link.stored_at = 1800000000;
-            blobs.push_back(w);
-        }
-        std::string error;
-        ASSERT_TRUE(store_->commit(blobs, error, &evicted)) << error;
-    }
-    ASSERT_GT(evicted, 0u) << "the map never filled";
-    const StoreStats s = stats();
-    EXPECT_LT(s.manifest_links, 40u);
-    EXPECT_EQ(s.manifest_links, s.manifest_bodies) << "each body goes with its only link";
-    // The oldest went first.
-    EXPECT_EQ(find("a/one", body_of(100)).status, LookupStatus::miss);
-    EXPECT_EQ(find("a/one", body_of(139)).status, LookupStatus::hit);
+    evicts_bodies_with_their_last_link("a/one");
+}
+
+TEST_F(ManifestStoreTest, EvictionTakesBodiesWithTheirLastLinkInANamespace) {
+    evicts_bodies_with_their_last_link(in_namespace("ghcr.io", "a/one"));
 }
 
 TEST_F(ManifestStoreTest, ATagIsReadWithTheManifestItNames) {

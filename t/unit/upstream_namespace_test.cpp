@@ -100,6 +100,19 @@ TEST(UpstreamNamespace, KeysOfTwoNamespacesNeverMeet) {
     EXPECT_TRUE(link_key(std::string("\x7f\0library/alpine", 16), d).empty());
 }
 
+TEST(UpstreamNamespace, TheContentKeyOfALinkIsFoundPastItsNamespace) {
+    const std::string sha256_text = "sha256:" + std::string(64, 'a');
+    const Digest d = parse_digest(sha256_text).digest;
+    const Key content = content_key(d);
+    for (const std::string& repository : {std::string("a/one"), in_namespace("ghcr.io", "a/one"),
+                                          in_namespace(hosted_namespace("ghcr.io", "tenant2"), "a/one")}) {
+        EXPECT_EQ(content_key_of_link(link_key(repository, d).view()), content.view()) << repository;
+    }
+    EXPECT_EQ(content_key_of_link(std::string("a/one\0\x01", 7)), "");
+    EXPECT_EQ(content_key_of_link("a/one"), "");
+    EXPECT_EQ(content_key_of_link(std::string("\x7fns", 3)), "");
+}
+
 TEST(UpstreamNamespace, PingHostsMayBeInANamespace) {
     EXPECT_TRUE(is_ping_host(in_namespace("ghcr.io", "localhost:8080")));
     EXPECT_FALSE(is_ping_host(in_namespace("ghcr.io", "Localhost")));

@@ -37,16 +37,11 @@ std::string body_record(std::uint32_t links, std::string_view body) {
 }
 
 // A link key is "repository \0 content key": the content key is what follows the first NUL.
+// The content key a manifest link names (past its repository and any namespace).
 MDB_val content_of_link(const MDB_val& link) noexcept {
-    const auto* data = static_cast<const char*>(link.mv_data);
-    const void* nul = std::memchr(data, '\0', link.mv_size);
-    MDB_val content{0, nullptr};
-    if (nul != nullptr) {
-        const char* start = static_cast<const char*>(nul) + 1;
-        content.mv_size = link.mv_size - static_cast<std::size_t>(start - data);
-        content.mv_data = const_cast<char*>(start);
-    }
-    return content;
+    const std::string_view content =
+        content_key_of_link(std::string_view(static_cast<const char*>(link.mv_data), link.mv_size));
+    return MDB_val{content.size(), const_cast<char*>(content.data())};
 }
 
 }  // namespace
