@@ -954,3 +954,38 @@ the token service gave no usable token (a token that cannot be sent as a header
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 53: a token service that refuses one scope (a 4xx) leaves the others be: a new repository still gets its token (it went without one for 5 s before)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        if ($arg_scope ~ deny) {
+            return 403 '{"errors":[{"code":"DENIED"}]}';
+        }
+        return 200 '{"token":"good","expires_in":300}';
+    }
+    location @registry {
+        rewrite ^ /echo break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /echo {
+        return 200 "upstream: [$http_authorization]\n";
+    }
+--- request eval
+["GET /v2/x/deny/manifests/1.0", "GET /v2/demo/other/manifests/1.0", "GET /v2/x/deny/manifests/2.0"]
+--- response_body eval
+["upstream: []\n", "upstream: [Bearer good]\n", "upstream: []\n"]
+--- no_error_log
+[alert]
+[crit]
+[emerg]

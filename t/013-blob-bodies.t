@@ -110,6 +110,10 @@ _EOC_
     location = /metrics {
         registry_cache_metrics;
     }
+    location /purge/ {
+        registry_cache edge;
+        registry_cache_purge;
+    }
 _EOC_
 });
 
@@ -356,3 +360,35 @@ GET /metrics
 ["GET $::ConfigBlob", "GET $::BaseBlob", "GET $::ConfigBlob", "GET $::Blob"]
 --- response_headers eval
 ["X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS"]
+
+
+
+=== TEST 11: (a body kept, then answered from its file)
+--- cache_name: purge
+--- request eval
+["GET $::Blob", "GET $::Blob"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 11a: a purge of the blob takes its body, linked nowhere else: the count says so
+--- cache_name: purge
+--- expect_files: 1
+--- request eval
+"DELETE /purge/demo/hello/blobs/$::Layer"
+--- error_code: 200
+--- response_body
+{"purged":{"blob_links":1,"manifest_links":0,"tags":0,"manifest_bodies":0,"blob_bodies":1}}
+
+
+
+=== TEST 11b: its file is gone from the disk, and the next GET is a MISS that keeps it anew
+--- cache_name: purge
+--- expect_files: 0
+--- request eval
+["GET $::Blob", "GET $::Blob"]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+--- response_body_like eval
+[$::Whole, $::Whole]

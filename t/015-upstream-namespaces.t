@@ -14,7 +14,17 @@ our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is n
 our $Layer = $ENV{TEST_NGINX_HELLO_LAYER};
 our $Manifest = $ENV{TEST_NGINX_HELLO_MANIFEST};
 our $LongNs = 'hub' . ('x' x 100);
-remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/namespaces");
+our $Base = $ENV{TEST_NGINX_HELLO_BASE};
+# Basic credentials of two tenants behind one upstream (t/015's own auth_basic files).
+our $Alice = 'Authorization: Basic YWxpY2U6c2VjcmV0';  # alice:secret, of tenant "attacker" only
+our $Bob = 'Authorization: Basic Ym9iOm90aGVy';        # bob:other, of tenant "victim" only
+File::Path::make_path($ENV{TEST_NGINX_CACHE_DIR});
+for (['alice:{PLAIN}secret', 'attacker'], ['bob:{PLAIN}other', 'victim']) {
+    open my $fh, '>', "$ENV{TEST_NGINX_CACHE_DIR}/namespaces-$_->[1].users" or die "$!";
+    print {$fh} "$_->[0]\n";
+    close $fh;
+}
+remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/namespaces", "$ENV{TEST_NGINX_CACHE_DIR}/namespaces-basic");
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -201,3 +211,70 @@ Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manif
 ["X-Cache-Status: BYPASS", "X-Cache-Status: BYPASS"]
 --- error_log
 no namespace (1 to 100 printable characters, no space)
+
+
+
+=== TEST 13: the absolute form: the request line names localhost, the Host header tenant2, which went upstream: its answer is nobody's to learn
+--- request eval
+"HEAD http://localhost/v2/demo/hello/blobs/$::Base"
+--- more_headers
+Host: tenant2
+--- error_code: 200
+--- response_headers
+X-Cache-Status: MISS
+--- error_log
+the Host header and the request line name two hosts, and the Host header went upstream: nothing learned
+
+
+
+=== TEST 14: so Host: localhost still goes to its own upstream (a HIT of tenant2's blob before)
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Base"
+--- more_headers
+Host: localhost
+--- error_code: 404
+--- response_headers
+X-Cache-Status: MISS
+
+
+
+=== TEST 15: nor is a Basic credential one tenant accepted a proof for another, by the absolute form (alice proved herself for victim before)
+--- http_config
+    registry_cache_path $TEST_NGINX_CACHE_DIR/namespaces-basic zone=edge:1m max_size=16m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/gate.sock;
+        server_name victim;
+        location /v2/ {
+            auth_basic victim;
+            auth_basic_user_file $TEST_NGINX_CACHE_DIR/namespaces-victim.users;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT;
+        }
+    }
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/gate.sock;
+        server_name attacker;
+        location /v2/ {
+            auth_basic attacker;
+            auth_basic_user_file $TEST_NGINX_CACHE_DIR/namespaces-attacker.users;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT;
+        }
+    }
+--- config
+    add_header X-Cache-Status $registry_cache_status always;
+    location /v2/ {
+        registry_cache edge;
+        registry_cache_pass @registry;
+        registry_cache_credential_ttl 60s;
+    }
+    location @registry {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/gate.sock;
+        proxy_set_header Host $http_host;
+    }
+--- request eval
+["HEAD /v2/demo/hello/blobs/$::Base", "HEAD /v2/demo/hello/blobs/$::Base", "HEAD http://victim/v2/demo/hello/blobs/$::Base", "HEAD /v2/demo/hello/blobs/$::Base"]
+--- more_headers eval
+["$::Bob\nHost: victim", "$::Alice\nHost: victim", "$::Alice\nHost: attacker", "$::Alice\nHost: victim"]
+--- error_code eval
+[200, 401, 200, 401]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS"]

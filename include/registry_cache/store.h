@@ -17,6 +17,7 @@
 #include "registry_cache/ping_record.h"
 #include "registry_cache/tag_record.h"
 #include "registry_cache/digest.h"
+#include "registry_cache/purge.h"
 
 namespace registry_cache {
 
@@ -170,6 +171,13 @@ public:
     // it fails.
     LookupStatus lookup_ping(std::string_view host, PingRecord& out, std::string* error = nullptr) noexcept;
 
+    // An operator's purge (purge.h) of `target` in each of `repositories` (its name as the
+    // store keeps it, in each namespace the purge reaches), in one write transaction: links
+    // and tags go, a manifest's body with its last link, and a blob's body once no link of
+    // any repository names it (one pass over the blob links). `removed_bodies` gets the
+    // digests ("algorithm:hex") of the blob bodies forgotten, whose files the caller removes.
+    bool purge(const std::vector<std::string>& repositories, const PurgeTarget& target, PurgeCount& count,
+               std::vector<std::string>& removed_bodies, std::string& error) noexcept;
     bool commit(const std::vector<StoreWrite>& batch, std::string& error,
                 std::uint64_t* evicted = nullptr, std::uint64_t* unchanged = nullptr,
                 std::uint64_t* unchanged_manifests = nullptr) noexcept;

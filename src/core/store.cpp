@@ -34,6 +34,10 @@ struct Store::Impl {
     bool evict(std::uint64_t& count, std::string& error) noexcept;
     int write(const std::vector<StoreWrite>& batch, std::string& error,
               std::uint64_t& unchanged, std::uint64_t& unchanged_manifests) noexcept;
+    // One repository's part of a purge, in `txn`; the content keys of the blob links that
+    // went are added to `contents`.
+    int purge_in(MDB_txn* txn, std::string_view repository, const PurgeTarget& target, PurgeCount& count,
+                 std::vector<std::string>& contents, std::string& error);
 };
 
 namespace {
@@ -385,6 +389,90 @@ int Store::Impl::write(const std::vector<StoreWrite>& batch, std::string& error,
         set_lmdb_error(error, "mdb_txn_commit", rc);
     }
     return rc;
+}
+
+int Store::Impl::purge_in(MDB_txn* txn, std::string_view repository, const PurgeTarget& target, PurgeCount& count,
+                          std::vector<std::string>& contents, std::string& error) {
+    bool gone = false;
+    int rc = MDB_SUCCESS;
+    switch (target.kind) {
+        case PurgeTarget::Kind::blob: {
+            const Key link = link_key(repository, target.digest);
+            if (link.empty()) return MDB_SUCCESS;
+            if ((rc = links.forget(txn, link.view(), gone, error)) == MDB_SUCCESS && gone) {
+                ++count.blob_links;
+                contents.emplace_back(content_key_in(link, repository));
+            }
+            return rc;
+        }
+        case PurgeTarget::Kind::manifest: {
+            const Key link = link_key(repository, target.digest);
+            if (link.empty()) return MDB_SUCCESS;
+            if ((rc = manifests.forget(txn, link.view(), gone, error)) != MDB_SUCCESS) return rc;
+            count.manifest_links += gone ? 1 : 0;
+            // Tags that name it go too (they would answer with a manifest no longer held).
+            return tags.forget_pointing_to(txn, repository, target.reference, error, &count.tags);
+        }
+        case PurgeTarget::Kind::tag: {
+            const Key key = tag_key(repository, target.reference);
+            if (key.empty()) return MDB_SUCCESS;
+            if ((rc = tags.forget(txn, key.view(), gone, error)) == MDB_SUCCESS && gone) ++count.tags;
+            return rc;
+        }
+        case PurgeTarget::Kind::repository: {
+            // Every record of the repository sorts right after "repository \0".
+            std::string prefix(repository);
+            prefix.push_back('\0');
+            if ((rc = links.forget_repository(txn, prefix, contents, count.blob_links, error)) != MDB_SUCCESS ||
+                (rc = manifests.forget_repository(txn, prefix, count.manifest_links, error)) != MDB_SUCCESS) {
+                return rc;
+            }
+            return tags.forget_repository(txn, prefix, count.tags, error);
+        }
+    }
+    return rc;
+}
+
+bool Store::purge(const std::vector<std::string>& repositories, const PurgeTarget& target, PurgeCount& count,
+                  std::vector<std::string>& removed_bodies, std::string& error) noexcept {
+    count = PurgeCount{};
+    removed_bodies.clear();
+    int rc;
+    store::WriteTxn txn = impl_->env->begin_write(rc, error);
+    if (rc != MDB_SUCCESS) return false;
+    try {
+        std::uint64_t manifest_bodies_before = 0, manifest_bodies_after = 0;
+        if ((rc = impl_->manifests.bodies_held(txn.get(), manifest_bodies_before, error)) != MDB_SUCCESS) return false;
+        std::vector<std::string> contents;
+        for (const std::string& repository : repositories) {
+            if ((rc = impl_->purge_in(txn.get(), repository, target, count, contents, error)) != MDB_SUCCESS) {
+                return false;
+            }
+        }
+        if ((rc = impl_->manifests.bodies_held(txn.get(), manifest_bodies_after, error)) != MDB_SUCCESS) return false;
+        count.manifest_bodies = manifest_bodies_before - manifest_bodies_after;
+        // A body goes once no link of any repository, in any namespace, names its digest.
+        if ((rc = impl_->links.keep_unlinked(txn.get(), contents, error)) != MDB_SUCCESS) return false;
+        for (const std::string& content : contents) {
+            bool gone = false;
+            if ((rc = impl_->bodies.forget(txn.get(), content, gone, error)) != MDB_SUCCESS) return false;
+            if (!gone) continue;
+            char text[max_digest_length];
+            const std::size_t length = digest_text_of_content_key(content, text);
+            removed_bodies.emplace_back(text, length);
+            ++count.blob_bodies;
+        }
+    } catch (const std::bad_alloc&) {
+        set_error(error, "registry cache store purge", "out of memory");
+        return false;
+    }
+    if ((rc = txn.commit()) != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_txn_commit", rc);
+        count = PurgeCount{};
+        removed_bodies.clear();
+        return false;
+    }
+    return true;
 }
 
 bool Store::stats(StoreStats& out, std::string& error) noexcept {

@@ -151,6 +151,43 @@ TEST(UpstreamToken, AFailedServiceIsLeftAloneForTheBackOffThenAskedAgain) {
     EXPECT_EQ(token_turn(*table, a, now + 8, 30, token), TokenTurn::fetch);
 }
 
+TEST(UpstreamToken, AScopeTheServiceRefusesIsLeftAloneWithoutTheOthers) {
+    auto table = std::make_unique<UpstreamTokenTable>();
+    const std::string denied = upstream_token_key("/_token", "repository:x/deny:pull");
+    const std::string other = upstream_token_key("/_token", "repository:demo/other:pull");
+    std::string token;
+    ASSERT_EQ(token_turn(*table, denied, now, 30, token), TokenTurn::fetch);
+    fetch_failed(*table, denied, now, 5, TokenFailure::scope);
+    EXPECT_EQ(token_turn(*table, denied, now + 1, 30, token), TokenTurn::without);
+    EXPECT_EQ(token_turn(*table, other, now + 1, 30, token), TokenTurn::fetch);
+    EXPECT_EQ(token_turn(*table, denied, now + 5, 30, token), TokenTurn::fetch);
+}
+
+TEST(UpstreamToken, AFullTableGivesUpScopeBackOffsBeforeTokensAndTokensBeforeTheServicesBackOff) {
+    auto table = std::make_unique<UpstreamTokenTable>();
+    std::string token;
+    // The service's back-off first, then tokens and scope back-offs in every other slot.
+    const std::string first = upstream_token_key("/t", "s0");
+    ASSERT_EQ(token_turn(*table, first, now, 30, token), TokenTurn::fetch);
+    fetch_failed(*table, first, now, 100);
+    for (std::size_t i = 1; i < upstream_token_slots; ++i) {
+        const std::string key = upstream_token_key("/u", "s" + std::to_string(i));
+        if (i % 2 == 0) {
+            keep_token(*table, key, "tok", now + 50, now);
+        } else {
+            ASSERT_EQ(token_turn(*table, key, now, 30, token), TokenTurn::fetch);
+            fetch_failed(*table, key, now, 200, TokenFailure::scope);
+        }
+    }
+    // New names take the scopes' back-offs, then the tokens; the service stays left alone.
+    for (std::size_t i = 0; i < upstream_token_slots; ++i) {
+        keep_token(*table, upstream_token_key("/v", "n" + std::to_string(i)), "tok-n", now + 1000, now + 1);
+    }
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/t", "another"), now + 2, 30, token), TokenTurn::without);
+    EXPECT_EQ(token_turn(*table, upstream_token_key("/u", "s2"), now + 2, 30, token), TokenTurn::fetch)
+        << "its token was given up";
+}
+
 TEST(UpstreamToken, AFloodOfNewScopesNeverTakesTheSlotOfAFetchInProgress) {
     auto table = std::make_unique<UpstreamTokenTable>();
     std::string token;

@@ -45,7 +45,8 @@ struct UpstreamTokenSlot {
     std::uint64_t hash;          // of the key; 0: a free slot
     std::int64_t usable_until;   // the token's end; 0: no token
     std::int64_t fetch_until;    // a worker fetches one until then; 0: nobody does
-    std::int64_t failed_until;   // (a token service's own slot) nobody asks it until then
+    std::int64_t failed_until;   // nobody asks the scope (a token service's own slot: any of
+                                 // its scopes) until then
     std::uint16_t key_size;
     std::uint16_t token_size;
     char key[max_upstream_token_key];
@@ -65,8 +66,9 @@ enum class TokenTurn {
 
 // What a request that needs the token of `key` does at `now`. A caller told to fetch holds
 // the key's fetch until `now + fetch_timeout` (one token request per key across workers); a
-// fetch that never ends frees it then. A full table gives up a slot whose token or back-off
-// ends first, never another's fetch in progress.
+// fetch that never ends frees it then. A full table gives up a slot that has ended, else a
+// scope's back-off, else the token that ends first, else a service's back-off: never another's
+// fetch in progress.
 TokenTurn token_turn(UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::int64_t fetch_timeout,
                      std::string& token);
 // The token held for `key` at `now`, without claiming anything; false when none is.
@@ -74,10 +76,15 @@ bool held_token(const UpstreamTokenTable& table, std::string_view key, std::int6
 // A fetched token, kept for everyone until its end (when it ends later than now).
 void keep_token(UpstreamTokenTable& table, std::string_view key, std::string_view token, std::int64_t usable_until,
                 std::int64_t now) noexcept;
-// A fetch that brought no token: the key is free, and its token service (every scope of it:
-// a service that is down or refuses the edge's credential does so for all) is not asked
-// again before `now + backoff`, so that a failing service is not asked once per request.
-void fetch_failed(UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::int64_t backoff) noexcept;
+// Whom a failed token request says something about: the token service (no answer, a 5xx: it
+// is down for every scope) or the scope alone (a 4xx, an answer without a usable token: a
+// service that refuses one repository still serves the others).
+enum class TokenFailure { service, scope };
+// A fetch that brought no token: the key is free, and it (or, for a failure of the service,
+// every scope of its token service) is not asked for again before `now + backoff`, so that a
+// failing service is not asked once per request.
+void fetch_failed(UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::int64_t backoff,
+                  TokenFailure failure = TokenFailure::service) noexcept;
 // A fetch that ended with its client gone: the key is free to be fetched again at once.
 void fetch_abandoned(UpstreamTokenTable& table, std::string_view key) noexcept;
 // The upstream said the token is invalid: it goes, unless another already replaced it.

@@ -32,6 +32,9 @@ public:
     // `write.digest`, keeping the total in step. Returns an LMDB code.
     int apply(MDB_txn* txn, const StoreWrite& write, std::string& error) const;
 
+    // A purge: forgets the record of the body under `content_key` (`gone` says whether there
+    // was one), keeping the total in step. An LMDB code.
+    int forget(MDB_txn* txn, std::string_view content_key, bool& gone, std::string& error) const;
     // Forgets the bodies of the oldest time (when kept, or renewed when served again) until
     // the total is at most `target` bytes, in one transaction; their digests ("algorithm:hex")
     // go to `removed`, for their files to be removed once it committed.

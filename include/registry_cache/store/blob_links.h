@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry_cache/descriptor.h"
 #include "registry_cache/store.h"
@@ -36,6 +37,15 @@ public:
     // nothing, so that is the cache's measure of least recently useful), in one transaction.
     int evict_oldest(Environment& env, std::uint64_t& evicted, std::string& error) const noexcept;
 
+    // A purge: forgets the link under `key` (`gone` says whether there was one), or every link
+    // of a repository (`prefix`: its name and NUL), adding the content keys of those that went
+    // to `contents` and their number to `count`. LMDB codes.
+    int forget(MDB_txn* txn, std::string_view key, bool& gone, std::string& error) const noexcept;
+    int forget_repository(MDB_txn* txn, std::string_view prefix, std::vector<std::string>& contents,
+                          std::uint64_t& count, std::string& error) const noexcept;
+    // Takes out of `contents` (content keys) those some link still names, in one pass over
+    // the table.
+    int keep_unlinked(MDB_txn* txn, std::vector<std::string>& contents, std::string& error) const noexcept;
     bool count(MDB_txn* txn, std::uint64_t& entries, std::string& error) const noexcept;
 
 private:

@@ -38,4 +38,13 @@ int evict_oldest_tenth(Environment& env, MDB_dbi dbi, const char* table, std::ui
                        std::string& error, const OnEvict& on_evict = nullptr,
                        LearnedAt learned_at = link_learned_at) noexcept;
 
+// Deletes the record under `key`, calling `on_delete` first when there is one; `gone` says
+// whether there was. An LMDB code.
+int delete_key(MDB_txn* txn, MDB_dbi dbi, const char* table, std::string_view key, const OnEvict& on_delete,
+               bool& gone, std::string& error) noexcept;
+// Deletes every record whose key starts with `prefix` (a repository's, "name \0"), calling
+// `on_delete` for each first; `count` adds how many went. An LMDB code.
+int delete_with_prefix(MDB_txn* txn, MDB_dbi dbi, const char* table, std::string_view prefix,
+                       const OnEvict& on_delete, std::uint64_t& count, std::string& error) noexcept;
+
 }  // namespace registry_cache::store

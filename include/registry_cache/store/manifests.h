@@ -32,6 +32,14 @@ public:
     // Evicts the oldest tenth of the links; bodies go with their last link.
     int evict_oldest(Environment& env, std::uint64_t& evicted, std::string& error) const noexcept;
 
+    // A purge: forgets the link under `key` (`gone` says whether there was one), or every link
+    // of a repository (`prefix`: its name and NUL, `count` adds how many); a body goes with
+    // its last link. LMDB codes.
+    int forget(MDB_txn* txn, std::string_view key, bool& gone, std::string& error) const noexcept;
+    int forget_repository(MDB_txn* txn, std::string_view prefix, std::uint64_t& count,
+                          std::string& error) const noexcept;
+    // How many bodies are held, in `txn`.
+    int bodies_held(MDB_txn* txn, std::uint64_t& bodies, std::string& error) const noexcept;
     bool count(MDB_txn* txn, std::uint64_t& links, std::uint64_t& bodies,
                std::string& error) const noexcept;
 

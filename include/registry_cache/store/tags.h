@@ -26,10 +26,16 @@ public:
     // never alters a public record).
     int apply(MDB_txn* txn, const StoreWrite& write, std::string& error, bool& kept) const;
 
-    // Forgets every tag of `repository` that names `digest` (a manifest deleted upstream).
+    // Forgets every tag of `repository` that names `digest` (a manifest deleted upstream);
+    // `forgotten`, when given, adds how many.
     int forget_pointing_to(MDB_txn* txn, std::string_view repository, std::string_view digest,
-                           std::string& error) const;
+                           std::string& error, std::uint64_t* forgotten = nullptr) const;
 
+    // A purge: forgets the tag under `key` (`gone` says whether there was one), or every tag
+    // of a repository (`prefix`: its name and NUL, `count` adds how many). LMDB codes.
+    int forget(MDB_txn* txn, std::string_view key, bool& gone, std::string& error) const noexcept;
+    int forget_repository(MDB_txn* txn, std::string_view prefix, std::uint64_t& count,
+                          std::string& error) const noexcept;
     int evict_oldest(Environment& env, std::uint64_t& evicted, std::string& error) const noexcept;
 
     bool count(MDB_txn* txn, std::uint64_t& tags, std::string& error) const noexcept;

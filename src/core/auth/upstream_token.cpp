@@ -59,24 +59,34 @@ std::string_view service_of(std::string_view key) noexcept {
     return nul == std::string_view::npos ? key : key.substr(0, nul + 1);
 }
 
-// A slot for `key`: its own, else a free one or one that has ended, else the one whose token
-// or back-off ends first; null when every slot is a fetch in progress (giving one up would let
-// a flood of new names undo the one-fetch-per-scope promise).
+// What a slot is worth keeping, lowest first: nothing (free, or everything in it ended), a
+// scope's back-off, a token, a token service's back-off (losing it lets a failing service be
+// asked once per request again); a fetch in progress is never given up.
+int worth(const UpstreamTokenSlot& slot, std::int64_t now) noexcept {
+    if (slot.hash == 0 || std::max(slot.usable_until, slot.failed_until) <= now) return 0;
+    if (slot.token_size != 0 && now < slot.usable_until) return 2;
+    const std::string_view key(slot.key, slot.key_size);
+    return service_of(key) == key ? 3 : 1;
+}
+
+// A slot for `key`: its own, else the one worth least whose worth ends first; null when every
+// slot is a fetch in progress (giving one up would let a flood of new names undo the
+// one-fetch-per-scope promise).
 UpstreamTokenSlot* slot_for(UpstreamTokenTable& table, std::string_view key, std::int64_t now) noexcept {
     if (UpstreamTokenSlot* own = find(table, key)) return own;
     UpstreamTokenSlot* best = nullptr;
+    int best_worth = 0;
     std::int64_t best_end = 0;
     for (UpstreamTokenSlot& slot : table.slots) {
         if (slot.fetch_until > now) continue;
+        const int w = worth(slot, now);
         const std::int64_t end = std::max(slot.usable_until, slot.failed_until);
-        if (slot.hash == 0 || end <= now) {
+        if (best == nullptr || w < best_worth || (w == best_worth && end < best_end)) {
             best = &slot;
-            break;
-        }
-        if (best == nullptr || end < best_end) {
-            best = &slot;
+            best_worth = w;
             best_end = end;
         }
+        if (w == 0) break;
     }
     if (best == nullptr) return nullptr;
     *best = UpstreamTokenSlot{};
@@ -202,6 +212,7 @@ TokenTurn token_turn(UpstreamTokenTable& table, std::string_view key, std::int64
         return TokenTurn::use;
     }
     if (slot != nullptr && now < slot->fetch_until) return TokenTurn::wait;
+    if (slot != nullptr && now < slot->failed_until) return TokenTurn::without;
     const UpstreamTokenSlot* service = find(table, service_of(key));
     if (service != nullptr && now < service->failed_until) return TokenTurn::without;
     if (slot == nullptr) slot = slot_for(table, key, now);
@@ -219,6 +230,7 @@ void keep_token(UpstreamTokenTable& table, std::string_view key, std::string_vie
     UpstreamTokenSlot* slot = slot_for(table, key, now);
     if (slot == nullptr) return;
     slot->fetch_until = 0;
+    slot->failed_until = 0;
     if (usable_until <= now) {
         slot->token_size = 0;
         slot->usable_until = 0;
@@ -229,10 +241,12 @@ void keep_token(UpstreamTokenTable& table, std::string_view key, std::string_vie
     slot->usable_until = usable_until;
 }
 
-void fetch_failed(UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::int64_t backoff) noexcept {
+void fetch_failed(UpstreamTokenTable& table, std::string_view key, std::int64_t now, std::int64_t backoff,
+                  TokenFailure failure) noexcept {
     fetch_abandoned(table, key);
     if (backoff <= 0 || key.empty() || key.size() > max_upstream_token_key) return;
-    if (UpstreamTokenSlot* service = slot_for(table, service_of(key), now)) service->failed_until = now + backoff;
+    const std::string_view whom = failure == TokenFailure::service ? service_of(key) : key;
+    if (UpstreamTokenSlot* slot = slot_for(table, whom, now)) slot->failed_until = now + backoff;
 }
 
 void fetch_abandoned(UpstreamTokenTable& table, std::string_view key) noexcept {

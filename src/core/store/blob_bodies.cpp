@@ -114,6 +114,27 @@ int BlobBodies::apply(MDB_txn* txn, const StoreWrite& w, std::string& error) con
     return write_total(txn, dbi_, total + record.size, error);
 }
 
+int BlobBodies::forget(MDB_txn* txn, std::string_view content_key, bool& gone, std::string& error) const {
+    gone = false;
+    char text[max_digest_length];
+    const std::size_t length = digest_text_of_content_key(content_key, text);
+    if (length == 0) return MDB_SUCCESS;
+    MDB_val key = to_val(content_key);
+    MDB_val existing;
+    int rc = mdb_get(txn, dbi_, &key, &existing);
+    if (rc == MDB_NOTFOUND) return MDB_SUCCESS;
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_get(blob_bodies)", rc);
+        return rc;
+    }
+    StoreWrite w;
+    w.kind = StoreWrite::Kind::clear_link;
+    w.object = StoreWrite::Object::blob_body;
+    w.digest.assign(text, length);
+    if ((rc = apply(txn, w, error)) == MDB_SUCCESS) gone = true;
+    return rc;
+}
+
 int BlobBodies::evict_to(Environment& env, std::uint64_t target, std::vector<std::string>& removed,
                          std::string& error) const {
     removed.clear();

@@ -1,6 +1,8 @@
 #include "registry_cache/store/blob_links.h"
+
 #include "read_record.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 
@@ -66,6 +68,57 @@ bool BlobLinks::count(MDB_txn* txn, std::uint64_t& entries, std::string& error) 
     }
     entries = st.ms_entries;
     return true;
+}
+
+int BlobLinks::forget(MDB_txn* txn, std::string_view key, bool& gone, std::string& error) const noexcept {
+    return delete_key(txn, dbi_, table_name, key, nullptr, gone, error);
+}
+
+int BlobLinks::forget_repository(MDB_txn* txn, std::string_view prefix, std::vector<std::string>& contents,
+                                 std::uint64_t& count, std::string& error) const noexcept {
+    return delete_with_prefix(
+        txn, dbi_, table_name, prefix,
+        [&contents](MDB_txn*, const MDB_val& key, std::string&) {
+            const std::string_view content = content_key_of_link(to_view(key));
+            if (!content.empty()) contents.emplace_back(content);
+            return MDB_SUCCESS;
+        },
+        count, error);
+}
+
+int BlobLinks::keep_unlinked(MDB_txn* txn, std::vector<std::string>& contents, std::string& error) const noexcept {
+    if (contents.empty()) return MDB_SUCCESS;
+    try {
+        std::sort(contents.begin(), contents.end());
+        contents.erase(std::unique(contents.begin(), contents.end()), contents.end());
+        std::vector<bool> linked(contents.size(), false);
+        Cursor cursor;
+        int rc = cursor.open(txn, dbi_);
+        if (rc != MDB_SUCCESS) {
+            set_lmdb_error(error, "mdb_cursor_open(blob_links)", rc);
+            return rc;
+        }
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+            const std::string_view content = content_key_of_link(to_view(k));
+            const auto at = std::lower_bound(contents.begin(), contents.end(), content);
+            if (at != contents.end() && *at == content) linked[static_cast<std::size_t>(at - contents.begin())] = true;
+        }
+        if (rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_cursor_get(blob_links)", rc);
+            return rc;
+        }
+        std::vector<std::string> unlinked;
+        for (std::size_t i = 0; i < contents.size(); ++i) {
+            if (!linked[i]) unlinked.push_back(std::move(contents[i]));
+        }
+        contents = std::move(unlinked);
+    } catch (...) {
+        set_error(error, "registry cache store purge", "out of memory");
+        return ENOMEM;
+    }
+    return MDB_SUCCESS;
 }
 
 }  // namespace registry_cache::store

@@ -116,4 +116,62 @@ int evict_oldest_tenth(Environment& env, MDB_dbi dbi, const char* table, std::ui
     return rc;
 }
 
+int delete_key(MDB_txn* txn, MDB_dbi dbi, const char* table, std::string_view key, const OnEvict& on_delete,
+               bool& gone, std::string& error) noexcept {
+    gone = false;
+    MDB_val k = to_val(key);
+    MDB_val v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return MDB_SUCCESS;
+    if (rc != MDB_SUCCESS) {
+        set_call_error(error, "mdb_get", table, rc);
+        return rc;
+    }
+    try {
+        if (on_delete && (rc = on_delete(txn, k, error)) != MDB_SUCCESS) return rc;
+    } catch (...) {
+        set_error(error, "registry cache store purge", "out of memory");
+        return ENOMEM;
+    }
+    k = to_val(key);
+    if ((rc = mdb_del(txn, dbi, &k, nullptr)) != MDB_SUCCESS) {
+        set_call_error(error, "mdb_del", table, rc);
+        return rc;
+    }
+    gone = true;
+    return MDB_SUCCESS;
+}
+
+int delete_with_prefix(MDB_txn* txn, MDB_dbi dbi, const char* table, std::string_view prefix,
+                       const OnEvict& on_delete, std::uint64_t& count, std::string& error) noexcept {
+    Cursor cursor;
+    int rc = cursor.open(txn, dbi);
+    if (rc != MDB_SUCCESS) {
+        set_call_error(error, "mdb_cursor_open", table, rc);
+        return rc;
+    }
+    MDB_val k = to_val(prefix);
+    MDB_val v;
+    try {
+        for (rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+             rc == MDB_SUCCESS && to_view(k).substr(0, prefix.size()) == prefix;
+             rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+            if (on_delete && (rc = on_delete(txn, k, error)) != MDB_SUCCESS) return rc;
+            if ((rc = mdb_cursor_del(cursor.get(), 0)) != MDB_SUCCESS) {
+                set_call_error(error, "mdb_cursor_del", table, rc);
+                return rc;
+            }
+            ++count;
+        }
+    } catch (...) {
+        set_error(error, "registry cache store purge", "out of memory");
+        return ENOMEM;
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        set_call_error(error, "mdb_cursor_get", table, rc);
+        return rc;
+    }
+    return MDB_SUCCESS;
+}
+
 }  // namespace registry_cache::store

@@ -189,4 +189,31 @@ bool Manifests::count(MDB_txn* txn, std::uint64_t& links, std::uint64_t& bodies,
     return true;
 }
 
+int Manifests::forget(MDB_txn* txn, std::string_view key, bool& gone, std::string& error) const noexcept {
+    return delete_key(
+        txn, links_, links_table, key,
+        [this](MDB_txn* t, const MDB_val& link, std::string& e) { return hold(t, content_of_link(link), -1, {}, e); },
+        gone, error);
+}
+
+int Manifests::forget_repository(MDB_txn* txn, std::string_view prefix, std::uint64_t& count,
+                                 std::string& error) const noexcept {
+    return delete_with_prefix(
+        txn, links_, links_table, prefix,
+        [this](MDB_txn* t, const MDB_val& link, std::string& e) { return hold(t, content_of_link(link), -1, {}, e); },
+        count, error);
+}
+
+int Manifests::bodies_held(MDB_txn* txn, std::uint64_t& bodies, std::string& error) const noexcept {
+    MDB_stat st;
+    const int rc = mdb_stat(txn, bodies_, &st);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_stat(manifest_bodies)", rc);
+        return rc;
+    }
+    bodies = st.ms_entries;
+    return MDB_SUCCESS;
+}
+
 }  // namespace registry_cache::store
+

@@ -67,7 +67,7 @@ int Tags::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kep
 }
 
 int Tags::forget_pointing_to(MDB_txn* txn, std::string_view repository, std::string_view digest,
-                             std::string& error) const {
+                             std::string& error, std::uint64_t* forgotten) const {
     // The repository's tags sort together, right after "repository \0".
     std::string prefix(repository);
     prefix.push_back('\0');
@@ -89,6 +89,7 @@ int Tags::forget_pointing_to(MDB_txn* txn, std::string_view repository, std::str
             set_lmdb_error(error, "mdb_cursor_del(tags)", rc);
             return rc;
         }
+        if (forgotten != nullptr) ++*forgotten;
     }
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
         set_lmdb_error(error, "mdb_cursor_get(tags)", rc);
@@ -110,6 +111,15 @@ bool Tags::count(MDB_txn* txn, std::uint64_t& tags, std::string& error) const no
     }
     tags = st.ms_entries;
     return true;
+}
+
+int Tags::forget(MDB_txn* txn, std::string_view key, bool& gone, std::string& error) const noexcept {
+    return delete_key(txn, dbi_, table_name, key, nullptr, gone, error);
+}
+
+int Tags::forget_repository(MDB_txn* txn, std::string_view prefix, std::uint64_t& count,
+                            std::string& error) const noexcept {
+    return delete_with_prefix(txn, dbi_, table_name, prefix, nullptr, count, error);
 }
 
 }  // namespace registry_cache::store

@@ -254,6 +254,24 @@ char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *, void *) n
     return NGX_CONF_OK;
 }
 
+// registry_cache_purge; (where registry_cache names the cache: checked at merge)
+char *ngx_http_registry_cache_purge(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept {
+    auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    if (rlcf->purge) return const_cast<char *>("is duplicate");
+    // The path is read past the location's prefix: a regular expression has none.
+    if (clcf->regex != nullptr || clcf->named || clcf->exact_match) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"registry_cache_purge\" belongs in a prefix location (\"location /purge/\"): \"%V\" "
+                           "has no prefix to read the repository after",
+                           &clcf->name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    rlcf->purge = 1;
+    clcf->handler = ngx_http_registry_cache_purge_handler;
+    return NGX_CONF_OK;
+}
+
 // registry_cache_use_stale off | error | timeout | http_429 | http_500 | http_502 | http_503 | http_504 ...;
 // nginx's own bitmask setter names neither the directive nor the mistake's place; this one
 // does, and refuses "off" beside a condition (which of the two would the operator mean?).

@@ -73,6 +73,12 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_ptr_value(conf->upstream_namespace, prev->upstream_namespace, nullptr);
 
     if (conf->shm_zone == nullptr) {
+        if (conf->purge) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"registry_cache_purge\" needs \"registry_cache\" in its location to name the "
+                               "cache it purges");
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
         return NGX_CONF_OK;
     }
     if (conf->upstream_auth && conf->token_pass.len == 0) {
@@ -88,6 +94,12 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"registry_cache_upstream_auth on\" and \"registry_cache_token_trust\" exclude each "
                            "other: in mirror mode the edge's own token replaces a client's");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (conf->token_trust != nullptr && conf->upstream_namespace != nullptr) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"registry_cache_token_trust\" and \"registry_cache_namespace\" exclude each other: "
+                           "a token trusted for one registry's repository would prove another's");
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     if (conf->upstream_auth && conf->credential_ttl > 0) {
@@ -106,20 +118,21 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
                            &conf->shm_zone->shm.name);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
-    if (conf->pass.len == 0) {
+    if (conf->pass.len == 0 && !conf->purge) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"registry_cache %V\" needs \"registry_cache_pass\" to name where "
                            "requests go that the cache does not answer",
                            &conf->shm_zone->shm.name);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
-    // Bodies are written by the threads that hash them, never on the event loop.
+    // Bodies are written by the threads that hash them, never on the event loop (a purge
+    // writes none).
     auto *cache = static_cast<ngx_http_registry_cache_t *>(conf->shm_zone->data);
     bool threads = false;
 #if (NGX_THREADS)
     threads = conf->verify && conf->verify_threads != nullptr;
 #endif
-    if (cache->blobs_max_size > 0 && !threads) {
+    if (cache->blobs_max_size > 0 && !threads && !conf->purge) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"registry_cache %V\" keeps blob bodies (blobs_max_size), which needs "
                            "\"registry_cache_verify threads\" where it is used",
@@ -186,6 +199,8 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_namespace"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_http_set_complex_value_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, upstream_namespace), nullptr},
+    {ngx_string("registry_cache_purge"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_registry_cache_purge,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

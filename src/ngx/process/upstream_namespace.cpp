@@ -52,17 +52,20 @@ std::string_view sent_host(const ngx_http_upstream_t *u) noexcept {
     return {};
 }
 
-// Whether `sent` carries `host` (case aside): the Host forwarded as it came, or a name made
-// of it. A short Host found by chance only costs sharing (a name of its own), never a wrong
-// answer.
+// A Host as a name: lowercase, without its port or a trailing dot (as nginx makes $host).
+std::string normal_host(std::string_view host) {
+    if (!host.empty() && host[0] != '[') host = host.substr(0, host.find(':'));
+    else if (!host.empty()) host = host.substr(0, host.find(']') == std::string_view::npos ? host.size() : host.find(']') + 1);
+    while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    std::string name(host);
+    for (char &c : name) c = static_cast<char>(ngx_tolower(static_cast<u_char>(c)));
+    return name;
+}
+
+// Whether `sent` carries `host`: the Host forwarded as it came, or a name made of it. A short
+// Host found by chance only costs sharing (a name of its own), never a wrong answer.
 bool carries(std::string_view sent, std::string_view host) noexcept {
-    if (host.empty() || sent.size() < host.size()) return false;
-    for (std::size_t at = 0; at + host.size() <= sent.size(); ++at) {
-        std::size_t i = 0;
-        while (i < host.size() && equal_nocase(sent[at + i], host[i])) ++i;
-        if (i == host.size()) return true;
-    }
-    return false;
+    return !host.empty() && sent.find(host) != std::string_view::npos;
 }
 
 }  // namespace
@@ -107,13 +110,29 @@ ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_reque
 
 bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
     if (state.asked.route.name.empty()) return true;
-    if (!carries(sent_host(r->upstream), host_of(r))) return true;
-    if (state.asked.hosted_name.empty()) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "registry cache: the client's Host went upstream, and is too long to keep entries under: "
-                      "nothing learned");
+    try {
+        const std::string sent = normal_host(sent_host(r->upstream));
+        const std::string_view host = host_of(r);  // $host: already a name
+        // The Host header as the client sent it: not $host when the request line named
+        // another (absolute form), and a forwarded $http_host is this one.
+        const std::string header =
+            r->headers_in.host != nullptr ? normal_host(ngx_http_registry_cache_view(r->headers_in.host->value))
+                                          : std::string();
+        const char *why = nullptr;
+        if (sent.empty()) {
+            why = "no Host went upstream (its default site answered)";
+        } else if (!header.empty() && header != host && carries(sent, header)) {
+            why = "the Host header and the request line name two hosts, and the Host header went upstream";
+        } else if (carries(sent, host) && state.asked.hosted_name.empty()) {
+            why = "the client's Host went upstream, and is too long to keep entries under";
+        }
+        if (why != nullptr) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "registry cache: %s: nothing learned", why);
+            return false;
+        }
+        if (carries(sent, host)) state.asked.store_name = state.asked.hosted_name;
+        return true;
+    } catch (...) {
         return false;
     }
-    state.asked.store_name = state.asked.hosted_name;
-    return true;
 }

@@ -21,8 +21,10 @@ ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_reque
                                                                   ngx_http_registry_cache_request_t &judged) noexcept;
 
 // Where an upstream's answer to `r` (the request or the subrequest that went upstream)
-// teaches: under hosted_name when the Host that went upstream carries the client's Host (the
-// operator forwards it: `proxy_set_header Host $host`, `$http_host`, or a name made of it),
-// else under store_name. False when that Host was forwarded but no name can hold it: nothing
-// is to be learned.
+// teaches: under hosted_name when the Host that went upstream carries the client's ($host:
+// `proxy_set_header Host $host`, `$http_host`, or a name made of it), else under store_name.
+// False when the answer cannot be placed, and nothing of it is to be learned (nor a
+// credential it accepted remembered): no Host went upstream, or the Host header went while
+// the request line named another host (the absolute form: whose answer would it be?), or the
+// Host is too long to keep entries under.
 bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept;

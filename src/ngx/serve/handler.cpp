@@ -401,6 +401,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         case ngx_http_registry_cache_namespace_t::invalid:
             judged.use_stale = registry_cache::stale_off;  // nor replays the version check
+            judged.mirror.handled = true;                  // nor lends the edge's token
             return bypass(r, rlcf, judged, false);
     }
     judged.verify.on = rlcf->verify != 0;

@@ -45,4 +45,6 @@ ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t con
                                             const char *data, size_t len) noexcept;
 
 ngx_int_t ngx_http_registry_cache_metrics_handler(ngx_http_request_t *r) noexcept;
+// registry_cache_purge: a DELETE forgets what the cache holds (purge_handler.cpp).
+ngx_int_t ngx_http_registry_cache_purge_handler(ngx_http_request_t *r) noexcept;
 ngx_int_t ngx_http_registry_cache_add_variables(ngx_conf_t *cf) noexcept;

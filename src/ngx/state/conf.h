@@ -83,6 +83,8 @@ struct ngx_http_registry_cache_loc_conf_t {
     // several (containerd's `ns`, a Host the edge forwards): everything the cache keeps is
     // kept under it (null, or an empty value: the one upstream).
     ngx_http_complex_value_t *upstream_namespace;
+    // registry_cache_purge: this location forgets what a DELETE names (its own, not inherited).
+    ngx_flag_t purge;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,

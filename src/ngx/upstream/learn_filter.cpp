@@ -133,7 +133,8 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     }
     // Whose answer it is: the upstream's that the request's namespace names, and its Host's
     // when the client's Host went upstream.
-    if (!ngx_http_registry_cache_place_answer(r, state)) {
+    const bool placed = ngx_http_registry_cache_place_answer(r, state);
+    if (!placed) {
         state.lookup.may_record = false;
     }
 
@@ -151,7 +152,7 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     }
     answer.content_encoded = encoded(in.headers);
     // A Basic credential the upstream accepted here proves this repository for a while.
-    if (!r->error_page) {
+    if (!r->error_page && placed) {
         ngx_http_registry_cache_basic_answered(r, state, in.status_n);
     }
     // Mirror mode: the upstream refused the edge's own token (revoked, its key rotated): it

@@ -21,8 +21,9 @@ using registry_cache::auth::TokenTurn;
 // a request waits for another's fetch before it goes upstream without a token.
 constexpr std::int64_t fetch_timeout_s = 30;
 constexpr ngx_msec_t wait_ms = 30000;
-// How long a token service that gave no token is left alone: requests meanwhile go upstream
-// without one (the upstream's own 401), rather than each asking a service that is down.
+// How long a token service that gave no token (or, when it refused one scope, that scope) is
+// left alone: requests meanwhile go upstream without one (the upstream's own 401), rather
+// than each asking a service that is down.
 constexpr std::int64_t backoff_s = 5;
 
 // The zone's token table, allocated on first use (under the lock); null when it does not fit.
@@ -195,7 +196,12 @@ ngx_int_t fetched(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
             } else if (gone) {
                 registry_cache::auth::fetch_abandoned(*table, key);
             } else {
-                registry_cache::auth::fetch_failed(*table, key, now, backoff_s);
+                // No answer or a 5xx: the service is down for every scope. A 4xx or an answer
+                // without a usable token: only this scope is refused.
+                const bool service = rc != NGX_OK || status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR;
+                registry_cache::auth::fetch_failed(*table, key, now, backoff_s,
+                                                   service ? registry_cache::auth::TokenFailure::service
+                                                           : registry_cache::auth::TokenFailure::scope);
             }
         }
     }
