@@ -989,3 +989,40 @@ the token service gave no usable token (a token that cannot be sent as a header
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 54: registry_cache_token_trust and registry_cache_namespace exclude each other
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_namespace $arg_ns;
+        registry_cache_token_trust $TEST_NGINX_TOKEN_VECTORS/roots.pem issuer=i service=s;
+    }
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+"registry_cache_token_trust" and "registry_cache_namespace" exclude each other
+
+
+
+=== TEST 55: registry_cache_namespace takes one value
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_namespace $arg_ns $host;
+    }
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+invalid number of arguments in "registry_cache_namespace" directive
