@@ -30,6 +30,9 @@ bool is_valid_namespace(std::string_view ns) noexcept;
 // without spaces, or the whole would be longer than max_stored_namespace_length.
 std::string hosted_namespace(std::string_view ns, std::string_view host);
 
+// A Host as a name, as nginx makes $host of it: lowercase, without its port or a trailing dot.
+std::string host_name_of(std::string_view host);
+
 // `name` as the store keeps it under the namespace `ns` (an operator's valid namespace, or a
 // hosted_namespace()): `name` itself for the empty namespace, else the mark, `ns`, a NUL and
 // `name`.

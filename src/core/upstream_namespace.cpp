@@ -38,6 +38,21 @@ std::string hosted_namespace(std::string_view ns, std::string_view host) {
     return hosted;
 }
 
+std::string host_name_of(std::string_view host) {
+    if (!host.empty() && host[0] == '[') {
+        const std::size_t end = host.find(']');
+        host = host.substr(0, end == std::string_view::npos ? host.size() : end + 1);
+    } else {
+        host = host.substr(0, host.find(':'));
+    }
+    while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    std::string name(host);
+    for (char& c : name) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return name;
+}
+
 std::string in_namespace(std::string_view ns, std::string_view name) {
     if (ns.empty()) return std::string(name);
     std::string stored;

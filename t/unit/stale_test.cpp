@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "registry_cache/policy/stale.h"
+#include "registry_cache/policy/link_age.h"
 
 namespace registry_cache {
 namespace {
@@ -62,6 +63,14 @@ TEST(OutcomeOf, TheUpstreamsAnswerNginxsFailureOrNothingToJudge) {
     EXPECT_TRUE(o.timed_out);
     EXPECT_FALSE(outcome_of(503, 200, o)) << "an error_page's answer goes out: nothing to judge";
     EXPECT_FALSE(outcome_of(0, 500, o));
+}
+
+TEST(LinkAge, ALinkIsConfirmedAgainOnceAsOldAsTheTtlNeverWithoutOne) {
+    EXPECT_FALSE(link_expired(1000, 1059, 60));
+    EXPECT_TRUE(link_expired(1000, 1060, 60));
+    EXPECT_TRUE(link_expired(0, 1060, 60)) << "a record of unknown age is old";
+    EXPECT_FALSE(link_expired(1000, 999999, 0)) << "ttl 0: never";
+    EXPECT_FALSE(link_expired(2000, 1000, 60)) << "ahead of the clock: just learned";
 }
 
 }  // namespace

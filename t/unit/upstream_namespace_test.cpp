@@ -71,6 +71,13 @@ TEST(UpstreamNamespace, AForwardedHostMakesANamespaceOfItsOwn) {
     }
 }
 
+TEST(UpstreamNamespace, AHostIsNamedAsNginxNamesIt) {
+    EXPECT_EQ(host_name_of("TENANT2:8080"), "tenant2");
+    EXPECT_EQ(host_name_of("registry.example.com."), "registry.example.com");
+    EXPECT_EQ(host_name_of("[::1]:5000"), "[::1]");
+    EXPECT_EQ(host_name_of(""), "");
+}
+
 TEST(UpstreamNamespace, KeysOfTwoNamespacesNeverMeet) {
     // (A digest's views point into its text, which must outlive it.)
     const std::string sha256_text = "sha256:" + std::string(64, 'a');

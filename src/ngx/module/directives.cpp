@@ -490,3 +490,63 @@ char *ngx_http_registry_cache_token_pass(ngx_conf_t *cf, ngx_command_t *cmd, voi
     }
     return NGX_CONF_OK;
 }
+
+// registry_cache_notifications [secret=<file>] [pushed=public|credentialed];
+// The secret: the file's one line, the token the registry's endpoint headers send as
+// "Authorization: Bearer <token>", read now by the master; never logged.
+char *ngx_http_registry_cache_notifications(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
+    if (rlcf->notifications) return const_cast<char *>("is duplicate");
+    auto *args = static_cast<ngx_str_t *>(cf->args->elts);
+    for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) {
+        const std::string_view arg = ngx_http_registry_cache_view(args[i]);
+        if (arg.substr(0, 7) == "secret=" && arg.size() > 7 && rlcf->notify_secret.len == 0) {
+            ngx_str_t path{args[i].len - 7, args[i].data + 7};
+            if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) return conf_error();
+            try {
+                std::ifstream in(text_of(path), std::ios::binary);
+                std::string line;
+                if (!in || !std::getline(in, line)) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "\"%V\" \"%V\" cannot be read", &cmd->name,
+                                       &args[i]);
+                    return conf_error();
+                }
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                const bool token = !line.empty() && std::all_of(line.begin(), line.end(), [](char c) {
+                    return c > 0x20 && c < 0x7f;
+                });
+                if (!token) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "\"%V\" \"%V\" holds no token (one line of printable characters, no space)",
+                                       &cmd->name, &args[i]);
+                    return conf_error();
+                }
+                const bool copied = ngx_http_registry_cache_pool_copy(cf->pool, line, rlcf->notify_secret);
+                ngx_explicit_memzero(line.data(), line.size());
+                if (!copied) return conf_error();
+            } catch (const std::exception &e) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": %s", &cmd->name, e.what());
+                return conf_error();
+            }
+        } else if (arg == "pushed=public" && rlcf->notify_pushed == 0) {
+            rlcf->notify_pushed = 2;
+        } else if (arg == "pushed=credentialed" && rlcf->notify_pushed == 0) {
+            rlcf->notify_pushed = 1;
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\": invalid parameter \"%V\" (secret=<file>, pushed=public or "
+                               "pushed=credentialed, each once)",
+                               &cmd->name, &args[i]);
+            return conf_error();
+        }
+    }
+    if (clcf->regex != nullptr || clcf->named) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" belongs in a location of its own, not \"%V\"", &cmd->name,
+                           &clcf->name);
+        return conf_error();
+    }
+    rlcf->notifications = 1;
+    clcf->handler = ngx_http_registry_cache_notifications_handler;
+    return NGX_CONF_OK;
+}

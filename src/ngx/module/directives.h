@@ -8,6 +8,7 @@ char *ngx_http_registry_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) no
 char *ngx_http_registry_cache_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_purge(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *ngx_http_registry_cache_notifications(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_verify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *ngx_http_registry_cache_token_trust(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;

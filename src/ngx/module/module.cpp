@@ -34,6 +34,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     conf->verify = NGX_CONF_UNSET;
     conf->manifest_max_size = NGX_CONF_UNSET_SIZE;
     conf->tag_ttl = NGX_CONF_UNSET;
+    conf->link_ttl = NGX_CONF_UNSET;
     // pcalloc left use_stale 0: unset (ngx_conf_merge_bitmask_value's convention).
 #if (NGX_THREADS)
     conf->verify_threads = static_cast<ngx_thread_pool_t *>(NGX_CONF_UNSET_PTR);
@@ -56,6 +57,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     // distribution's own limit on a manifest it accepts.
     ngx_conf_merge_size_value(conf->manifest_max_size, prev->manifest_max_size, 4 * 1024 * 1024);
     ngx_conf_merge_sec_value(conf->tag_ttl, prev->tag_ttl, 0);
+    ngx_conf_merge_sec_value(conf->link_ttl, prev->link_ttl, 0);
     ngx_conf_merge_bitmask_value(conf->use_stale, prev->use_stale, NGX_CONF_BITMASK_SET | registry_cache::stale_off);
 #if (NGX_THREADS)
     // Set with `verify` by one directive, so inherited with it.
@@ -73,10 +75,10 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_ptr_value(conf->upstream_namespace, prev->upstream_namespace, nullptr);
 
     if (conf->shm_zone == nullptr) {
-        if (conf->purge) {
+        if (conf->purge || conf->notifications) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"registry_cache_purge\" needs \"registry_cache\" in its location to name the "
-                               "cache it purges");
+                               "\"%s\" needs \"registry_cache\" in its location to name the cache it changes",
+                               conf->purge ? "registry_cache_purge" : "registry_cache_notifications");
             return static_cast<char *>(NGX_CONF_ERROR);
         }
         return NGX_CONF_OK;
@@ -118,7 +120,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
                            &conf->shm_zone->shm.name);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
-    if (conf->pass.len == 0 && !conf->purge) {
+    if (conf->pass.len == 0 && !conf->purge && !conf->notifications) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"registry_cache %V\" needs \"registry_cache_pass\" to name where "
                            "requests go that the cache does not answer",
@@ -132,7 +134,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
 #if (NGX_THREADS)
     threads = conf->verify && conf->verify_threads != nullptr;
 #endif
-    if (cache->blobs_max_size > 0 && !threads && !conf->purge) {
+    if (cache->blobs_max_size > 0 && !threads && !conf->purge && !conf->notifications) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"registry_cache %V\" keeps blob bodies (blobs_max_size), which needs "
                            "\"registry_cache_verify threads\" where it is used",
@@ -175,6 +177,9 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_manifest_max_size"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_size_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, manifest_max_size), nullptr},
+    {ngx_string("registry_cache_link_ttl"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, link_ttl), nullptr},
     {ngx_string("registry_cache_tag_ttl"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, tag_ttl), nullptr},
@@ -201,6 +206,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, upstream_namespace), nullptr},
     {ngx_string("registry_cache_purge"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_registry_cache_purge,
      NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("registry_cache_notifications"), NGX_HTTP_LOC_CONF | NGX_CONF_ANY,
+     ngx_http_registry_cache_notifications, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
     {ngx_string("registry_cache_metrics"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
      ngx_http_registry_cache_metrics, 0, 0, nullptr},
     ngx_null_command};

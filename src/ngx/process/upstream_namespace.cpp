@@ -52,16 +52,6 @@ std::string_view sent_host(const ngx_http_upstream_t *u) noexcept {
     return {};
 }
 
-// A Host as a name: lowercase, without its port or a trailing dot (as nginx makes $host).
-std::string normal_host(std::string_view host) {
-    if (!host.empty() && host[0] != '[') host = host.substr(0, host.find(':'));
-    else if (!host.empty()) host = host.substr(0, host.find(']') == std::string_view::npos ? host.size() : host.find(']') + 1);
-    while (!host.empty() && host.back() == '.') host.remove_suffix(1);
-    std::string name(host);
-    for (char &c : name) c = static_cast<char>(ngx_tolower(static_cast<u_char>(c)));
-    return name;
-}
-
 // Whether `sent` carries `host`: the Host forwarded as it came, or a name made of it. A short
 // Host found by chance only costs sharing (a name of its own), never a wrong answer.
 bool carries(std::string_view sent, std::string_view host) noexcept {
@@ -111,12 +101,12 @@ ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_reque
 bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
     if (state.asked.route.name.empty()) return true;
     try {
-        const std::string sent = normal_host(sent_host(r->upstream));
+        const std::string sent = registry_cache::host_name_of(sent_host(r->upstream));
         const std::string_view host = host_of(r);  // $host: already a name
         // The Host header as the client sent it: not $host when the request line named
         // another (absolute form), and a forwarded $http_host is this one.
         const std::string header =
-            r->headers_in.host != nullptr ? normal_host(ngx_http_registry_cache_view(r->headers_in.host->value))
+            r->headers_in.host != nullptr ? registry_cache::host_name_of(ngx_http_registry_cache_view(r->headers_in.host->value))
                                           : std::string();
         const char *why = nullptr;
         if (sent.empty()) {

@@ -394,6 +394,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.asked.route = route;
     judged.asked.method = method_of(r);
     judged.lookup.may_record = true;
+    judged.lookup.link_ttl = rlcf->link_ttl;
     switch (ngx_http_registry_cache_place(r, *rlcf, judged)) {
         case ngx_http_registry_cache_namespace_t::placed:
             break;

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "registry_cache/policy/link_age.h"
 #include "registry_cache/store.h"
 
 // What a read of the store makes of a request: hit (servable to anyone: only what the
@@ -38,7 +39,17 @@ ngx_http_registry_cache_status_t ngx_http_registry_cache_read_with(ngx_http_requ
             if (found.status == registry_cache::LookupStatus::hit) state.asked.store_name = state.asked.hosted_name;
         }
     }
-    return ngx_http_registry_cache_judge_read(r, state, found.status, found.link.scope, error);
+    const ngx_http_registry_cache_status_t judged =
+        ngx_http_registry_cache_judge_read(r, state, found.status, found.link.scope, error);
+    // Past registry_cache_link_ttl: the upstream confirms it again, as a miss does.
+    if (judged == ngx_http_registry_cache_status_t::hit &&
+        registry_cache::link_expired(found.link.stored_at, static_cast<std::uint64_t>(ngx_time()),
+                                     static_cast<std::uint64_t>(state.lookup.link_ttl))) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "registry cache: link older than registry_cache_link_ttl: confirmed upstream again");
+        return ngx_http_registry_cache_status_t::miss;
+    }
+    return judged;
 }
 
 // Whether the request carries anything that can tell the upstream who is asking: then what

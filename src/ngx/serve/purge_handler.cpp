@@ -61,23 +61,8 @@ ngx_int_t purge(ngx_http_request_t *r) {
     std::vector<std::string> repositories{std::string(placed.asked.store_name)};
     if (!placed.asked.hosted_name.empty()) repositories.emplace_back(placed.asked.hosted_name);
 
-    ngx_http_registry_cache_worker_t *w = cache->worker;
-    if (w == nullptr || w->store == nullptr) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: purge: the store is not open");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
     registry_cache::PurgeCount count;
-    std::vector<std::string> bodies;
-    std::string error;
-    if (!w->store->purge(repositories, target, count, bodies, error)) {
-        ngx_http_registry_cache_count(cache->sh->errors);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: purge failed, nothing forgotten: %s",
-                      error.c_str());
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if (w->blobs != nullptr) {
-        for (const std::string &digest : bodies) w->blobs->remove(registry_cache::parse_digest(digest).digest);
-    }
+    if (!ngx_http_registry_cache_forget(r, cache, repositories, target, count)) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     const ngx_str_t what = ngx_http_registry_cache_str(path);
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "registry cache: purged \"%V\": %uL blob links, %uL manifest links, %uL tags, %uL blob bodies",
@@ -87,6 +72,30 @@ ngx_int_t purge(ngx_http_request_t *r) {
 }
 
 }  // namespace
+
+bool ngx_http_registry_cache_forget(ngx_http_request_t *r, ngx_http_registry_cache_t *cache,
+                                    const std::vector<std::string> &repositories,
+                                    const registry_cache::PurgeTarget &target, registry_cache::PurgeCount &count) {
+    ngx_http_registry_cache_worker_t *w = cache->worker;
+    if (w == nullptr || w->store == nullptr) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: the store is not open: nothing forgotten");
+        return false;
+    }
+    std::vector<std::string> bodies;
+    std::string error;
+    if (!w->store->purge(repositories, target, count, bodies, error)) {
+        ngx_http_registry_cache_count(cache->sh->errors);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: forgetting failed, nothing forgotten: %s",
+                      error.c_str());
+        return false;
+    }
+    // The files after the records: a file without a record is found again and removed, a
+    // record without its file is a miss that keeps the body anew.
+    if (w->blobs != nullptr) {
+        for (const std::string &digest : bodies) w->blobs->remove(registry_cache::parse_digest(digest).digest);
+    }
+    return true;
+}
 
 ngx_int_t ngx_http_registry_cache_purge_handler(ngx_http_request_t *r) noexcept {
     try {

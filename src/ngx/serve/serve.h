@@ -7,8 +7,11 @@
 #include "state/request.h"
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "registry_cache/descriptor.h"
+#include "registry_cache/purge.h"
 #include "registry_cache/route.h"
 #include "registry_cache/store.h"
 
@@ -47,4 +50,12 @@ ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t con
 ngx_int_t ngx_http_registry_cache_metrics_handler(ngx_http_request_t *r) noexcept;
 // registry_cache_purge: a DELETE forgets what the cache holds (purge_handler.cpp).
 ngx_int_t ngx_http_registry_cache_purge_handler(ngx_http_request_t *r) noexcept;
+// What a purge or an event names forgotten in each of `repositories` (as the store keeps
+// them), blob body files included; false (logged, counted) when the store failed and nothing
+// went (purge_handler.cpp).
+bool ngx_http_registry_cache_forget(ngx_http_request_t *r, ngx_http_registry_cache_t *cache,
+                                    const std::vector<std::string> &repositories,
+                                    const registry_cache::PurgeTarget &target, registry_cache::PurgeCount &count);
+// registry_cache_notifications: the registry's webhook events applied (notifications_handler.cpp).
+ngx_int_t ngx_http_registry_cache_notifications_handler(ngx_http_request_t *r) noexcept;
 ngx_int_t ngx_http_registry_cache_add_variables(ngx_conf_t *cf) noexcept;

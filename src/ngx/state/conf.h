@@ -55,6 +55,7 @@ struct ngx_http_registry_cache_loc_conf_t {
     ngx_flag_t verify;         // hash bodies relayed from the upstream
     size_t manifest_max_size;  // larger manifests pass and are not stored; 0: none is
     time_t tag_ttl;            // seconds a tag is answered locally after it was learned
+    time_t link_ttl;           // seconds a blob's or manifest's link is (0: for ever)
     ngx_uint_t use_stale;      // registry_cache::StaleCondition mask (policy/stale.h)
 #if (NGX_THREADS)
     ngx_thread_pool_t *verify_threads;  // where large bodies are hashed; null: the event loop
@@ -85,6 +86,12 @@ struct ngx_http_registry_cache_loc_conf_t {
     ngx_http_complex_value_t *upstream_namespace;
     // registry_cache_purge: this location forgets what a DELETE names (its own, not inherited).
     ngx_flag_t purge;
+    // registry_cache_notifications: this location applies the registry's webhook events (its
+    // own, not inherited); the token they must carry as "Authorization: Bearer <token>"
+    // (empty: none asked), and what pushed blobs teach (0: nothing, 1: credentialed links, 2: public ones).
+    ngx_flag_t notifications;
+    ngx_str_t notify_secret;
+    ngx_uint_t notify_pushed;
 };
 
 static_assert(std::is_trivially_destructible_v<ngx_http_registry_cache_loc_conf_t>,

@@ -43,6 +43,7 @@ struct ngx_http_registry_cache_request_t {
     struct {
         ngx_http_registry_cache_status_t status;  // what $registry_cache_status says
         bool may_record;  // false after a store error, or a body refused: nothing is written
+        time_t link_ttl;  // registry_cache_link_ttl of the location that judged it
         bool observed;    // the upstream's response header was seen
     } lookup;
     struct {

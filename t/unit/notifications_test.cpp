@@ -1,0 +1,104 @@
+// distribution's webhook envelope, as registry 2.8 sends it (the shapes below are those of its
+// events for a push through skopeo, a manifest delete and a blob delete).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "registry_cache/notifications.h"
+
+namespace registry_cache {
+namespace {
+
+const std::string blob_digest = "sha256:" + std::string(64, 'a');
+const std::string manifest_digest = "sha256:" + std::string(64, 'b');
+
+std::string event(const std::string& action, const std::string& target) {
+    return R"({"id":"x","timestamp":"2026-12-04T05:57:17.9Z","action":")" + action + R"(","target":)" + target +
+           R"(,"request":{"id":"r","addr":"127.0.0.1:1","host":"tenant2:5000","method":"PUT","useragent":"u"},)"
+           R"("actor":{},"source":{"addr":"vm:5000","instanceID":"i"}})";
+}
+
+std::string envelope(const std::vector<std::string>& events) {
+    std::string out = R"({"events":[)";
+    for (std::size_t i = 0; i < events.size(); ++i) out += (i ? "," : "") + events[i];
+    return out + "]}";
+}
+
+std::vector<RegistryEvent> read(const std::string& body, std::size_t* skipped = nullptr) {
+    std::vector<RegistryEvent> out;
+    std::size_t n = 0;
+    std::string why;
+    EXPECT_TRUE(read_registry_events(body, out, n, why)) << why;
+    if (skipped != nullptr) *skipped = n;
+    return out;
+}
+
+TEST(RegistryEvents, APushedBlobIsLearnedWithTheRegistrysSizeAndType) {
+    const auto events = read(envelope({event(
+        "push", R"({"mediaType":"application/octet-stream","size":252,"digest":")" + blob_digest +
+                    R"(","length":252,"repository":"demo/n","url":"http://r/v2/demo/n/blobs/)" + blob_digest + "\"}")}));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].action, RegistryEvent::Action::learn_blob);
+    EXPECT_EQ(events[0].repository, "demo/n");
+    EXPECT_EQ(events[0].reference, blob_digest);
+    EXPECT_EQ(events[0].media_type, "application/octet-stream");
+    EXPECT_EQ(events[0].size, 252u);
+    EXPECT_EQ(events[0].host, "tenant2:5000");
+}
+
+TEST(RegistryEvents, AManifestPushedUnderATagForgetsTheTagAndByDigestChangesNothing) {
+    const std::string manifest_url = "http://r/v2/demo/n/manifests/" + manifest_digest;
+    const auto events = read(envelope(
+        {event("push", R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":713,"digest":")" +
+                           manifest_digest + R"(","repository":"demo/n","url":")" + manifest_url + R"(","tag":"1.0"})"),
+         event("push", R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":713,"digest":")" +
+                           manifest_digest + R"(","repository":"demo/n","url":")" + manifest_url + "\"}"),
+         event("pull", R"({"digest":")" + manifest_digest + R"(","repository":"demo/n","tag":"1.0"})")}));
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].action, RegistryEvent::Action::forget_tag);
+    EXPECT_EQ(events[0].reference, "1.0");
+}
+
+TEST(RegistryEvents, DeletesOfADigestATagAndARepository) {
+    const auto events = read(envelope({event("delete", R"({"digest":")" + manifest_digest + R"(","repository":"demo/n"})"),
+                                       event("delete", R"({"repository":"demo/n","tag":"1.0"})"),
+                                       event("delete", R"({"repository":"demo/n"})")}));
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[0].action, RegistryEvent::Action::forget_digest);
+    EXPECT_EQ(events[0].reference, manifest_digest);
+    EXPECT_EQ(events[1].action, RegistryEvent::Action::forget_tag);
+    EXPECT_EQ(events[2].action, RegistryEvent::Action::forget_repository);
+    EXPECT_EQ(events[2].reference, "");
+}
+
+TEST(RegistryEvents, InvalidTargetsAreSkippedAndCounted) {
+    std::size_t skipped = 0;
+    const auto events = read(envelope({event("delete", R"({"digest":"sha256:abc","repository":"demo/n"})"),
+                                       event("delete", R"({"repository":"Demo/N"})"),
+                                       event("delete", R"({"repository":"demo/n","tag":"-x"})"),
+                                       event("push", R"({"mediaType":"application/octet-stream","size":-1,"digest":")" +
+                                                         blob_digest + R"(","repository":"demo/n","url":"/v2/demo/n/blobs/x"})"),
+                                       event("push", R"({"mediaType":"a\nb","size":3,"digest":")" + blob_digest +
+                                                         R"(","repository":"demo/n","url":"/v2/demo/n/blobs/x"})"),
+                                       R"({"action":"delete"})", R"("not an object")",
+                                       event("delete", R"({"repository":"demo/ok"})")}),
+                             &skipped);
+    EXPECT_EQ(skipped, 7u);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].repository, "demo/ok");
+}
+
+TEST(RegistryEvents, ABodyThatIsNoEnvelopeIsRefused) {
+    std::vector<RegistryEvent> out;
+    std::size_t skipped = 0;
+    std::string why;
+    for (const char* bad : {"", "[]", "{}", R"({"events":{}})", R"({"events":[)", "not json"}) {
+        EXPECT_FALSE(read_registry_events(bad, out, skipped, why)) << bad;
+    }
+    EXPECT_TRUE(read_registry_events(R"({"events":[]})", out, skipped, why));
+    EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace registry_cache
