@@ -13,7 +13,7 @@ mkdir -p "$out"
 
 # The core sources the targets need (no nginx, no LMDB; OpenSSL's libcrypto for tokens).
 core=(digest reference route conditional keys descriptor media_types ping_record hasher
-      auth/base64 auth/json auth/token auth/trust)
+      upstream_namespace purge notifications auth/base64 auth/json auth/token auth/trust)
 sources=()
 for c in "${core[@]}"; do sources+=("$repo/src/core/$c.cpp"); done
 
@@ -21,7 +21,7 @@ flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
        -I"$repo/include" -DTOKEN_VECTORS_DIR="\"$repo/t/unit/vectors\"")
 
 status=0
-for target in route digest media_type record token; do
+for target in route digest media_type record token events; do
     bin=$out/${target}_fuzzer
     "$cxx" "${flags[@]}" "$repo/t/fuzz/${target}_fuzzer.cpp" "${sources[@]}" -lcrypto -o "$bin"
     mkdir -p "$out/corpus/$target"
