@@ -53,6 +53,19 @@ our $DeletedDigest = do {
     $digest;
 };
 
+# A blob pushed only to e2e/mount-source-<pid>, straight to the registry: the edge holds no
+# link of it, for the mount test.
+our $Unseen = do {
+    require Digest::SHA;
+    my $bytes = "a blob the edge never saw $$ " . time;
+    my $digest = 'sha256:' . Digest::SHA::sha256_hex($bytes);
+    my $post = $http->post("http://127.0.0.1:$Port/v2/e2e/mount-source-$$/blobs/uploads/");
+    die "upload: $post->{status}" unless $post->{status} == 202;
+    my $put = $http->put("$post->{headers}{location}&digest=$digest", { content => $bytes });
+    die "upload: $put->{status}" unless $put->{status} == 201;
+    $digest;
+};
+
 add_block_preprocessor(sub {
     my $block = shift;
     my $upstream = $block->dead_upstream ? '127.0.0.1:1' : "127.0.0.1:$Port";
@@ -260,3 +273,25 @@ X-Cache-Status: BYPASS
 Content-Length: 10
 --- no_error_log
 digest mismatch
+
+
+
+=== TEST 15: a cross-repository mount through the edge, answered 201, teaches the link with the source's size and type
+(the mounted repository is a new one each run: the registry mounts the layer demo/hello holds)
+--- request eval
+["HEAD /v2/demo/hello/blobs/$::Layer", "HEAD /v2/demo/hello/blobs/$::Layer",
+ "POST /v2/e2e/mounted-$$/blobs/uploads/?mount=$::Layer&from=demo/hello", "HEAD /v2/e2e/mounted-$$/blobs/$::Layer"]
+--- error_code eval
+[200, 200, 201, 200]
+--- response_headers eval
+["", "X-Cache-Status: HIT", "", "X-Cache-Status: HIT\n$::LayerHeaders"]
+
+
+
+=== TEST 16: a mount the edge holds no source link for teaches nothing (never the client's word for a size)
+--- request eval
+["POST /v2/e2e/mounted-$$-b/blobs/uploads/?mount=$::Unseen&from=e2e/mount-source-$$", "HEAD /v2/e2e/mounted-$$-b/blobs/$::Unseen"]
+--- error_code eval
+[201, 200]
+--- response_headers eval
+["", "X-Cache-Status: MISS"]

@@ -57,6 +57,16 @@ sub body_file {
     return "$ENV{TEST_NGINX_CACHE_DIR}/bodies-$cache/blobs/sha256/" . substr($hex, 0, 2) . "/$hex";
 }
 
+# An upload opened straight at the registry in e2e/pushed-<pid>: its path and query, for the
+# PUT that ends it through the edge (TEST 12).
+our $Upload = do {
+    require HTTP::Tiny;
+    my $post = HTTP::Tiny->new->post("http://127.0.0.1:$Port/v2/e2e/pushed-$$/blobs/uploads/");
+    die "upload: $post->{status}" unless $post->{status} == 202;
+    $post->{headers}{location} =~ m{^(?:https?://[^/]+)?(/v2/.*)$} or die "upload location: $post->{headers}{location}";
+    $1;
+};
+
 add_block_preprocessor(sub {
     my $block = shift;
     my $cache = $block->cache_name // lc($block->name =~ s/\W+/-/gr);
@@ -392,3 +402,17 @@ GET /metrics
 ["X-Cache-Status: MISS", "X-Cache-Status: HIT"]
 --- response_body_like eval
 [$::Whole, $::Whole]
+
+
+
+=== TEST 12: an upload through the edge of a body it keeps (its closing PUT answered 201) teaches the link with the kept body's size
+(the upload was opened straight at the registry, above; the edge carries the PUT that ends it)
+--- cache_name: pushes
+--- request eval
+["GET $::Blob", "PUT $::Upload&digest=$::Layer\n$::Body", "HEAD /v2/e2e/pushed-$$/blobs/$::Layer"]
+--- more_headers eval
+["", "Content-Type: application/octet-stream", ""]
+--- error_code eval
+[200, 201, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "", "X-Cache-Status: HIT\nContent-Length: $::Length\nContent-Type: application/octet-stream"]

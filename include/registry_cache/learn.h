@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "registry_cache/descriptor.h"
@@ -12,7 +13,7 @@
 
 namespace registry_cache {
 
-enum class Method { head, get, del, put, other };
+enum class Method { head, get, del, put, post, other };
 
 // The parts of an upstream exchange the cache looks at.
 struct UpstreamAnswer {
@@ -25,6 +26,19 @@ struct UpstreamAnswer {
     std::string_view www_authenticate;       // empty when absent (read for the ping only)
     std::string_view api_version;            // Docker-Distribution-Api-Version (the ping only)
 };
+
+// A push through the edge that completed: a blob upload's `PUT` with `?digest=` (or a
+// monolithic `POST` with it), or a cross-repository mount's `POST` with
+// `?mount=<digest>&from=<repository>`, answered `201`
+// with exactly that digest in Docker-Content-Digest (distribution's answer to both). The
+// link's size is never the client's to say: the caller takes it from what the edge holds
+// (the body it keeps, or the link of `from`).
+struct PushedBlob {
+    std::string digest;  // a cacheable digest
+    std::string from;    // a mount's source repository (a valid name); empty for an upload
+};
+bool learn_push(const Route& route, Method method, std::string_view query, const UpstreamAnswer& answer,
+                PushedBlob& out);
 
 enum class Lesson {
     nothing,     // record nothing

@@ -31,6 +31,75 @@ bool is_tag_route(const Route& route) noexcept {
            is_valid_tag(route.reference);
 }
 
+namespace {
+
+// A query parameter's value, with only the percent-encodings a digest or a repository name
+// may need (':' and '/', as Go's url.Values writes them): anything else encoded is no value.
+bool query_value(std::string_view query, std::string_view name, std::string& out) {
+    out.clear();
+    while (!query.empty()) {
+        const std::size_t end = query.find('&');
+        const std::string_view param = query.substr(0, end);
+        query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
+        const std::size_t eq = param.find('=');
+        if (eq == std::string_view::npos || param.substr(0, eq) != name) continue;
+        if (!out.empty()) return false;  // twice: which one did the upstream read?
+        const std::string_view raw = param.substr(eq + 1);
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            if (raw[i] != '%') {
+                out += raw[i];
+                continue;
+            }
+            const std::string_view code = raw.substr(i + 1, 2);
+            if (code == "3A" || code == "3a") {
+                out += ':';
+            } else if (code == "2F" || code == "2f") {
+                out += '/';
+            } else {
+                return false;
+            }
+            i += 2;
+        }
+        if (out.empty()) return false;
+    }
+    return !out.empty();
+}
+
+}  // namespace
+
+bool learn_push(const Route& route, Method method, std::string_view query, const UpstreamAnswer& answer,
+                PushedBlob& out) {
+    out = PushedBlob{};
+    if (route.error != RouteError::none || route.kind != RouteKind::blob_upload || answer.status != 201 ||
+        answer.docker_content_digest.empty()) {
+        return false;
+    }
+    const Route sent = parse_route(answer.path);
+    if (sent.kind != RouteKind::blob_upload || sent.name != route.name) return false;
+    std::string digest;
+    if (method == Method::put) {
+        if (!query_value(query, "digest", digest)) return false;
+    } else if (method == Method::post && query_value(query, "mount", digest)) {
+        if (!query_value(query, "from", out.from) || !is_valid_name(out.from)) {
+            out.from.clear();
+            return false;
+        }
+    } else if (method == Method::post) {
+        // A monolithic upload: the body with the POST that opens it.
+        if (!query_value(query, "digest", digest)) return false;
+    } else {
+        return false;
+    }
+    const DigestParse parsed = parse_digest(digest);
+    if (parsed.status != DigestStatus::ok || !is_cacheable(parsed.digest.algorithm) ||
+        digest != answer.docker_content_digest) {
+        out.from.clear();
+        return false;
+    }
+    out.digest = std::move(digest);
+    return true;
+}
+
 bool learn_ping(const Route& route, Method method, const PingAsked& asked, const UpstreamAnswer& answer,
                 std::uint64_t now, PingRecord& ping) {
     if (route.error != RouteError::none || route.kind != RouteKind::base || asked.credentialed ||

@@ -63,6 +63,22 @@ TEST(Credentials, TheNamespaceMustNameAHost) {
     EXPECT_TRUE(carries_credentials(with_query("ns=a=b")));
 }
 
+TEST(Credentials, APushsOwnParametersNameObjectsNotClients) {
+    RequestCredentials push = with_query("mount=sha256%3Aabc&from=library%2Fbase&ns=docker.io");
+    EXPECT_TRUE(carries_credentials(push)) << "not a push: unknown parameters";
+    push.push = true;
+    EXPECT_FALSE(carries_credentials(push));
+    push.query = "_state=AbC-dEf%3D%3D&digest=sha256%3Aabc";
+    EXPECT_FALSE(carries_credentials(push));
+    push.query = "digest=sha256%3Aabc&token=secret";
+    EXPECT_TRUE(carries_credentials(push));
+    push.query = "digest=x;access_token=secret";
+    EXPECT_TRUE(carries_credentials(push));
+    push.query = "digest=x";
+    push.authorization = true;
+    EXPECT_TRUE(carries_credentials(push));
+}
+
 TEST(Credentials, AnEmptyQueryOrOnlyTheNamespaceDoesNot) {
     EXPECT_FALSE(carries_credentials(with_query("")));
     EXPECT_FALSE(carries_credentials(with_query("ns=docker.io")));

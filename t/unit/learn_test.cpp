@@ -307,5 +307,57 @@ TEST(LearnPing, NothingWhenTheClientSaidWhereItReachedTheUpstreamOrForAHostNoKey
     EXPECT_FALSE(learn_ping(parse_route("/v2/"), Method::get, odd, ping_answer(401), 1, p));
 }
 
+TEST(LearnPush, AnUploadOrAMountAnswered201TeachesTheirDigest) {
+    const std::string d = "sha256:" + std::string(64, 'c');
+    const std::string encoded = "sha256%3A" + std::string(64, 'c');
+    const std::string upload = "/v2/demo/app/blobs/uploads/8e0f-uuid";
+    const std::string uploads = "/v2/demo/app/blobs/uploads/";
+    const Route put_route = parse_route(upload);
+    const Route post_route = parse_route(uploads);
+    UpstreamAnswer answer;
+    answer.status = 201;
+    answer.docker_content_digest = d;
+    answer.path = upload;
+    PushedBlob pushed;
+    ASSERT_TRUE(learn_push(put_route, Method::put, "_state=abc&digest=" + encoded, answer, pushed));
+    EXPECT_EQ(pushed.digest, d);
+    EXPECT_EQ(pushed.from, "");
+    answer.path = uploads;
+    ASSERT_TRUE(learn_push(post_route, Method::post, "mount=" + encoded + "&from=library%2Fbase", answer, pushed));
+    EXPECT_EQ(pushed.digest, d);
+    EXPECT_EQ(pushed.from, "library/base");
+    ASSERT_TRUE(learn_push(post_route, Method::post, "digest=" + encoded, answer, pushed)) << "monolithic";
+    EXPECT_EQ(pushed.from, "");
+}
+
+TEST(LearnPush, NothingFromAnotherStatusDigestPathOrAQueryInDoubt) {
+    const std::string d = "sha256:" + std::string(64, 'c');
+    const std::string other = "sha256:" + std::string(64, 'd');
+    const std::string upload = "/v2/demo/app/blobs/uploads/8e0f-uuid";
+    const Route route = parse_route(upload);
+    UpstreamAnswer answer;
+    answer.status = 201;
+    answer.docker_content_digest = d;
+    answer.path = upload;
+    PushedBlob pushed;
+    for (const std::string& q : {std::string(""), "digest=" + other, "digest=" + d + "&digest=" + d,
+                                "digest=sha256%3a" + std::string(64, 'C'), "digest=" + d.substr(0, 20),
+                                "digest=sha256%2A" + std::string(64, 'c')}) {
+        EXPECT_FALSE(learn_push(route, Method::put, q, answer, pushed)) << q;
+    }
+    const std::string ok = "digest=" + d;
+    answer.status = 202;
+    EXPECT_FALSE(learn_push(route, Method::put, ok, answer, pushed));
+    answer.status = 201;
+    EXPECT_FALSE(learn_push(route, Method::get, ok, answer, pushed));
+    EXPECT_FALSE(learn_push(route, Method::post, "mount=" + d + "&from=Bad%2FName", answer, pushed));
+    const std::string elsewhere = "/v2/other/app/blobs/uploads/8e0f-uuid";
+    answer.path = elsewhere;
+    EXPECT_FALSE(learn_push(route, Method::put, ok, answer, pushed)) << "the upstream was asked another path";
+    const std::string blob = "/v2/demo/app/blobs/" + d;
+    answer.path = blob;
+    EXPECT_FALSE(learn_push(parse_route(blob), Method::put, ok, answer, pushed));
+}
+
 }  // namespace
 }  // namespace registry_cache

@@ -16,6 +16,9 @@ struct RequestCredentials {
     bool cookie = false;               // Cookie
     bool client_certificate = false;   // a TLS client certificate was presented
     std::string_view query;            // the query string as sent, without '?'
+    // A push's own parameters (`digest`, `mount`, `from`, and the registry's `_state` of an
+    // upload) name objects, not clients: they count only where this is set.
+    bool push = false;
 };
 
 // True when the request carries anything that can identify its sender to the upstream:

@@ -24,14 +24,16 @@ bool is_host(std::string_view s) noexcept {
 // True when every parameter of `query` is `ns` naming a host (or empty). Parameters are
 // split at '&' and at ';' (some servers split at both, and then `ns=x;token=y` carries a
 // token); any other character where a host is expected makes the parameter something else.
-bool only_namespace(std::string_view query) noexcept {
+bool only_namespace(std::string_view query, bool push) noexcept {
     while (!query.empty()) {
         std::size_t end = query.find_first_of("&;");
         std::string_view param = query.substr(0, end);
         query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
         if (param.empty()) continue;
         std::size_t eq = param.find('=');
-        if (param.substr(0, eq) != "ns") return false;
+        const std::string_view name = param.substr(0, eq);
+        if (push && (name == "digest" || name == "mount" || name == "from" || name == "_state")) continue;
+        if (name != "ns") return false;
         if (eq != std::string_view::npos && !is_host(param.substr(eq + 1))) return false;
     }
     return true;
@@ -41,7 +43,7 @@ bool only_namespace(std::string_view query) noexcept {
 
 bool carries_credentials(const RequestCredentials& request) noexcept {
     return request.authorization || request.proxy_authorization || request.cookie ||
-           request.client_certificate || !only_namespace(request.query);
+           request.client_certificate || !only_namespace(request.query, request.push);
 }
 
 }  // namespace registry_cache

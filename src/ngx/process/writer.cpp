@@ -186,6 +186,51 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
     ngx_http_registry_cache_teach_tag(r, state, registry_cache::Lesson::record, tag);
 }
 
+void ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                         const registry_cache::PushedBlob &pushed) noexcept {
+    ngx_http_registry_cache_worker_t *w = state.cache->worker;
+    if (!state.lookup.may_record || w == nullptr || w->store == nullptr) return;
+    registry_cache::StoreWrite write;
+    try {
+        const registry_cache::Digest digest = registry_cache::parse_digest(pushed.digest).digest;
+        registry_cache::BlobDescriptor held;
+        bool known = false;
+        if (pushed.from.empty()) {
+            // An upload: the body the edge keeps of the digest says its size; a blob is
+            // answered as application/octet-stream, as distribution answers a HEAD of one.
+            registry_cache::BodyRecord body;
+            if (w->store->lookup_body_record(digest, body) == registry_cache::LookupStatus::hit) {
+                held.size = body.size;
+                known = held.media_type.assign("application/octet-stream");
+            }
+        } else {
+            // A mount: its source's link, in the namespace the answer was placed in.
+            std::string_view ns, name;
+            if (registry_cache::split_namespace(state.asked.store_name, ns, name)) {
+                const registry_cache::LookupResult source =
+                    w->store->lookup(registry_cache::in_namespace(ns, pushed.from), digest);
+                if (source.status == registry_cache::LookupStatus::hit) {
+                    held = source.descriptor;
+                    known = true;
+                }
+            }
+        }
+        if (!known) return;
+        write.kind = registry_cache::StoreWrite::Kind::record;
+        write.object = registry_cache::StoreWrite::Object::blob;
+        write.repository.assign(state.asked.store_name);
+        write.digest = pushed.digest;
+        write.descriptor = held;
+        write.link.scope = scope_of(state);
+        write.link.stored_at = static_cast<std::uint64_t>(ngx_time());
+        write.descriptor.stored_at = write.link.stored_at;
+    } catch (...) {
+        recording_failed(r, state);
+        return;
+    }
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+}
+
 void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                         std::string_view host, registry_cache::PingRecord &&ping) noexcept {
     ngx_http_registry_cache_worker_t *w = state.cache->worker;

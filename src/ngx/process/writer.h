@@ -33,6 +33,13 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
                                                    const registry_cache::BlobDescriptor &descriptor,
                                                    std::string_view body) noexcept;
 
+// Queues what a push through the edge taught (registry_cache::learn_push): the blob's link in
+// the pushed repository, with the size and type of what the edge already holds of the digest
+// (the body it keeps, or the link of the mount's source in the same namespace); nothing when
+// it holds neither.
+void ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                         const registry_cache::PushedBlob &pushed) noexcept;
+
 // Queues the upstream's answer to an anonymous ping asked by `host`, unless the store holds the same one
 // (clients ping at every pull: an unchanged answer costs a read, never a write).
 void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,

@@ -47,6 +47,7 @@ Method method_of(const ngx_http_request_t *r) noexcept {
         case NGX_HTTP_GET: return Method::get;
         case NGX_HTTP_DELETE: return Method::del;
         case NGX_HTTP_PUT: return Method::put;
+        case NGX_HTTP_POST: return Method::post;
         default: return Method::other;
     }
 }
@@ -356,7 +357,9 @@ ngx_int_t bypass(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     ngx_http_registry_cache_count(judged.cache->sh->bypasses);
     judged.lookup.status = status_t::bypass;
     judged.lookup.may_record = may_record;
-    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+    // A push's own parameters (?digest=, ?mount=&from=) say what it pushes, not who pushes.
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(
+        r, judged.asked.route.kind == registry_cache::RouteKind::blob_upload);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

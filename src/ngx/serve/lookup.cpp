@@ -32,8 +32,9 @@ status_t ngx_http_registry_cache_judge_read(ngx_http_request_t *r, ngx_http_regi
 
 // Whether the request carries anything that can tell the upstream who is asking: then what
 // the upstream answers may be for that client only (the rule is the core's).
-bool ngx_http_registry_cache_carries_credentials(ngx_http_request_t *r) noexcept {
+bool ngx_http_registry_cache_carries_credentials(ngx_http_request_t *r, bool push) noexcept {
     registry_cache::RequestCredentials seen;
+    seen.push = push;
     seen.authorization = r->headers_in.authorization != nullptr;
 #if (nginx_version >= 1023000)
     seen.cookie = r->headers_in.cookie != nullptr;

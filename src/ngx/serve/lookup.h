@@ -54,7 +54,8 @@ ngx_http_registry_cache_status_t ngx_http_registry_cache_read_with(ngx_http_requ
 
 // Whether the request carries anything that can tell the upstream who is asking: then what
 // the upstream answers may be for that client only (the rule is the core's).
-bool ngx_http_registry_cache_carries_credentials(ngx_http_request_t *r) noexcept;
+// `push`: the request is a push, whose own query parameters name objects, not clients.
+bool ngx_http_registry_cache_carries_credentials(ngx_http_request_t *r, bool push = false) noexcept;
 
 // A request that declares a body: it can hold its connection for as long as the client
 // takes to send it (or never does), so it never leads a flight others wait on, nor goes

@@ -244,6 +244,14 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         }
         return NGX_OK;
     }
+    if (state.asked.route.kind == registry_cache::RouteKind::blob_upload) {
+        registry_cache::PushedBlob pushed;
+        if (registry_cache::learn_push(state.asked.route, state.asked.method, ngx_http_registry_cache_view(r->args),
+                                       answer, pushed)) {
+            ngx_http_registry_cache_teach_pushed(r, state, pushed);
+        }
+        return NGX_OK;
+    }
     if (registry_cache::is_tag_route(state.asked.route)) {
         registry_cache::TagRecord tag;
         auto lesson = registry_cache::learn_tag(state.asked.route, state.asked.method, answer,
