@@ -153,3 +153,30 @@ __DATA__
 --- response_body_like eval
 ["", "", "",
 qr/(?=.*^nginx_registry_cache_manifests_recorded_total\{cache="edge"\} 1$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="manifest",result="hit"\} 2$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="manifest",result="miss"\} 1$)(?=.*^nginx_registry_cache_entries\{cache="edge",kind="manifest_links"\} 1$)(?=.*^nginx_registry_cache_entries\{cache="edge",kind="manifest_bodies"\} 1$)(?=.*^nginx_registry_cache_recorded_total\{cache="edge"\} 0$)/ms]
+
+
+
+=== TEST 9: a manifest pushed through the edge (by digest: no tag of the registry moves; answered 201) is learned from the bytes that passed: the first pull is a HIT
+--- request eval
+["PUT $::Path\n$::Body", "GET $::Path"]
+--- more_headers eval
+["Content-Type: $::Oci", "Accept: $::Oci"]
+--- error_code eval
+[201, 200]
+--- response_headers eval
+["", "X-Cache-Status: HIT\nContent-Type: $::Oci\nDocker-Content-Digest: $::Digest"]
+--- response_body_like eval
+["", qr/\A\Q$::Body\E\z/]
+
+
+
+=== TEST 10: one larger than registry_cache_manifest_max_size passes upstream but is not kept
+--- manifest_max_size: 100
+--- request eval
+["PUT $::Path\n$::Body", "GET $::Path"]
+--- more_headers eval
+["Content-Type: $::Oci", "Accept: $::Oci"]
+--- error_code eval
+[201, 200]
+--- response_headers eval
+["", "X-Cache-Status: MISS"]

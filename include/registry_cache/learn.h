@@ -40,6 +40,13 @@ struct PushedBlob {
 bool learn_push(const Route& route, Method method, std::string_view query, const UpstreamAnswer& answer,
                 PushedBlob& out);
 
+// A manifest pushed through the edge (a `PUT` of a manifest, by tag or by digest, answered
+// `201`): recorded by the digest the registry answered when the bytes the client sent, whole
+// (`body`), hash to it and name their own media type, equal to the `Content-Type` they were
+// sent with (what a pull is then answered with). `out` gets the size and media type.
+bool learn_pushed_manifest(const Route& route, Method method, const UpstreamAnswer& answer, std::string_view body,
+                           std::string_view content_type, BlobDescriptor& out);
+
 enum class Lesson {
     nothing,     // record nothing
     record,      // the descriptor (filled in) is confirmed in the route's repository

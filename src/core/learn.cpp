@@ -1,5 +1,7 @@
 #include "registry_cache/learn.h"
 #include "registry_cache/reference.h"
+#include "registry_cache/auth/json.h"
+#include "registry_cache/hasher.h"
 
 #include <cstdint>
 
@@ -97,6 +99,32 @@ bool learn_push(const Route& route, Method method, std::string_view query, const
         return false;
     }
     out.digest = std::move(digest);
+    return true;
+}
+
+bool learn_pushed_manifest(const Route& route, Method method, const UpstreamAnswer& answer, std::string_view body,
+                           std::string_view content_type, BlobDescriptor& out) {
+    out = BlobDescriptor{};
+    if (route.error != RouteError::none || route.kind != RouteKind::manifest || method != Method::put ||
+        answer.status != 201 || body.empty() || !same_object(route, answer.path)) {
+        return false;
+    }
+    const DigestParse answered = parse_digest(answer.docker_content_digest);
+    if (answered.status != DigestStatus::ok || !is_cacheable(answered.digest.algorithm) ||
+        (route.by_digest && route.reference != answer.docker_content_digest) ||
+        digest_of(answered.digest.algorithm, body) != answer.docker_content_digest) {
+        return false;
+    }
+    json::Value doc;
+    std::string why;
+    if (!json::parse(body, doc, why) || doc.type != json::Type::object) return false;
+    const json::Value* media_type = doc.find("mediaType");
+    if (media_type == nullptr || !media_type->is_string() || media_type->text != content_type ||
+        !out.media_type.assign(media_type->text)) {
+        out = BlobDescriptor{};
+        return false;
+    }
+    out.size = body.size();
     return true;
 }
 

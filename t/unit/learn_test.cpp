@@ -4,6 +4,7 @@
 #include <string>
 
 #include "registry_cache/learn.h"
+#include "registry_cache/hasher.h"
 
 namespace registry_cache {
 namespace {
@@ -357,6 +358,46 @@ TEST(LearnPush, NothingFromAnotherStatusDigestPathOrAQueryInDoubt) {
     const std::string blob = "/v2/demo/app/blobs/" + d;
     answer.path = blob;
     EXPECT_FALSE(learn_push(parse_route(blob), Method::put, ok, answer, pushed));
+}
+
+TEST(LearnPushedManifest, TheBytesSentMustHashToTheAnsweredDigestAndNameTheirType) {
+    const std::string type = "application/vnd.oci.image.manifest.v1+json";
+    const std::string body = R"({"schemaVersion":2,"mediaType":")" + type + R"(","config":{},"layers":[]})";
+    const std::string digest = digest_of(DigestAlgorithm::sha256, body);
+    const std::string by_tag = "/v2/demo/app/manifests/1.0";
+    const std::string by_digest = "/v2/demo/app/manifests/" + digest;
+    UpstreamAnswer answer;
+    answer.status = 201;
+    answer.docker_content_digest = digest;
+    answer.path = by_tag;
+    BlobDescriptor d;
+    ASSERT_TRUE(learn_pushed_manifest(parse_route(by_tag), Method::put, answer, body, type, d));
+    EXPECT_EQ(d.size, body.size());
+    EXPECT_EQ(d.media_type.view(), type);
+    answer.path = by_digest;
+    EXPECT_TRUE(learn_pushed_manifest(parse_route(by_digest), Method::put, answer, body, type, d));
+
+    answer.path = by_tag;
+    const Route route = parse_route(by_tag);
+    EXPECT_FALSE(learn_pushed_manifest(route, Method::put, answer, body + " ", type, d)) << "other bytes";
+    EXPECT_FALSE(learn_pushed_manifest(route, Method::put, answer, body, "application/json", d)) << "another type";
+    EXPECT_FALSE(learn_pushed_manifest(route, Method::get, answer, body, type, d));
+    EXPECT_FALSE(learn_pushed_manifest(route, Method::put, answer, "", type, d));
+    const std::string untyped = R"({"schemaVersion":2,"config":{},"layers":[]})";
+    UpstreamAnswer untyped_answer = answer;
+    const std::string untyped_digest = digest_of(DigestAlgorithm::sha256, untyped);
+    untyped_answer.docker_content_digest = untyped_digest;
+    EXPECT_FALSE(learn_pushed_manifest(route, Method::put, untyped_answer, untyped, type, d)) << "no mediaType";
+    answer.status = 202;
+    EXPECT_FALSE(learn_pushed_manifest(route, Method::put, answer, body, type, d));
+    answer.status = 201;
+    const std::string elsewhere = "/v2/demo/other/manifests/1.0";
+    answer.path = elsewhere;
+    EXPECT_FALSE(learn_pushed_manifest(route, Method::put, answer, body, type, d)) << "another path upstream";
+    const std::string other_digest = "/v2/demo/app/manifests/sha256:" + std::string(64, 'e');
+    answer.path = other_digest;
+    EXPECT_FALSE(learn_pushed_manifest(parse_route(other_digest), Method::put, answer, body, type, d))
+        << "pushed by another digest than the one answered";
 }
 
 }  // namespace

@@ -156,7 +156,8 @@ ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept {
     }
     *h = ngx_http_registry_cache_handler;
     if (ngx_http_registry_cache_verify_filter_init(cf) != NGX_OK ||
-        ngx_http_registry_cache_error_page_init(cf) != NGX_OK) {
+        ngx_http_registry_cache_error_page_init(cf) != NGX_OK ||
+        ngx_http_registry_cache_pushed_manifest_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
     return ngx_http_registry_cache_filter_init(cf);

@@ -162,6 +162,19 @@ void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
 }
 
+void ngx_http_registry_cache_teach_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                           std::string_view digest, const registry_cache::BlobDescriptor &descriptor,
+                                           std::string_view body) noexcept {
+    if (!state.lookup.may_record) return;
+    registry_cache::StoreWrite manifest;
+    if (!registry_cache::make_manifest_write(state.asked.store_name, digest, descriptor, scope_of(state), body,
+                                             manifest)) {
+        recording_failed(r, state);
+        return;
+    }
+    ngx_http_registry_cache_enqueue(state.cache, std::move(manifest), 0, r->connection->log);
+}
+
 void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
                                                    ngx_http_registry_cache_request_t &state,
                                                    std::string_view digest,

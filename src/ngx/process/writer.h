@@ -40,6 +40,11 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
 void ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                          const registry_cache::PushedBlob &pushed) noexcept;
 
+// Queues a manifest by `digest`, with its verified `body`, in the request's repository.
+void ngx_http_registry_cache_teach_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                           std::string_view digest, const registry_cache::BlobDescriptor &descriptor,
+                                           std::string_view body) noexcept;
+
 // Queues the upstream's answer to an anonymous ping asked by `host`, unless the store holds the same one
 // (clients ping at every pull: an unchanged answer costs a read, never a write).
 void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,

@@ -357,6 +357,9 @@ ngx_int_t bypass(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     ngx_http_registry_cache_count(judged.cache->sh->bypasses);
     judged.lookup.status = status_t::bypass;
     judged.lookup.may_record = may_record;
+    // A manifest pushed through the edge is kept as it passes, for its answer to teach.
+    judged.pushed.on = may_record && judged.asked.method == Method::put &&
+                       judged.asked.route.kind == registry_cache::RouteKind::manifest;
     // A push's own parameters (?digest=, ?mount=&from=) say what it pushes, not who pushes.
     judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(
         r, judged.asked.route.kind == registry_cache::RouteKind::blob_upload);

@@ -75,6 +75,13 @@ struct ngx_http_registry_cache_request_t {
     } mirror;  // mirror mode (upstream/upstream_token.h)
     ngx_uint_t use_stale;  // registry_cache_use_stale of the location (policy/stale.h)
     struct {
+        bool on;        // a PUT of a manifest: its bytes are kept as they pass upstream
+        bool overflow;  // more than registry_cache_manifest_max_size, undeclared, or not in memory
+        u_char *data;
+        size_t len;
+        size_t cap;     // its declared length
+    } pushed;  // upstream/pushed_manifest.cpp
+    struct {
         ngx_str_t body;  // OCI error JSON sent in place of the response's own body
         bool sent;
     } error_page;

@@ -244,6 +244,9 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         }
         return NGX_OK;
     }
+    if (state.asked.method == registry_cache::Method::put && state.asked.route.kind == registry_cache::RouteKind::manifest) {
+        ngx_http_registry_cache_learn_pushed_manifest(r, state, answer);
+    }
     if (state.asked.route.kind == registry_cache::RouteKind::blob_upload) {
         registry_cache::PushedBlob pushed;
         if (registry_cache::learn_push(state.asked.route, state.asked.method, ngx_http_registry_cache_view(r->args),

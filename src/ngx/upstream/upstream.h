@@ -8,7 +8,15 @@
 
 #include <string_view>
 
+#include "registry_cache/learn.h"
+
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
+
+// A manifest pushed through the edge (pushed_manifest.cpp): its bytes kept as they pass, and
+// what the registry's 201 to it teaches.
+ngx_int_t ngx_http_registry_cache_pushed_manifest_init(ngx_conf_t *cf) noexcept;
+void ngx_http_registry_cache_learn_pushed_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                                   const registry_cache::UpstreamAnswer &answer) noexcept;
 ngx_int_t ngx_http_registry_cache_error_page_init(ngx_conf_t *cf) noexcept;
 
 // Replaces the response about to be sent with `body` (JSON, copied) of `status`: its headers
