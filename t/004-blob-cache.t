@@ -7,6 +7,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Registry;
 use File::Path qw(remove_tree);
 use HTTP::Tiny;
 
@@ -43,28 +44,11 @@ our $NotModifiedHeaders = registry_head('demo/hello', $Layer, 'If-None-Match' =>
 
 # A blob pushed only to e2e/deleted, for the DELETE test: POST then PUT, on the registry.
 our $Deleted = "a blob that will be deleted through the edge";
-our $DeletedDigest = do {
-    require Digest::SHA;
-    my $digest = 'sha256:' . Digest::SHA::sha256_hex($Deleted);
-    my $post = $http->post("http://127.0.0.1:$Port/v2/e2e/deleted/blobs/uploads/");
-    die "upload: $post->{status}" unless $post->{status} == 202;
-    my $put = $http->put("$post->{headers}{location}&digest=$digest", { content => $Deleted });
-    die "upload: $put->{status}" unless $put->{status} == 201;
-    $digest;
-};
+our $DeletedDigest = RegistryCache::Registry::push_blob($Port, 'e2e/deleted', $Deleted);
 
 # A blob pushed only to e2e/mount-source-<pid>, straight to the registry: the edge holds no
 # link of it, for the mount test.
-our $Unseen = do {
-    require Digest::SHA;
-    my $bytes = "a blob the edge never saw $$ " . time;
-    my $digest = 'sha256:' . Digest::SHA::sha256_hex($bytes);
-    my $post = $http->post("http://127.0.0.1:$Port/v2/e2e/mount-source-$$/blobs/uploads/");
-    die "upload: $post->{status}" unless $post->{status} == 202;
-    my $put = $http->put("$post->{headers}{location}&digest=$digest", { content => $bytes });
-    die "upload: $put->{status}" unless $put->{status} == 201;
-    $digest;
-};
+our $Unseen = RegistryCache::Registry::push_blob($Port, "e2e/mount-source-$$", "a blob the edge never saw $$ " . time);
 
 add_block_preprocessor(sub {
     my $block = shift;

@@ -13,6 +13,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Registry;
 use RegistryCache::LyingUpstream;
 use File::Path qw(remove_tree);
 use Digest::SHA qw(sha256_hex);
@@ -59,13 +60,7 @@ sub body_file {
 
 # An upload opened straight at the registry in e2e/pushed-<pid>: its path and query, for the
 # PUT that ends it through the edge (TEST 12).
-our $Upload = do {
-    require HTTP::Tiny;
-    my $post = HTTP::Tiny->new->post("http://127.0.0.1:$Port/v2/e2e/pushed-$$/blobs/uploads/");
-    die "upload: $post->{status}" unless $post->{status} == 202;
-    $post->{headers}{location} =~ m{^(?:https?://[^/]+)?(/v2/.*)$} or die "upload location: $post->{headers}{location}";
-    $1;
-};
+our $Upload = RegistryCache::Registry::open_upload($Port, "e2e/pushed-$$");
 
 add_block_preprocessor(sub {
     my $block = shift;

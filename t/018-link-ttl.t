@@ -7,25 +7,15 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Registry;
 use File::Path qw(remove_tree);
-use HTTP::Tiny;
-use Digest::SHA qw(sha256_hex);
 
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
 our $Config = $ENV{TEST_NGINX_HELLO_CONFIG};
 remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/link-ttl");
 
 # A blob of its own in e2e/link-ttl, pushed straight to the registry (a new one each run).
-our $Doomed = do {
-    my $bytes = "a blob deleted behind the edge's back " . time . " $$";
-    my $digest = 'sha256:' . sha256_hex($bytes);
-    my $http = HTTP::Tiny->new;
-    my $post = $http->post("http://127.0.0.1:$Port/v2/e2e/link-ttl/blobs/uploads/");
-    die "upload: $post->{status}" unless $post->{status} == 202;
-    my $put = $http->put("$post->{headers}{location}&digest=$digest", { content => $bytes });
-    die "upload: $put->{status}" unless $put->{status} == 201;
-    $digest;
-};
+our $Doomed = RegistryCache::Registry::push_blob($Port, 'e2e/link-ttl', "a blob deleted behind the edge's back " . time . " $$");
 
 add_block_preprocessor(sub {
     my $block = shift;

@@ -13,7 +13,7 @@ namespace {
 
 ngx_http_request_body_filter_pt next_body_filter;
 
-void keep(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, const ngx_chain_t *in) noexcept {
+void keep_pushed_bytes(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, const ngx_chain_t *in) noexcept {
     auto &p = state.pushed;
     for (const ngx_chain_t *cl = in; cl != nullptr && !p.overflow; cl = cl->next) {
         const ngx_buf_t *b = cl->buf;
@@ -48,7 +48,7 @@ void keep(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state, const
 
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     ngx_http_registry_cache_request_t *state = r == r->main ? ngx_http_registry_cache_find_state(r) : nullptr;
-    if (state != nullptr && state->pushed.on) keep(r, *state, in);
+    if (state != nullptr && state->pushed.on) keep_pushed_bytes(r, *state, in);
     return next_body_filter(r, in);
 }
 
