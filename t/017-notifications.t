@@ -33,7 +33,8 @@ sub event {
 }
 sub envelope { return '{"events":[' . join(',', @_) . ']}' }
 
-our $DeleteLayer = envelope(event('delete', qq({"digest":"$Layer","repository":"demo/hello"})));
+our $DeleteLayerEvent = event('delete', qq({"digest":"$Layer","repository":"demo/hello"}));
+our $DeleteLayer = envelope($DeleteLayerEvent);
 our $PushTag = envelope(event('push', qq({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":713,)
     . qq("digest":"$ENV{TEST_NGINX_HELLO_MANIFEST}","repository":"demo/hello",)
     . qq("url":"http://r/v2/demo/hello/manifests/$ENV{TEST_NGINX_HELLO_MANIFEST}","tag":"1.0"})));
@@ -203,3 +204,57 @@ $::Accept
 --- must_die
 --- error_log
 "registry_cache_notifications" needs "registry_cache" in its location
+
+
+
+=== TEST 12: pushed= without secret=: [emerg] (anyone's events could teach a link of any size)
+--- config
+    location = /_notifications {
+        registry_cache edge;
+        registry_cache_notifications pushed=public;
+    }
+--- must_die
+--- error_log
+"registry_cache_notifications": "pushed=" needs "secret="
+
+
+
+=== TEST 13: an envelope larger than 1 MiB is refused before it is read (413), whatever client_max_body_size says
+--- config
+    location = /_notifications {
+        registry_cache edge;
+        registry_cache_notifications secret=$TEST_NGINX_CACHE_DIR/notifications.secret;
+    }
+--- request eval
+"POST /_notifications\n" . '{"events":[' . ('[],' x 400000) . '[]]}'
+--- more_headers eval
+"$::Json\n$::Token"
+--- error_code: 413
+
+
+
+=== TEST 14: an envelope larger than client_body_buffer_size (read back from its temporary file) is applied
+--- config
+    client_body_buffer_size 1k;
+    add_header X-Cache-Status $registry_cache_status always;
+    location /v2/ {
+        registry_cache edge;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT;
+    }
+    location = /_notifications {
+        registry_cache edge;
+        registry_cache_notifications secret=$TEST_NGINX_CACHE_DIR/notifications.secret;
+    }
+--- request eval
+["HEAD /v2/demo/hello/blobs/$::Layer", "POST /_notifications\n" . '{"events":[' . join(',', ('{"action":"pull","target":{"repository":"demo/hello"}}') x 60) . ",$::DeleteLayerEvent]}", "HEAD /v2/demo/hello/blobs/$::Layer"]
+--- more_headers eval
+["", "$::Json\n$::Token", ""]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+["", '"blob_links":1,', ""]
+--- response_headers eval
+["", "", "X-Cache-Status: MISS"]

@@ -12,6 +12,7 @@ use File::Path qw(remove_tree);
 
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
 our $Config = $ENV{TEST_NGINX_HELLO_CONFIG};
+our $Accept = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json";
 remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/link-ttl");
 
 # A blob of its own in e2e/link-ttl, pushed straight to the registry (a new one each run).
@@ -28,6 +29,7 @@ _EOC_
         registry_cache edge;
         registry_cache_pass \@registry;
         registry_cache_link_ttl 3s;
+        registry_cache_tag_ttl 1h;
     }
     location \@registry {
         proxy_pass http://127.0.0.1:$Port;
@@ -48,11 +50,14 @@ __DATA__
 (a TTL of three seconds; the edge counts whole seconds: these requests have two at least)
 --- request eval
 ["HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/demo/hello/blobs/$::Config",
- "DELETE /direct/v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/e2e/link-ttl/blobs/$::Doomed"]
+ "DELETE /direct/v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/e2e/link-ttl/blobs/$::Doomed",
+ "GET /v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0"]
+--- more_headers eval
+["", "", "", "", "", $::Accept, $::Accept]
 --- error_code eval
-[200, 200, 200, 202, 200]
+[200, 200, 200, 202, 200, 200, 200]
 --- response_headers eval
-["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT"]
+["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
 
 
 
@@ -64,13 +69,16 @@ GET /v2/
 
 
 
-=== TEST 2: past it, the upstream is asked again: the deleted blob is its 404, the other learned afresh
+=== TEST 2: past it, the upstream is asked again: the deleted blob is its 404, the other learned afresh, and a tag whose manifest link is that old too (within its own TTL)
 --- request eval
-["HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/demo/hello/blobs/$::Config", "HEAD /v2/demo/hello/blobs/$::Config"]
+["HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/demo/hello/blobs/$::Config", "HEAD /v2/demo/hello/blobs/$::Config",
+ "GET /v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0"]
+--- more_headers eval
+["", "", "", $::Accept, $::Accept]
 --- error_code eval
-[404, 200, 200]
+[404, 200, 200, 200, 200]
 --- response_headers eval
-["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
 
 
 

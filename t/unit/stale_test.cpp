@@ -70,7 +70,8 @@ TEST(LinkAge, ALinkIsConfirmedAgainOnceAsOldAsTheTtlNeverWithoutOne) {
     EXPECT_TRUE(link_expired(1000, 1060, 60));
     EXPECT_TRUE(link_expired(0, 1060, 60)) << "a record of unknown age is old";
     EXPECT_FALSE(link_expired(1000, 999999, 0)) << "ttl 0: never";
-    EXPECT_FALSE(link_expired(2000, 1000, 60)) << "ahead of the clock: just learned";
+    EXPECT_FALSE(link_expired(1200, 1000, 60)) << "a little ahead of the clock: just learned";
+    EXPECT_TRUE(link_expired(1000 + link_clock_slack + 1, 1000, 60)) << "the clock was set back: confirm it";
 }
 
 }  // namespace

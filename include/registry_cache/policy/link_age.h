@@ -8,11 +8,17 @@
 
 namespace registry_cache {
 
+// How far ahead of the clock a link's time may be and still count as just learned (clocks
+// of two workers' moments, a small step back); further ahead, the clock was set back, and
+// the link must be confirmed again rather than live on until the clock catches up.
+inline constexpr std::uint64_t link_clock_slack = 300;
+
 // Whether a link learned at `stored_at` must be confirmed again at `now` (seconds since the
-// epoch); `ttl` 0: never. A time ahead of the clock (another host's, a clock set back) counts
-// as just learned.
+// epoch); `ttl` 0: never.
 constexpr bool link_expired(std::uint64_t stored_at, std::uint64_t now, std::uint64_t ttl) noexcept {
-    return ttl != 0 && now >= stored_at && now - stored_at >= ttl;
+    if (ttl == 0) return false;
+    if (stored_at > now) return stored_at - now > link_clock_slack;
+    return now - stored_at >= ttl;
 }
 
 }  // namespace registry_cache

@@ -546,6 +546,13 @@ char *ngx_http_registry_cache_notifications(ngx_conf_t *cf, ngx_command_t *cmd, 
                            &clcf->name);
         return conf_error();
     }
+    // What teaches links must come from the registry: anyone's events could teach any size.
+    if (rlcf->notify_pushed != 0 && rlcf->notify_secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": \"pushed=\" needs \"secret=\": links taught by events must come from the registry",
+                           &cmd->name);
+        return conf_error();
+    }
     rlcf->notifications = 1;
     clcf->handler = ngx_http_registry_cache_notifications_handler;
     return NGX_CONF_OK;

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "registry_cache/policy/manifest_answer.h"
+#include "registry_cache/policy/link_age.h"
 #include "registry_cache/policy/stale.h"
 
 namespace {
@@ -307,6 +308,12 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
     judged.lookup.status = ngx_http_registry_cache_judge_read(
         r, judged, found.status,
         public_pair ? registry_cache::LinkScope::public_access : registry_cache::LinkScope::credentialed, error);
+    // The manifest the tag names is a link like any other (registry_cache_link_ttl).
+    if (judged.lookup.status == status_t::hit &&
+        registry_cache::link_expired(found.manifest.link.stored_at, static_cast<std::uint64_t>(ngx_time()),
+                                     static_cast<std::uint64_t>(rlcf->link_ttl))) {
+        judged.lookup.status = status_t::miss;
+    }
     if (judged.lookup.status == status_t::hit) {
         const auto age = ngx_time() - static_cast<time_t>(found.tag.stored_at);
         const bool fresh = age >= 0 && age < rlcf->tag_ttl;

@@ -24,6 +24,12 @@ namespace {
 
 ngx_str_t json_type = ngx_string("application/json; charset=utf-8");
 
+// The largest envelope taken, and the most events in one: the registry sends events in
+// small batches, and each event is a write transaction here (a delete of a digest, a pass
+// over the blob links).
+constexpr std::size_t max_envelope = 1024 * 1024;
+constexpr std::size_t max_events = 1000;
+
 ngx_int_t answer(ngx_http_request_t *r, ngx_uint_t status, std::string_view body) {
     r->headers_out.status = status;
     return ngx_http_registry_cache_send_body(r, json_type, body.data(), body.size());
@@ -34,6 +40,7 @@ bool body_of(ngx_http_request_t *r, std::string &out) {
     if (r->request_body == nullptr) return true;
     for (const ngx_chain_t *cl = r->request_body->bufs; cl != nullptr; cl = cl->next) {
         const ngx_buf_t *b = cl->buf;
+        if (out.size() > max_envelope) return true;  // refused by the caller
         if (b->in_file) {
             const auto size = static_cast<std::size_t>(b->file_last - b->file_pos);
             const std::size_t at = out.size();
@@ -136,6 +143,10 @@ void received(ngx_http_request_t *r) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+    if (body.size() > max_envelope) {  // chunked: its length was not declared
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return;
+    }
     if (!registry_cache::read_registry_events(body, events, skipped, why)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: notifications: not an envelope of events: %s",
                       why.c_str());
@@ -145,8 +156,22 @@ void received(ngx_http_request_t *r) {
     }
     // The namespace of the location (a constant, for the registry that sends here).
     ngx_http_registry_cache_request_t placed{};
-    if (ngx_http_registry_cache_place(r, *rlcf, placed) != ngx_http_registry_cache_namespace_t::placed) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    switch (ngx_http_registry_cache_place(r, *rlcf, placed)) {
+        case ngx_http_registry_cache_namespace_t::placed:
+            break;
+        case ngx_http_registry_cache_namespace_t::invalid:
+            ngx_http_finalize_request(r, answer(r, NGX_HTTP_BAD_REQUEST,
+                                                R"({"errors":[{"code":"NAME_INVALID","message":"no namespace"}]})"));
+            return;
+        case ngx_http_registry_cache_namespace_t::error:
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+    }
+    if (events.size() > max_events) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "registry cache: notifications: %uz events in one envelope, more than %uz: refused",
+                      events.size(), max_events);
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
         return;
     }
     registry_cache::PurgeCount count;
@@ -196,7 +221,14 @@ ngx_int_t ngx_http_registry_cache_notifications_handler(ngx_http_request_t *r) n
         return answer(r, NGX_HTTP_UNAUTHORIZED,
                       R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})");
     }
-    // Bodies of the registry's batches are small; one buffer holds them unless they are not.
+    // The registry's batches are small: a body larger than this is no batch of its (and
+    // would be read whole, then parsed, in memory).
+    if (r->headers_in.content_length_n > static_cast<off_t>(max_envelope)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "registry cache: notifications: a body of %O bytes, more than %uz: refused",
+                      r->headers_in.content_length_n, max_envelope);
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
     r->request_body_in_single_buf = 1;
     const ngx_int_t rc = ngx_http_read_client_request_body(r, received_safely);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) return rc;
