@@ -66,6 +66,7 @@ ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_reque
     judged.asked.upstream_namespace = {};
     judged.asked.store_name = judged.asked.route.name;
     judged.asked.hosted_name = {};
+    judged.asked.hosted_built = false;
     std::string_view ns;
     if (rlcf.upstream_namespace != nullptr) {
         ngx_str_t value;
@@ -83,19 +84,28 @@ ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_reque
         }
     }
     judged.asked.upstream_namespace = ns;
-    if (judged.asked.route.name.empty()) return ngx_http_registry_cache_namespace_t::placed;
+    if (judged.asked.route.name.empty() || ns.empty()) return ngx_http_registry_cache_namespace_t::placed;
     try {
-        if (!ns.empty() && !copy_name(r, ns, judged.asked.route.name, judged.asked.store_name)) {
-            return ngx_http_registry_cache_namespace_t::error;
-        }
-        const std::string hosted = registry_cache::hosted_namespace(ns, host_of(r));
-        if (!hosted.empty() && !copy_name(r, hosted, judged.asked.route.name, judged.asked.hosted_name)) {
+        if (!copy_name(r, ns, judged.asked.route.name, judged.asked.store_name)) {
             return ngx_http_registry_cache_namespace_t::error;
         }
     } catch (...) {
         return ngx_http_registry_cache_namespace_t::error;
     }
     return ngx_http_registry_cache_namespace_t::placed;
+}
+
+std::string_view ngx_http_registry_cache_hosted_name(ngx_http_request_t *r,
+                                                     ngx_http_registry_cache_request_t &state) noexcept {
+    if (state.asked.hosted_built || state.asked.route.name.empty()) return state.asked.hosted_name;
+    state.asked.hosted_built = true;
+    try {
+        const std::string hosted = registry_cache::hosted_namespace(state.asked.upstream_namespace, host_of(r));
+        if (!hosted.empty()) copy_name(r, hosted, state.asked.route.name, state.asked.hosted_name);
+    } catch (...) {
+        state.asked.hosted_name = {};  // out of memory: as a Host too long to keep
+    }
+    return state.asked.hosted_name;
 }
 
 bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
@@ -113,7 +123,7 @@ bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_regist
             why = "no Host went upstream (its default site answered)";
         } else if (!header.empty() && header != host && carries(sent, header)) {
             why = "the Host header and the request line name two hosts, and the Host header went upstream";
-        } else if (carries(sent, host) && state.asked.hosted_name.empty()) {
+        } else if (carries(sent, host) && ngx_http_registry_cache_hosted_name(r, state).empty()) {
             why = "the client's Host went upstream, and is too long to keep entries under";
         }
         if (why != nullptr) {
@@ -121,6 +131,8 @@ bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_regist
             return false;
         }
         if (carries(sent, host)) state.asked.store_name = state.asked.hosted_name;
+        // (Built here in any case: a Basic credential the answer accepted is kept under it.)
+        ngx_http_registry_cache_hosted_name(r, state);
         return true;
     } catch (...) {
         return false;

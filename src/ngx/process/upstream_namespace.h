@@ -9,16 +9,22 @@
 #include "state/request.h"
 
 enum class ngx_http_registry_cache_namespace_t {
-    placed,   // asked.upstream_namespace, store_name and hosted_name are set
+    placed,   // asked.upstream_namespace and store_name are set
     invalid,  // the value is no namespace: nothing of the cache may be used for the request
     error     // out of memory
 };
 
-// Where the handler reads: the operator's namespace (store_name), and that namespace with the
-// client's Host (hosted_name), which holds what was learned with that Host forwarded.
+// Where the handler reads: the operator's namespace (store_name). Nothing is allocated for a
+// location without registry_cache_namespace: a hit reads the name as the client sent it.
 ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_request_t *r,
                                                                   const ngx_http_registry_cache_loc_conf_t &rlcf,
                                                                   ngx_http_registry_cache_request_t &judged) noexcept;
+
+// The repository in the namespace with the client's Host (asked.hosted_name), where what was
+// learned with that Host forwarded is kept: built on first use (a miss, a Basic proof, an
+// answer to learn from, a purge), never on a hit; empty when the Host is too long.
+std::string_view ngx_http_registry_cache_hosted_name(ngx_http_request_t *r,
+                                                     ngx_http_registry_cache_request_t &state) noexcept;
 
 // Where an upstream's answer to `r` (the request or the subrequest that went upstream)
 // teaches: under hosted_name when the Host that went upstream carries the client's ($host:

@@ -296,9 +296,12 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         error = "the store is not open";
     } else {
         found = store->lookup_tag(judged.asked.store_name, judged.asked.route.reference, &error);
-        if (found.status == LookupStatus::miss && !judged.asked.hosted_name.empty()) {
-            found = store->lookup_tag(judged.asked.hosted_name, judged.asked.route.reference, &error);
-            if (found.status == LookupStatus::hit) judged.asked.store_name = judged.asked.hosted_name;
+        if (found.status == LookupStatus::miss) {
+            const std::string_view hosted = ngx_http_registry_cache_hosted_name(r, judged);
+            if (!hosted.empty()) {
+                found = store->lookup_tag(hosted, judged.asked.route.reference, &error);
+                if (found.status == LookupStatus::hit) judged.asked.store_name = hosted;
+            }
         }
     }
     // The tag and the manifest it names answer only together: a pair with a credentialed
@@ -438,6 +441,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
             judged.asked.proven = ngx_http_registry_cache_bearer_proves(r, *rlcf->token_trust, route.name);
         }
         if (!judged.asked.proven && rlcf->credential_memory != nullptr) {
+            ngx_http_registry_cache_hosted_name(r, judged);  // where proofs are kept
             judged.asked.proven = ngx_http_registry_cache_basic_proves(r, *rlcf, judged);
         }
     }

@@ -5,6 +5,7 @@
 
 #include "serve/serve.h"
 #include "process/process.h"
+#include "process/upstream_namespace.h"
 #include "state/request.h"
 
 #include <string>
@@ -34,9 +35,12 @@ ngx_http_registry_cache_status_t ngx_http_registry_cache_read_with(ngx_http_requ
     } else {
         found = (store->*lookup)(state.asked.store_name, state.asked.route.digest, &error);
         // What was learned with this client's Host forwarded is kept under it.
-        if (found.status == registry_cache::LookupStatus::miss && !state.asked.hosted_name.empty()) {
-            found = (store->*lookup)(state.asked.hosted_name, state.asked.route.digest, &error);
-            if (found.status == registry_cache::LookupStatus::hit) state.asked.store_name = state.asked.hosted_name;
+        if (found.status == registry_cache::LookupStatus::miss) {
+            const std::string_view hosted = ngx_http_registry_cache_hosted_name(r, state);
+            if (!hosted.empty()) {
+                found = (store->*lookup)(hosted, state.asked.route.digest, &error);
+                if (found.status == registry_cache::LookupStatus::hit) state.asked.store_name = hosted;
+            }
         }
     }
     const ngx_http_registry_cache_status_t judged =

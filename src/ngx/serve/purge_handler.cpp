@@ -59,7 +59,8 @@ ngx_int_t purge(ngx_http_request_t *r) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     std::vector<std::string> repositories{std::string(placed.asked.store_name)};
-    if (!placed.asked.hosted_name.empty()) repositories.emplace_back(placed.asked.hosted_name);
+    const std::string_view hosted = ngx_http_registry_cache_hosted_name(r, placed);
+    if (!hosted.empty()) repositories.emplace_back(hosted);
 
     registry_cache::PurgeCount count;
     if (!ngx_http_registry_cache_forget(r, cache, repositories, target, count)) return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -38,6 +38,7 @@ struct ngx_http_registry_cache_request_t {
         std::string_view upstream_namespace;
         std::string_view store_name;
         std::string_view hosted_name;
+        bool hosted_built;  // hosted_name was built (ngx_http_registry_cache_hosted_name)
         ngx_http_registry_cache_loc_conf_t *remembers;
     } asked;
     struct {
