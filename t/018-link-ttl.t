@@ -1,6 +1,10 @@
 # registry_cache_link_ttl against the real registry: a link is answered from the cache for the
-# TTL, then confirmed upstream again before it answers; a blob deleted behind the edge's back
-# stops being served once its link is that old, and one still there is learned afresh.
+# TTL, then confirmed upstream again before it answers: one HEAD, with the client's headers
+# but for its conditions and ranges, for a manifest or a blob body the cache holds (the same
+# digest: REVALIDATED, answered from the cache, renewed; a 404: the client's request goes
+# upstream and the link is forgotten; an upstream down, with registry_cache_use_stale: STALE),
+# and the request itself, as a miss, for a blob's HEAD. A blob or manifest deleted behind the
+# edge's back stops being served once its link is that old.
 # Needs TEST_NGINX_REGISTRY_PORT, TEST_NGINX_HELLO_* and TEST_NGINX_CACHE_DIR (scripts/test.sh).
 # Blocks run in order and share one cache directory, which this file empties first.
 
@@ -12,16 +16,28 @@ use File::Path qw(remove_tree);
 
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
 our $Config = $ENV{TEST_NGINX_HELLO_CONFIG};
+our $Layer = $ENV{TEST_NGINX_HELLO_LAYER};
+our $Manifest = $ENV{TEST_NGINX_HELLO_MANIFEST};
 our $Accept = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json";
 remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/link-ttl");
 
-# A blob of its own in e2e/link-ttl, pushed straight to the registry (a new one each run).
+# A blob and a manifest of their own in e2e/link-ttl, pushed straight to the registry (new
+# ones each run), to be deleted behind the edge's back.
 our $Doomed = RegistryCache::Registry::push_blob($Port, 'e2e/link-ttl', "a blob deleted behind the edge's back " . time . " $$");
+our $DoomedManifest = RegistryCache::Registry::push_manifest($Port, 'e2e/link-ttl', "deleted behind the edge's back " . time . " $$");
+our $KeptManifest = RegistryCache::Registry::push_manifest($Port, 'e2e/link-ttl', "kept " . time . " $$");
+our $Down = "X-Upstream-Down: 1";
 
+# The cache keeps blob bodies; a request with X-Upstream-Down finds the upstream refusing.
 add_block_preprocessor(sub {
     my $block = shift;
+    $block->set_value(main_config => "thread_pool verify threads=2;") unless defined $block->main_config;
     $block->set_value(http_config => <<_EOC_) unless defined $block->http_config;
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/link-ttl zone=edge:1m max_size=16m;
+    registry_cache_path \$TEST_NGINX_CACHE_DIR/link-ttl zone=edge:1m max_size=16m blobs_max_size=64m;
+    map \$http_x_upstream_down \$registry_port {
+        ""      $Port;
+        default 1;
+    }
 _EOC_
     $block->set_value(config => <<_EOC_) unless defined $block->config;
     add_header X-Cache-Status \$registry_cache_status always;
@@ -30,12 +46,17 @@ _EOC_
         registry_cache_pass \@registry;
         registry_cache_link_ttl 3s;
         registry_cache_tag_ttl 1h;
+        registry_cache_use_stale error;
+        registry_cache_verify threads=verify;
     }
     location \@registry {
-        proxy_pass http://127.0.0.1:$Port;
+        proxy_pass http://127.0.0.1:\$registry_port;
     }
     location /direct/ {
         proxy_pass http://127.0.0.1:$Port/;
+    }
+    location = /metrics {
+        registry_cache_metrics;
     }
 _EOC_
 });
@@ -51,13 +72,19 @@ __DATA__
 --- request eval
 ["HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/demo/hello/blobs/$::Config",
  "DELETE /direct/v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/e2e/link-ttl/blobs/$::Doomed",
- "GET /v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0"]
+ "GET /v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0",
+ "GET /v2/e2e/link-ttl/manifests/$::DoomedManifest", "DELETE /direct/v2/e2e/link-ttl/manifests/$::DoomedManifest",
+ "GET /v2/e2e/link-ttl/manifests/$::DoomedManifest",
+ "GET /v2/e2e/link-ttl/manifests/$::KeptManifest", "GET /v2/e2e/link-ttl/manifests/$::KeptManifest",
+ "GET /v2/demo/hello/blobs/$::Layer", "GET /v2/demo/hello/blobs/$::Layer"]
 --- more_headers eval
-["", "", "", "", "", $::Accept, $::Accept]
+["", "", "", "", "", $::Accept, $::Accept, $::Accept, "", $::Accept, $::Accept, $::Accept, "", ""]
 --- error_code eval
-[200, 200, 200, 202, 200, 200, 200]
+[200, 200, 200, 202, 200, 200, 200, 200, 202, 200, 200, 200, 200, 200]
 --- response_headers eval
-["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+["X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT",
+ "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT",
+ "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
 
 
 
@@ -69,20 +96,91 @@ GET /v2/
 
 
 
-=== TEST 2: past it, the upstream is asked again: the deleted blob is its 404, the other learned afresh, and a tag whose manifest link is that old too (within its own TTL)
+=== TEST 2: past it, one HEAD upstream decides: the deleted blob is its 404 (a blob's HEAD goes upstream as a miss) and the other learned afresh; the tag whose manifest link is that old (within its own TTL), a manifest by digest asked for with If-None-Match and a blob body asked for with Range are REVALIDATED (the HEAD asks neither) and renewed; the deleted manifest is the upstream's 404, its link forgotten
 --- request eval
 ["HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/demo/hello/blobs/$::Config", "HEAD /v2/demo/hello/blobs/$::Config",
- "GET /v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0"]
+ "GET /v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0",
+ "GET /v2/e2e/link-ttl/manifests/$::KeptManifest", "GET /v2/e2e/link-ttl/manifests/$::KeptManifest",
+ "GET /v2/e2e/link-ttl/manifests/$::DoomedManifest",
+ "GET /v2/demo/hello/blobs/$::Layer", "GET /v2/demo/hello/blobs/$::Layer",
+ "GET /metrics"]
 --- more_headers eval
-["", "", "", $::Accept, $::Accept]
+["", "", "", $::Accept, $::Accept, "$::Accept\nIf-None-Match: \"$::KeptManifest\"", $::Accept, $::Accept,
+ "Range: bytes=0-9", "", ""]
 --- error_code eval
-[404, 200, 200, 200, 200]
+[404, 200, 200, 200, 200, 304, 200, 404, 206, 200, 200]
 --- response_headers eval
-["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT",
+ "X-Cache-Status: REVALIDATED", "X-Cache-Status: HIT",
+ "X-Cache-Status: REVALIDATED", "X-Cache-Status: HIT\nDocker-Content-Digest: $::KeptManifest",
+ "X-Cache-Status: MISS", "X-Cache-Status: REVALIDATED\nContent-Length: 10", "X-Cache-Status: HIT", ""]
+--- response_body_like eval
+["", "", "", "", "", "", "", "MANIFEST_UNKNOWN", "", "",
+ qr/cleared_total\{cache="edge"\} 1\n(?s:.*)kind="blob_body",result="revalidated"\} 1\n(?s:.*)kind="manifest",result="revalidated"\} 1\n(?s:.*)kind="tag",result="revalidated"\} 1\n/]
 
 
 
-=== TEST 3: registry_cache_link_ttl takes a time
+=== TEST 2b: (the TTL runs out again)
+--- request
+GET /v2/
+--- error_code: 200
+--- wait: 3.1
+
+
+
+=== TEST 3: past it with the upstream down, registry_cache_use_stale error answers what is held (STALE, a warning): a manifest by digest
+--- request eval
+"GET /v2/e2e/link-ttl/manifests/$::KeptManifest"
+--- more_headers eval
+"$::Accept\n$::Down"
+--- error_code: 200
+--- response_headers eval
+"X-Cache-Status: STALE\nDocker-Content-Digest: $::KeptManifest"
+--- error_log
+did not confirm the link (0): answered stale
+
+
+
+=== TEST 3b: a blob body
+--- request eval
+"GET /v2/demo/hello/blobs/$::Layer"
+--- more_headers eval
+$::Down
+--- error_code: 200
+--- response_headers eval
+"X-Cache-Status: STALE\nDocker-Content-Digest: $::Layer"
+--- error_log
+did not confirm the link (0): answered stale
+
+
+
+=== TEST 3c: a tag whose manifest link is old
+--- request
+GET /v2/demo/hello/manifests/1.0
+--- more_headers eval
+"$::Accept\n$::Down"
+--- error_code: 200
+--- response_headers
+X-Cache-Status: STALE
+--- error_log
+did not confirm the tag (0): answered stale
+
+
+
+=== TEST 3d: a blob's HEAD, not revalidated (it goes upstream as a miss), is the upstream's failure
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Config"
+--- more_headers eval
+$::Down
+--- error_code: 502
+--- response_headers
+X-Cache-Status: MISS
+--- error_log
+connect() failed
+
+
+
+=== TEST 4: registry_cache_link_ttl takes a time
 --- http_config
     registry_cache_path $TEST_NGINX_CACHE_DIR/link-ttl-bad zone=bad:1m;
 --- config

@@ -61,6 +61,8 @@ namespace registry_cache {
     X(tag_hits, "", "")                                                                              \
     X(tag_misses, "", "")                                                                            \
     X(tag_revalidated, "", "")                                                                       \
+    X(manifest_revalidated, "", "")                                                                  \
+    X(body_revalidated, "", "")                                                                      \
     X(body_hits, "", "")                                                                             \
     X(body_misses, "", "")                                                                           \
     /* Upstream responses to requests the module passed on, by status class. */                     \

@@ -170,8 +170,12 @@ void append_lookups(std::string& out, const std::vector<CacheMetrics>& caches) {
         append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "miss"sv}, c.misses);
         append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "hit"sv}, c.body_hits);
         append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "miss"sv}, c.body_misses);
+        append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "revalidated"sv},
+                      c.body_revalidated);
         append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "hit"sv}, c.manifest_hits);
         append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "miss"sv}, c.manifest_misses);
+        append_sample(out, name, m.zone, {"kind"sv, "manifest"sv}, {"result"sv, "revalidated"sv},
+                      c.manifest_revalidated);
         append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "hit"sv}, c.tag_hits);
         append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "miss"sv}, c.tag_misses);
         append_sample(out, name, m.zone, {"kind"sv, "tag"sv}, {"result"sv, "revalidated"sv},
@@ -192,10 +196,10 @@ void append_entries(std::string& out, const std::vector<CacheMetrics>& caches) {
 }
 
 // Room for the HELP/TYPE lines and, per cache, its samples: the longest sample line is about
-// 100 bytes plus the zone (escaping can at most double it); 40 samples per cache at most.
+// 100 bytes plus the zone (escaping can at most double it); 48 samples per cache at most.
 std::size_t estimate_size(const std::vector<CacheMetrics>& caches) {
     std::size_t size = 3072;
-    for (const CacheMetrics& m : caches) size += 40 * (112 + 2 * m.zone.size());
+    for (const CacheMetrics& m : caches) size += 48 * (112 + 2 * m.zone.size());
     return size;
 }
 

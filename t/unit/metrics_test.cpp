@@ -57,6 +57,8 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     m.counters.tag_hits = base + 28;
     m.counters.tag_misses = base + 29;
     m.counters.tag_revalidated = base + 30;
+    m.counters.manifest_revalidated = base + 42;
+    m.counters.body_revalidated = base + 43;
     return m;
 }
 
@@ -162,8 +164,10 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"miss\"} 3\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"hit\"} 34\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"miss\"} 35\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"revalidated\"} 43\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"hit\"} 23\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"miss\"} 24\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"manifest\",result=\"revalidated\"} 42\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"hit\"} 28\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"miss\"} 29\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"tag\",result=\"revalidated\"} 30\n"

@@ -76,9 +76,12 @@ ngx_int_t send_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
         ngx_http_registry_cache_flush(state.cache, r->connection->log);
     }
     auto &sh = *state.cache->sh;
-    ngx_http_registry_cache_count(sh.body_hits);
     ngx_http_registry_cache_count(sh.body_bytes_served, static_cast<ngx_atomic_int_t>(file.size));
-    state.lookup.status = status_t::hit;
+    // (a link revalidated, or answered stale, was counted as such)
+    if (state.lookup.status != status_t::revalidated && state.lookup.status != status_t::stale) {
+        ngx_http_registry_cache_count(sh.body_hits);
+        state.lookup.status = status_t::hit;
+    }
     return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor, &file);
 }
 

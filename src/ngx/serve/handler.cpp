@@ -218,6 +218,18 @@ bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcep
     return named;
 }
 
+// Whether one HEAD upstream may decide about what is held past its TTL (revalidate.cpp). A
+// request that declares a body never may: the subrequest would carry its Content-Length
+// without its body, and an upstream connection kept alive would take the next request's
+// bytes for it (request smuggling); it goes upstream as it is. In mirror mode the HEAD
+// carries the edge's token, which must be at hand: a request that finds none goes upstream
+// whole and fetches it there.
+bool may_ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                  ngx_http_registry_cache_request_t &judged) {
+    return !ngx_http_registry_cache_declares_body(r) &&
+           (!rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged));
+}
+
 // A GET of a blob where bodies are kept: answered from the store's disk when the link of this
 // repository is servable (the rule of a HEAD hit) and the body's file is there, whole; else
 // passed on, where the verifying filter keeps what comes.
@@ -225,6 +237,12 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
                            ngx_http_registry_cache_request_t &judged) {
     registry_cache::BodyLookup found;
     judged.lookup.status = read_body(r, judged, found);
+    // Past registry_cache_link_ttl, a body on disk is worth one HEAD: the upstream's
+    // confirmation spares fetching it whole.
+    if (judged.lookup.expired && found.body_status == LookupStatus::hit && may_ask_head(r, rlcf, judged)) {
+        judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+        return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
+    }
     if (judged.lookup.status == status_t::hit) {
         // Answered here: no redirect follows, so r->ctx is enough to keep the state, and a
         // hit never needs to know who asked. A body the disk cannot answer after all (its
@@ -251,12 +269,19 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
     auto &sh = *judged.cache->sh;
     registry_cache::ManifestLookup found;
     judged.lookup.status = read_manifest(r, judged, found);
-    if (judged.lookup.status == status_t::hit) {
+    if (judged.lookup.status == status_t::hit || judged.lookup.expired) {
         // distribution's order: an If-None-Match naming the digest is a 304 before the type
         // is judged against the client's Accept.
         std::string_view digest = registry_cache::digest_text(judged.asked.route);
         const bool not_modified = if_none_match_names(r, digest);
-        if (not_modified || registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept_of(r))) {
+        const bool answerable =
+            not_modified || registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept_of(r));
+        // Past registry_cache_link_ttl: one HEAD upstream says whether it still is.
+        if (answerable && judged.lookup.expired && may_ask_head(r, rlcf, judged)) {
+            judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
+        }
+        if (answerable && judged.lookup.status == status_t::hit) {
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
             if (state == nullptr) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -266,8 +291,8 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
                                                          found.body, not_modified);
         }
         // A type this client did not name: the upstream answers (distribution: a 404).
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "registry cache: manifest held, but not of a type the client accepts");
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: manifest held, but %s",
+                       answerable ? "past registry_cache_link_ttl" : "not of a type the client accepts");
         judged.lookup.status = status_t::miss;
     }
     if (judged.lookup.status == status_t::miss) {
@@ -311,15 +336,13 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
     judged.lookup.status = ngx_http_registry_cache_judge_read(
         r, judged, found.status,
         public_pair ? registry_cache::LinkScope::public_access : registry_cache::LinkScope::credentialed, error);
-    // The manifest the tag names is a link like any other (registry_cache_link_ttl).
-    if (judged.lookup.status == status_t::hit &&
-        registry_cache::link_expired(found.manifest.link.stored_at, static_cast<std::uint64_t>(ngx_time()),
-                                     static_cast<std::uint64_t>(rlcf->link_ttl))) {
-        judged.lookup.status = status_t::miss;
-    }
     if (judged.lookup.status == status_t::hit) {
+        // The manifest the tag names is a link like any other (registry_cache_link_ttl): past
+        // it, the tag is asked about again, whose answer confirms both.
+        const bool link_fresh = !registry_cache::link_expired(
+            found.manifest.link.stored_at, static_cast<std::uint64_t>(ngx_time()), static_cast<std::uint64_t>(rlcf->link_ttl));
         const auto age = ngx_time() - static_cast<time_t>(found.tag.stored_at);
-        const bool fresh = age >= 0 && age < rlcf->tag_ttl;
+        const bool fresh = link_fresh && age >= 0 && age < rlcf->tag_ttl;
         const std::string_view digest = found.tag.digest.view();
         // distribution's order: an If-None-Match naming what the tag resolves to is a 304.
         const bool not_modified = fresh && if_none_match_names(r, digest);
@@ -333,13 +356,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             return ngx_http_registry_cache_send_manifest(r, digest, found.manifest.descriptor.media_type.view(),
                                                          found.manifest.body, not_modified);
         }
-        // A request that declares a body is never revalidated: the subrequest would carry its
-        // Content-Length without its body, and an upstream connection kept alive would take
-        // the next request's bytes for it (request smuggling). It goes upstream as it is.
-        // In mirror mode the HEAD carries the edge's token, which must be at hand: a request
-        // that finds none goes upstream whole and fetches it there.
-        if (!fresh && accepted && !ngx_http_registry_cache_declares_body(r) &&
-            (!rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged))) {
+        if (!fresh && accepted && may_ask_head(r, rlcf, judged)) {
             // One HEAD upstream says whether the tag still names what is held (for a client's
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
             // answered with what is held).
@@ -347,7 +364,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
         }
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: tag held, but %s",
-                       accepted ? "older than registry_cache_tag_ttl" : "not of a type the client names");
+                       accepted ? "older than its TTL" : "not of a type the client names");
         judged.lookup.status = status_t::miss;
     }
     if (judged.lookup.status == status_t::miss) {
@@ -492,13 +509,57 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 }  // namespace
 
 ngx_int_t ngx_http_registry_cache_body_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
-    if (state.lookup.status == status_t::hit) {
+    if (state.lookup.status != status_t::error) {  // a store error stays one: no flight for it
         state.lookup.status = status_t::miss;
     }
     state.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     return miss(r, rlcf, state);
+}
+
+ngx_int_t ngx_http_registry_cache_answer_held(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+    const bool renew = state.lookup.status == status_t::revalidated;
+    state.lookup.link_ttl = 0;  // confirmed, or allowed stale: its age is not judged again
+    registry_cache::BlobDescriptor renewed;
+    if (state.asked.route.kind == RouteKind::manifest) {
+        registry_cache::ManifestLookup found;
+        if (read_manifest(r, state, found) == status_t::hit) {
+            const std::string_view digest = registry_cache::digest_text(state.asked.route);
+            if (renew) {
+                renewed = found.descriptor;
+                renewed.stored_at = static_cast<std::uint64_t>(ngx_time());
+                ngx_http_registry_cache_teach(r, state, registry_cache::Lesson::record, renewed, found.body);
+            }
+            return ngx_http_registry_cache_send_manifest(r, digest, found.descriptor.media_type.view(), found.body,
+                                                         if_none_match_names(r, digest));
+        }
+    } else {
+        registry_cache::BodyLookup found;
+        if (read_body(r, state, found) == status_t::hit) {
+            if (renew) {
+                renewed = found.descriptor;
+                renewed.stored_at = static_cast<std::uint64_t>(ngx_time());
+                ngx_http_registry_cache_teach(r, state, registry_cache::Lesson::record, renewed);
+            }
+            const ngx_int_t rc = ngx_http_registry_cache_answer_body(r, state, found);
+            if (rc != NGX_DECLINED) {
+                return rc;
+            }
+        }
+    }
+    return ngx_http_registry_cache_held_miss(r, state);
+}
+
+ngx_int_t ngx_http_registry_cache_held_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+    if (state.asked.route.kind != RouteKind::manifest) {
+        return ngx_http_registry_cache_body_miss(r, state);
+    }
+    state.lookup.status = status_t::miss;
+    ngx_http_registry_cache_count(state.cache->sh->manifest_misses);
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
+    return pass(r, rlcf->pass);
 }
 
 ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept {

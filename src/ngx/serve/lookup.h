@@ -51,6 +51,7 @@ ngx_http_registry_cache_status_t ngx_http_registry_cache_read_with(ngx_http_requ
                                      static_cast<std::uint64_t>(state.lookup.link_ttl))) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "registry cache: link older than registry_cache_link_ttl: confirmed upstream again");
+        state.lookup.expired = true;
         return ngx_http_registry_cache_status_t::miss;
     }
     return judged;

@@ -1,9 +1,12 @@
-// A tag past registry_cache_tag_ttl, asked for with GET, is revalidated the way
-// distribution's own proxy and Harbor do it: one HEAD of the tag upstream, with the client's
-// headers (its Authorization and Accept), in a subrequest through registry_cache_pass. If the
-// upstream names the digest the cache holds, the manifest held answers (REVALIDATED) and the
-// tag is trusted for another TTL; anything else (another digest, an error, no answer) sends
-// the client's own request upstream, as a miss, where its answer teaches the cache. The
+// What the cache holds past its time is revalidated the way distribution's own proxy and
+// Harbor revalidate a tag: one HEAD upstream, with the client's headers (its Authorization and
+// Accept; none of its conditions or ranges, which would make the answer about something else),
+// in a subrequest through registry_cache_pass. A tag past registry_cache_tag_ttl, and a link
+// (a manifest or a blob body by digest) past registry_cache_link_ttl: if the upstream names
+// the digest held, what is held answers (REVALIDATED) and its time is renewed; if it fails in
+// a way registry_cache_use_stale names, what is held answers (STALE); anything else (another
+// digest, a 404, an error) sends the client's own request upstream, as a miss, where its
+// answer teaches the cache, and a link an anonymous HEAD found gone (404) is forgotten. The
 // client waits for at most one upstream exchange more than a miss costs.
 #include "serve/serve.h"
 #include "process/request_state.h"
@@ -14,8 +17,9 @@
 #include "registry_cache/policy/stale.h"
 
 struct ngx_http_registry_cache_revalidation_t {
-    ngx_str_t digest;      // what the held tag names
-    ngx_str_t media_type;  // the held manifest's
+    bool tag;              // a tag's record; else a link, which the handler reads again
+    ngx_str_t digest;      // what the held tag names, or the link is of
+    ngx_str_t media_type;  // the manifest the held tag names: its type and body
     ngx_str_t body;
     ngx_str_t pass;        // where the request goes if the tag cannot be trusted
     ngx_uint_t use_stale;  // and when the held one answers instead (policy/stale.h)
@@ -27,6 +31,39 @@ struct ngx_http_registry_cache_revalidation_t {
 };
 
 namespace {
+
+// The client's request headers for the HEAD alone, but for its conditions and ranges: a 304
+// or a 206 would not say which digest the upstream holds now. A list of the HEAD's own (the
+// subrequest shares the client's, which go upstream as they are should the client's request).
+bool unconditional_headers(ngx_http_request_t *sr) noexcept {
+    static constexpr std::string_view dropped[] = {"If-None-Match", "If-Modified-Since", "If-Match",
+                                                   "If-Unmodified-Since", "If-Range", "Range"};
+    ngx_list_t headers;
+    if (ngx_list_init(&headers, sr->pool, 8, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return false;
+    }
+    for (const ngx_list_part_t *part = &sr->headers_in.headers.part; part != nullptr; part = part->next) {
+        const auto *h = static_cast<const ngx_table_elt_t *>(part->elts);
+        for (ngx_uint_t i = 0; i < part->nelts; i++) {
+            bool drop = false;
+            for (std::string_view name : dropped) drop = drop || ngx_http_registry_cache_is_named(h[i], name);
+            if (drop) continue;
+            auto *kept = static_cast<ngx_table_elt_t *>(ngx_list_push(&headers));
+            if (kept == nullptr) {
+                return false;
+            }
+            *kept = h[i];
+        }
+    }
+    sr->headers_in.headers = headers;
+    sr->headers_in.if_none_match = nullptr;
+    sr->headers_in.if_modified_since = nullptr;
+    sr->headers_in.if_match = nullptr;
+    sr->headers_in.if_unmodified_since = nullptr;
+    sr->headers_in.if_range = nullptr;
+    sr->headers_in.range = nullptr;
+    return true;
+}
 
 // Runs as the subrequest ends: what the upstream said is kept for the main request, whose
 // write handler nginx runs next.
@@ -56,6 +93,35 @@ ngx_int_t head_done(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
     return rc;
 }
 
+// The tag held names what the upstream named: its time renewed (and the link of the
+// manifest it names), the manifest held sent.
+ngx_int_t answer_tag(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                     const ngx_http_registry_cache_revalidation_t &rv) {
+    const std::string_view held = ngx_http_registry_cache_view(rv.digest);
+    if (state.lookup.status == ngx_http_registry_cache_status_t::revalidated) {
+        registry_cache::UpstreamAnswer answer;
+        answer.path = registry_cache::strip_query(ngx_http_registry_cache_view(r->unparsed_uri));
+        answer.status = static_cast<int>(rv.status);
+        answer.docker_content_digest = held;
+        answer.content_type = ngx_http_registry_cache_view(rv.answered_type);
+        registry_cache::TagRecord tag;
+        auto lesson = registry_cache::learn_tag(state.asked.route, registry_cache::Method::head, answer,
+                                                static_cast<std::uint64_t>(ngx_time()), tag);
+        ngx_http_registry_cache_teach_tag(r, state, lesson, tag);
+        // The link of the manifest it names, where links age (a write, and its body hashed
+        // again at commit, that a store whose links never age is spared).
+        registry_cache::BlobDescriptor manifest;
+        if (lesson == registry_cache::Lesson::record && state.lookup.link_ttl > 0 &&
+            manifest.media_type.assign(ngx_http_registry_cache_view(rv.media_type))) {
+            manifest.size = rv.body.len;
+            manifest.stored_at = static_cast<std::uint64_t>(ngx_time());
+            ngx_http_registry_cache_teach_manifest(r, state, held, manifest, ngx_http_registry_cache_view(rv.body));
+        }
+    }
+    return ngx_http_registry_cache_send_manifest(r, held, ngx_http_registry_cache_view(rv.media_type),
+                                                 ngx_http_registry_cache_view(rv.body), false);
+}
+
 void after_head(ngx_http_request_t *r) noexcept {
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
     if (state == nullptr || state->revalidation == nullptr) {
@@ -68,62 +134,58 @@ void after_head(ngx_http_request_t *r) noexcept {
     auto &sh = *state->cache->sh;
     const std::string_view held = ngx_http_registry_cache_view(rv.digest);
     const bool same = rv.status == NGX_HTTP_OK && ngx_http_registry_cache_view(rv.answered_digest) == held;
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "registry cache: tag revalidation: upstream %ui, %s", rv.status,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "registry cache: %s revalidation: upstream %ui, %s", rv.tag ? "tag" : "link", rv.status,
                    same ? "the digest held" : "not the digest held");
-    if (same) {
-        // Trusted for another TTL, as the upstream's answer to a HEAD teaches.
-        registry_cache::UpstreamAnswer answer;
-        answer.path = registry_cache::strip_query(ngx_http_registry_cache_view(r->unparsed_uri));
-        answer.status = static_cast<int>(rv.status);
-        answer.docker_content_digest = held;
-        answer.content_type = ngx_http_registry_cache_view(rv.answered_type);
-        registry_cache::TagRecord tag;
-        auto lesson = registry_cache::learn_tag(state->asked.route, registry_cache::Method::head, answer,
-                                                static_cast<std::uint64_t>(ngx_time()), tag);
-        ngx_http_registry_cache_teach_tag(r, *state, lesson, tag);
-        state->lookup.status = ngx_http_registry_cache_status_t::revalidated;
-        ngx_http_registry_cache_count(sh.tag_revalidated);
-        ngx_http_finalize_request(r, ngx_http_registry_cache_send_manifest(
-                                         r, held, ngx_http_registry_cache_view(rv.media_type),
-                                         ngx_http_registry_cache_view(rv.body), false));
-        return;
-    }
     registry_cache::UpstreamOutcome outcome;
     outcome.answered = rv.status != 0;
     outcome.status = static_cast<int>(rv.status);
     outcome.timed_out = rv.timed_out;
-    if (registry_cache::may_serve_stale(static_cast<unsigned>(rv.use_stale), outcome)) {
-        // The upstream failed as the operator allowed: what is held answers, unconfirmed.
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "registry cache: the upstream did not confirm the tag (%ui): answered stale", rv.status);
-        state->lookup.status = ngx_http_registry_cache_status_t::stale;
-        ngx_http_registry_cache_count(sh.stale);
-        ngx_http_finalize_request(r, ngx_http_registry_cache_send_manifest(
-                                         r, held, ngx_http_registry_cache_view(rv.media_type),
-                                         ngx_http_registry_cache_view(rv.body), false));
-        return;
+    ngx_int_t rc;
+    try {
+        if (same || registry_cache::may_serve_stale(static_cast<unsigned>(rv.use_stale), outcome)) {
+            if (same) {
+                state->lookup.status = ngx_http_registry_cache_status_t::revalidated;
+            } else {
+                // The upstream failed as the operator allowed: what is held answers, unconfirmed.
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "registry cache: the upstream did not confirm the %s (%ui): answered stale",
+                              rv.tag ? "tag" : "link", rv.status);
+                state->lookup.status = ngx_http_registry_cache_status_t::stale;
+            }
+            const bool manifest = state->asked.route.kind == registry_cache::RouteKind::manifest;
+            ngx_http_registry_cache_count(!same     ? sh.stale
+                                          : rv.tag   ? sh.tag_revalidated
+                                          : manifest ? sh.manifest_revalidated
+                                                     : sh.body_revalidated);
+            rc = rv.tag ? answer_tag(r, *state, rv) : ngx_http_registry_cache_answer_held(r, *state);
+        } else if (rv.tag) {
+            state->lookup.status = ngx_http_registry_cache_status_t::miss;
+            ngx_http_registry_cache_count(sh.tag_misses);
+            rc = ngx_http_registry_cache_pass(r, rv.pass);
+        } else {
+            // Gone for anyone (a credentialed client's 404 may be for it alone): forgotten.
+            if (rv.status == NGX_HTTP_NOT_FOUND && !state->asked.credentialed) {
+                ngx_http_registry_cache_teach(r, *state, registry_cache::Lesson::clear_link, {});
+            }
+            rc = ngx_http_registry_cache_held_miss(r, *state);
+        }
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    state->lookup.status = ngx_http_registry_cache_status_t::miss;
-    ngx_http_registry_cache_count(sh.tag_misses);
-    ngx_http_finalize_request(r, ngx_http_registry_cache_pass(r, rv.pass));
+    ngx_http_finalize_request(r, rc);
 }
 
-}  // namespace
-
-ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
-                                                 ngx_http_registry_cache_loc_conf_t *rlcf,
-                                                 ngx_http_registry_cache_request_t &judged,
-                                                 const registry_cache::TaggedLookup &found) {
+// The HEAD, through this location again as the client's request would go: the handler
+// passes a subrequest on untouched, and it learns nothing (only the main request holds
+// state). Its headers are the client's, but for those that would make the answer about
+// something other than the object (a condition, a range: a 304 or a 206 confirms nothing).
+ngx_int_t ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                   ngx_http_registry_cache_request_t &judged, ngx_http_registry_cache_revalidation_t *rv) {
     static ngx_str_t head = ngx_string("HEAD");
-    auto *rv = static_cast<ngx_http_registry_cache_revalidation_t *>(
-        ngx_pcalloc(r->pool, sizeof(ngx_http_registry_cache_revalidation_t)));
     auto *ps = static_cast<ngx_http_post_subrequest_t *>(ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)));
-    if (rv == nullptr || ps == nullptr ||
-        !ngx_http_registry_cache_pool_copy(r->pool, found.tag.digest.view(), rv->digest) ||
-        !ngx_http_registry_cache_pool_copy(r->pool, found.manifest.descriptor.media_type.view(), rv->media_type) ||
-        !ngx_http_registry_cache_pool_copy(r->pool, found.manifest.body, rv->body))
-    {
+    if (ps == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     rv->pass = rlcf->pass;
@@ -137,10 +199,9 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
     ps->handler = head_done;
     ps->data = rv;
 
-    // Through this location again, as the client's request would go: the handler passes a
-    // subrequest on untouched, and it learns nothing (only the main request holds state).
     ngx_http_request_t *sr;
-    if (ngx_http_subrequest(r, &r->uri, &r->args, &sr, ps, NGX_HTTP_SUBREQUEST_IN_MEMORY) != NGX_OK) {
+    if (ngx_http_subrequest(r, &r->uri, &r->args, &sr, ps, NGX_HTTP_SUBREQUEST_IN_MEMORY) != NGX_OK ||
+        !unconditional_headers(sr)) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     sr->method = NGX_HTTP_HEAD;
@@ -157,4 +218,36 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
     // the subrequest takes and gives back its own.
     r->main->count++;
     return NGX_DONE;
+}
+
+}  // namespace
+
+ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
+                                                 ngx_http_registry_cache_loc_conf_t *rlcf,
+                                                 ngx_http_registry_cache_request_t &judged,
+                                                 const registry_cache::TaggedLookup &found) {
+    auto *rv = static_cast<ngx_http_registry_cache_revalidation_t *>(
+        ngx_pcalloc(r->pool, sizeof(ngx_http_registry_cache_revalidation_t)));
+    if (rv == nullptr ||
+        !ngx_http_registry_cache_pool_copy(r->pool, found.tag.digest.view(), rv->digest) ||
+        !ngx_http_registry_cache_pool_copy(r->pool, found.manifest.descriptor.media_type.view(), rv->media_type) ||
+        !ngx_http_registry_cache_pool_copy(r->pool, found.manifest.body, rv->body))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv->tag = true;
+    return ask_head(r, rlcf, judged, rv);
+}
+
+ngx_int_t ngx_http_registry_cache_revalidate_link(ngx_http_request_t *r,
+                                                  ngx_http_registry_cache_loc_conf_t *rlcf,
+                                                  ngx_http_registry_cache_request_t &judged) {
+    auto *rv = static_cast<ngx_http_registry_cache_revalidation_t *>(
+        ngx_pcalloc(r->pool, sizeof(ngx_http_registry_cache_revalidation_t)));
+    if (rv == nullptr ||
+        !ngx_http_registry_cache_pool_copy(r->pool, registry_cache::digest_text(judged.asked.route), rv->digest))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return ask_head(r, rlcf, judged, rv);
 }

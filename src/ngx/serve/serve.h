@@ -36,13 +36,26 @@ ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::stri
                                                 std::string_view media_type, std::string_view body,
                                                 bool not_modified);
 
-// A GET of a tag whose record is past registry_cache_tag_ttl: one HEAD of the tag upstream,
-// with the client's headers, decides (revalidate.cpp). The same digest: the manifest held is
-// sent (REVALIDATED) and the tag's time renewed; anything else: the request goes upstream.
+// A tag whose record is past registry_cache_tag_ttl: one HEAD of the tag upstream, with the
+// client's headers, decides (revalidate.cpp). The same digest: the manifest held is sent
+// (REVALIDATED) and the tag's time renewed; anything else: the request goes upstream.
 ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
                                                  ngx_http_registry_cache_loc_conf_t *rlcf,
                                                  ngx_http_registry_cache_request_t &judged,
                                                  const registry_cache::TaggedLookup &found);
+// The same for a link past registry_cache_link_ttl (judged.lookup.expired: a manifest, or a
+// blob whose body is on disk, by digest): the HEAD of the object itself decides, and the
+// handler answers with what it holds (ngx_http_registry_cache_answer_held) or as a miss
+// (ngx_http_registry_cache_held_miss).
+ngx_int_t ngx_http_registry_cache_revalidate_link(ngx_http_request_t *r,
+                                                  ngx_http_registry_cache_loc_conf_t *rlcf,
+                                                  ngx_http_registry_cache_request_t &judged);
+// What is held of a link the upstream confirmed (state.lookup.status revalidated: its time
+// renewed) or failed to in a way registry_cache_use_stale allows (stale), read again and
+// sent; a miss should it have gone meanwhile (handler.cpp).
+ngx_int_t ngx_http_registry_cache_answer_held(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state);
+// A link the upstream did not confirm: the client's own request goes upstream, as a miss.
+ngx_int_t ngx_http_registry_cache_held_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state);
 ngx_int_t ngx_http_registry_cache_send_error(ngx_http_request_t *r, registry_cache::RouteError e);
 ngx_int_t ngx_http_registry_cache_send_body(ngx_http_request_t *r, ngx_str_t content_type,
                                             const char *data, size_t len) noexcept;

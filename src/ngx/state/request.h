@@ -46,6 +46,7 @@ struct ngx_http_registry_cache_request_t {
         bool may_record;  // false after a store error, or a body refused: nothing is written
         time_t link_ttl;  // registry_cache_link_ttl of the location that judged it
         bool observed;    // the upstream's response header was seen
+        bool expired;     // what it asked for is held, servable, but past link_ttl (read as a miss)
     } lookup;
     struct {
         std::uint64_t key;      // the single flight this request leads or follows; 0: none

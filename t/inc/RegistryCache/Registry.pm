@@ -6,6 +6,7 @@ package RegistryCache::Registry;
 #     use RegistryCache::Registry;
 #     my $digest = RegistryCache::Registry::push_blob($port, 'e2e/x', $bytes);
 #     my $path = RegistryCache::Registry::open_upload($port, 'e2e/y');  # /v2/e2e/y/blobs/uploads/<id>?_state=...
+#     my $manifest = RegistryCache::Registry::push_manifest($port, 'e2e/z', 'a word of its own');
 
 use strict;
 use warnings;
@@ -31,6 +32,24 @@ sub push_blob {
     my $upload = open_upload($port, $repository);
     my $put = $http->put("http://127.0.0.1:$port$upload&digest=$digest", { content => $bytes });
     die "pushing a blob to $repository: $put->{status}\n" unless $put->{status} == 201;
+    return $digest;
+}
+
+# Pushes a manifest of its own to REPOSITORY, by digest: an OCI image of no layers whose
+# config (pushed first) holds NONCE, so that each run's is new; its digest.
+sub push_manifest {
+    my ($port, $repository, $nonce) = @_;
+    my $config = qq({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},)
+               . qq("config":{"Labels":{"nonce":"$nonce"}}});
+    my $config_digest = push_blob($port, $repository, $config);
+    my $manifest = sprintf(q({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)
+                         . q("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},)
+                         . q("layers":[]}), $config_digest, length $config);
+    my $digest = 'sha256:' . Digest::SHA::sha256_hex($manifest);
+    my $put = $http->put("http://127.0.0.1:$port/v2/$repository/manifests/$digest",
+                         { content => $manifest,
+                           headers => { 'Content-Type' => 'application/vnd.oci.image.manifest.v1+json' } });
+    die "pushing a manifest to $repository: $put->{status}\n" unless $put->{status} == 201;
     return $digest;
 }
 
