@@ -10,6 +10,7 @@ use RegistryCache::Defaults;
 use RegistryCache::Registry;
 use File::Path qw(remove_tree);
 use HTTP::Tiny;
+use Digest::SHA ();
 
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
 our $Layer = $ENV{TEST_NGINX_HELLO_LAYER};
@@ -49,6 +50,11 @@ our $DeletedDigest = RegistryCache::Registry::push_blob($Port, 'e2e/deleted', $D
 # A blob pushed only to e2e/mount-source-<pid>, straight to the registry: the edge holds no
 # link of it, for the mount test.
 our $Unseen = RegistryCache::Registry::push_blob($Port, "e2e/mount-source-$$", "a blob the edge never saw $$ " . time);
+
+# An upload opened straight at the registry, for a block to close through the edge.
+our $Uploaded = "a blob uploaded through the edge $$ " . time;
+our $UploadedDigest = 'sha256:' . Digest::SHA::sha256_hex($Uploaded);
+our $Upload = RegistryCache::Registry::open_upload($Port, "e2e/uploaded-$$");
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -272,10 +278,23 @@ digest mismatch
 
 
 
-=== TEST 16: a mount the edge holds no source link for teaches nothing (never the client's word for a size)
+=== TEST 16: a mount the edge holds no source link for teaches the link from one HEAD the edge asks the registry afterwards (never the client's word for a size): the next HEAD is a HIT with the registry's headers
 --- request eval
 ["POST /v2/e2e/mounted-$$-b/blobs/uploads/?mount=$::Unseen&from=e2e/mount-source-$$", "HEAD /v2/e2e/mounted-$$-b/blobs/$::Unseen"]
 --- error_code eval
 [201, 200]
 --- response_headers eval
-["", "X-Cache-Status: MISS"]
+["", "X-Cache-Status: HIT\n" . main::registry_head("e2e/mount-source-$$", $::Unseen)]
+
+
+
+=== TEST 17: so does an upload through the edge of a body the edge does not keep (its closing PUT answered 201)
+(the upload was opened straight at the registry, above)
+--- request eval
+["PUT $::Upload&digest=$::UploadedDigest\n$::Uploaded", "HEAD /v2/e2e/uploaded-$$/blobs/$::UploadedDigest"]
+--- more_headers eval
+["Content-Type: application/octet-stream", ""]
+--- error_code eval
+[201, 200]
+--- response_headers eval
+["", "X-Cache-Status: HIT\nContent-Length: " . length($::Uploaded) . "\nDocker-Content-Digest: $::UploadedDigest"]

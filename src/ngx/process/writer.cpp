@@ -199,15 +199,14 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
     ngx_http_registry_cache_teach_tag(r, state, registry_cache::Lesson::record, tag);
 }
 
-void ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+bool ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                          const registry_cache::PushedBlob &pushed) noexcept {
     ngx_http_registry_cache_worker_t *w = state.cache->worker;
-    if (!state.lookup.may_record || w == nullptr || w->store == nullptr) return;
-    registry_cache::StoreWrite write;
+    if (!state.lookup.may_record || w == nullptr || w->store == nullptr) return true;  // nothing to learn
+    registry_cache::BlobDescriptor held;
+    bool known = false;
     try {
         const registry_cache::Digest digest = registry_cache::parse_digest(pushed.digest).digest;
-        registry_cache::BlobDescriptor held;
-        bool known = false;
         if (pushed.from.empty()) {
             // An upload: the body the edge keeps of the digest says its size; a blob is
             // answered as application/octet-stream, as distribution answers a HEAD of one.
@@ -228,12 +227,25 @@ void ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_regist
                 }
             }
         }
-        if (!known) return;
+    } catch (...) {
+        recording_failed(r, state);
+        return true;
+    }
+    if (known) ngx_http_registry_cache_teach_pushed_link(r, state, pushed.digest, held);
+    return known;
+}
+
+void ngx_http_registry_cache_teach_pushed_link(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                              std::string_view digest,
+                                              const registry_cache::BlobDescriptor &descriptor) noexcept {
+    if (!state.lookup.may_record) return;
+    registry_cache::StoreWrite write;
+    try {
         write.kind = registry_cache::StoreWrite::Kind::record;
         write.object = registry_cache::StoreWrite::Object::blob;
         write.repository.assign(state.asked.store_name);
-        write.digest = pushed.digest;
-        write.descriptor = held;
+        write.digest.assign(digest);
+        write.descriptor = descriptor;
         write.link.scope = scope_of(state);
         write.link.stored_at = static_cast<std::uint64_t>(ngx_time());
         write.descriptor.stored_at = write.link.stored_at;

@@ -35,10 +35,15 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
 
 // Queues what a push through the edge taught (registry_cache::learn_push): the blob's link in
 // the pushed repository, with the size and type of what the edge already holds of the digest
-// (the body it keeps, or the link of the mount's source in the same namespace); nothing when
-// it holds neither.
-void ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+// (the body it keeps, or the link of the mount's source in the same namespace). False when it
+// holds neither: then only the upstream can say (upstream/pushed_blob.cpp).
+bool ngx_http_registry_cache_teach_pushed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                          const registry_cache::PushedBlob &pushed) noexcept;
+
+// Queues a pushed blob's link in the request's repository, of `descriptor`'s size and type.
+void ngx_http_registry_cache_teach_pushed_link(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                              std::string_view digest,
+                                              const registry_cache::BlobDescriptor &descriptor) noexcept;
 
 // Queues a manifest by `digest`, with its verified `body`, in the request's repository.
 void ngx_http_registry_cache_teach_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,

@@ -251,7 +251,9 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         registry_cache::PushedBlob pushed;
         if (registry_cache::learn_push(state.asked.route, state.asked.method, ngx_http_registry_cache_view(r->args),
                                        answer, pushed)) {
-            ngx_http_registry_cache_teach_pushed(r, state, pushed);
+            if (!ngx_http_registry_cache_teach_pushed(r, state, pushed)) {
+                ngx_http_registry_cache_ask_pushed_size(r, state, pushed);
+            }
         }
         return NGX_OK;
     }

@@ -17,6 +17,10 @@ ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
 ngx_int_t ngx_http_registry_cache_pushed_manifest_init(ngx_conf_t *cf) noexcept;
 void ngx_http_registry_cache_learn_pushed_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                                    const registry_cache::UpstreamAnswer &answer) noexcept;
+// A blob pushed through the edge of a size the edge does not know (pushed_blob.cpp): one HEAD
+// of it in the pushed repository, in the background once the push is answered, teaches its link.
+void ngx_http_registry_cache_ask_pushed_size(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                                             const registry_cache::PushedBlob &pushed) noexcept;
 ngx_int_t ngx_http_registry_cache_error_page_init(ngx_conf_t *cf) noexcept;
 
 // Replaces the response about to be sent with `body` (JSON, copied) of `status`: its headers
