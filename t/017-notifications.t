@@ -24,10 +24,11 @@ open my $fh, '>', "$ENV{TEST_NGINX_CACHE_DIR}/notifications.secret" or die "$!";
 print {$fh} "s3cret-token\n";
 close $fh;
 
-# One event as the registry writes it.
+# One event as the registry writes it (at the time given, or the one below).
 sub event {
-    my ($action, $target) = @_;
-    return qq({"id":"e","timestamp":"2026-12-04T05:57:17.9Z","action":"$action","target":$target,)
+    my ($action, $target, $time) = @_;
+    $time //= "2026-12-04T05:57:17.9Z";
+    return qq({"id":"e","timestamp":"$time","action":"$action","target":$target,)
          . qq("request":{"id":"r","addr":"127.0.0.1:1","host":"127.0.0.1:$Port","method":"DELETE","useragent":"u"},)
          . qq("actor":{},"source":{"addr":"vm:$Port","instanceID":"i"}});
 }
@@ -40,6 +41,15 @@ our $PushTag = envelope(event('push', qq({"mediaType":"application/vnd.oci.image
     . qq("url":"http://r/v2/demo/hello/manifests/$ENV{TEST_NGINX_HELLO_MANIFEST}","tag":"1.0"})));
 our $PushBase = envelope(event('push', qq({"mediaType":"application/octet-stream","size":$BaseSize,"digest":"$Base",)
     . qq("length":$BaseSize,"repository":"demo/pushed","url":"http://r/v2/demo/pushed/blobs/$Base"})));
+# The same push at second S of a minute, and deletions of the blob and of its repository.
+sub push_base_at {
+    my ($s) = @_;
+    return envelope(event('push', qq({"mediaType":"application/octet-stream","size":$BaseSize,"digest":"$Base",)
+        . qq("length":$BaseSize,"repository":"demo/pushed","url":"http://r/v2/demo/pushed/blobs/$Base"}),
+        "2026-12-04T06:00:$s.5Z"));
+}
+our $DeleteBaseAt10 = envelope(event('delete', qq({"digest":"$Base","repository":"demo/pushed"}), "2026-12-04T06:00:10Z"));
+our $DeleteRepositoryAt30 = envelope(event('delete', qq({"repository":"demo/pushed"}), "2026-12-04T07:00:30+01:00"));
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -156,6 +166,24 @@ $::Accept
 [200, 200]
 --- response_headers eval
 ["", "X-Cache-Status: HIT\nContent-Length: $::BaseSize\nDocker-Content-Digest: $::Base"]
+
+
+
+=== TEST 7b: events out of order: a push older than a deletion of its blob, or of its repository, teaches nothing; a push after it does
+(a registry's instances behind one address each queue their own events; a batch refused is sent again later)
+--- pushed: 1
+--- request eval
+["POST /_notifications\n$::DeleteBaseAt10", "POST /_notifications\n" . main::push_base_at("09"), "HEAD /v2/demo/pushed/blobs/$::Base",
+ "POST /_notifications\n" . main::push_base_at(20), "HEAD /v2/demo/pushed/blobs/$::Base",
+ "POST /_notifications\n$::DeleteRepositoryAt30", "POST /_notifications\n" . main::push_base_at(25), "HEAD /v2/demo/pushed/blobs/$::Base",
+ "POST /_notifications\n" . main::push_base_at(40), "HEAD /v2/demo/pushed/blobs/$::Base"]
+--- more_headers eval
+["$::Json\n$::Token", "$::Json\n$::Token", "", "$::Json\n$::Token", "", "$::Json\n$::Token", "$::Json\n$::Token", "",
+ "$::Json\n$::Token", ""]
+--- error_code eval
+[200, 200, 404, 200, 200, 200, 200, 404, 200, 200]
+--- response_headers eval
+["", "", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT", "", "", "X-Cache-Status: MISS", "", "X-Cache-Status: HIT"]
 
 
 

@@ -23,7 +23,14 @@ struct RegistryEvent {
     std::string media_type;  // of a blob learned
     std::uint64_t size = 0;  // of a blob learned
     std::string host;        // the Host the registry was asked by (request.host), when printable
+    std::int64_t at = 0;     // its timestamp, nanoseconds since the epoch; deleted_at_unknown for a
+                             // deletion, pushed_at_unknown for a push, whose timestamp is unreadable
 };
+
+// An RFC 3339 time as distribution writes an event's ("2006-01-02T15:04:05.999999999Z07:00":
+// a fraction of up to nine digits, `Z` or an offset), in nanoseconds since the epoch; false
+// when it is not one (or out of 1970..2261).
+bool parse_event_time(std::string_view text, std::int64_t& nanoseconds) noexcept;
 
 // Reads the envelope. Events that change nothing the cache holds (pulls, a manifest pushed by
 // digest) are left out; events with an invalid repository, digest or tag are left out and

@@ -34,6 +34,14 @@ struct PurgeCount {
     std::uint64_t blob_bodies = 0;  // bodies on disk no longer linked anywhere
     std::uint64_t manifest_bodies = 0;  // manifests no longer linked anywhere
     std::uint64_t total() const noexcept { return blob_links + manifest_links + tags; }
+    PurgeCount& operator+=(const PurgeCount& more) noexcept {
+        blob_links += more.blob_links;
+        manifest_links += more.manifest_links;
+        tags += more.tags;
+        blob_bodies += more.blob_bodies;
+        manifest_bodies += more.manifest_bodies;
+        return *this;
+    }
 };
 
 // The JSON the purge answers with: {"purged":{"blob_links":1,...}}.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "registry_cache/deletions.h"
 #include "registry_cache/notifications.h"
 
 namespace registry_cache {
@@ -98,6 +99,71 @@ TEST(RegistryEvents, ABodyThatIsNoEnvelopeIsRefused) {
     }
     EXPECT_TRUE(read_registry_events(R"({"events":[]})", out, skipped, why));
     EXPECT_TRUE(out.empty());
+}
+
+TEST(RegistryEvents, EachEventCarriesItsTimeOrTheSafeSideOfUnknown) {
+    const std::string blob = R"({"mediaType":"application/octet-stream","size":1,"digest":")" + blob_digest +
+                             R"(","repository":"demo/n","url":"http://r/v2/demo/n/blobs/)" + blob_digest + "\"}";
+    std::string untimed_push = event("push", blob);
+    std::string untimed_delete = event("delete", R"({"digest":")" + blob_digest + R"(","repository":"demo/n"})");
+    for (std::string* e : {&untimed_push, &untimed_delete}) {
+        e->replace(e->find("2026-12-04T05:57:17.9Z"), 22, "yesterday at noon.....");
+    }
+    const auto events = read(envelope({event("push", blob), untimed_push, untimed_delete}));
+    ASSERT_EQ(events.size(), 3u);
+    std::int64_t at = 0;
+    ASSERT_TRUE(parse_event_time("2026-12-04T05:57:17.9Z", at));
+    EXPECT_EQ(events[0].at, at);
+    EXPECT_EQ(events[1].at, pushed_at_unknown);  // older than any deletion
+    EXPECT_EQ(events[2].at, deleted_at_unknown);  // newer than any push
+}
+
+TEST(EventTime, ReadsDistributionsRfc3339) {
+    std::int64_t ns = 0;
+    ASSERT_TRUE(parse_event_time("1970-01-01T00:00:00Z", ns));
+    EXPECT_EQ(ns, 0);
+    ASSERT_TRUE(parse_event_time("2026-12-04T05:57:17.123456789Z", ns));
+    EXPECT_EQ(ns, 1796363837123456789LL);
+    ASSERT_TRUE(parse_event_time("2026-12-04T06:57:17.5+01:00", ns));
+    EXPECT_EQ(ns, 1796363837500000000LL);
+    ASSERT_TRUE(parse_event_time("2026-12-04T05:27:17-00:30", ns));
+    EXPECT_EQ(ns, 1796363837000000000LL);
+    ASSERT_TRUE(parse_event_time("2024-02-29T00:00:00Z", ns));  // a leap day
+    for (const char* bad : {"", "2026-12-04", "2026-12-04T05:57:17", "2026-12-04 05:57:17Z", "2026-13-04T05:57:17Z",
+                            "2026-02-30T05:57:17Z", "2026-12-04T24:00:00Z", "2026-12-04T05:57:17.Z",
+                            "2026-12-04T05:57:17.1234567890Z", "2026-12-04T05:57:17Zjunk", "2026-12-04T05:57:17+0100",
+                            "1969-12-31T23:59:59Z", "2262-01-01T00:00:00Z", "+026-12-04T05:57:17Z",
+                            "1970-01-01T00:00:00+00:01"}) {
+        EXPECT_FALSE(parse_event_time(bad, ns)) << bad;
+    }
+}
+
+TEST(Deletions, APushOlderThanADeletionIsTold) {
+    DeletionMemory memory{};
+    EXPECT_FALSE(deleted_since(memory, 7, 100));
+    remember_deletion(memory, 7, 100);
+    EXPECT_TRUE(deleted_since(memory, 7, 99));   // pushed before the deletion: it stays deleted
+    EXPECT_TRUE(deleted_since(memory, 7, 100));
+    EXPECT_FALSE(deleted_since(memory, 7, 101));  // pushed again after it
+    EXPECT_FALSE(deleted_since(memory, 8, 0));
+    remember_deletion(memory, 7, 50);  // an older deletion of the same, out of order: the latest holds
+    EXPECT_TRUE(deleted_since(memory, 7, 100));
+    remember_deletion(memory, 7, 200);
+    EXPECT_TRUE(deleted_since(memory, 7, 150));
+    EXPECT_TRUE(deleted_since(memory, 7, pushed_at_unknown));
+    remember_deletion(memory, 9, deleted_at_unknown);
+    EXPECT_TRUE(deleted_since(memory, 9, 1LL << 62));
+    EXPECT_FALSE(deleted_since(memory, 0, 0));  // 0 is never a key
+}
+
+TEST(Deletions, TheOldestGoesWhenTheRingIsFull) {
+    DeletionMemory memory{};
+    for (std::uint64_t key = 1; key <= remembered_deletions; ++key) remember_deletion(memory, key, 10);
+    EXPECT_TRUE(deleted_since(memory, 1, 0));
+    remember_deletion(memory, remembered_deletions + 1, 10);
+    EXPECT_FALSE(deleted_since(memory, 1, 0));
+    EXPECT_TRUE(deleted_since(memory, 2, 0));
+    EXPECT_TRUE(deleted_since(memory, remembered_deletions + 1, 0));
 }
 
 }  // namespace

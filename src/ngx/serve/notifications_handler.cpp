@@ -8,6 +8,7 @@
 #include "process/process.h"
 #include "process/upstream_namespace.h"
 #include "reply/headers.h"
+#include "state/zone_lock.h"
 
 #include <openssl/crypto.h>
 
@@ -15,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "registry_cache/deletions.h"
+#include "registry_cache/flight.h"
 #include "registry_cache/notifications.h"
 #include "registry_cache/purge.h"
 #include "registry_cache/store.h"
@@ -71,6 +74,22 @@ std::vector<std::string> names_of(const registry_cache::RegistryEvent &e, std::s
     return names;
 }
 
+// Deletions remembered for events out of order (registry_cache/deletions.h): of a digest in
+// a repository, or (an empty digest) of the whole repository.
+void remember_deletion(ngx_http_registry_cache_t *cache, std::string_view name, std::string_view digest,
+                       std::int64_t at) noexcept {
+    ngx_http_registry_cache_zone_lock lock(cache);
+    registry_cache::remember_deletion(cache->sh->deletions, registry_cache::flight_key(name, digest), at);
+}
+
+bool deleted_since(ngx_http_registry_cache_t *cache, std::string_view name, std::string_view digest,
+                   std::int64_t at) noexcept {
+    ngx_http_registry_cache_zone_lock lock(cache);
+    const registry_cache::DeletionMemory &deletions = cache->sh->deletions;
+    return registry_cache::deleted_since(deletions, registry_cache::flight_key(name, digest), at) ||
+           registry_cache::deleted_since(deletions, registry_cache::flight_key(name, {}), at);
+}
+
 // Applies one event; false when the store failed (the registry then sends the batch again).
 bool apply(ngx_http_request_t *r, const ngx_http_registry_cache_loc_conf_t &rlcf, ngx_http_registry_cache_t *cache,
            const registry_cache::RegistryEvent &e, std::string_view ns, registry_cache::PurgeCount &count) {
@@ -83,6 +102,7 @@ bool apply(ngx_http_request_t *r, const ngx_http_registry_cache_loc_conf_t &rlcf
     switch (e.action) {
         case Action::forget_repository:
             target.kind = registry_cache::PurgeTarget::Kind::repository;
+            remember_deletion(cache, names.front(), {}, e.at);
             break;
         case Action::forget_tag:
             target.kind = registry_cache::PurgeTarget::Kind::tag;
@@ -92,14 +112,20 @@ bool apply(ngx_http_request_t *r, const ngx_http_registry_cache_loc_conf_t &rlcf
             target.digest = registry_cache::parse_digest(e.reference).digest;
             target.kind = registry_cache::PurgeTarget::Kind::manifest;
             if (!ngx_http_registry_cache_forget(r, cache, names, target, one)) return false;
-            count.manifest_links += one.manifest_links;
-            count.tags += one.tags;
-            count.manifest_bodies += one.manifest_bodies;
+            count += one;
+            one = {};
             target.kind = registry_cache::PurgeTarget::Kind::blob;
+            remember_deletion(cache, names.front(), e.reference, e.at);
             break;
         }
         case Action::learn_blob: {
             if (rlcf.notify_pushed == 0 || cache->worker == nullptr || cache->worker->store == nullptr) return true;
+            if (deleted_since(cache, names.front(), e.reference, e.at)) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "registry cache: notifications: a push of %s older than its deletion: ignored",
+                              e.reference.c_str());
+                return true;
+            }
             registry_cache::StoreWrite w;
             w.kind = registry_cache::StoreWrite::Kind::record;
             w.object = registry_cache::StoreWrite::Object::blob;
@@ -123,11 +149,7 @@ bool apply(ngx_http_request_t *r, const ngx_http_registry_cache_loc_conf_t &rlcf
         }
     }
     if (!ngx_http_registry_cache_forget(r, cache, names, target, one)) return false;
-    count.blob_links += one.blob_links;
-    count.manifest_links += one.manifest_links;
-    count.tags += one.tags;
-    count.blob_bodies += one.blob_bodies;
-    count.manifest_bodies += one.manifest_bodies;
+    count += one;
     return true;
 }
 

@@ -9,6 +9,7 @@
 #include "registry_cache/auth/credential_memory.h"
 #include "registry_cache/auth/token.h"
 #include "registry_cache/auth/upstream_token.h"
+#include "registry_cache/deletions.h"
 #include "registry_cache/flight.h"
 #include "registry_cache/metrics.h"
 
@@ -27,6 +28,8 @@ struct ngx_http_registry_cache_shctx_t {
     REGISTRY_CACHE_COUNTERS(NGX_HTTP_REGISTRY_CACHE_SH_COUNTER)
 #undef NGX_HTTP_REGISTRY_CACHE_SH_COUNTER
     registry_cache::FlightTable flights;  // under the zone's lock (process/flight.cpp)
+    // Deletions the registry notified lately, under the zone's lock (serve/notifications_handler.cpp).
+    registry_cache::DeletionMemory deletions;
     // Mirror mode's upstream tokens, under the zone's lock (upstream/upstream_token.cpp):
     // allocated from the zone when first needed; null until then, or if it did not fit.
     registry_cache::auth::UpstreamTokenTable *tokens;
