@@ -27,9 +27,8 @@ struct RegistryEvent {
                              // deletion, pushed_at_unknown for a push, whose timestamp is unreadable
 };
 
-// An RFC 3339 time as distribution writes an event's ("2006-01-02T15:04:05.999999999Z07:00":
-// a fraction of up to nine digits, `Z` or an offset), in nanoseconds since the epoch; false
-// when it is not one (or out of 1970..2261).
+// An event's RFC 3339 timestamp in nanoseconds since the epoch; false when it is not one, or
+// out of what nanoseconds since the epoch hold (1970 to April 2262).
 bool parse_event_time(std::string_view text, std::int64_t& nanoseconds) noexcept;
 
 // Reads the envelope. Events that change nothing the cache holds (pulls, a manifest pushed by

@@ -8,10 +8,12 @@
 #include <string>
 
 #include "registry_cache/auth/upstream_token.h"
+#include "registry_cache/rfc3339.h"
 
 namespace {
 
 using namespace registry_cache::auth;
+using registry_cache::parse_rfc3339;
 
 constexpr std::int64_t now = 1'800'000'000;  // 2027-01-15T08:00:00Z
 

@@ -36,9 +36,6 @@ struct TokenAnswer {
 // of that life, at most a minute, so that a token is never sent in its last seconds.
 bool read_token_answer(std::string_view json, std::int64_t now, TokenAnswer& out, std::string& why);
 
-// Seconds since the epoch of an RFC 3339 date-time (`2006-01-02T15:04:05.999Z`, `+01:00`).
-bool parse_rfc3339(std::string_view text, std::int64_t& out) noexcept;
-
 inline constexpr std::size_t upstream_token_slots = 32;
 
 struct UpstreamTokenSlot {

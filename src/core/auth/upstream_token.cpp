@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <ctime>
 
 #include "registry_cache/auth/json.h"
+#include "registry_cache/rfc3339.h"
 
 namespace registry_cache::auth {
 
@@ -96,16 +96,6 @@ UpstreamTokenSlot* slot_for(UpstreamTokenTable& table, std::string_view key, std
     return best;
 }
 
-bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) noexcept {
-    if (at + n > s.size()) return false;
-    out = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        out = out * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
 }  // namespace
 
 std::string pull_scope(std::string_view repository) {
@@ -121,43 +111,6 @@ std::string upstream_token_key(std::string_view realm, std::string_view scope) {
     key += '\0';
     key.append(scope);
     return key;
-}
-
-bool parse_rfc3339(std::string_view s, std::int64_t& out) noexcept {
-    int year, month, day, hour, minute, second;
-    if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
-        !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, hour) || s[13] != ':' ||
-        !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second)) {
-        return false;
-    }
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return false;
-    std::size_t at = 19;
-    if (at < s.size() && s[at] == '.') {
-        ++at;
-        const std::size_t from = at;
-        while (at < s.size() && s[at] >= '0' && s[at] <= '9') ++at;
-        if (at == from) return false;
-    }
-    std::int64_t offset = 0;
-    if (at + 1 == s.size() && (s[at] == 'Z' || s[at] == 'z')) {
-        at += 1;
-    } else if (at + 6 == s.size() && (s[at] == '+' || s[at] == '-') && s[at + 3] == ':') {
-        int oh, om;
-        if (!digits(s, at + 1, 2, oh) || !digits(s, at + 4, 2, om) || oh > 23 || om > 59) return false;
-        offset = (s[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-        at += 6;
-    } else {
-        return false;
-    }
-    struct tm tm {};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    out = static_cast<std::int64_t>(timegm(&tm)) - offset;
-    return true;
 }
 
 bool read_token_answer(std::string_view text, std::int64_t now, TokenAnswer& out, std::string& why) {
