@@ -2,7 +2,8 @@
 # What a push through the edge teaches, and an operator's purge of it, with a real client:
 # skopeo pushes an image through an edge that keeps blob bodies; the manifest it pushed is then
 # answered by the edge (learned from the bytes that passed, the registry's 201 naming their
-# digest), before any pull. A purge of the repository forgets it all, counted; the next pull
+# digest), before any pull, and so are HEADs of its blobs (whose size the edge, keeping no
+# body of them, learned from one HEAD of its own to the registry after each upload). A purge of the repository forgets it all, counted; the next pull
 # asks the registry again and gets the same bytes.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -30,6 +31,12 @@ check "skopeo pushes $REPO:3.0 through the edge" \
 pushed_manifest_held() { test "$(manifest_status)" = "200 HIT"; }
 check "the pushed manifest is answered by the edge before any pull" wait_for pushed_manifest_held
 check "with the bytes pushed" cmp -s "$T/manifest" "$(layout_blob "$T/src" "$DIGEST")"
+blob_status() { curl -s -o /dev/null -I -w '%{http_code} %header{x-cache-status} %header{content-length}' "http://$EDGE/v2/$REPO/blobs/$1"; }
+for blob in $(jq -r '.config.digest, .layers[].digest' "$(layout_blob "$T/src" "$DIGEST")"); do
+    size=$(stat -c %s "$(layout_blob "$T/src" "$blob")")
+    blob_held() { test "$(blob_status "$blob")" = "200 HIT $size"; }
+    check "a HEAD of the pushed blob $blob is answered by the edge, of its size" wait_for blob_held
+done
 
 purge=$(curl -s -X DELETE -w ' %{http_code}' "http://$EDGE/purge/$REPO")
 like "$purge" '^\{"purged":\{"blob_links":[0-9]+,"manifest_links":1,.* 200$' "a purge of the repository forgets its manifest"
