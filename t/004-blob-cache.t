@@ -7,6 +7,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use RegistryCache::Registry;
 use File::Path qw(remove_tree);
 use HTTP::Tiny;
@@ -59,20 +60,9 @@ our $Upload = RegistryCache::Registry::open_upload($Port, "e2e/uploaded-$$");
 add_block_preprocessor(sub {
     my $block = shift;
     my $upstream = $block->dead_upstream ? '127.0.0.1:1' : "127.0.0.1:$Port";
-    $block->set_value(http_config => <<_EOC_) unless defined $block->http_config;
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/blob-cache zone=edge:1m max_size=16m;
-_EOC_
-    $block->set_value(config => <<_EOC_) unless defined $block->config;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass \@registry;
-    }
-    location \@registry {
-        proxy_pass http://$upstream;
-        proxy_set_header Host \$http_host;
-    }
-_EOC_
+    $block->set_value(http_config => edge_http(dir => 'blob-cache')) unless defined $block->http_config;
+    $block->set_value(config => edge_config(upstream => $upstream, upstream_config => 'proxy_set_header Host $http_host;'))
+        unless defined $block->config;
 });
 
 no_shuffle();

@@ -8,6 +8,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use File::Path qw(remove_tree make_path);
 
 our $Layer = $ENV{TEST_NGINX_HELLO_LAYER};
@@ -39,22 +40,8 @@ sub all_lines {
 add_block_preprocessor(sub {
     my $block = shift;
     my $path = $block->cache_path // 'planted';
-    $block->set_value(http_config => <<_EOC_);
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/$path zone=edge:1m max_size=16m;
-_EOC_
-    $block->set_value(config => <<'_EOC_');
-    add_header X-Cache-Status $registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass @registry;
-    }
-    location @registry {
-        proxy_pass http://127.0.0.1:$TEST_NGINX_REGISTRY_PORT;
-    }
-    location = /metrics {
-        registry_cache_metrics;
-    }
-_EOC_
+    $block->set_value(http_config => edge_http(dir => $path));
+    $block->set_value(config => edge_config(upstream => '127.0.0.1:$TEST_NGINX_REGISTRY_PORT', metrics => 1));
 });
 
 no_shuffle();

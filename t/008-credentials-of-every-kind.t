@@ -12,6 +12,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use File::Path qw(remove_tree);
 
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
@@ -22,19 +23,8 @@ remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/credentials-*");
 add_block_preprocessor(sub {
     my $block = shift;
     my $cache = lc($block->name =~ s/\W+/-/gr);
-    $block->set_value(http_config => <<_EOC_) unless defined $block->http_config;
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/credentials-$cache zone=edge:1m max_size=16m;
-_EOC_
-    $block->set_value(config => <<_EOC_) unless defined $block->config;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass \@registry;
-    }
-    location \@registry {
-        proxy_pass http://127.0.0.1:$Port;
-    }
-_EOC_
+    $block->set_value(http_config => edge_http(dir => "credentials-$cache")) unless defined $block->http_config;
+    $block->set_value(config => edge_config(upstream => "127.0.0.1:$Port")) unless defined $block->config;
 });
 
 no_shuffle();

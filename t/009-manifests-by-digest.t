@@ -10,6 +10,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use File::Path qw(remove_tree);
 
 our $Port = $ENV{TEST_NGINX_REGISTRY_PORT} or die "TEST_NGINX_REGISTRY_PORT is not set";
@@ -30,23 +31,9 @@ add_block_preprocessor(sub {
     my $block = shift;
     my $cache = lc($block->name =~ s/\W+/-/gr);
     my $limit = $block->manifest_max_size // '4m';
-    $block->set_value(http_config => <<_EOC_);
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/manifests-$cache zone=edge:1m max_size=16m;
-_EOC_
-    $block->set_value(config => <<_EOC_);
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass \@registry;
-        registry_cache_manifest_max_size $limit;
-    }
-    location \@registry {
-        proxy_pass http://127.0.0.1:$Port;
-    }
-    location = /metrics {
-        registry_cache_metrics;
-    }
-_EOC_
+    $block->set_value(http_config => edge_http(dir => "manifests-$cache"));
+    $block->set_value(config => edge_config(upstream => "127.0.0.1:$Port", metrics => 1,
+                                            v2 => "registry_cache_manifest_max_size $limit;"));
 });
 
 no_shuffle();

@@ -10,6 +10,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use File::Path qw(remove_tree);
 use Digest::SHA ();
 
@@ -41,23 +42,10 @@ add_block_preprocessor(sub {
     my $ttl = $block->tag_ttl // '1h';
     my $stale = $block->use_stale // 'off';
     my $upstream = $block->dead_upstream ? '127.0.0.1:1' : "127.0.0.1:$Port";
-    $block->set_value(http_config => <<_EOC_);
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/tags-$cache zone=edge:1m max_size=16m;
-_EOC_
-    $block->set_value(config => <<_EOC_);
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass \@registry;
-        registry_cache_tag_ttl $ttl;
-        registry_cache_use_stale $stale;
-    }
-    location \@registry {
-        proxy_pass http://$upstream;
-    }
-    location = /metrics {
-        registry_cache_metrics;
-    }
+    $block->set_value(http_config => edge_http(dir => "tags-$cache"));
+    $block->set_value(config => edge_config(upstream => $upstream, metrics => 1,
+                                            v2 => "registry_cache_tag_ttl $ttl;\nregistry_cache_use_stale $stale;",
+                                            more => <<_EOC_));
     # To move tags upstream behind the edge's back.
     location /direct/ {
         proxy_pass http://127.0.0.1:$Port/;

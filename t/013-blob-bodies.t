@@ -13,6 +13,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use RegistryCache::Registry;
 use RegistryCache::LyingUpstream;
 use File::Path qw(remove_tree);
@@ -99,22 +100,9 @@ add_block_preprocessor(sub {
         }
     }
     $block->set_value(main_config => "thread_pool verify threads=2;");
-    $block->set_value(http_config => <<_EOC_);
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/bodies-$cache zone=edge:1m max_size=16m blobs_max_size=$cap;
-_EOC_
-    $block->set_value(config => <<_EOC_);
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass \@registry;
-        registry_cache_verify threads=verify;
-    }
-    location \@registry {
-        proxy_pass http://$upstream;
-    }
-    location = /metrics {
-        registry_cache_metrics;
-    }
+    $block->set_value(http_config => edge_http(dir => "bodies-$cache", params => "blobs_max_size=$cap"));
+    $block->set_value(config => edge_config(upstream => $upstream, v2 => 'registry_cache_verify threads=verify;',
+                                            metrics => 1, more => <<'_EOC_'));
     location /purge/ {
         registry_cache edge;
         registry_cache_purge;

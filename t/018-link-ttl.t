@@ -11,6 +11,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use RegistryCache::Registry;
 use File::Path qw(remove_tree);
 
@@ -32,33 +33,24 @@ our $Down = "X-Upstream-Down: 1";
 add_block_preprocessor(sub {
     my $block = shift;
     $block->set_value(main_config => "thread_pool verify threads=2;") unless defined $block->main_config;
-    $block->set_value(http_config => <<_EOC_) unless defined $block->http_config;
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/link-ttl zone=edge:1m max_size=16m blobs_max_size=64m;
+    $block->set_value(http_config => edge_http(dir => 'link-ttl', params => 'blobs_max_size=64m', http => <<_EOC_))
     map \$http_x_upstream_down \$registry_port {
         ""      $Port;
         default 1;
     }
 _EOC_
-    $block->set_value(config => <<_EOC_) unless defined $block->config;
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass \@registry;
-        registry_cache_link_ttl 3s;
-        registry_cache_tag_ttl 1h;
-        registry_cache_use_stale error;
-        registry_cache_verify threads=verify;
-    }
-    location \@registry {
-        proxy_pass http://127.0.0.1:\$registry_port;
-    }
+        unless defined $block->http_config;
+    $block->set_value(config => edge_config(upstream => '127.0.0.1:$registry_port', metrics => 1, v2 => <<'_V2_', more => <<_EOC_))
+registry_cache_link_ttl 3s;
+registry_cache_tag_ttl 1h;
+registry_cache_use_stale error;
+registry_cache_verify threads=verify;
+_V2_
     location /direct/ {
         proxy_pass http://127.0.0.1:$Port/;
     }
-    location = /metrics {
-        registry_cache_metrics;
-    }
 _EOC_
+        unless defined $block->config;
 });
 
 no_shuffle();
