@@ -20,7 +20,7 @@ our $Config = $ENV{TEST_NGINX_HELLO_CONFIG};
 our $Layer = $ENV{TEST_NGINX_HELLO_LAYER};
 our $Manifest = $ENV{TEST_NGINX_HELLO_MANIFEST};
 our $Accept = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json";
-remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/link-ttl");
+remove_tree("$ENV{TEST_NGINX_CACHE_DIR}/link-ttl", "$ENV{TEST_NGINX_CACHE_DIR}/link-ttl-mirror");
 
 # A blob and a manifest of their own in e2e/link-ttl, pushed straight to the registry (new
 # ones each run), to be deleted behind the edge's back.
@@ -32,22 +32,29 @@ our $Down = "X-Upstream-Down: 1";
 # The cache keeps blob bodies; a request with X-Upstream-Down finds the upstream refusing.
 add_block_preprocessor(sub {
     my $block = shift;
+    # A block with --- mirror: the same in mirror mode (the edge's own token upstream), in a
+    # cache of its own.
+    my $mirror = $block->mirror;
     $block->set_value(main_config => "thread_pool verify threads=2;") unless defined $block->main_config;
-    $block->set_value(http_config => edge_http(dir => 'link-ttl', params => 'blobs_max_size=64m', http => <<_EOC_))
+    $block->set_value(http_config => edge_http(dir => $mirror ? 'link-ttl-mirror' : 'link-ttl',
+                                               params => 'blobs_max_size=64m', http => <<_EOC_))
     map \$http_x_upstream_down \$registry_port {
         ""      $Port;
         default 1;
     }
 _EOC_
         unless defined $block->http_config;
-    $block->set_value(config => edge_config(upstream => '127.0.0.1:$registry_port', metrics => 1, v2 => <<'_V2_', more => <<_EOC_))
-registry_cache_link_ttl 3s;
-registry_cache_tag_ttl 1h;
-registry_cache_use_stale error;
-registry_cache_verify threads=verify;
-_V2_
+    my $v2 = "registry_cache_link_ttl 3s;\nregistry_cache_tag_ttl 1h;\nregistry_cache_use_stale error;\n"
+           . "registry_cache_verify threads=verify;\n";
+    $v2 .= "registry_cache_upstream_auth on;\nregistry_cache_token_pass /_token;\n" if $mirror;
+    $block->set_value(config => edge_config(upstream => '127.0.0.1:$registry_port', metrics => 1, v2 => $v2, more => <<_EOC_))
     location /direct/ {
         proxy_pass http://127.0.0.1:$Port/;
+    }
+    location = /_token {
+        internal;
+        default_type application/json;
+        return 200 '{"token":"edge.token","expires_in":300}';
     }
 _EOC_
         unless defined $block->config;
@@ -169,6 +176,53 @@ $::Down
 X-Cache-Status: MISS
 --- error_log
 connect() failed
+
+
+
+=== TEST 3e: a client naming the digest in If-None-Match but not the manifest's type in Accept is not revalidated (the HEAD would carry that Accept, which the registry answers 404): its request goes upstream, and nothing is forgotten; one naming the type is revalidated
+--- request eval
+["GET /v2/e2e/link-ttl/manifests/$::KeptManifest", "GET /v2/e2e/link-ttl/manifests/$::KeptManifest", "GET /metrics"]
+--- more_headers eval
+["If-None-Match: \"$::KeptManifest\"\nAccept: application/vnd.docker.distribution.manifest.v2+json", $::Accept, ""]
+--- error_code eval
+[304, 200, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: REVALIDATED", ""]
+--- response_body_like eval
+["", "", qr/cleared_total\{cache="edge"\} 0\n/]
+
+
+
+=== TEST 5: mirror mode: learn a manifest by digest, a blob body and a tag
+--- mirror: 1
+--- request eval
+["GET /v2/e2e/link-ttl/manifests/$::KeptManifest", "GET /v2/demo/hello/blobs/$::Layer", "GET /v2/demo/hello/manifests/1.0"]
+--- more_headers eval
+[$::Accept, "", $::Accept]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS"]
+--- wait: 3.1
+
+
+
+=== TEST 5b: past the TTL, what the edge's token revalidated is renewed for every client (the HEAD was the edge's, not a client's credential): REVALIDATED once, then HIT
+(a HEAD of a blob in each repository first, which goes upstream whole and fetches the edge's token for its scope: a revalidation uses only a token at hand)
+--- mirror: 1
+--- request eval
+["HEAD /v2/e2e/link-ttl/blobs/$::Doomed", "HEAD /v2/demo/hello/blobs/$::Config",
+ "GET /v2/e2e/link-ttl/manifests/$::KeptManifest", "GET /v2/e2e/link-ttl/manifests/$::KeptManifest",
+ "GET /v2/demo/hello/blobs/$::Layer", "GET /v2/demo/hello/blobs/$::Layer",
+ "GET /v2/demo/hello/manifests/1.0", "GET /v2/demo/hello/manifests/1.0"]
+--- more_headers eval
+["", "", $::Accept, $::Accept, "", "", $::Accept, $::Accept]
+--- error_code eval
+[404, 200, 200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: MISS",
+ "X-Cache-Status: REVALIDATED", "X-Cache-Status: HIT", "X-Cache-Status: REVALIDATED", "X-Cache-Status: HIT",
+ "X-Cache-Status: REVALIDATED", "X-Cache-Status: HIT"]
 
 
 

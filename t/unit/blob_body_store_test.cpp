@@ -2,6 +2,8 @@
 // body answers only where its link does), forgotten, and counted once each in the total
 // that holds blobs_max_size.
 #include <gtest/gtest.h>
+
+#include "temp_store.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -42,38 +44,10 @@ StoreWrite body(const std::string& digest, std::uint64_t size,
     return w;
 }
 
-class BlobBodyStoreTest : public ::testing::Test {
+class BlobBodyStoreTest : public TempStoreTest {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "registry-cache-bodies-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-        StoreOptions options;
-        options.directory = dir_.string();
-        options.map_size = 4u << 20;
-        options.max_readers = 8;
-        std::string error;
-        store_ = Store::open(options, error);
-        if (!store_) throw std::runtime_error("open failed: " + error);
-    }
-    void TearDown() override {
-        store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    void commit(const std::vector<StoreWrite>& batch) {
-        std::string error;
-        ASSERT_TRUE(store_->commit(batch, error)) << error;
-    }
-    StoreStats stats() {
-        StoreStats s;
-        std::string error;
-        EXPECT_TRUE(store_->stats(s, error)) << error;
-        return s;
-    }
+    BlobBodyStoreTest() { options_.map_size = 4u << 20; }
 
-    fs::path dir_;
-    std::unique_ptr<Store> store_;
 };
 
 TEST_F(BlobBodyStoreTest, ABodyAnswersWhereItsLinkDoes) {

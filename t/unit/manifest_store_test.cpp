@@ -2,6 +2,8 @@
 // same scope rules as blobs, a body never kept under a digest it does not hash to, and tags
 // that name a manifest and are read with it.
 #include <gtest/gtest.h>
+
+#include "temp_store.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -83,25 +85,8 @@ StoreWrite untag(std::string repository, std::string tag) {
     return w;
 }
 
-class ManifestStoreTest : public ::testing::Test {
+class ManifestStoreTest : public TempStoreTest {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "registry-cache-manifests-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-        options_.directory = dir_.string();
-        options_.map_size = 16u << 20;
-        options_.max_readers = 8;
-        std::string error;
-        store_ = Store::open(options_, error);
-        if (!store_) throw std::runtime_error("open failed: " + error);
-    }
-
-    void TearDown() override {
-        store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
 
     bool commit(const std::vector<StoreWrite>& batch, std::string* why = nullptr) {
         std::string error;
@@ -117,12 +102,6 @@ protected:
         return found;
     }
 
-    StoreStats stats() {
-        StoreStats s;
-        std::string error;
-        EXPECT_TRUE(store_->stats(s, error)) << error;
-        return s;
-    }
 
     // Fills the map with blob links until eviction runs, over 40 manifests of `repository`.
     void evicts_bodies_with_their_last_link(const std::string& repository) {
@@ -158,9 +137,6 @@ protected:
         EXPECT_EQ(find(repository, body_of(139)).status, LookupStatus::hit);
     }
 
-    fs::path dir_;
-    StoreOptions options_;
-    std::unique_ptr<Store> store_;
 };
 
 TEST_F(ManifestStoreTest, ARecordedManifestIsFoundWithItsBodyAndType) {

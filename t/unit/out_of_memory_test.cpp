@@ -3,6 +3,8 @@
 // the hit path allocates nothing at all.
 #include <gtest/gtest.h>
 
+#include "temp_store.h"
+
 #include <stdlib.h>
 
 #include <filesystem>
@@ -129,25 +131,8 @@ TEST(OutOfMemory, DecisionsOnTheRequestPathAllocateNothing) {
     EXPECT_EQ(alloc_failure::count(), 0u);
 }
 
-class StoreOutOfMemory : public ::testing::Test {
+class StoreOutOfMemory : public TempStoreTest {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "registry-cache-oom-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-        StoreOptions options;
-        options.directory = dir_.string();
-        options.map_size = 16u << 20;
-        std::string error;
-        store_ = Store::open(options, error);
-        ASSERT_NE(store_, nullptr) << error;
-    }
-    void TearDown() override {
-        store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
     StoreWrite write_for(const std::string& repository) {
         StoreWrite w;
         w.repository = repository;
@@ -161,8 +146,6 @@ protected:
         return store_->lookup(repository, parse_digest(digest_a).digest).status;
     }
 
-    fs::path dir_;
-    std::unique_ptr<Store> store_;
 };
 
 TEST_F(StoreOutOfMemory, ALookupAllocatesNothing) {

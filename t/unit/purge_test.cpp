@@ -2,6 +2,8 @@
 // longer linked anywhere), per namespace, and nothing else.
 #include <gtest/gtest.h>
 
+#include "temp_store.h"
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -68,26 +70,8 @@ std::string manifest_body(int n) {
            std::to_string(n) + "}";
 }
 
-class PurgeStoreTest : public ::testing::Test {
+class PurgeStoreTest : public TempStoreTest {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "registry-cache-purge-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-        StoreOptions options;
-        options.directory = dir_.string();
-        options.map_size = 16u << 20;
-        options.max_readers = 8;
-        std::string error;
-        store_ = Store::open(options, error);
-        ASSERT_NE(store_, nullptr) << error;
-    }
-    void TearDown() override {
-        store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-
     static StoreWrite blob(const std::string& repository, const std::string& digest) {
         StoreWrite w;
         w.object = StoreWrite::Object::blob;
@@ -127,10 +111,6 @@ protected:
         w.link.stored_at = 1700000000;
         return w;
     }
-    void commit(const std::vector<StoreWrite>& batch) {
-        std::string error;
-        ASSERT_TRUE(store_->commit(batch, error)) << error;
-    }
     PurgeCount purge(const std::vector<std::string>& repositories, const std::string& path,
                      std::vector<std::string>* bodies = nullptr) {
         PurgeTarget target;
@@ -145,15 +125,7 @@ protected:
     LookupStatus link(const std::string& repository, const std::string& digest) {
         return store_->lookup(repository, parse_digest(digest).digest).status;
     }
-    StoreStats stats() {
-        StoreStats s;
-        std::string error;
-        EXPECT_TRUE(store_->stats(s, error)) << error;
-        return s;
-    }
 
-    fs::path dir_;
-    std::unique_ptr<Store> store_;
 };
 
 TEST_F(PurgeStoreTest, ABlobGoesFromItsRepositoryAndItsBodyOnlyWithItsLastLink) {

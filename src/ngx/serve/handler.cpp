@@ -224,10 +224,14 @@ bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcep
 // bytes for it (request smuggling); it goes upstream as it is. In mirror mode the HEAD
 // carries the edge's token, which must be at hand: a request that finds none goes upstream
 // whole and fetches it there.
+// Who asks is judged here, before the edge's token is set on the request: what the HEAD
+// teaches in mirror mode is the edge's to share (a token taken for the client's credential
+// would leave every public link and tag it renews as it was, past its TTL for ever).
 bool may_ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                   ngx_http_registry_cache_request_t &judged) {
-    return !ngx_http_registry_cache_declares_body(r) &&
-           (!rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged));
+    if (ngx_http_registry_cache_declares_body(r)) return false;
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+    return !rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged);
 }
 
 // A GET of a blob where bodies are kept: answered from the store's disk when the link of this
@@ -237,10 +241,12 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
                            ngx_http_registry_cache_request_t &judged) {
     registry_cache::BodyLookup found;
     judged.lookup.status = read_body(r, judged, found);
+    // Who asks, for a miss (ngx_http_registry_cache_body_miss), judged before anything
+    // else is set on the request (the edge's token in mirror mode).
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     // Past registry_cache_link_ttl, a body on disk is worth one HEAD: the upstream's
     // confirmation spares fetching it whole.
     if (judged.lookup.expired && found.body_status == LookupStatus::hit && may_ask_head(r, rlcf, judged)) {
-        judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
         return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
     }
     if (judged.lookup.status == status_t::hit) {
@@ -274,11 +280,12 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
         // is judged against the client's Accept.
         std::string_view digest = registry_cache::digest_text(judged.asked.route);
         const bool not_modified = if_none_match_names(r, digest);
-        const bool answerable =
-            not_modified || registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept_of(r));
-        // Past registry_cache_link_ttl: one HEAD upstream says whether it still is.
-        if (answerable && judged.lookup.expired && may_ask_head(r, rlcf, judged)) {
-            judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+        const bool accepted = registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept_of(r));
+        const bool answerable = not_modified || accepted;
+        // Past registry_cache_link_ttl: one HEAD upstream says whether it still is. Only for
+        // a client that names the type held: the HEAD carries its Accept, and distribution
+        // answers one that does not with a 404, which would forget a link that is there.
+        if (accepted && judged.lookup.expired && may_ask_head(r, rlcf, judged)) {
             return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
         }
         if (answerable && judged.lookup.status == status_t::hit) {
@@ -360,7 +367,6 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             // One HEAD upstream says whether the tag still names what is held (for a client's
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
             // answered with what is held).
-            judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
             return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
         }
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: tag held, but %s",
@@ -512,7 +518,6 @@ ngx_int_t ngx_http_registry_cache_body_miss(ngx_http_request_t *r, ngx_http_regi
     if (state.lookup.status != status_t::error) {  // a store error stays one: no flight for it
         state.lookup.status = status_t::miss;
     }
-    state.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     return miss(r, rlcf, state);

@@ -38,24 +38,25 @@ namespace {
 bool unconditional_headers(ngx_http_request_t *sr) noexcept {
     static constexpr std::string_view dropped[] = {"If-None-Match", "If-Modified-Since", "If-Match",
                                                    "If-Unmodified-Since", "If-Range", "Range"};
-    ngx_list_t headers;
-    if (ngx_list_init(&headers, sr->pool, 8, sizeof(ngx_table_elt_t)) != NGX_OK) {
+    // The client's list, read through a copy of its head (its parts stay the client's); the
+    // HEAD's own is made in place, so that its `last` points into the request, not here.
+    const ngx_list_t client = sr->headers_in.headers;
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 8, sizeof(ngx_table_elt_t)) != NGX_OK) {
         return false;
     }
-    for (const ngx_list_part_t *part = &sr->headers_in.headers.part; part != nullptr; part = part->next) {
+    for (const ngx_list_part_t *part = &client.part; part != nullptr; part = part->next) {
         const auto *h = static_cast<const ngx_table_elt_t *>(part->elts);
         for (ngx_uint_t i = 0; i < part->nelts; i++) {
             bool drop = false;
             for (std::string_view name : dropped) drop = drop || ngx_http_registry_cache_is_named(h[i], name);
             if (drop) continue;
-            auto *kept = static_cast<ngx_table_elt_t *>(ngx_list_push(&headers));
+            auto *kept = static_cast<ngx_table_elt_t *>(ngx_list_push(&sr->headers_in.headers));
             if (kept == nullptr) {
                 return false;
             }
             *kept = h[i];
         }
     }
-    sr->headers_in.headers = headers;
     sr->headers_in.if_none_match = nullptr;
     sr->headers_in.if_modified_since = nullptr;
     sr->headers_in.if_match = nullptr;
