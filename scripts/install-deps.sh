@@ -14,8 +14,9 @@ packages=(
     libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar xxd coreutils
     # the token service of the tests (Debian's /usr/bin/python3)
     python3-jwt python3-cryptography
-    # promtool, which checks the metrics exposition
-    prometheus
+    # promtool, which checks the metrics exposition and the example alerts; YAML for the
+    # check of the metric names the example dashboard and alerts use
+    prometheus python3-yaml
     # libFuzzer and the sanitizers (make fuzz), and valgrind for the unit tests
     clang libclang-rt-14-dev valgrind
 )

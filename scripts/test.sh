@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: every layer of tests, against one real registry that this script starts on a
 # free loopback port, seeds with the demo images, and stops on exit.
-#   1. unit tests of the core (GoogleTest, ctest)
+#   1. unit tests of the core (GoogleTest, ctest), with the checks of the exposition and of
+#      the example dashboard and alerts (promtool, scripts/check-monitoring.sh)
 #   2. t/*.t, Test::Nginx::Socket blocks run against stock /usr/sbin/nginx with the module
 #   3. t/e2e/*.t, skopeo pulling and pushing images through an edge
 #   4. the module built from a full nginx source tree with --with-compat, loaded by stock nginx
