@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Checks that every metric a PromQL expression of the Grafana dashboard or of the alerting
-rules names is one the module exports, so that a typo or a renamed metric fails instead of
-drawing an empty panel or an alert that can never fire.
+rules names is one the module exports, and every label value it selects one the module
+exports too, so that a typo or a renamed metric fails instead of drawing an empty panel or
+an alert that can never fire.
 
 usage: check_metric_names.py <exposition file> <dashboard.json> <alerts.yml>
 Also writes, to stdout, the dashboard's expressions as a rule file (Grafana's variables
@@ -18,16 +19,38 @@ KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ign
             "group_left", "group_right", "inf", "nan"}
 
 
-def exported_names(path):
-    names = set()
+def exported(path):
+    """The families of the exposition, and the (metric, label, value) of its samples."""
+    names, labels = set(), set()
     with open(path) as f:
         for line in f:
             m = re.match(r"# TYPE (\S+) \S+$", line)
             if m:
                 names.add(m.group(1))
+                continue
+            m = re.match(r"(\w+)\{(.*)\} \S+$", line)
+            if m:
+                for label, value in re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)):
+                    labels.add((m.group(1), label, value))
     if not names:
         sys.exit(f"{path}: no metric families: did metrics_sample fail?")
-    return names
+    return names, labels
+
+
+def unknown_label_values(expr, labels):
+    """Matchers of an expression's metrics that select a label value the module never
+    exports (result="revalidatd"): such a query draws nothing. The cache label's values are
+    the operator's, and a regex is checked only when it is a plain list of alternatives."""
+    wrong = []
+    for metric, matchers in re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}", expr):
+        for label, op, value in re.findall(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"', matchers):
+            if label == "cache" or op not in ("=", "=~"):
+                continue
+            values = value.split("|") if op == "=~" else [value]
+            if op == "=~" and not all(re.fullmatch(r"\w+", v) for v in values):
+                continue
+            wrong += [f'{metric}{{{label}="{v}"}}' for v in values if (metric, label, v) not in labels]
+    return wrong
 
 
 def metric_names(expr):
@@ -55,7 +78,7 @@ def grafana_to_promql(expr):
 
 def main():
     exposition, dashboard_path, rules_path = sys.argv[1:4]
-    exported = exported_names(exposition)
+    exported_names, exported_labels = exported(exposition)
     with open(dashboard_path) as f:
         dashboard = json.load(f)
     with open(rules_path) as f:
@@ -86,8 +109,10 @@ def main():
         names = metric_names(expr)
         if not names:
             unknown.append(f"{where}: no metric in {expr!r}")
-        for name in sorted(names - exported):
+        for name in sorted(names - exported_names):
             unknown.append(f"{where}: {name} is not exported")
+        for selector in unknown_label_values(expr, exported_labels):
+            unknown.append(f"{where}: {selector} is never exported")
         used |= names
     if unknown:
         sys.exit("\n".join(unknown))
