@@ -4,6 +4,8 @@
 # (/usr/share/nginx/src from nginx-dev, configured with its conf_flags so the module is
 # binary-compatible with /usr/sbin/nginx) or a full nginx source tree (configured
 # --with-compat). The tree is copied under OUT_DIR so that the source stays untouched.
+# NGX_CC_OPT and NGX_LD_OPT, when set, go to configure's --with-cc-opt and --with-ld-opt (the
+# Debian package passes dpkg-buildflags' hardening flags this way).
 set -euo pipefail
 
 nginx_src=${1:?usage: build-module.sh NGINX_SRC OUT_DIR}
@@ -16,9 +18,14 @@ out_dir=$(mkdir -p "$out_dir" && cd "$out_dir" && pwd)
 
 tree="$out_dir/nginx-tree/$(echo "$nginx_src" | tr / _)"
 stamp="$tree/.configured"
+extra=()
+[ -n "${NGX_CC_OPT:-}" ] && extra+=(--with-cc-opt="$NGX_CC_OPT")
+[ -n "${NGX_LD_OPT:-}" ] && extra+=(--with-ld-opt="$NGX_LD_OPT")
 
-# Reconfigure when the addon script changed (it lists the sources) or the tree is new.
-if [ ! -f "$stamp" ] || [ "$repo/config" -nt "$stamp" ]; then
+# Reconfigure when the addon script changed (it lists the sources), the tree is new, or the
+# extra flags differ from those it was configured with (the stamp holds them).
+if [ ! -f "$stamp" ] || [ "$repo/config" -nt "$stamp" ] ||
+    [ "$(cat "$stamp")" != "${extra[*]}" ]; then
     rm -rf "$tree"
     mkdir -p "$tree"
     cp -a "$nginx_src/." "$tree/"
@@ -31,11 +38,11 @@ if [ ! -f "$stamp" ] || [ "$repo/config" -nt "$stamp" ]; then
     else
         flags=(--with-compat)
     fi
-    (cd "$tree" && ./configure "${flags[@]}" --add-dynamic-module="$repo" >"$tree/configure.log" 2>&1) || {
+    (cd "$tree" && ./configure "${flags[@]}" --add-dynamic-module="$repo" "${extra[@]}" >"$tree/configure.log" 2>&1) || {
         tail -n 30 "$tree/configure.log" >&2
         exit 1
     }
-    touch "$stamp"
+    echo "${extra[*]}" >"$stamp"
 fi
 
 make -s -C "$tree" -f objs/Makefile modules -j"$(nproc)"

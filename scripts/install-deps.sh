@@ -17,6 +17,8 @@ packages=(
     # promtool, which checks the metrics exposition and the example alerts; YAML for the
     # check of the metric names the example dashboard and alerts use
     prometheus python3-yaml
+    # the Debian package (make deb): debhelper with nginx-dev's dh_nginx, checked by lintian
+    debhelper fakeroot lintian
     # libFuzzer and the sanitizers (make fuzz), and valgrind for the unit tests
     clang libclang-rt-14-dev valgrind
 )
