@@ -3,7 +3,7 @@ BUILD ?= build
 NGINX_SRC ?= /usr/share/nginx/src
 MODULE := $(BUILD)/ngx_http_registry_cache_module.so
 
-.PHONY: all deps build module unit test test-asan fuzz run stop clean
+.PHONY: all deps build module deb unit test test-asan fuzz run stop clean
 
 all: module
 
@@ -18,6 +18,11 @@ build: $(BUILD)/Makefile
 
 module: $(BUILD)/Makefile
 	cmake --build $(BUILD) --target module
+
+# The Debian package libnginx-mod-http-registry-cache, built with debhelper and dh_nginx
+# against Debian's nginx, checked by lintian: $(BUILD)/deb/*.deb.
+deb: deps
+	scripts/build-deb.sh $(BUILD)/deb
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure
