@@ -8,6 +8,7 @@
 #                           started and seeded here, and stopped on exit)
 #           NGINX_BIN       default /usr/sbin/nginx
 #           MODULE_SO       ngx_http_registry_cache_module.so
+#           E2E_OWN_MODULE=1  the test brings its module (the Debian package's): no MODULE_SO
 #           E2E_PLAIN_PROXY=1  edge without the module (plain proxy_pass)
 #           E2E_KEEP=1      keep the temp dir (path printed as a diag)
 #           E2E_NGINX_USER  nginx `user` when run as root (default "root root")
@@ -136,7 +137,7 @@ _e2e_cleanup() {
 # Temp dir, hermetic skopeo config, cleanup trap. Skips the whole file when
 # there is neither a module to test nor plain-proxy mode.
 e2e_init() {
-    if [[ ${E2E_PLAIN_PROXY:-0} != 1 ]]; then
+    if [[ ${E2E_PLAIN_PROXY:-0} != 1 && ${E2E_OWN_MODULE:-0} != 1 ]]; then
         [[ -n ${MODULE_SO:-} ]] || skip_all "MODULE_SO not set (or E2E_PLAIN_PROXY=1 for a plain proxy edge)"
     fi
     T=$(mktemp -d "${TMPDIR:-/tmp}/e2e.XXXXXX")
@@ -151,7 +152,7 @@ e2e_init() {
     # Own policy/registries.conf: nothing from ~/.docker or /etc/containers.
     printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' >"$T/skopeo/policy.json"
     printf 'unqualified-search-registries = []\n' >"$T/skopeo/registries.conf"
-    if [[ ${E2E_PLAIN_PROXY:-0} != 1 && ! -f $MODULE_SO ]]; then
+    if [[ ${E2E_PLAIN_PROXY:-0} != 1 && ${E2E_OWN_MODULE:-0} != 1 && ! -f $MODULE_SO ]]; then
         echo "Bail out! MODULE_SO=$MODULE_SO does not exist"
         _tap_done=1
         exit 1
