@@ -3,7 +3,8 @@
 # OUT_DIR (build/deb) and runs lintian on it. The source tree (what git would track: the
 # .gitignore'd build output left out) is staged under OUT_DIR and built there with
 # dpkg-buildpackage, so that debhelper's files and the .deb never land in the checkout.
-# The module itself is built in OUT_DIR/module, kept between runs.
+# The module itself is built in OUT_DIR/module, kept between runs; or, with MODULE_PREBUILT
+# set to the .so `make module` built from this tree, taken as it is.
 set -euo pipefail
 
 out_dir=${1:?usage: build-deb.sh OUT_DIR}
@@ -20,7 +21,8 @@ rm -rf "$stage"
 mkdir -p "$stage"
 tar -C "$repo" --exclude-vcs --exclude-vcs-ignores --exclude=./build -cf - . | tar -C "$stage" -xf -
 
-(cd "$stage" && MODULE_OUT="$out_dir/module" dpkg-buildpackage -b -us -uc) >"$out_dir/build.log" 2>&1 || {
+prebuilt=${MODULE_PREBUILT:+$(cd "$(dirname "$MODULE_PREBUILT")" && pwd)/$(basename "$MODULE_PREBUILT")}
+(cd "$stage" && MODULE_OUT="$out_dir/module" MODULE_PREBUILT="$prebuilt" dpkg-buildpackage -b -us -uc) >"$out_dir/build.log" 2>&1 || {
     tail -n 40 "$out_dir/build.log" >&2
     echo "build-deb.sh: dpkg-buildpackage failed, the whole log: $out_dir/build.log" >&2
     exit 1

@@ -5,8 +5,8 @@
 # answers from its cache; `apt-get remove` disables the module, `apt-get purge` leaves none of
 # the package's files, and the stock nginx.conf still passes `nginx -t` after each.
 #
-# The package is DEB, else the one `make deb` builds (incrementally: seconds when nothing
-# changed). The system's nginx configuration is compared before and after; the package is
+# The package is DEB, else the one `make deb` builds: around MODULE_SO when it is set (`make
+# test`: the module the other tests test, packaged as it is), else building its own. The system's nginx configuration is compared before and after; the package is
 # purged on any exit. Skipped when not root or when the package was installed before the test
 # (an operator's installation is not this test's to remove).
 set -euo pipefail
@@ -55,7 +55,7 @@ etc_nginx_state >"$T/etc-before"
 if [[ -n ${DEB:-} ]]; then
     diag "the package given: $DEB"
 else
-    make -C "$REPO_DIR" deb >"$T/logs/make-deb.log" 2>&1 || {
+    MODULE_PREBUILT=${MODULE_SO:-} make -C "$REPO_DIR" deb >"$T/logs/make-deb.log" 2>&1 || {
         echo "Bail out! make deb failed:"
         tail -n 30 "$T/logs/make-deb.log"
         exit 1
