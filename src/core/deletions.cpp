@@ -5,11 +5,13 @@ namespace registry_cache {
 
 void remember_deletion(DeletionMemory& memory, std::uint64_t key, std::int64_t at) noexcept {
     if (key == 0) return;
-    // The same object deleted again: one slot, at its latest time.
+    // The same object deleted again: its slot is given up for the newest, at its latest time,
+    // so that it is overwritten as late as a deletion of now (not of its first time).
     for (Deletion& d : memory.slots) {
         if (d.key == key) {
-            if (at > d.at) d.at = at;
-            return;
+            if (d.at > at) at = d.at;
+            d = Deletion{};
+            break;
         }
     }
     memory.slots[memory.next % remembered_deletions] = Deletion{key, at};

@@ -158,6 +158,18 @@ TEST(Deletions, APushOlderThanADeletionIsTold) {
     EXPECT_FALSE(deleted_since(memory, 0, 0));  // 0 is never a key
 }
 
+TEST(Deletions, ADeletionRepeatedIsRememberedAsLongAsANewOne) {
+    DeletionMemory memory{};
+    remember_deletion(memory, 1, 100);
+    for (std::uint64_t key = 2; key < remembered_deletions; ++key) remember_deletion(memory, key, 10);
+    remember_deletion(memory, 1, 5000);  // deleted again: the third newest now
+    remember_deletion(memory, remembered_deletions, 10);
+    remember_deletion(memory, remembered_deletions + 1, 10);
+    EXPECT_TRUE(deleted_since(memory, 1, 4000));
+    remember_deletion(memory, 1, 50);  // an older report of it, late: the latest time holds
+    EXPECT_TRUE(deleted_since(memory, 1, 4000));
+}
+
 TEST(Deletions, TheOldestGoesWhenTheRingIsFull) {
     DeletionMemory memory{};
     for (std::uint64_t key = 1; key <= remembered_deletions; ++key) remember_deletion(memory, key, 10);

@@ -28,14 +28,24 @@ bool equal_nocase(char a, char b) noexcept {
 
 // The value of the Host header in the request nginx's proxy module built (its first buffer
 // holds the request line and every header); empty when none went.
-std::string_view sent_host(const ngx_http_upstream_t *u) noexcept {
+std::string_view sent_host(const ngx_http_request_t *r) noexcept {
+    const ngx_http_upstream_t *u = r->upstream;
     if (u == nullptr || u->request_bufs == nullptr || u->request_bufs->buf == nullptr) return {};
     const ngx_buf_t *b = u->request_bufs->buf;
-    if (b->pos == nullptr || b->last < b->pos) return {};
-    // The headers as built (pos may have moved on as they were sent: start holds them all).
-    const u_char *start = b->start != nullptr && b->start <= b->pos ? b->start : b->pos;
-    const std::string_view head(reinterpret_cast<const char *>(start), static_cast<std::size_t>(b->last - start));
-    const std::string_view headers = head.substr(0, head.find("\r\n\r\n"));
+    if (b->start == nullptr || b->pos == nullptr || b->pos < b->start || b->last < b->pos) return {};
+    // Only the buffer the proxy built the request head in, sized for it and untagged. With
+    // proxy_request_buffering off nginx frees the chain links once they are sent, and a link
+    // taken again may hold a buffer of the client's body, whose bytes are the client's to
+    // write: a Host read there would be the client's word. Body buffers carry the tag of the
+    // filter that made them, and none is exactly one request line and its headers.
+    const std::string_view head(reinterpret_cast<const char *>(b->start), static_cast<std::size_t>(b->last - b->start));
+    const std::string_view method = ngx_http_registry_cache_view(r->method_name);
+    if (b->tag != nullptr || b->last != b->end || head.size() < method.size() + 4 ||
+        head.substr(0, method.size()) != method || head[method.size()] != ' ' ||
+        head.find("\r\n\r\n") != head.size() - 4) {
+        return {};
+    }
+    const std::string_view headers = head.substr(0, head.size() - 4);
     static constexpr std::string_view name = "\r\nhost:";
     for (std::size_t at = headers.find("\r\n"); at != std::string_view::npos; at = headers.find("\r\n", at + 2)) {
         if (headers.size() - at < name.size()) break;
@@ -111,7 +121,7 @@ std::string_view ngx_http_registry_cache_hosted_name(ngx_http_request_t *r,
 bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
     if (state.asked.route.name.empty()) return true;
     try {
-        const std::string sent = registry_cache::host_name_of(sent_host(r->upstream));
+        const std::string sent = registry_cache::host_name_of(sent_host(r));
         const std::string_view host = host_of(r);  // $host: already a name
         // The Host header as the client sent it: not $host when the request line named
         // another (absolute form), and a forwarded $http_host is this one.

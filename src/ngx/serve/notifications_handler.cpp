@@ -145,6 +145,14 @@ bool apply(ngx_http_request_t *r, const ngx_http_registry_cache_loc_conf_t &rlcf
                 return false;
             }
             ngx_http_registry_cache_count(cache->sh->recorded);
+            // A deletion another worker took between the look above and this commit has
+            // forgotten the link before it was written: it goes now.
+            if (deleted_since(cache, names.front(), e.reference, e.at)) {
+                target.kind = registry_cache::PurgeTarget::Kind::blob;
+                target.digest = registry_cache::parse_digest(e.reference).digest;
+                registry_cache::PurgeCount late;
+                if (!ngx_http_registry_cache_forget(r, cache, {names.front()}, target, late)) return false;
+            }
             return true;
         }
     }
