@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,8 +24,11 @@ namespace registry_cache {
 
 struct StoreOptions {
     std::string directory;           // must exist; data.mdb and lock.mdb are created in it
-    std::uint64_t map_size = 1 << 30;  // bytes: the cap of the file (max_size)
+    std::uint64_t map_size = 1 << 30;  // bytes: the cap of the file (max_size); 0: the size
+                                       // the file was last committed with (a tool beside a
+                                       // running nginx must not change it)
     unsigned max_readers = 126;      // reader slots: workers each hold one
+    bool read_only = false;          // MDB_RDONLY: nothing created, every write refused
 };
 
 enum class LookupStatus {
@@ -113,6 +117,28 @@ struct StoreStats {
     std::uint64_t map_size = 0;     // bytes the map may grow to
 };
 
+// The tables of the store, as an operator's tool walks them (Store::walk).
+enum class StoreTable { blob_links, manifest_links, tags, blob_bodies, manifest_bodies };
+const char* table_name(StoreTable table) noexcept;
+
+// One record as Store::walk reads it; the views live only for the visit. `status` is the
+// value's (damaged also for a key that is none of the table's); what it says is valid when ok.
+struct StoredRecord {
+    StoreTable table = StoreTable::blob_links;
+    std::string_view key;         // the raw key, for forget_records
+    std::string_view repository;  // as the store keeps it (split_namespace); links and tags
+    std::string_view reference;   // "algorithm:hex" (links and bodies), or the tag
+    DecodeStatus status = DecodeStatus::ok;
+    LinkRecord link;              // blob and manifest links
+    TagRecord tag;                // tags
+    BodyRecord body;              // blob bodies
+    std::uint32_t holders = 0;    // manifest bodies: the links that hold it
+    std::string_view manifest;    // and its bytes
+};
+
+// Called for each record in key order; false stops the walk.
+using RecordVisitor = std::function<bool(const StoredRecord&)>;
+
 class Store {
 public:
     // Opens (creating if needed) the environment. MDB_NOTLS so one read transaction can be
@@ -183,6 +209,18 @@ public:
                 std::uint64_t* unchanged_manifests = nullptr) noexcept;
 
     bool stats(StoreStats& out, std::string& error) noexcept;
+
+    // Every record of `table` (of `repository` alone, as the store keeps it, when not empty;
+    // not for the tables of bodies) in one read transaction. False with `error` when LMDB
+    // failed; a damaged record is visited, not an error.
+    bool walk(StoreTable table, std::string_view repository, const RecordVisitor& visit,
+              std::string& error) noexcept;
+
+    // Removes the records under `keys` of `table`, in one write transaction, as their tables
+    // remove them: a manifest link gives its hold on the body back, a blob body's record
+    // leaves the total; keys no longer there are skipped. `forgotten` counts what went.
+    bool forget_records(StoreTable table, const std::vector<std::string>& keys,
+                        std::uint64_t& forgotten, std::string& error) noexcept;
 
     // Clears the reader slots of processes that died holding one; returns how many.
     int clear_stale_readers() noexcept;

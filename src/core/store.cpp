@@ -15,6 +15,7 @@
 #include "registry_cache/store/manifests.h"
 #include "registry_cache/store/tags.h"
 #include "registry_cache/store/upstream_answers.h"
+#include "store_impl.h"
 
 namespace registry_cache {
 
@@ -22,23 +23,6 @@ using store::Environment;
 using store::set_error;
 using store::set_lmdb_error;
 
-struct Store::Impl {
-    std::unique_ptr<Environment> env;
-    store::BlobLinks links;
-    store::Manifests manifests;
-    store::Tags tags;
-    store::UpstreamAnswers upstream_answers;
-    store::BlobBodies bodies;
-
-    // Evicts from every table of links; true when something went.
-    bool evict(std::uint64_t& count, std::string& error) noexcept;
-    int write(const std::vector<StoreWrite>& batch, std::string& error,
-              std::uint64_t& unchanged, std::uint64_t& unchanged_manifests) noexcept;
-    // One repository's part of a purge, in `txn`; the content keys of the blob links that
-    // went are added to `contents`.
-    int purge_in(MDB_txn* txn, std::string_view repository, const PurgeTarget& target, PurgeCount& count,
-                 std::vector<std::string>& contents, std::string& error);
-};
 
 namespace {
 
@@ -92,12 +76,13 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options, std::string& err
     }
     env_options.map_size = options.map_size;
     env_options.max_readers = options.max_readers;
+    env_options.read_only = options.read_only;
     impl->env = Environment::open(env_options, error, &damage);
     if (!impl->env) return nullptr;
 
     {
         int rc;
-        store::WriteTxn txn = impl->env->begin_write(rc, error);
+        store::WriteTxn txn = impl->env->begin_setup(rc, error);
         if (rc != MDB_SUCCESS) return nullptr;
         if ((rc = impl->links.open(*impl->env, txn, error)) != MDB_SUCCESS ||
             (rc = impl->manifests.open(*impl->env, txn, error)) != MDB_SUCCESS ||

@@ -44,6 +44,13 @@ public:
     // The bytes of every body recorded, and how many bodies.
     bool totals(MDB_txn* txn, std::uint64_t& bytes, std::uint64_t& bodies, std::string& error) const noexcept;
 
+    // A record's bytes; the key of the total (`total_key`) holds no record.
+    static DecodeStatus decode(std::string_view bytes, BodyRecord& out) noexcept;
+    static bool is_total_key(std::string_view key) noexcept { return key == std::string_view("\0", 1); }
+
+    // The table's handle, for a walk of its records (Store::walk).
+    MDB_dbi dbi() const noexcept { return dbi_; }
+
 private:
     MDB_dbi dbi_ = 0;
 };

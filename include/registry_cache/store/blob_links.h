@@ -48,6 +48,9 @@ public:
     int keep_unlinked(MDB_txn* txn, std::vector<std::string>& contents, std::string& error) const noexcept;
     bool count(MDB_txn* txn, std::uint64_t& entries, std::string& error) const noexcept;
 
+    // The table's handle, for a walk of its records (Store::walk).
+    MDB_dbi dbi() const noexcept { return dbi_; }
+
 private:
     MDB_dbi dbi_ = 0;
 };

@@ -21,6 +21,10 @@ struct EnvironmentOptions {
     std::string directory;             // must exist; data.mdb and lock.mdb are created in it
     std::uint64_t map_size = 1 << 30;  // bytes: the cap of the file (max_size)
     unsigned max_readers = 126;        // reader slots: workers each hold one
+    // An operator's tool beside a running nginx: the file is opened MDB_RDONLY (never created,
+    // no table created or dropped, every write refused with EACCES); reads take a reader slot
+    // of the same lock file as the workers'.
+    bool read_only = false;
 };
 
 // Named tables an environment may hold: far more than today's need, so that the tables to
@@ -128,9 +132,13 @@ public:
 
     // A write transaction; on failure an empty one, with `rc` and `error` set.
     WriteTxn begin_write(int& rc, std::string& error) noexcept;
+    // The transaction that opens the tables: a write one, or in a read-only environment a
+    // read one (committed all the same, so that its table handles stay usable).
+    WriteTxn begin_setup(int& rc, std::string& error) noexcept;
 
     // The named-table registry, used inside the write transaction that opens a store:
-    // opens `name` (created if absent), or drops a retired table if the file has it.
+    // opens `name` (created if absent), or drops a retired table if the file has it. In a
+    // read-only environment nothing is created (an absent table is MDB_NOTFOUND) or dropped.
     int open_table(WriteTxn& txn, const char* name, MDB_dbi& dbi, std::string& error) noexcept;
     int drop_table(WriteTxn& txn, const char* name, std::string& error) noexcept;
 
@@ -168,6 +176,7 @@ private:
     MDB_env* env_ = nullptr;
     MDB_txn* read_txn_ = nullptr;
     bool released_ = false;
+    bool read_only_ = false;
 };
 
 }  // namespace registry_cache::store

@@ -43,6 +43,12 @@ public:
     bool count(MDB_txn* txn, std::uint64_t& links, std::uint64_t& bodies,
                std::string& error) const noexcept;
 
+    // The tables' handles, for a walk of their records (Store::walk).
+    MDB_dbi links_dbi() const noexcept { return links_; }
+    MDB_dbi bodies_dbi() const noexcept { return bodies_; }
+    // A body record's count of links and bytes: false when it is none this code wrote.
+    static bool decode_body(std::string_view record, std::uint32_t& links, std::string_view& body) noexcept;
+
 private:
     // Adds `delta` (+1 or -1) to the links a body has; at 0 the body goes. A body to add a
     // link to that is not there yet is put with `body` (empty when removing).

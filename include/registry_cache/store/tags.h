@@ -40,6 +40,9 @@ public:
 
     bool count(MDB_txn* txn, std::uint64_t& tags, std::string& error) const noexcept;
 
+    // The table's handle, for a walk of its records (Store::walk).
+    MDB_dbi dbi() const noexcept { return dbi_; }
+
 private:
     MDB_dbi dbi_ = 0;
 };

@@ -64,6 +64,10 @@ int write_total(MDB_txn* txn, MDB_dbi dbi, std::uint64_t total, std::string& err
 
 }  // namespace
 
+DecodeStatus BlobBodies::decode(std::string_view bytes, BodyRecord& out) noexcept {
+    return decode_body(bytes, out);
+}
+
 int BlobBodies::open(Environment& env, WriteTxn& txn, std::string& error) noexcept {
     return env.open_table(txn, table_name, dbi_, error);
 }

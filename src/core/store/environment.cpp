@@ -74,8 +74,9 @@ std::unique_ptr<Environment> Environment::open(const EnvironmentOptions& options
     // MDB_NOSYNC: a crash may lose the last commits but never breaks the file, which is the
     // right trade for a cache. MDB_NORDAHEAD: lookups touch a few random pages; readahead
     // would only evict useful page cache.
-    rc = mdb_env_open(env->env_, options.directory.c_str(), MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD,
-                      0600);
+    env->read_only_ = options.read_only;
+    rc = mdb_env_open(env->env_, options.directory.c_str(),
+                      MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD | (options.read_only ? MDB_RDONLY : 0), 0600);
     if (rc != MDB_SUCCESS) {
         damage = is_damage(rc);
         set_lmdb_error(error, "mdb_env_open", rc);
@@ -138,9 +139,20 @@ WriteTxn Environment::begin_write(int& rc, std::string& error) noexcept {
     return WriteTxn{txn};
 }
 
+WriteTxn Environment::begin_setup(int& rc, std::string& error) noexcept {
+    if (!read_only_) return begin_write(rc, error);
+    MDB_txn* txn = nullptr;
+    rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS) {
+        set_lmdb_error(error, "mdb_txn_begin(MDB_RDONLY)", rc);
+        return WriteTxn{};
+    }
+    return WriteTxn{txn};
+}
+
 int Environment::open_table(WriteTxn& txn, const char* name, MDB_dbi& dbi,
                             std::string& error) noexcept {
-    const int rc = mdb_dbi_open(txn.get(), name, MDB_CREATE, &dbi);
+    const int rc = mdb_dbi_open(txn.get(), name, read_only_ ? 0 : MDB_CREATE, &dbi);
     if (rc != MDB_SUCCESS) {
         char call[64];
         std::snprintf(call, sizeof call, "mdb_dbi_open(%s)", name);
@@ -150,6 +162,7 @@ int Environment::open_table(WriteTxn& txn, const char* name, MDB_dbi& dbi,
 }
 
 int Environment::drop_table(WriteTxn& txn, const char* name, std::string& error) noexcept {
+    if (read_only_) return MDB_SUCCESS;
     MDB_dbi dbi;
     char call[64];
     int rc = mdb_dbi_open(txn.get(), name, 0, &dbi);

@@ -46,6 +46,10 @@ MDB_val content_of_link(const MDB_val& link) noexcept {
 
 }  // namespace
 
+bool Manifests::decode_body(std::string_view record, std::uint32_t& links, std::string_view& body) noexcept {
+    return parse_body(record, links, body);
+}
+
 int Manifests::open(Environment& env, WriteTxn& txn, std::string& error) noexcept {
     const int rc = env.open_table(txn, links_table, links_, error);
     if (rc != MDB_SUCCESS) return rc;
