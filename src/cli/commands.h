@@ -24,6 +24,7 @@ struct Invocation {
     std::string path;                // the cache directory (registry_cache_path)
     std::vector<std::string> args;   // after the path
     std::string ns;                  // --namespace
+    std::string host;                // --host
     bool json = false;               // --json
     bool hash = false;               // verify --hash
     bool fix = false;                // verify --fix

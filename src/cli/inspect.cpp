@@ -64,7 +64,9 @@ const char* kind_of(StoreTable table) noexcept {
 void repository_json(Json& json, std::string_view stored) {
     std::string_view ns, name;
     if (repository_parts(stored, ns, name)) {
-        json.field("namespace", ns).field("name", name);
+        const std::size_t space = ns.find(' ');
+        json.field("namespace", ns.substr(0, space)).field("name", name);
+        if (space != std::string_view::npos) json.field("host", ns.substr(space + 1));
     } else {
         json.field("namespace", "").field("name", stored);
     }

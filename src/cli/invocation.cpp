@@ -15,20 +15,19 @@ std::string stored_repository(const Invocation& call, const std::string& name) {
         std::fprintf(stderr, "registry-cache: not a valid repository name: %s\n", name.c_str());
         return {};
     }
-    // A namespace as the store keeps it: the operator's, or "ns host" when the edge forwarded
-    // the client's Host (each part valid alone).
-    if (!call.ns.empty()) {
-        const std::size_t space = call.ns.find(' ');
-        const bool valid = space == std::string::npos
-                               ? is_valid_namespace(call.ns)
-                               : is_valid_namespace(call.ns.substr(0, space)) &&
-                                     hosted_namespace(call.ns.substr(0, space), call.ns.substr(space + 1)) == call.ns;
-        if (!valid) {
-            std::fprintf(stderr, "registry-cache: not a valid namespace: %s\n", call.ns.c_str());
-            return {};
-        }
+    // A namespace as the store keeps it: the operator's (registry_cache_namespace), and with
+    // --host the Host the edge forwarded: "ns host", the operator's part perhaps empty.
+    if (!call.ns.empty() && !is_valid_namespace(call.ns)) {
+        std::fprintf(stderr, "registry-cache: not a valid namespace: %s\n", call.ns.c_str());
+        return {};
     }
-    return in_namespace(call.ns, name);
+    if (call.host.empty()) return in_namespace(call.ns, name);
+    const std::string hosted = hosted_namespace(call.ns, call.host);
+    if (hosted.empty()) {
+        std::fprintf(stderr, "registry-cache: not a valid host: %s\n", call.host.c_str());
+        return {};
+    }
+    return in_namespace(hosted, name);
 }
 
 }  // namespace registry_cache::cli

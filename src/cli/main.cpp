@@ -20,11 +20,13 @@ using namespace registry_cache::cli;
 
 const char* const usage_text =
     "usage: registry-cache [--json] <command> <path> [arguments]\n"
-    "  stats  <path>                                   entries, map and blob bytes, oldest entry\n"
-    "  ls     <path> [--namespace ns] [repository]     repositories, or one repository's records\n"
-    "  show   <path> [--namespace ns] <repository> <digest|tag>\n"
-    "  purge  <path> [--namespace ns] <repository> [digest|tag]   (writes)\n"
-    "  verify <path> [--hash] [--fix]                  records decode, blob files present (--fix writes)\n"
+    "  stats  <path>                        entries, map and blob bytes, oldest entry\n"
+    "  ls     <path> [repository]           the repositories, or one repository's records\n"
+    "  show   <path> <repository> <digest|tag>\n"
+    "  purge  <path> <repository> [digest|tag]   forgets, as the purge location does (writes)\n"
+    "  verify <path> [--hash] [--fix]       records decode, blob files present, of their size\n"
+    "                                       (--hash: and of their digest; --fix: removes what is not)\n"
+    "  a repository kept under a namespace: --namespace <ns> and/or --host <host> (ls, show, purge)\n"
     "exit: 0 ok, 1 problems found or nothing matched, 2 usage, 3 store or system error\n";
 
 int usage(const char* why) {
@@ -49,6 +51,9 @@ int main(int argc, char** argv) {
         } else if (arg == "--namespace") {
             if (++i == argc) return usage("--namespace needs a value");
             call.ns = argv[i];
+        } else if (arg == "--host") {
+            if (++i == argc) return usage("--host needs a value");
+            call.host = argv[i];
         } else if (arg == "-h" || arg == "--help") {
             std::fputs(usage_text, stdout);
             return exit_ok;
@@ -81,8 +86,8 @@ int main(int argc, char** argv) {
     }
     if (call.args.size() < min_args || call.args.size() > max_args) return usage("wrong number of arguments");
     if ((call.hash || call.fix) && call.command != "verify") return usage("--hash and --fix are verify's");
-    if (!call.ns.empty() && call.command != "ls" && call.command != "show" && call.command != "purge") {
-        return usage("--namespace is for ls, show and purge");
+    if ((!call.ns.empty() || !call.host.empty()) && call.command != "ls" && call.command != "show" && call.command != "purge") {
+        return usage("--namespace and --host are for ls, show and purge");
     }
 
     // The store is never created here: a path without data.mdb is an error, not a new cache.

@@ -94,7 +94,12 @@ std::string readable_repository(std::string_view stored) {
     std::string_view ns, name;
     if (!split_namespace(stored, ns, name)) return json_quote(stored);
     if (ns.empty()) return std::string(name);
-    return "ns=" + std::string(ns) + " " + std::string(name);
+    // "ns host" when the edge forwarded the client's Host: shown as the options that name it.
+    const std::size_t space = ns.find(' ');
+    if (space == std::string_view::npos) return "ns=" + std::string(ns) + " " + std::string(name);
+    std::string out;
+    if (space > 0) out = "ns=" + std::string(ns.substr(0, space)) + " ";
+    return out + "host=" + std::string(ns.substr(space + 1)) + " " + std::string(name);
 }
 
 std::string rfc3339(std::uint64_t seconds) {

@@ -34,7 +34,9 @@ private:
 // A string as JSON quotes it (control bytes and non-ASCII escaped byte by byte as \u00XX).
 std::string json_quote(std::string_view text);
 
-// A repository as the store keeps it, for a person: `name`, or `ns=<namespace> name`.
+// A repository as the store keeps it, for a person: `name`, `ns=<namespace> name`, or with the
+// Host the edge forwarded `[ns=<namespace>] host=<host> name` (the --namespace and --host
+// that name it).
 std::string readable_repository(std::string_view stored);
 // Its parts: false for bytes that are no stored name.
 bool repository_parts(std::string_view stored, std::string_view& ns, std::string_view& name) noexcept;
