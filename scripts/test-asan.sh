@@ -47,6 +47,7 @@ TEST_NGINX_SERVROOT=$build/asan/servroot \
 # the slowest file here), the cache across restarts (03: a property of the file), and the
 # clients' pulls (18, 19, 24, 26: skopeo, podman and containerd pull through edges whose code
 # t/008, t/015 and e2e 23 and 25 run here), so that `make test` stays within 15 minutes; and
-# the Debian package (30: it installs the package and runs the stock nginx, none of this build).
+# the Debian package (30: it installs the package and runs the stock nginx, none of this build),
+# and the cache tool (31: a program of its own, built without the sanitizers).
 E2E_SANITIZED=1 NGINX_BIN=$out/src/objs/nginx MODULE_SO=$out/src/objs/ngx_http_registry_cache_module.so \
-    prove --timer $(ls t/e2e/*.t | grep -v -e '/03-' -e '/12-' -e '/13-' -e '/15-' -e '/18-' -e '/19-' -e '/24-' -e '/26-' -e '/30-')
+    prove --timer $(ls t/e2e/*.t | grep -v -e '/03-' -e '/12-' -e '/13-' -e '/15-' -e '/18-' -e '/19-' -e '/24-' -e '/26-' -e '/30-' -e '/31-')
