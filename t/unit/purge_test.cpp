@@ -72,24 +72,6 @@ std::string manifest_body(int n) {
 
 class PurgeStoreTest : public TempStoreTest {
 protected:
-    static StoreWrite blob(const std::string& repository, const std::string& digest) {
-        StoreWrite w;
-        w.object = StoreWrite::Object::blob;
-        w.repository = repository;
-        w.digest = digest;
-        w.descriptor.size = 3;
-        EXPECT_TRUE(w.descriptor.media_type.assign("application/octet-stream"));
-        w.link.stored_at = 1700000000;
-        return w;
-    }
-    static StoreWrite body(const std::string& digest) {
-        StoreWrite w;
-        w.object = StoreWrite::Object::blob_body;
-        w.digest = digest;
-        w.descriptor.size = 3;
-        w.link.stored_at = 1700000000;
-        return w;
-    }
     static StoreWrite manifest(const std::string& repository, const std::string& bytes) {
         StoreWrite w;
         w.object = StoreWrite::Object::manifest;
@@ -129,8 +111,8 @@ protected:
 };
 
 TEST_F(PurgeStoreTest, ABlobGoesFromItsRepositoryAndItsBodyOnlyWithItsLastLink) {
-    commit({blob("a/one", digest_a), blob("a/two", digest_a), blob("a/one", digest_b), body(digest_a),
-            body(digest_b)});
+    commit({blob_link("a/one", digest_a), blob_link("a/two", digest_a), blob_link("a/one", digest_b), blob_body(digest_a),
+            blob_body(digest_b)});
     std::vector<std::string> bodies;
     PurgeCount c = purge({"a/one"}, "a/one/blobs/" + digest_a, &bodies);
     EXPECT_EQ(c.blob_links, 1u);
@@ -164,8 +146,8 @@ TEST_F(PurgeStoreTest, AManifestTakesItsTagsAndItsBodyWithItsLastLink) {
 
 TEST_F(PurgeStoreTest, ATagGoesAloneAndAWholeRepositoryGoesWithoutItsNeighbours) {
     const std::string m = manifest_body(2);
-    commit({manifest("a/one", m), tag("a/one", "1.0", m), tag("a/one", "2.0", m), blob("a/one", digest_a),
-            blob("a/one", digest_b), body(digest_b), blob("a/one/x", digest_a), blob("a/onex", digest_b),
+    commit({manifest("a/one", m), tag("a/one", "1.0", m), tag("a/one", "2.0", m), blob_link("a/one", digest_a),
+            blob_link("a/one", digest_b), blob_body(digest_b), blob_link("a/one/x", digest_a), blob_link("a/onex", digest_b),
             tag("a/onex", "1.0", m)});
     PurgeCount c = purge({"a/one"}, "a/one/manifests/2.0");
     EXPECT_EQ(c.tags, 1u);
@@ -185,7 +167,7 @@ TEST_F(PurgeStoreTest, ATagGoesAloneAndAWholeRepositoryGoesWithoutItsNeighbours)
 TEST_F(PurgeStoreTest, OnlyTheNamespacesNamedArePurged) {
     const std::string hub = in_namespace("docker.io", "a/one");
     const std::string ghcr = in_namespace("ghcr.io", "a/one");
-    commit({blob(hub, digest_a), blob(ghcr, digest_a), blob("a/one", digest_a), body(digest_a)});
+    commit({blob_link(hub, digest_a), blob_link(ghcr, digest_a), blob_link("a/one", digest_a), blob_body(digest_a)});
     PurgeCount c = purge({hub}, "a/one");
     EXPECT_EQ(c.blob_links, 1u);
     EXPECT_EQ(c.blob_bodies, 0u);

@@ -2,6 +2,8 @@
 // keys taken apart (namespaces included), damaged records visited rather than failing the
 // walk, forget_records, and a read-only open that keeps the file's map size.
 #include <gtest/gtest.h>
+
+#include "temp_store.h"
 #include <lmdb.h>
 
 #include <filesystem>
@@ -32,8 +34,8 @@ protected:
         store_ = open({});
         ASSERT_NE(store_, nullptr);
         const std::string in_ns = in_namespace("docker.io", "library/alpine");
-        std::vector<StoreWrite> batch{blob("library/alpine", digest_a), blob("library/alpine2", digest_b),
-                                      blob(in_ns, digest_b), body(digest_a)};
+        std::vector<StoreWrite> batch{blob_link("library/alpine", digest_a), blob_link("library/alpine2", digest_b),
+                                      blob_link(in_ns, digest_b), blob_body(digest_a, 1700000050)};
         StoreWrite m;
         m.object = StoreWrite::Object::manifest;
         m.repository = "library/alpine";
@@ -73,23 +75,6 @@ protected:
         return store;
     }
     static std::string manifest_digest() { return digest_of(DigestAlgorithm::sha256, manifest_bytes); }
-    static StoreWrite blob(const std::string& repository, const std::string& digest) {
-        StoreWrite w;
-        w.repository = repository;
-        w.digest = digest;
-        w.descriptor.size = 3;
-        EXPECT_TRUE(w.descriptor.media_type.assign("application/octet-stream"));
-        w.link.stored_at = 1700000000;
-        return w;
-    }
-    static StoreWrite body(const std::string& digest) {
-        StoreWrite w;
-        w.object = StoreWrite::Object::blob_body;
-        w.digest = digest;
-        w.descriptor.size = 3;
-        w.link.stored_at = 1700000050;
-        return w;
-    }
     struct Seen {
         std::string key, repository, reference;
         DecodeStatus status;
@@ -222,7 +207,7 @@ TEST_F(StoreWalkTest, AReadOnlyOpenReadsKeepsTheMapSizeAndRefusesWrites) {
     EXPECT_EQ(stats.map_size, map_size);  // the file's, not LMDB's default nor a guess
     EXPECT_EQ(stats.links, 3u);
     EXPECT_EQ(walk(*store_, StoreTable::tags).size(), 1u);
-    EXPECT_FALSE(store_->commit({blob("library/busybox", digest_a)}, error));
+    EXPECT_FALSE(store_->commit({blob_link("library/busybox", digest_a)}, error));
     EXPECT_NE(error.find("mdb_txn_begin"), std::string::npos) << error;
     std::uint64_t forgotten = 0;
     EXPECT_FALSE(store_->forget_records(StoreTable::tags, {"x"}, forgotten, error));
@@ -231,7 +216,7 @@ TEST_F(StoreWalkTest, AReadOnlyOpenReadsKeepsTheMapSizeAndRefusesWrites) {
     store_.reset();
     store_ = open({false, 0});
     ASSERT_NE(store_, nullptr);
-    ASSERT_TRUE(store_->commit({blob("library/busybox", digest_a)}, error)) << error;
+    ASSERT_TRUE(store_->commit({blob_link("library/busybox", digest_a)}, error)) << error;
     ASSERT_TRUE(store_->stats(stats, error)) << error;
     EXPECT_EQ(stats.map_size, map_size);
 }

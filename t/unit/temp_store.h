@@ -15,6 +15,29 @@
 
 namespace registry_cache {
 
+// A blob's link in `repository`: three bytes of application/octet-stream.
+inline StoreWrite blob_link(const std::string& repository, const std::string& digest,
+                            std::uint64_t stored_at = 1700000000) {
+    StoreWrite w;
+    w.object = StoreWrite::Object::blob;
+    w.repository = repository;
+    w.digest = digest;
+    w.descriptor.size = 3;
+    EXPECT_TRUE(w.descriptor.media_type.assign("application/octet-stream"));
+    w.link.stored_at = stored_at;
+    return w;
+}
+
+// The record of a blob's body of three bytes on the store's disk.
+inline StoreWrite blob_body(const std::string& digest, std::uint64_t stored_at = 1700000000) {
+    StoreWrite w;
+    w.object = StoreWrite::Object::blob_body;
+    w.digest = digest;
+    w.descriptor.size = 3;
+    w.link.stored_at = stored_at;
+    return w;
+}
+
 class TempStoreTest : public ::testing::Test {
 protected:
     TempStoreTest() {
