@@ -9,6 +9,8 @@ packages=(
     liblmdb-dev lmdb-utils libssl-dev libgtest-dev libbenchmark-dev
     # the upstream registry and real registry clients
     docker-registry skopeo podman containerd
+    # dockerd, pulling through the edge as a registry mirror (conf-examples/clients/docker)
+    docker.io
     # the Test::Nginx runner's Perl dependencies, and the test scripts' tools
     perl libtest-base-perl libtest-longstring-perl libtext-diff-perl libwww-perl
     libhttp-message-perl liblist-moreutils-perl curl jq python3 openssl gzip tar xxd coreutils

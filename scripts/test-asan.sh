@@ -48,6 +48,7 @@ TEST_NGINX_SERVROOT=$build/asan/servroot \
 # clients' pulls (18, 19, 24, 26: skopeo, podman and containerd pull through edges whose code
 # t/008, t/015 and e2e 23 and 25 run here), so that `make test` stays within 15 minutes; and
 # the Debian package (30: it installs the package and runs the stock nginx, none of this build),
-# and the cache tool (31: a program of its own, built without the sanitizers).
+# the cache tool (31: a program of its own, built without the sanitizers), and the clients'
+# mirror configurations (33: files of dockerd, containerd, podman and skopeo, not of the module).
 E2E_SANITIZED=1 NGINX_BIN=$out/src/objs/nginx MODULE_SO=$out/src/objs/ngx_http_registry_cache_module.so \
-    prove --timer $(ls t/e2e/*.t | grep -v -e '/03-' -e '/12-' -e '/13-' -e '/15-' -e '/18-' -e '/19-' -e '/24-' -e '/26-' -e '/30-' -e '/31-')
+    prove --timer $(ls t/e2e/*.t | grep -v -e '/03-' -e '/12-' -e '/13-' -e '/15-' -e '/18-' -e '/19-' -e '/24-' -e '/26-' -e '/30-' -e '/31-' -e '/33-')
