@@ -13,7 +13,7 @@ mkdir -p "$out"
 
 # The core sources the targets need (no nginx, no LMDB; OpenSSL's libcrypto for tokens).
 core=(digest reference route conditional keys descriptor media_types ping_record hasher
-      upstream_namespace purge notifications auth/base64 auth/json auth/token auth/trust)
+      upstream_namespace purge notifications rfc3339 auth/base64 auth/json auth/token auth/trust)
 sources=()
 for c in "${core[@]}"; do sources+=("$repo/src/core/$c.cpp"); done
 
