@@ -11,7 +11,7 @@ build=${BUILD:-$repo/build}
 out=$build/asan
 # nginx's own core passes null with a zero length to memcpy (ngx_pstrdup and the like),
 # which UBSan's nonnull-attribute check calls undefined: that one check is left out.
-san="-fsanitize=address,undefined -fno-sanitize=nonnull-attribute -fno-sanitize-recover=undefined"
+san="-fsanitize=address,undefined -fno-sanitize=nonnull-attribute -fno-sanitize-recover=undefined -fsanitize-recover=alignment"
 san+=" -fno-omit-frame-pointer"
 
 tree=$("$repo/scripts/nginx-source.sh" "$build/nginx-full")
@@ -35,7 +35,7 @@ perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$repo/t/lib")
 # Every dynamic module defines ngx_modules/ngx_module_names, as the binary does (nginx's
 # design, not a bug): the one-definition-rule check is off.
 export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:abort_on_error=1:print_stacktrace=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$repo/scripts/ubsan.supp
 cd "$repo"
 TEST_NGINX_BINARY=$out/src/objs/nginx \
 TEST_NGINX_LOAD_MODULES=$out/src/objs/ngx_http_registry_cache_module.so \

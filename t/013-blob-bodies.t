@@ -116,14 +116,15 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: kept by the GET that verified it, then answered from its file with the registry's headers
+=== TEST 1: kept by the GET that verified it, then answered from its file with the registry's headers; the bytes fetched from the upstream are the first GET's alone
 --- cache_name: one
 --- request eval
-["GET $::Blob", "GET $::Blob", "HEAD $::Blob"]
+["GET $::Blob", "GET $::Blob", "HEAD $::Blob", "GET /metrics"]
 --- response_headers eval
-["X-Cache-Status: MISS", "X-Cache-Status: HIT\nAccept-Ranges: bytes\n$::Headers", "X-Cache-Status: HIT\n$::Headers"]
+["X-Cache-Status: MISS", "X-Cache-Status: HIT\nAccept-Ranges: bytes\n$::Headers", "X-Cache-Status: HIT\n$::Headers", ""]
 --- response_body_like eval
-[$::Whole, $::Whole, qr/\A\z/]
+[$::Whole, $::Whole, qr/\A\z/,
+ qr/(?=.*^nginx_registry_cache_upstream_body_bytes_total\{cache="edge"\} $::Length$)(?=.*^nginx_registry_cache_blob_body_bytes_served_total\{cache="edge"\} $::Length$)/ms]
 
 
 

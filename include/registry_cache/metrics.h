@@ -33,6 +33,9 @@ namespace registry_cache {
       "Bodies relayed from the upstream whose bytes hashed to their digest.")                       \
     X(verified_bytes, "nginx_registry_cache_verified_bytes_total",                                   \
       "Bytes of the bodies that were verified.")                                                    \
+    X(upstream_body_bytes, "nginx_registry_cache_upstream_body_bytes_total",                         \
+      "Bytes of bodies named by digest that the upstream sent and that verified as they passed: "   \
+      "what the edge fetched (bodies served from its disk are not counted).")                       \
     X(digest_mismatches, "nginx_registry_cache_digest_mismatches_total",                             \
       "Bodies that did not hash to their digest or that the upstream ended short: cut before "      \
       "their end, never recorded.")                                                                 \
@@ -91,7 +94,7 @@ struct CacheMetrics {
 // registry_storage_cache_hits_total, registry_storage_cache_errors_total, distribution's own
 // registry_storage_cache_total{type="Request"|"Hit"|"Miss"|"Error"}, and
 // nginx_registry_cache_{misses,bypasses,refused,recorded,cleared}_total,
-// nginx_registry_cache_{verified,verified_bytes,digest_mismatches,evictions}_total,
+// nginx_registry_cache_{verified,verified_bytes,upstream_body_bytes,digest_mismatches,evictions}_total,
 // nginx_registry_cache_manifests_recorded_total,
 // nginx_registry_cache_blob_bodies_stored_total, nginx_registry_cache_blob_body_bytes_served_total,
 // nginx_registry_cache_lookups_total{kind="blob"|"blob_body"|"manifest"|"tag",result="hit"|"miss"},

@@ -26,6 +26,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.cleared = base + 8;
     c.verified = base + 18;
     c.verified_bytes = base + 19;
+    c.upstream_body_bytes = base + 44;
     c.digest_mismatches = base + 20;
     c.evictions = base + 21;
     c.manifests_recorded = base + 22;
@@ -110,6 +111,11 @@ TEST(Metrics, ExactTextForOneCache) {
         "# HELP nginx_registry_cache_verified_bytes_total Bytes of the bodies that were verified.\n"
         "# TYPE nginx_registry_cache_verified_bytes_total counter\n"
         "nginx_registry_cache_verified_bytes_total{cache=\"edge\"} 19\n"
+        "# HELP nginx_registry_cache_upstream_body_bytes_total Bytes of bodies named by digest that the upstream "
+        "sent and that verified as they passed: what the edge fetched (bodies served from its disk are not "
+        "counted).\n"
+        "# TYPE nginx_registry_cache_upstream_body_bytes_total counter\n"
+        "nginx_registry_cache_upstream_body_bytes_total{cache=\"edge\"} 44\n"
         "# HELP nginx_registry_cache_digest_mismatches_total Bodies that did not hash to their "
         "digest or that the upstream ended short: cut before their end, never recorded.\n"
         "# TYPE nginx_registry_cache_digest_mismatches_total counter\n"
@@ -240,14 +246,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 24 families, 24 HELP and 24 TYPE lines.
+    // Each family declared exactly once: 28 families, 28 HELP and 28 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 27u);
-    EXPECT_EQ(type, 27u);
+    EXPECT_EQ(help, 28u);
+    EXPECT_EQ(type, 28u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -304,7 +310,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 54u);
+    EXPECT_EQ(lines, 56u);
 }
 
 }  // namespace

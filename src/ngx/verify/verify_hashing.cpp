@@ -120,6 +120,7 @@ bool judge(verify_t &v) {
         v.matched = true;
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
+        ngx_http_registry_cache_count(sh.upstream_body_bytes, static_cast<ngx_atomic_int_t>(bytes));
         // A manifest is recorded with its bytes, or not at all (too large, or not kept).
         const bool manifest = registry_cache::is_recordable_manifest(state.asked.route);
         const bool tagged = registry_cache::is_tag_route(state.asked.route);
