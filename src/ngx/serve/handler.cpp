@@ -223,10 +223,7 @@ bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcep
 // without its body, and an upstream connection kept alive would take the next request's
 // bytes for it (request smuggling); it goes upstream as it is. In mirror mode the HEAD
 // carries the edge's token, which must be at hand: a request that finds none goes upstream
-// whole and fetches it there.
-// Who asks is judged here, before the edge's token is set on the request: what the HEAD
-// teaches in mirror mode is the edge's to share (a token taken for the client's credential
-// would leave every public link and tag it renews as it was, past its TTL for ever).
+// whole and fetches it there. Who asks is judged here, for what the HEAD teaches.
 bool may_ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                   ngx_http_registry_cache_request_t &judged) {
     if (ngx_http_registry_cache_declares_body(r)) return false;
@@ -241,9 +238,6 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
                            ngx_http_registry_cache_request_t &judged) {
     registry_cache::BodyLookup found;
     judged.lookup.status = read_body(r, judged, found);
-    // Who asks, for a miss (ngx_http_registry_cache_body_miss), judged before anything
-    // else is set on the request (the edge's token in mirror mode).
-    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     // Past registry_cache_link_ttl, a body on disk is worth one HEAD: the upstream's
     // confirmation spares fetching it whole.
     if (judged.lookup.expired && found.body_status == LookupStatus::hit && may_ask_head(r, rlcf, judged)) {
@@ -280,7 +274,9 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
         // is judged against the client's Accept.
         std::string_view digest = registry_cache::digest_text(judged.asked.route);
         const bool not_modified = if_none_match_names(r, digest);
-        const bool accepted = registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept_of(r));
+        // (Accept is read only where it decides: a held 304 answers whatever it names.)
+        const bool accepted = (!not_modified || judged.lookup.expired) &&
+                              registry_cache::accepts_manifest(found.descriptor.media_type.view(), accept_of(r));
         const bool answerable = not_modified || accepted;
         // Past registry_cache_link_ttl: one HEAD upstream says whether it still is. Only for
         // a client that names the type held: the HEAD carries its Accept, and distribution
@@ -518,6 +514,7 @@ ngx_int_t ngx_http_registry_cache_body_miss(ngx_http_request_t *r, ngx_http_regi
     if (state.lookup.status != status_t::error) {  // a store error stays one: no flight for it
         state.lookup.status = status_t::miss;
     }
+    state.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     return miss(r, rlcf, state);

@@ -31,11 +31,15 @@ status_t ngx_http_registry_cache_judge_read(ngx_http_request_t *r, ngx_http_regi
 }
 
 // Whether the request carries anything that can tell the upstream who is asking: then what
-// the upstream answers may be for that client only (the rule is the core's).
+// the upstream answers may be for that client only (the rule is the core's). In mirror mode
+// the client's Authorization never goes upstream (dropped as the request comes in): one there
+// is the edge's own token, which asks for every client alike.
 bool ngx_http_registry_cache_carries_credentials(ngx_http_request_t *r, bool push) noexcept {
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     registry_cache::RequestCredentials seen;
     seen.push = push;
-    seen.authorization = r->headers_in.authorization != nullptr;
+    seen.authorization = r->headers_in.authorization != nullptr && !rlcf->upstream_auth;
 #if (nginx_version >= 1023000)
     seen.cookie = r->headers_in.cookie != nullptr;
 #else
