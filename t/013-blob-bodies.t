@@ -101,8 +101,9 @@ add_block_preprocessor(sub {
     }
     $block->set_value(main_config => "thread_pool verify threads=2;");
     $block->set_value(http_config => edge_http(dir => "bodies-$cache", params => "blobs_max_size=$cap"));
-    $block->set_value(config => edge_config(upstream => $upstream, v2 => 'registry_cache_verify threads=verify;',
-                                            metrics => 1, more => <<'_EOC_'));
+    my $v2 = 'registry_cache_verify threads=verify;';
+    $v2 .= "\nregistry_cache_link_ttl " . $block->link_ttl . ';' if defined $block->link_ttl;
+    $block->set_value(config => edge_config(upstream => $upstream, v2 => $v2, metrics => 1, more => <<'_EOC_'));
     location /purge/ {
         registry_cache edge;
         registry_cache_purge;
@@ -298,6 +299,32 @@ digest mismatch in repository "lie/body-wrong"
 --- response_body_like eval
 [qr/\A\Q$RegistryCache::LyingUpstream::TRUE_BODY\E\z/, qr/\A\Q$RegistryCache::LyingUpstream::TRUE_BODY\E\z/,
  qr/^nginx_registry_cache_entries\{cache="edge",kind="blob_bodies"\} 1$/m]
+
+
+
+=== TEST 8c: (the body's link ages past a registry_cache_link_ttl of one second: the harness waits)
+--- cache_name: liar
+--- liar: 1
+--- request
+GET /metrics
+--- wait: 2.1
+
+
+
+=== TEST 8d: past it, an upstream that fails the revalidation's HEAD (a 500, which registry_cache_use_stale does not name) never gets the held body served: the client's own request goes upstream and gets the failure; an upstream that names the digest again has the body served from disk
+--- cache_name: liar
+--- liar: 1
+--- link_ttl: 1s
+--- request eval
+["GET /v2/lie/body-true/blobs/$::TrueDigest", "GET /v2/lie/body-true/blobs/$::TrueDigest"]
+--- more_headers eval
+["X-Lie: status-500", ""]
+--- error_code eval
+[500, 200]
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: REVALIDATED"]
+--- response_body_like eval
+[qr/./, qr/\A\Q$RegistryCache::LyingUpstream::TRUE_BODY\E\z/]
 
 
 
