@@ -81,8 +81,8 @@ e2e() { (cd "$repo" && MODULE_SO=$module NGINX_BIN=$nginx_bin prove --timer t/e2
 
 nginx_source_route() { "$repo/scripts/check-nginx-source-build.sh" "$build"; }
 
-# 6 s a target here keeps `make test` within its 15 minutes (six targets); `make fuzz` runs 30 by default.
-fuzz() { BUILD=$build FUZZ_SECONDS=${FUZZ_SECONDS:-6} "$repo/scripts/fuzz.sh"; }
+# 5 s a target here keeps `make test` within its 15 minutes (six targets); `make fuzz` runs 30 by default.
+fuzz() { BUILD=$build FUZZ_SECONDS=${FUZZ_SECONDS:-5} "$repo/scripts/fuzz.sh"; }
 
 asan() { BUILD=$build "$repo/scripts/test-asan.sh"; }
 
@@ -106,7 +106,7 @@ start_registry
 layer "Test::Nginx tests (t/*.t)" test_nginx
 layer "end-to-end tests with skopeo (t/e2e)" e2e
 layer "module built from nginx source with --with-compat" nginx_source_route
-layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-6}s a target)" fuzz
+layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-5}s a target)" fuzz
 layer "unit tests under valgrind" valgrind_unit
 layer "Test::Nginx tests under ASan and UBSan" asan
 
