@@ -444,6 +444,21 @@ GET /v2/demo/x/manifests/sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 
 
 
+=== TEST 28b: registry_cache_stored_proof_ttl with a value that is no time
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_stored_proof_ttl always;
+        registry_cache_pass @registry;
+    }
+--- must_die
+--- error_log
+"registry_cache_stored_proof_ttl" directive invalid value
+
+
+
 === TEST 29: registry_cache_use_stale with a condition it does not know
 --- http_config
     registry_cache_path cache/a zone=a:1m;

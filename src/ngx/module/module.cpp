@@ -35,6 +35,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     conf->manifest_max_size = NGX_CONF_UNSET_SIZE;
     conf->tag_ttl = NGX_CONF_UNSET;
     conf->link_ttl = NGX_CONF_UNSET;
+    conf->stored_proof_ttl = NGX_CONF_UNSET_MSEC;
     // pcalloc left use_stale 0: unset (ngx_conf_merge_bitmask_value's convention).
 #if (NGX_THREADS)
     conf->verify_threads = static_cast<ngx_thread_pool_t *>(NGX_CONF_UNSET_PTR);
@@ -58,6 +59,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_size_value(conf->manifest_max_size, prev->manifest_max_size, 4 * 1024 * 1024);
     ngx_conf_merge_sec_value(conf->tag_ttl, prev->tag_ttl, 0);
     ngx_conf_merge_sec_value(conf->link_ttl, prev->link_ttl, 0);
+    ngx_conf_merge_msec_value(conf->stored_proof_ttl, prev->stored_proof_ttl, 0);
     ngx_conf_merge_bitmask_value(conf->use_stale, prev->use_stale, NGX_CONF_BITMASK_SET | registry_cache::stale_off);
 #if (NGX_THREADS)
     // Set with `verify` by one directive, so inherited with it.
@@ -181,6 +183,9 @@ ngx_command_t commands[] = {
     {ngx_string("registry_cache_link_ttl"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, link_ttl), nullptr},
+    {ngx_string("registry_cache_stored_proof_ttl"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_msec_slot,
+     NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, stored_proof_ttl), nullptr},
     {ngx_string("registry_cache_tag_ttl"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_sec_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_registry_cache_loc_conf_t, tag_ttl), nullptr},

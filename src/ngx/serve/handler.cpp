@@ -442,6 +442,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     }
     judged.verify.on = rlcf->verify != 0;
     judged.verify.manifest_max_size = rlcf->manifest_max_size;
+    judged.verify.stored_proof_ttl = rlcf->stored_proof_ttl;
     judged.use_stale = rlcf->use_stale;
 #if (NGX_THREADS)
     judged.verify.threads = rlcf->verify_threads;

@@ -63,6 +63,9 @@ struct ngx_http_registry_cache_loc_conf_t {
 #if (NGX_THREADS)
     ngx_thread_pool_t *verify_threads;  // where large bodies are hashed; null: the event loop
 #endif
+    // registry_cache_stored_proof_ttl: how long this worker's proof of a stored body's file
+    // (hashed whole to its name) answers for that file unchanged (0: every GET proves it).
+    ngx_msec_t stored_proof_ttl;
     // registry_cache_token_trust: the roots and keys Bearer tokens are checked against
     // (owned by the configuration's pool); null: a token proves nothing here.
     registry_cache::auth::TokenTrust *token_trust;

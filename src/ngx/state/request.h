@@ -61,6 +61,7 @@ struct ngx_http_registry_cache_request_t {
 #if (NGX_THREADS)
         ngx_thread_pool_t *threads;  // and its thread pool
 #endif
+        ngx_msec_t stored_proof_ttl;  // and its registry_cache_stored_proof_ttl
         ngx_http_registry_cache_verify_t *body;  // set while a body is being hashed
     } verify;
     ngx_http_registry_cache_revalidation_t *revalidation;  // set while a tag is revalidated

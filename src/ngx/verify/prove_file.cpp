@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iterator>
 #include <new>
 #include <string>
 #include <unordered_map>
@@ -28,6 +29,7 @@ struct proof_t {
     std::string expected;
     std::string path;
     struct stat opened;  // the file as it was opened
+    ngx_msec_t window;   // how long its proof answers for it (proof_window)
     u_char *scratch;
     bool ran_ok;  // set by the thread
     ngx_http_registry_cache_proven_t done;
@@ -39,15 +41,19 @@ struct proof_t {
 
 void destroy(void *data) noexcept { static_cast<proof_t *>(data)->~proof_t(); }
 
-// Files this worker proved moments ago, by device and inode, for the ranges of one blob that
-// a client fetches side by side: a part is answered on such a proof (a whole body never is).
+// Files this worker proved, by device and inode. A part of one is answered on a proof made
+// moments ago (the ranges of one blob that a client fetches side by side); a whole body only
+// where registry_cache_stored_proof_ttl says, within it. Either way the file must be the one
+// proven: the same size, and the same modification and change times (writing to a file, or
+// setting its times back, moves its change time, which no one can set).
 struct Proven {
     struct timespec mtime;
+    struct timespec ctime;
     off_t size;
     ngx_msec_t at;
 };
 constexpr ngx_msec_t proof_reuse_ms = 10000;
-constexpr std::size_t max_proven = 256;
+constexpr std::size_t max_proven = 4096;
 std::unordered_map<std::uint64_t, Proven> proven_files;
 
 std::uint64_t file_key(const struct stat &st) noexcept {
@@ -58,17 +64,33 @@ bool same_file(const struct stat &a, const struct stat &b) noexcept {
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-bool proven_moments_ago(const struct stat &st) noexcept {
-    auto it = proven_files.find(file_key(st));
-    return it != proven_files.end() && it->second.size == st.st_size && it->second.mtime.tv_sec == st.st_mtim.tv_sec &&
-           it->second.mtime.tv_nsec == st.st_mtim.tv_nsec && ngx_current_msec - it->second.at < proof_reuse_ms;
+bool same_time(const struct timespec &a, const struct timespec &b) noexcept {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-void remember_proof(const struct stat &st) {
+// A proof of this very file made less than `within` ago.
+bool proven_within(const struct stat &st, ngx_msec_t within) noexcept {
+    auto it = proven_files.find(file_key(st));
+    return it != proven_files.end() && it->second.size == st.st_size && same_time(it->second.mtime, st.st_mtim) &&
+           same_time(it->second.ctime, st.st_ctim) && ngx_current_msec - it->second.at < within;
+}
+
+// `within`: the asking location's window; proofs past it make room first, all of them when
+// none is.
+void remember_proof(const struct stat &st, ngx_msec_t within) {
     if (proven_files.size() >= max_proven) {
-        proven_files.clear();
+        for (auto it = proven_files.begin(); it != proven_files.end();) {
+            it = ngx_current_msec - it->second.at >= within ? proven_files.erase(it) : std::next(it);
+        }
+        if (proven_files.size() >= max_proven) {
+            proven_files.clear();
+        }
     }
-    proven_files[file_key(st)] = Proven{st.st_mtim, st.st_size, ngx_current_msec};
+    proven_files[file_key(st)] = Proven{st.st_mtim, st.st_ctim, st.st_size, ngx_current_msec};
+}
+
+ngx_msec_t proof_window(const ngx_http_registry_cache_request_t &state, bool part) noexcept {
+    return part ? std::max(proof_reuse_ms, state.verify.stored_proof_ttl) : state.verify.stored_proof_ttl;
 }
 
 // The verdict on a job that ran. A file that does not hash to its name, or cannot be read
@@ -82,7 +104,7 @@ bool judge(proof_t &p) {
     if (!computed.empty() && computed == p.expected) {
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
-        remember_proof(p.opened);
+        remember_proof(p.opened, p.window);
         return true;
     }
     struct stat now;
@@ -158,7 +180,8 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_requ
     if (fstat(file.fd, &opened) != 0) {
         return proof::failed;
     }
-    if (file.part && proven_moments_ago(opened)) {
+    const ngx_msec_t window = proof_window(state, file.part);
+    if (window > 0 && proven_within(opened, window)) {
         return proof::proven;
     }
     const std::size_t scratch_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(scratch_size, file.size + 1));
@@ -180,6 +203,7 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_requ
     p->r = r;
     p->state = &state;
     p->opened = opened;
+    p->window = std::max(window, proof_reuse_ms);
     p->scratch = scratch;
     p->done = done;
     p->data = data;

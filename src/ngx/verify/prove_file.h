@@ -24,7 +24,8 @@ enum class ngx_http_registry_cache_proof_t {
 // What is to be proven: `size` bytes of `fd`, the file at `path`, against `expected`
 // ("algorithm:hex", the route's digest). `part`: only a part of it is asked for (a Range),
 // which a proof of the same file made moments ago in this worker answers too (containerd
-// fetches one blob in parallel ranges, each of which would hash it whole).
+// fetches one blob in parallel ranges, each of which would hash it whole). A whole body is
+// answered by an earlier proof only within the location's registry_cache_stored_proof_ttl.
 struct ngx_http_registry_cache_stored_file_t {
     ngx_fd_t fd;
     const char *path;  // NUL-terminated
