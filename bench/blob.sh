@@ -99,8 +99,9 @@ proxy_lines() {
 EOF
 }
 
-# The module, keeping bodies (its cache emptied for each cold transfer by a fresh prefix).
-module_server() {  # DIR PORT
+# The module, keeping bodies (its cache emptied for each cold transfer by a fresh prefix);
+# LINES: more of its /v2/ location.
+module_server() {  # DIR PORT [LINES]
     start_nginx "$1" "thread_pool bench threads=2;" <<EOF
     registry_cache_path $1/cache zone=edge:1m max_size=64m blobs_max_size=1g;
     server {
@@ -109,6 +110,7 @@ module_server() {  # DIR PORT
             registry_cache edge;
             registry_cache_pass @registry;
             registry_cache_verify threads=bench;
+            ${3:-}
         }
         location @registry {
 $(proxy_lines)
@@ -118,6 +120,10 @@ EOF
 }
 MODULE_PORT=$(free_port)
 module_server "$WORK/nginx-module" "$MODULE_PORT"
+# The same, with each worker's proof of a file kept for an hour: a stored body is hashed by
+# the first GET of it, then sent as nginx sends a static file.
+TRUSTING_PORT=$(free_port)
+module_server "$WORK/nginx-module-trusting" "$TRUSTING_PORT" "registry_cache_stored_proof_ttl 1h;"
 
 # The limit: the same files from disk, with sendfile; the plain proxy for cold transfers.
 LIMIT_PORT=$(free_port) PROXY_PORT=$(free_port)
@@ -138,15 +144,21 @@ sleep 0.5
 
 path_of() { echo "/v2/bench/blobs/blobs/${DIGEST[$1]}"; }
 status_of() { curl -s -o "$WORK/body" -w '%{http_code}' "http://127.0.0.1:$1$2"; }
-for name in 1m 64m; do
-    [[ $(status_of "$MODULE_PORT" "$(path_of "$name")") == 200 ]] || die "the module's first GET of $name failed"
+for port in "$MODULE_PORT" "$TRUSTING_PORT"; do
+    for name in 1m 64m; do
+        [[ $(status_of "$port" "$(path_of "$name")") == 200 ]] || die "the module's first GET of $name failed"
+    done
 done
-for name in 1m 64m; do
-    [[ $(status_of "$MODULE_PORT" "$(path_of "$name")") == 200 &&
-        sha256:$(sha256sum <"$WORK/body" | cut -d' ' -f1) == "${DIGEST[$name]}" ]] ||
-        die "the module's answer for $name is not the blob"
-    [[ $(find "$WORK/nginx-module/cache/blobs" -name "${DIGEST[$name]#sha256:}" | wc -l) == 1 ]] ||
-        die "the $name blob is not in the store"
+for dir in nginx-module nginx-module-trusting; do
+    port=$MODULE_PORT
+    [[ $dir == *trusting ]] && port=$TRUSTING_PORT
+    for name in 1m 64m; do
+        [[ $(status_of "$port" "$(path_of "$name")") == 200 &&
+            sha256:$(sha256sum <"$WORK/body" | cut -d' ' -f1) == "${DIGEST[$name]}" ]] ||
+            die "the module's answer for $name is not the blob"
+        [[ $(find "$WORK/$dir/cache/blobs" -name "${DIGEST[$name]#sha256:}" | wc -l) == 1 ]] ||
+            die "the $name blob is not in the store of $dir"
+    done
 done
 before=$(grep -c 'blobs/sha256' "$WORK/registry/registry.log" || true)
 
@@ -161,9 +173,12 @@ cold_get() {  # PORT
 }
 for ((round = 1; round <= ROUNDS; round++)); do
     for name in 1m 64m; do
-        for target in module limit; do
-            if [[ $target == module ]]; then out=$(run_ab "$MODULE_PORT" "$(path_of "$name")")
-            else out=$(run_ab "$LIMIT_PORT" "/$name"); fi
+        for target in module trusting limit; do
+            case $target in
+                module) out=$(run_ab "$MODULE_PORT" "$(path_of "$name")") ;;
+                trusting) out=$(run_ab "$TRUSTING_PORT" "$(path_of "$name")") ;;
+                limit) out=$(run_ab "$LIMIT_PORT" "/$name") ;;
+            esac
             [[ $out == *bad* ]] && die "$target $name: non-2xx answers"
             RESULT[$target-$name]+="$out "
             log "round $round $target $name: $out req/s"
@@ -201,6 +216,8 @@ table=$(
     echo "| --- | ---: | ---: | ---: | --- | --- |"
     row "GET of a stored 1 MiB blob, req/s (limit: nginx static, sendfile)" module-1m limit-1m rate
     row "GET of a stored 64 MiB blob, req/s (limit: nginx static, sendfile)" module-64m limit-64m rate
+    row "the same 1 MiB GET, proofs kept 1h (registry_cache_stored_proof_ttl)" trusting-1m limit-1m rate
+    row "the same 64 MiB GET, proofs kept 1h (registry_cache_stored_proof_ttl)" trusting-64m limit-64m rate
     row "cold GET of the 64 MiB blob, seconds (limit: plain proxy_pass)" cold-module cold-proxy time
 )
 echo "$table"
@@ -215,6 +232,8 @@ if ((RECORD)); then
         echo "module on an empty store, so that it hashes and writes the body; a plain \`proxy_pass\` with the"
         echo "same buffers). Ratios: module over limit for rates, limit over module for times. Median of"
         echo "$ROUNDS rounds; the registry's log shows no blob request during the warm measurement."
+        echo "The rows \"proofs kept 1h\": the same module with \`registry_cache_stored_proof_ttl 1h\`, whose"
+        echo "worker hashes a stored body at its first GET and then sends it with sendfile alone."
         echo
         echo "$table"
         echo
