@@ -66,6 +66,7 @@ namespace registry_cache {
     X(tag_revalidated, "", "")                                                                       \
     X(manifest_revalidated, "", "")                                                                  \
     X(body_revalidated, "", "")                                                                      \
+    X(blob_revalidated, "", "")                                                                      \
     X(body_hits, "", "")                                                                             \
     X(body_misses, "", "")                                                                           \
     /* Upstream responses to requests the module passed on, by status class. */                     \

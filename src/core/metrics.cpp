@@ -168,6 +168,8 @@ void append_lookups(std::string& out, const std::vector<CacheMetrics>& caches) {
         const CacheCounters& c = m.counters;
         append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "hit"sv}, c.hits);
         append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "miss"sv}, c.misses);
+        append_sample(out, name, m.zone, {"kind"sv, "blob"sv}, {"result"sv, "revalidated"sv},
+                      c.blob_revalidated);
         append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "hit"sv}, c.body_hits);
         append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "miss"sv}, c.body_misses);
         append_sample(out, name, m.zone, {"kind"sv, "blob_body"sv}, {"result"sv, "revalidated"sv},

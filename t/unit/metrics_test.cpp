@@ -60,6 +60,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     m.counters.tag_revalidated = base + 30;
     m.counters.manifest_revalidated = base + 42;
     m.counters.body_revalidated = base + 43;
+    m.counters.blob_revalidated = base + 44;
     return m;
 }
 
@@ -168,6 +169,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"hit\"} "
         "18446744073709551615\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"miss\"} 3\n"
+        "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob\",result=\"revalidated\"} 44\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"hit\"} 34\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"miss\"} 35\n"
         "nginx_registry_cache_lookups_total{cache=\"edge\",kind=\"blob_body\",result=\"revalidated\"} 43\n"

@@ -499,6 +499,12 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
             return state ? answer_hit(r, *state, found) : NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+        // Past registry_cache_link_ttl: the HEAD a miss would send, asked as a revalidation,
+        // so that an upstream failing as registry_cache_use_stale allows leaves the link held
+        // to answer (STALE) instead of failing the client.
+        if (judged.lookup.expired && may_ask_head(r, rlcf, judged)) {
+            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
+        }
         // Only what goes upstream can learn: a hit never needs to know who asked.
         judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
         return miss(r, rlcf, judged);
@@ -536,6 +542,16 @@ ngx_int_t ngx_http_registry_cache_answer_held(ngx_http_request_t *r, ngx_http_re
             }
             return ngx_http_registry_cache_send_manifest(r, digest, found.descriptor.media_type.view(), found.body,
                                                          if_none_match_names(r, digest));
+        }
+    } else if (state.asked.method == Method::head) {
+        registry_cache::LookupResult found;
+        if (read_store(r, state, found) == status_t::hit) {
+            if (renew) {
+                renewed = found.descriptor;
+                renewed.stored_at = static_cast<std::uint64_t>(ngx_time());
+                ngx_http_registry_cache_teach(r, state, registry_cache::Lesson::record, renewed);
+            }
+            return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor);
         }
     } else {
         registry_cache::BodyLookup found;

@@ -155,9 +155,11 @@ void after_head(ngx_http_request_t *r) noexcept {
                 state->lookup.status = ngx_http_registry_cache_status_t::stale;
             }
             const bool manifest = state->asked.route.kind == registry_cache::RouteKind::manifest;
+            const bool head = state->asked.method == registry_cache::Method::head;
             ngx_http_registry_cache_count(!same     ? sh.stale
                                           : rv.tag   ? sh.tag_revalidated
                                           : manifest ? sh.manifest_revalidated
+                                          : head     ? sh.blob_revalidated
                                                      : sh.body_revalidated);
             rc = rv.tag ? answer_tag(r, *state, rv) : ngx_http_registry_cache_answer_held(r, *state);
         } else if (rv.tag) {

@@ -43,8 +43,9 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
                                                  ngx_http_registry_cache_loc_conf_t *rlcf,
                                                  ngx_http_registry_cache_request_t &judged,
                                                  const registry_cache::TaggedLookup &found);
-// The same for a link past registry_cache_link_ttl (judged.lookup.expired: a manifest, or a
-// blob whose body is on disk, by digest): the HEAD of the object itself decides, and the
+// The same for a link past registry_cache_link_ttl (judged.lookup.expired: a manifest, a
+// blob asked by a HEAD, or a blob whose body is on disk, by digest): the HEAD of the object
+// itself decides, and the
 // handler answers with what it holds (ngx_http_registry_cache_answer_held) or as a miss
 // (ngx_http_registry_cache_held_miss).
 ngx_int_t ngx_http_registry_cache_revalidate_link(ngx_http_request_t *r,
