@@ -20,6 +20,11 @@ open($cred, '>', "$cred_dir/other.cred") or die "$cred_dir/other.cred: $!";
 print $cred "other:pass\n";
 close($cred);
 $ENV{TEST_NGINX_OTHER_CRED_FILE} = "$cred_dir/other.cred";
+# The edge's credentials again, in a file of another name: what counts is what a file holds.
+open($cred, '>', "$cred_dir/same.cred") or die "$cred_dir/same.cred: $!";
+print $cred "edge:secret\n";
+close($cred);
+$ENV{TEST_NGINX_SAME_CRED_FILE} = "$cred_dir/same.cred";
 
 no_shuffle();
 log_level('info');
@@ -878,7 +883,7 @@ the token service gave no usable token (a token that cannot be sent as a header
 
 
 
-=== TEST 51: two servers on one zone, with other credentials, never share a token (they did before: the key was the token URI and the scope)
+=== TEST 51: two servers on one zone, with other credentials, never share a token (they did before: the key was the token URI and the scope); their namespaces keep their entries apart (TEST 58)
 --- http_config
     registry_cache_path cache/a zone=a:1m;
     map $http_authorization $tok {
@@ -894,6 +899,7 @@ the token service gave no usable token (a token that cannot be sent as a header
             registry_cache_upstream_auth on;
             registry_cache_upstream_credentials $TEST_NGINX_OTHER_CRED_FILE;
             registry_cache_token_pass /_token;
+            registry_cache_namespace other;
         }
         location = /_token {
             internal;
@@ -1041,3 +1047,373 @@ the token service gave no usable token (a token that cannot be sent as a header
 --- must_die
 --- error_log
 invalid number of arguments in "registry_cache_namespace" directive
+
+
+
+=== TEST 56: a mirror location and one where clients bring their own credentials share no zone: the other would serve what the edge's credentials pulled to clients who never authenticated (it did before)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+            registry_cache_token_pass /_token;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+    }
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+"registry_cache_upstream_auth" differs between location "/v2/" and location "/v2/" of server "localhost" that share zone "a": what the edge's own credentials pull is kept as public entries
+
+
+
+=== TEST 57: two mirror locations with other credentials share no zone: each would serve what the other's credentials pulled (they did before)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_upstream_credentials $TEST_NGINX_OTHER_CRED_FILE;
+            registry_cache_token_pass /_token;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"t","expires_in":300}';
+    }
+    location @registry {
+        return 200;
+    }
+    location /other/ {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/;
+    }
+--- must_die
+--- error_log
+"registry_cache_upstream_credentials" differs between location "/v2/" and location "/v2/" of server "localhost" that share zone "a": what one's credentials pull is kept as public entries
+
+
+
+=== TEST 58: nor a mirror location with credentials and an anonymous one
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_token_pass /_token;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"t","expires_in":300}';
+    }
+    location @registry {
+        return 200;
+    }
+    location /other/ {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/;
+    }
+--- must_die
+--- error_log
+"registry_cache_upstream_credentials" differs between location "/v2/" and location "/v2/" of server "localhost" that share zone "a"
+
+
+
+=== TEST 59: two mirror locations share a zone when their credentials are the same (two files that hold the same line)
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+            registry_cache_token_pass /_token;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_SAME_CRED_FILE;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"t","expires_in":300}';
+    }
+    location @registry {
+        return 200;
+    }
+    location /other/ {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/;
+    }
+--- request eval
+["GET /v2/", "GET /other/v2/"]
+--- response_body eval
+["{}", "{}"]
+
+
+
+=== TEST 60: two anonymous mirror locations share a zone
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_token_pass /_token;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"t","expires_in":300}';
+    }
+    location @registry {
+        return 200;
+    }
+    location /other/ {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/;
+    }
+--- request eval
+["GET /v2/", "GET /other/v2/"]
+--- response_body eval
+["{}", "{}"]
+
+
+
+=== TEST 61: two mirror locations with other credentials share a zone when each keeps its entries under a namespace of its own
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_upstream_credentials $TEST_NGINX_OTHER_CRED_FILE;
+            registry_cache_token_pass /_token;
+            registry_cache_namespace other;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+        registry_cache_token_pass /_token;
+        registry_cache_namespace edge;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"t","expires_in":300}';
+    }
+    location @registry {
+        return 200;
+    }
+    location /other/ {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/;
+    }
+--- request eval
+["GET /v2/", "GET /other/v2/"]
+--- response_body eval
+["{}", "{}"]
+
+
+
+=== TEST 62: a namespace a variable makes keeps nothing apart: a request may name the other's
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_upstream_credentials $TEST_NGINX_OTHER_CRED_FILE;
+            registry_cache_token_pass /_token;
+            registry_cache_namespace $arg_ns;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    location /v2/ {
+        registry_cache a;
+        registry_cache_pass @registry;
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+        registry_cache_token_pass /_token;
+        registry_cache_namespace edge;
+    }
+    location = /_token {
+        internal;
+        return 200 '{"token":"t","expires_in":300}';
+    }
+    location @registry {
+        return 200;
+    }
+    location /other/ {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/;
+    }
+--- must_die
+--- error_log
+"registry_cache_upstream_credentials" differs between location "/v2/" and location "/v2/" of server "localhost" that share zone "a"
+
+
+
+=== TEST 63: registry_cache at server level, mirror mode in /v2/: the locations the handler never acts in (the token location's proxy_pass, the named one, purge, metrics) and the server's own level (whose URIs never start with /v2/) start cleanly
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location / {
+            return 200 '{"token":"t","expires_in":300}';
+        }
+    }
+--- config
+    registry_cache a;
+    registry_cache_pass @registry;
+    location /v2/ {
+        registry_cache_upstream_auth on;
+        registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+        registry_cache_token_pass /_token;
+    }
+    location = /_token {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock:/token;
+    }
+    location @registry {
+        proxy_pass http://unix:$TEST_NGINX_SERVROOT/other.sock;
+    }
+    location /purge/v2/ {
+        registry_cache_purge;
+    }
+    location = /metrics {
+        registry_cache_metrics;
+    }
+--- request
+GET /v2/
+--- response_body: {}
+
+
+
+=== TEST 64: registry_cache at server level without a location that takes /v2/: the `location /` (the runner's) where /v2/ paths go is where the handler acts, and refuses mirror mode's entries to its clients
+--- http_config
+    registry_cache_path cache/a zone=a:1m;
+    server {
+        listen unix:$TEST_NGINX_SERVROOT/other.sock;
+        location /v2/ {
+            registry_cache a;
+            registry_cache_pass @registry;
+            registry_cache_upstream_auth on;
+            registry_cache_upstream_credentials $TEST_NGINX_CRED_FILE;
+            registry_cache_token_pass /_token;
+        }
+        location = /_token {
+            internal;
+            return 200 '{"token":"t","expires_in":300}';
+        }
+        location @registry {
+            return 200;
+        }
+    }
+--- config
+    registry_cache a;
+    registry_cache_pass @registry;
+    location @registry {
+        return 200;
+    }
+--- must_die
+--- error_log
+"registry_cache_upstream_auth" differs between location "/v2/" and location "/" of server "localhost" that share zone "a"

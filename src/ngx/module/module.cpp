@@ -1,5 +1,6 @@
 // The module's definition: directives, configuration life cycle, phase registration.
 #include "module/directives.h"
+#include "module/zone_sharing.h"
 #include "process/process.h"
 #include "serve/serve.h"
 #include "upstream/upstream.h"
@@ -141,6 +142,9 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
                            "\"registry_cache %V\" keeps blob bodies (blobs_max_size), which needs "
                            "\"registry_cache_verify threads\" where it is used",
                            &conf->shm_zone->shm.name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    if (!ngx_http_registry_cache_share_zone(cf, *conf)) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     return NGX_CONF_OK;

@@ -37,6 +37,14 @@ struct ngx_http_registry_cache_shctx_t {
 };
 
 struct ngx_http_registry_cache_worker_t;  // this process's store and writes (process/process.h)
+struct ngx_http_registry_cache_loc_conf_t;
+
+// A place where the content handler acts on a cache, as the configuration being read merged it
+// (module/zone_sharing.cpp): what it stores and serves must agree with the cache's other places.
+struct ngx_http_registry_cache_user_t {
+    const ngx_http_registry_cache_loc_conf_t *conf;
+    ngx_str_t where;  // `location "/v2/"`, for the [emerg] that names it
+};
 
 // One `registry_cache_path`: where its LMDB environment lives and its shared zone.
 struct ngx_http_registry_cache_t {
@@ -46,6 +54,9 @@ struct ngx_http_registry_cache_t {
     ngx_shm_zone_t *shm_zone;
     ngx_http_registry_cache_shctx_t *sh;       // set when the zone is initialised
     ngx_http_registry_cache_worker_t *worker;  // this process's store; null in the master
+    // The places that use it (of ngx_http_registry_cache_user_t), in the configuration's pool:
+    // a reload reads them anew with a new cache, never from the zone's memory. Null: none yet.
+    ngx_array_t *users;
 };
 
 struct ngx_http_registry_cache_main_conf_t {
