@@ -15,7 +15,6 @@ set -euo pipefail
 CLIENTS=$(cd "$(dirname "$0")/../../conf-examples/clients" && pwd)
 EXAMPLE=$(cd "$(dirname "$0")/../../conf-examples" && pwd)/edge-local-registry.conf
 DEFAULT_EDGE=127.0.0.1:8080
-DOCKER=/usr/bin/docker DOCKERD=/usr/sbin/dockerd
 e2e_init
 e2e_registry
 
@@ -63,21 +62,10 @@ edge_served() {
 }
 
 # --- Docker: daemon.json -----------------------------------------------------------------
-if [[ -x $DOCKERD && -x $DOCKER ]]; then
-    mkdir -p "$T/docker" "$T/docker-exec" "$T/docker-cli"
+if e2e_has_dockerd; then
     check "daemon.json names the edge, adapted to this one" \
         adapt "$CLIENTS/docker/daemon.json" "$T/daemon.json"
-    # And the daemon's key in its data root: dockerd 20.10 writes it to /etc/docker otherwise.
-    jq --arg k "$T/docker/key.json" '. + {"deprecated-key-path": $k}' "$T/daemon.json" >"$T/dockerd.json"
-    # dockerd 20.10 makes /run/docker/plugins whatever it is told: removed after, if it was not there.
-    [[ -e /run/docker ]] && RUN_DOCKER_WAS_THERE=1 || RUN_DOCKER_WAS_THERE=0
-    "$DOCKERD" --data-root "$T/docker" --exec-root "$T/docker-exec" -p "$T/dockerd.pid" \
-        -H "unix://$T/docker.sock" --storage-driver vfs --iptables=false --ip-masq=false \
-        --bridge=none --config-file "$T/dockerd.json" >"$T/logs/dockerd.log" 2>&1 &
-    DOCKERD_PID=$!
-    E2E_HELPERS+=("$DOCKERD_PID")
-    docker_() { DOCKER_CONFIG=$T/docker-cli timeout 120 "$DOCKER" -H "unix://$T/docker.sock" "$@"; }
-    wait_for docker_ version >/dev/null 2>&1 || true
+    e2e_dockerd_start "$T/daemon.json"
     diag "$("$DOCKERD" --version)"
     mirror_listed() { docker_ info 2>/dev/null | grep -qF "http://$EDGE/"; }
     check "dockerd lists the edge as its mirror" mirror_listed
@@ -85,9 +73,7 @@ if [[ -x $DOCKERD && -x $DOCKER ]]; then
     is "$(docker_ image inspect -f '{{join .RepoDigests " "}}' "$NAME-docker:1.0" 2>&1)" "$NAME-docker@$DIGEST" \
         "docker holds the manifest the registry holds"
     check "dockerd asked the edge" edge_served "$NAME-docker"
-    kill -TERM "$DOCKERD_PID"
-    wait "$DOCKERD_PID" 2>/dev/null || true
-    ((RUN_DOCKER_WAS_THERE)) || rmdir /run/docker/plugins /run/docker 2>/dev/null || true
+    e2e_dockerd_stop
 else
     echo "ok $((++_tap_n)) # SKIP no dockerd: the docker.io package (scripts/install-deps.sh)"
 fi

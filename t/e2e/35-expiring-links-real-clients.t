@@ -8,7 +8,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-DOCKER=/usr/bin/docker DOCKERD=/usr/sbin/dockerd
 e2e_init
 # A registry of the test's own: it is stopped half way.
 OWN=$T/own-registry
@@ -17,7 +16,7 @@ trap 'rc=$?; set +e; "$FIXTURES/registry.sh" stop "$OWN" >/dev/null 2>&1; (exit 
 e2e_build_image hello 1.0 "$T/src"
 DIGEST=$(layout_manifest_digest "$T/src" 1.0)
 CLIENTS=(ctr)
-[[ -x $DOCKERD && -x $DOCKER ]] && CLIENTS+=(docker)
+e2e_has_dockerd && CLIENTS+=(docker)
 for client in "${CLIENTS[@]}"; do
     skopeo_ copy --dest-tls-verify=false "oci:$T/src:1.0" "docker://$REGISTRY/e2e/expiring-$client:1.0" ||
         { diag "could not push e2e/expiring-$client"; exit 1; }
@@ -46,17 +45,8 @@ ctr_forget() {
     [[ $(ctr_ content ls -q 2>/dev/null | wc -l) == 0 ]]
 }
 if [[ ${CLIENTS[*]} == *docker* ]]; then
-    mkdir -p "$T/docker" "$T/docker-exec" "$T/docker-cli"
-    printf '{"insecure-registries": ["%s"], "deprecated-key-path": "%s"}\n' "$EDGE" "$T/docker/key.json" >"$T/dockerd.json"
-    # dockerd 20.10 makes /run/docker/plugins whatever it is told: removed after, if it was not there.
-    [[ -e /run/docker ]] && RUN_DOCKER_WAS_THERE=1 || RUN_DOCKER_WAS_THERE=0
-    "$DOCKERD" --data-root "$T/docker" --exec-root "$T/docker-exec" -p "$T/dockerd.pid" \
-        -H "unix://$T/docker.sock" --storage-driver vfs --iptables=false --ip-masq=false \
-        --bridge=none --config-file "$T/dockerd.json" >"$T/logs/dockerd.log" 2>&1 &
-    DOCKERD_PID=$!
-    E2E_HELPERS+=("$DOCKERD_PID")
-    docker_() { DOCKER_CONFIG=$T/docker-cli timeout 120 "$DOCKER" -H "unix://$T/docker.sock" "$@"; }
-    wait_for docker_ version >/dev/null 2>&1 || true
+    printf '{"insecure-registries": ["%s"]}\n' "$EDGE" >"$T/daemon.json"
+    e2e_dockerd_start "$T/daemon.json"
 fi
 docker_pull() { docker_ pull "$EDGE/e2e/expiring-docker:1.0" >>"$T/logs/docker.log" 2>&1; }
 docker_digest() { docker_ image inspect -f '{{join .RepoDigests " "}}' "$EDGE/e2e/expiring-docker:1.0" 2>/dev/null; }
@@ -115,9 +105,7 @@ done
 check "every stale answer was logged" grep -aq 'answered stale' "$EDGE_DIR/error.log"
 
 if [[ ${CLIENTS[*]} == *docker* ]]; then
-    kill -TERM "$DOCKERD_PID"
-    wait "$DOCKERD_PID" 2>/dev/null || true
-    ((RUN_DOCKER_WAS_THERE)) || rmdir /run/docker/plugins /run/docker 2>/dev/null || true
+    e2e_dockerd_stop
 else
     echo "ok $((++_tap_n)) # SKIP no dockerd: the docker.io package (scripts/install-deps.sh)"
 fi

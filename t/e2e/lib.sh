@@ -607,3 +607,28 @@ CONF
     wait_for test -S "$T/ctr/containerd.sock"
 }
 ctr_() { timeout 120 ctr -a "$T/ctr/containerd.sock" "$@"; }
+
+# A Docker daemon of the test's own (data and exec roots, pid file and socket under $T, vfs
+# storage, no networking of its own) with the settings of the daemon.json CONFIG, stopped by
+# e2e_dockerd_stop (or the helpers' cleanup); sets DOCKERD_PID. docker_ ARGS... talks to it.
+DOCKER=/usr/bin/docker DOCKERD=/usr/sbin/dockerd
+e2e_has_dockerd() { [[ -x $DOCKERD && -x $DOCKER ]]; }
+e2e_dockerd_start() {  # CONFIG
+    mkdir -p "$T/docker" "$T/docker-exec" "$T/docker-cli"
+    # The daemon's key in its data root: dockerd 20.10 writes it to /etc/docker otherwise.
+    jq --arg k "$T/docker/key.json" '. + {"deprecated-key-path": $k}' "$1" >"$T/dockerd.json"
+    # dockerd 20.10 makes /run/docker/plugins whatever it is told: removed after, if it was not there.
+    [[ -e /run/docker ]] && _RUN_DOCKER_WAS_THERE=1 || _RUN_DOCKER_WAS_THERE=0
+    "$DOCKERD" --data-root "$T/docker" --exec-root "$T/docker-exec" -p "$T/dockerd.pid" \
+        -H "unix://$T/docker.sock" --storage-driver vfs --iptables=false --ip-masq=false \
+        --bridge=none --config-file "$T/dockerd.json" >"$T/logs/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    E2E_HELPERS+=("$DOCKERD_PID")
+    wait_for docker_ version >/dev/null 2>&1 || true
+}
+e2e_dockerd_stop() {
+    kill -TERM "$DOCKERD_PID"
+    wait "$DOCKERD_PID" 2>/dev/null || true
+    ((_RUN_DOCKER_WAS_THERE)) || rmdir /run/docker/plugins /run/docker 2>/dev/null || true
+}
+docker_() { DOCKER_CONFIG=$T/docker-cli timeout 120 "$DOCKER" -H "unix://$T/docker.sock" "$@"; }
