@@ -47,6 +47,26 @@ is "$(get)" "200 MISS $LAYER" "the changed file is proven again, found damaged, 
 check "the damage is logged" grep -aq "the stored blob body $LAYER hashes to sha256:[0-9a-f]* over $SIZE bytes: it is damaged and removed" "$EDGE_DIR/error.log"
 is "$(get)" "200 HIT $LAYER" "the layer is kept anew, and answered from its new file"
 is "$(proofs)" "$((before + 3))" "the upstream's body and the new file were each proven"
+
+# A proof is of one digest's file: a file proven as the layer and then found at another
+# digest's path (a hard link made there by someone who may write to the cache directory, of a
+# body of the very same size) is proven as that digest before a byte of it goes, not sent on
+# the layer's proof (it was, as that digest, before the proof kept its digest).
+head -c "$SIZE" /dev/urandom >"$T/other"
+OTHER=$(registry_push_blob "$T/other" demo/hello)
+OTHER_FILE=$EDGE_DIR/cache/blobs/sha256/${OTHER:7:2}/${OTHER#sha256:}
+get_other() {
+    curl -s -o "$T/body" --max-time 20 -w '%{http_code} %header{x-cache-status}' \
+        "http://$EDGE/v2/demo/hello/blobs/$OTHER" || true
+    echo " sha256:$(sha256sum <"$T/body" | cut -d' ' -f1)"
+}
+is "$(get_other)" "200 MISS $OTHER" "a blob of the layer's size is kept too"
+check "its file is there" test -f "$OTHER_FILE"
+ln -f "$FILE" "$OTHER_FILE"
+is "$(get)" "200 HIT $LAYER" "the layer, proven again (the link moved its change time)"
+is "$(get_other)" "200 MISS $OTHER" "the other digest's path, now the layer's file: proven as that digest, found damaged, the GET goes upstream"
+is "$(get_other)" "200 HIT $OTHER" "its body is kept anew, and answered from its new file"
+is "$(get)" "200 HIT $LAYER" "the layer is still answered from its own file"
 check "edge error log has no [alert], [crit] or [emerg]" edge_error_log_clean
 
 done_testing

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <new>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "registry_cache/digest.h"
@@ -45,8 +46,12 @@ void destroy(void *data) noexcept { static_cast<proof_t *>(data)->~proof_t(); }
 // moments ago (the ranges of one blob that a client fetches side by side); a whole body only
 // where registry_cache_stored_proof_ttl says, within it. Either way the file must be the one
 // proven: the same size, and the same modification and change times (writing to a file, or
-// setting its times back, moves its change time, which no one can set).
+// setting its times back, moves its change time, which no one can set), proven against the
+// same digest (the one inode may be at another digest's path too: a hard link made there).
 struct Proven {
+    dev_t dev;  // the key mixes the two: kept whole, for what it does not tell apart
+    ino_t ino;
+    std::string digest;
     struct timespec mtime;
     struct timespec ctime;
     off_t size;
@@ -68,16 +73,17 @@ bool same_time(const struct timespec &a, const struct timespec &b) noexcept {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-// A proof of this very file made less than `within` ago.
-bool proven_within(const struct stat &st, ngx_msec_t within) noexcept {
+// A proof of this very file against `digest` made less than `within` ago.
+bool proven_within(const struct stat &st, std::string_view digest, ngx_msec_t within) noexcept {
     auto it = proven_files.find(file_key(st));
-    return it != proven_files.end() && it->second.size == st.st_size && same_time(it->second.mtime, st.st_mtim) &&
+    return it != proven_files.end() && it->second.dev == st.st_dev && it->second.ino == st.st_ino &&
+           it->second.digest == digest && it->second.size == st.st_size && same_time(it->second.mtime, st.st_mtim) &&
            same_time(it->second.ctime, st.st_ctim) && ngx_current_msec - it->second.at < within;
 }
 
 // `within`: the asking location's window; proofs past it make room first, all of them when
 // none is.
-void remember_proof(const struct stat &st, ngx_msec_t within) {
+void remember_proof(const struct stat &st, const std::string &digest, ngx_msec_t within) {
     if (proven_files.size() >= max_proven) {
         for (auto it = proven_files.begin(); it != proven_files.end();) {
             it = ngx_current_msec - it->second.at >= within ? proven_files.erase(it) : std::next(it);
@@ -86,7 +92,8 @@ void remember_proof(const struct stat &st, ngx_msec_t within) {
             proven_files.clear();
         }
     }
-    proven_files[file_key(st)] = Proven{st.st_mtim, st.st_ctim, st.st_size, ngx_current_msec};
+    proven_files[file_key(st)] = Proven{st.st_dev, st.st_ino, digest, st.st_mtim, st.st_ctim, st.st_size,
+                                        ngx_current_msec};
 }
 
 ngx_msec_t proof_window(const ngx_http_registry_cache_request_t &state, bool part) noexcept {
@@ -104,7 +111,7 @@ bool judge(proof_t &p) {
     if (!computed.empty() && computed == p.expected) {
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
-        remember_proof(p.opened, p.window);
+        remember_proof(p.opened, p.expected, p.window);
         return true;
     }
     struct stat now;
@@ -181,7 +188,7 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_requ
         return proof::failed;
     }
     const ngx_msec_t window = proof_window(state, file.part);
-    if (window > 0 && proven_within(opened, window)) {
+    if (window > 0 && proven_within(opened, file.expected, window)) {
         return proof::proven;
     }
     const std::size_t scratch_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(scratch_size, file.size + 1));
