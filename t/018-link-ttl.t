@@ -44,7 +44,9 @@ add_block_preprocessor(sub {
     }
 _EOC_
         unless defined $block->http_config;
-    my $v2 = "registry_cache_link_ttl 3s;\nregistry_cache_tag_ttl 1h;\nregistry_cache_use_stale error;\n"
+    # A block with --- stale_off: registry_cache_use_stale off (its default).
+    my $stale = $block->stale_off ? 'off' : 'error';
+    my $v2 = "registry_cache_link_ttl 3s;\nregistry_cache_tag_ttl 1h;\nregistry_cache_use_stale $stale;\n"
            . "registry_cache_verify threads=verify;\n";
     $v2 .= "registry_cache_upstream_auth on;\nregistry_cache_token_pass /_token;\n" if $mirror;
     $block->set_value(config => edge_config(upstream => '127.0.0.1:$registry_port', metrics => 1, v2 => $v2, more => <<_EOC_))
@@ -190,6 +192,23 @@ did not confirm the link (0): answered stale
 ["X-Cache-Status: MISS", "X-Cache-Status: REVALIDATED", ""]
 --- response_body_like eval
 ["", "", qr/cleared_total\{cache="edge"\} 0\n/]
+
+
+
+=== TEST 3f: with registry_cache_use_stale off a blob's HEAD past the TTL is not revalidated, which could only end as the same HEAD again: it goes upstream once, as a miss (it went twice before, the revalidation's HEAD in a subrequest, then the client's own, each waiting on the upstream)
+--- stale_off: 1
+--- request eval
+"HEAD /v2/demo/hello/blobs/$::Config"
+--- more_headers eval
+$::Down
+--- error_code: 502
+--- response_headers
+X-Cache-Status: MISS
+--- error_log
+connect() failed
+--- no_error_log
+subrequest:
+answered stale
 
 
 

@@ -501,8 +501,12 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         }
         // Past registry_cache_link_ttl: the HEAD a miss would send, asked as a revalidation,
         // so that an upstream failing as registry_cache_use_stale allows leaves the link held
-        // to answer (STALE) instead of failing the client.
-        if (judged.lookup.expired && may_ask_head(r, rlcf, judged)) {
+        // to answer (STALE) instead of failing the client. Where it allows nothing, that is
+        // all a revalidation could add over a miss, and an answer not confirming the link
+        // would cost the same HEAD again (the client's own, after as long a wait): a miss,
+        // whose flight also lets clients asking at once share one HEAD.
+        if (judged.lookup.expired && (judged.use_stale & registry_cache::stale_off) == 0 &&
+            may_ask_head(r, rlcf, judged)) {
             return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
         }
         // Only what goes upstream can learn: a hit never needs to know who asked.
