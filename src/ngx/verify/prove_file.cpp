@@ -4,6 +4,8 @@
 
 #include <sys/stat.h>
 
+#include <ctime>
+
 #include <algorithm>
 #include <iterator>
 #include <new>
@@ -29,7 +31,9 @@ struct proof_t {
     registry_cache::HashJob job;
     std::string expected;
     std::string path;
+    ngx_fd_t fd;
     struct stat opened;  // the file as it was opened
+    time_t looked;       // when (the wall clock's second)
     ngx_msec_t window;   // how long its proof answers for it (proof_window)
     u_char *scratch;
     bool ran_ok;  // set by the thread
@@ -100,6 +104,17 @@ ngx_msec_t proof_window(const ngx_http_registry_cache_request_t &state, bool par
     return part ? std::max(proof_reuse_ms, state.verify.stored_proof_ttl) : state.verify.stored_proof_ttl;
 }
 
+// Whether what was hashed is the file as it was looked at before, for good: it is so now
+// (size and times), and was last changed a second or more before that look. A file's times
+// move with each write, but in clock ticks: a write in the very tick of the look, after the
+// hashing passed the bytes it changed, would leave them as they were.
+bool stood_still(const proof_t &p) noexcept {
+    struct stat now;
+    return fstat(p.fd, &now) == 0 && same_file(now, p.opened) && now.st_size == p.opened.st_size &&
+           same_time(now.st_mtim, p.opened.st_mtim) && same_time(now.st_ctim, p.opened.st_ctim) &&
+           p.opened.st_ctim.tv_sec + 1 < p.looked;
+}
+
 // The verdict on a job that ran. A file that does not hash to its name, or cannot be read
 // whole, is damaged: counted, logged, and removed with its record, if it is still the file
 // of that name (a good body may have been kept in its place since it was opened).
@@ -111,7 +126,7 @@ bool judge(proof_t &p) {
     if (!computed.empty() && computed == p.expected) {
         ngx_http_registry_cache_count(sh.verified);
         ngx_http_registry_cache_count(sh.verified_bytes, static_cast<ngx_atomic_int_t>(bytes));
-        remember_proof(p.opened, p.expected, p.window);
+        if (stood_still(p)) remember_proof(p.opened, p.expected, p.window);
         return true;
     }
     struct stat now;
@@ -184,6 +199,7 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_requ
                                                                    void *data) noexcept {
     using proof = ngx_http_registry_cache_proof_t;
     struct stat opened;
+    const time_t looked = time(nullptr);
     if (fstat(file.fd, &opened) != 0) {
         return proof::failed;
     }
@@ -209,7 +225,9 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_requ
     }
     p->r = r;
     p->state = &state;
+    p->fd = file.fd;
     p->opened = opened;
+    p->looked = looked;
     p->window = std::max(window, proof_reuse_ms);
     p->scratch = scratch;
     p->done = done;
