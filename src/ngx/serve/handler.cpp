@@ -531,40 +531,39 @@ ngx_int_t ngx_http_registry_cache_body_miss(ngx_http_request_t *r, ngx_http_regi
     return miss(r, rlcf, state);
 }
 
+namespace {
+
+// A link the upstream confirmed: good for another TTL from now (a manifest's with its body).
+void renew_link(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
+                const registry_cache::BlobDescriptor &held, std::string_view body = {}) {
+    registry_cache::BlobDescriptor renewed = held;
+    renewed.stored_at = static_cast<std::uint64_t>(ngx_time());
+    ngx_http_registry_cache_teach(r, state, registry_cache::Lesson::record, renewed, body);
+}
+
+}  // namespace
+
 ngx_int_t ngx_http_registry_cache_answer_held(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     const bool renew = state.lookup.status == status_t::revalidated;
     state.lookup.link_ttl = 0;  // confirmed, or allowed stale: its age is not judged again
-    registry_cache::BlobDescriptor renewed;
     if (state.asked.route.kind == RouteKind::manifest) {
         registry_cache::ManifestLookup found;
         if (read_manifest(r, state, found) == status_t::hit) {
             const std::string_view digest = registry_cache::digest_text(state.asked.route);
-            if (renew) {
-                renewed = found.descriptor;
-                renewed.stored_at = static_cast<std::uint64_t>(ngx_time());
-                ngx_http_registry_cache_teach(r, state, registry_cache::Lesson::record, renewed, found.body);
-            }
+            if (renew) renew_link(r, state, found.descriptor, found.body);
             return ngx_http_registry_cache_send_manifest(r, digest, found.descriptor.media_type.view(), found.body,
                                                          if_none_match_names(r, digest));
         }
     } else if (state.asked.method == Method::head) {
         registry_cache::LookupResult found;
         if (read_store(r, state, found) == status_t::hit) {
-            if (renew) {
-                renewed = found.descriptor;
-                renewed.stored_at = static_cast<std::uint64_t>(ngx_time());
-                ngx_http_registry_cache_teach(r, state, registry_cache::Lesson::record, renewed);
-            }
+            if (renew) renew_link(r, state, found.descriptor);
             return ngx_http_registry_cache_send_hit(r, state.asked.route, found.descriptor);
         }
     } else {
         registry_cache::BodyLookup found;
         if (read_body(r, state, found) == status_t::hit) {
-            if (renew) {
-                renewed = found.descriptor;
-                renewed.stored_at = static_cast<std::uint64_t>(ngx_time());
-                ngx_http_registry_cache_teach(r, state, registry_cache::Lesson::record, renewed);
-            }
+            if (renew) renew_link(r, state, found.descriptor);
             const ngx_int_t rc = ngx_http_registry_cache_answer_body(r, state, found);
             if (rc != NGX_DECLINED) {
                 return rc;
