@@ -12,6 +12,8 @@
 #          BENCH_WARMUP     requests sent to a target before it is measured (default 1000)
 #          BENCH_PROBES     requests used to check that hits do not reach the registry (50)
 #          BENCH_KEEP=1     keep the temp dir (configs, logs, saved response headers)
+#          BENCH_HOST       the Host every request names (edge.bench: see bench/README.md,
+#                           "Manifests", for why not the loopback address)
 #          MODULE_SO        default build/ngx_http_registry_cache_module.so (`make module`)
 #          NGINX_BIN        default /usr/sbin/nginx
 # --record appends the results to bench/RESULTS.md.
@@ -32,6 +34,7 @@ BENCH_CONCURRENCY=${BENCH_CONCURRENCY:-32}
 BENCH_WARMUP=${BENCH_WARMUP:-1000}
 BENCH_PROBES=${BENCH_PROBES:-50}
 BENCH_KEEP=${BENCH_KEEP:-0}
+BENCH_HOST=${BENCH_HOST:-edge.bench}
 MODULE_SO=${MODULE_SO:-$REPO/build/ngx_http_registry_cache_module.so}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 
@@ -228,14 +231,16 @@ server_of() {
 
 url_of() { echo "http://127.0.0.1:${PORT[$(server_of "$1")]:-0}$BLOB_PATH"; }
 
-# The extra request header of a target, for curl and ab (-H), or nothing.
-auth_args() {
+# The request headers of a target, for curl and ab (-H): the Host, and Authorization where
+# the target asks with it.
+request_headers() {
+    printf '%s\n' -H "Host: $BENCH_HOST"
     case $1 in module-miss | proxy-pass+auth) printf '%s\n' -H "$AUTH_HEADER" ;; esac
 }
 
 head_() {
     local target=$1 args
-    mapfile -t args < <(auth_args "$target")
+    mapfile -t args < <(request_headers "$target")
     curl -sS -I --max-time 10 "${args[@]}" "$(url_of "$target")"
 }
 
@@ -313,7 +318,7 @@ ab_() { taskset -c 0 ab "$@"; }
 
 ab_args() {
     local target=$1
-    mapfile -t AB_REQ < <(auth_args "$target")
+    mapfile -t AB_REQ < <(request_headers "$target")
     AB_REQ+=("$(url_of "$target")")
     if [[ -n $BENCH_REQUESTS ]]; then
         AB_LOAD=(-n "$BENCH_REQUESTS")
@@ -442,7 +447,7 @@ report() {
     echo
     echo "Median of $BENCH_ROUNDS rounds; 1-minute load average before the run: $LOAD_BEFORE."
     echo
-    echo "Command: \`$(command_line "${ORIG_ARGS[@]}")\`; each target and round: \`taskset -c 0 ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} [-H '$AUTH_HEADER'] http://127.0.0.1:PORT$BLOB_PATH\` after $BENCH_WARMUP warm-up requests."
+    echo "Command: \`$(command_line "${ORIG_ARGS[@]}")\`; each target and round: \`taskset -c 0 ab -q -i -k -c $BENCH_CONCURRENCY ${AB_LOAD[*]} -H 'Host: $BENCH_HOST' [-H '$AUTH_HEADER'] http://127.0.0.1:PORT$BLOB_PATH\` after $BENCH_WARMUP warm-up requests."
     echo
     echo "Response headers compared with the registry's (Date, Server, Connection, Keep-Alive, X-Cache-Status aside):"
     for target in "${TARGETS[@]}"; do
