@@ -118,6 +118,15 @@ std::string_view ngx_http_registry_cache_hosted_name(ngx_http_request_t *r,
     return state.asked.hosted_name;
 }
 
+bool ngx_http_registry_cache_place_redirected_answer(ngx_http_request_t *r,
+                                                     ngx_http_registry_cache_request_t &state) noexcept {
+    if (state.asked.route.name.empty()) return true;
+    const std::string_view hosted = ngx_http_registry_cache_hosted_name(r, state);
+    if (hosted.empty()) return false;
+    state.asked.store_name = hosted;
+    return true;
+}
+
 bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
     if (state.asked.route.name.empty()) return true;
     try {

@@ -34,3 +34,10 @@ std::string_view ngx_http_registry_cache_hosted_name(ngx_http_request_t *r,
 // the request line named another host (the absolute form: whose answer would it be?), or the
 // Host is too long to keep entries under.
 bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept;
+
+// The same for an answer fetched where the upstream redirected the request (a blob's storage):
+// the Host that went to the upstream is not known then, so the answer is kept under the
+// client's Host (hosted_name), as if it had gone there, never shared with another Host. False
+// when it has no name to be kept under.
+bool ngx_http_registry_cache_place_redirected_answer(ngx_http_request_t *r,
+                                                     ngx_http_registry_cache_request_t &state) noexcept;

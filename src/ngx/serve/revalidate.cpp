@@ -14,6 +14,7 @@
 #include "upstream/upstream.h"
 
 #include "registry_cache/learn.h"
+#include "registry_cache/policy/confirmation.h"
 #include "registry_cache/policy/stale.h"
 
 struct ngx_http_registry_cache_revalidation_t {
@@ -134,7 +135,9 @@ void after_head(ngx_http_request_t *r) noexcept {
     r->write_event_handler = ngx_http_request_empty_handler;
     auto &sh = *state->cache->sh;
     const std::string_view held = ngx_http_registry_cache_view(rv.digest);
-    const bool same = rv.status == NGX_HTTP_OK && ngx_http_registry_cache_view(rv.answered_digest) == held;
+    const bool blob = !rv.tag && state->asked.route.kind == registry_cache::RouteKind::blob;
+    const bool same = registry_cache::confirms_held(blob, static_cast<int>(rv.status),
+                                                    ngx_http_registry_cache_view(rv.answered_digest), held);
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "registry cache: %s revalidation: upstream %ui, %s", rv.tag ? "tag" : "link", rv.status,
                    same ? "the digest held" : "not the digest held");

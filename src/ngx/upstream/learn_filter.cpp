@@ -13,6 +13,7 @@
 #include <string>
 
 #include "registry_cache/policy/body_check.h"
+#include "registry_cache/policy/confirmation.h"
 
 namespace {
 
@@ -112,6 +113,26 @@ ngx_int_t refuse_unverifiable(ngx_http_request_t *r, ngx_http_registry_cache_req
                                                                                               : NGX_ERROR;
 }
 
+// Whether the upstream answered this request's blob GET or HEAD by digest with a redirect
+// that was followed (error_page in the upstream's location: its storage, a CDN), and this
+// answer is the redirect target's: the blob's, as the registry's own answer would be. The
+// answer before this one (past the mark nginx leaves between two locations' upstreams, a
+// state without a peer) is the upstream's redirect.
+bool redirected_blob(ngx_http_request_t *r, const ngx_http_registry_cache_request_t &state) noexcept {
+    if (!r->error_page || !registry_cache::is_recordable_blob(state.asked.route) || r->upstream_states == nullptr) {
+        return false;
+    }
+    const auto *states = static_cast<const ngx_http_upstream_state_t *>(r->upstream_states->elts);
+    // The last state is this answer's own.
+    for (ngx_uint_t i = r->upstream_states->nelts; i-- > 1;) {
+        const ngx_http_upstream_state_t &before = states[i - 1];
+        if (before.peer != nullptr) {
+            return registry_cache::is_redirect(static_cast<int>(before.status));
+        }
+    }
+    return false;
+}
+
 // What the upstream itself said, from u->headers_in: not what other filters or an
 // error_page made of it in r->headers_out. NGX_ERROR when the response must not go on.
 ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
@@ -127,13 +148,16 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
         u->cacheable = 0;
     }
     // An answer that came by an error_page (the operator's fallback to a mirror, say) is not
-    // the upstream's: its body is still verified, but it teaches the cache nothing.
-    if (r->error_page) {
+    // the upstream's: its body is still verified, but it teaches the cache nothing. But for
+    // a blob's, fetched where the upstream itself redirected it.
+    const bool redirected = redirected_blob(r, state);
+    if (r->error_page && !redirected) {
         state.lookup.may_record = false;
     }
     // Whose answer it is: the upstream's that the request's namespace names, and its Host's
     // when the client's Host went upstream.
-    const bool placed = ngx_http_registry_cache_place_answer(r, state);
+    const bool placed = redirected ? ngx_http_registry_cache_place_redirected_answer(r, state)
+                                   : ngx_http_registry_cache_place_answer(r, state);
     if (!placed) {
         state.lookup.may_record = false;
     }
@@ -192,7 +216,7 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
 
     // A body that will be hashed teaches at its end, from its bytes, and is hashed even
     // when nothing may be recorded: a wrong body must never reach the client whole.
-    if (state.verify.on && registry_cache::same_object(state.asked.route, answer.path)) {
+    if (state.verify.on && (redirected || registry_cache::same_object(state.asked.route, answer.path))) {
         registry_cache::BodyExchange exchange;
         exchange.method = state.asked.method;
         exchange.status = answer.status;

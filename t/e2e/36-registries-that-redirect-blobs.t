@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# A registry that answers blob GETs and HEADs with a redirect to its storage (307, as Docker
+# Hub, registries on S3 or GCS and those behind a CDN do; here distribution's redirect
+# middleware, and an nginx serving its storage directory for the storage). The edge follows
+# the redirect itself, as README "Registries that redirect blobs" configures it (error_page to
+# a location that fetches the Location): clients get the blob, never the redirect; its body
+# is verified against the digest the client asked for and kept, so that the next pull
+# fetches no blob; past registry_cache_link_ttl the redirect to storage confirms what the edge
+# holds (REVALIDATED); and storage that sends other bytes than the digest names is cut and
+# nothing of it is kept.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+e2e_init
+OWN=$T/own-registry
+mkdir -p "$OWN"
+trap 'rc=$?; set +e; "$FIXTURES/registry.sh" stop "$OWN" >/dev/null 2>&1
+      [[ -s $T/storage/nginx.pid ]] && kill -QUIT "$(<"$T/storage/nginx.pid")"
+      (exit $rc); _e2e_cleanup' EXIT
+
+# The storage: the registry's data directory, served as files.
+STORAGE=127.0.0.1:$(free_port)
+mkdir -p "$T/storage"
+cat >"$T/storage/nginx.conf" <<CONF
+$( [[ $(id -u) == 0 ]] && echo "user root root;" )
+worker_processes 1;
+pid $T/storage/nginx.pid;
+error_log $T/storage/error.log;
+events { worker_connections 64; }
+http {
+  access_log $T/storage/access.log;
+  server {
+    listen $STORAGE;
+    root $OWN/data;
+  }
+}
+CONF
+"$NGINX_BIN" -p "$T/storage/" -c "$T/storage/nginx.conf" -e "$T/storage/error.log"
+REGISTRY=127.0.0.1:$(REGISTRY_REDIRECT=http://$STORAGE "$FIXTURES/registry.sh" start "$OWN")
+e2e_build_image hello 1.0 "$T/src"
+DIGEST=$(layout_manifest_digest "$T/src" 1.0)
+check "skopeo pushes e2e/redirected:1.0 to the registry" \
+    skopeo_ copy --dest-tls-verify=false "oci:$T/src:1.0" "docker://$REGISTRY/e2e/redirected:1.0"
+mapfile -t BLOBS < <(layout_image_digests "$T/src" "$DIGEST")
+LAYER=$(layout_largest_layer "$T/src" 1.0)
+like "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://$REGISTRY/v2/e2e/redirected/blobs/$LAYER")" \
+    "^307 http://$STORAGE/docker/registry/v2/blobs/sha256/${LAYER:7:2}/${LAYER#sha256:}/data\$" \
+    "the registry redirects a blob's GET to its storage"
+
+STORE_EDGE_HTTP="  log_format pulls '\$request_method \$uri \$status \$registry_cache_status \$upstream_status';"
+STORE_EDGE_SERVER="    access_log $T/pulls.log pulls;
+    location @storage {
+      access_log $T/pulls.log pulls;
+      set \$storage_url \$upstream_http_location;
+      proxy_pass \$storage_url;
+      proxy_set_header Authorization \"\";
+    }"
+STORE_EDGE_LOCATION="      registry_cache_link_ttl 2s;
+      registry_cache_use_stale error timeout;"
+STORE_EDGE_UPSTREAM="      access_log $T/pulls.log pulls;
+      proxy_intercept_errors on;
+      error_page 301 302 303 307 308 = @storage;"
+e2e_store_edge_start "zone=edge:1m max_size=64m blobs_max_size=1g" "$REGISTRY"
+diag "edge on $EDGE, registry on $REGISTRY, its storage on $STORAGE"
+
+storage_fetches() { grep -c '/docker/registry/v2/blobs/' "$T/storage/access.log" || true; }
+pull() { skopeo_ copy --src-tls-verify=false "docker://$EDGE/e2e/redirected:1.0" "oci:$1:1.0"; }
+# What the edge answered to the blob GETs of the pull since line MARK of its log: "status
+# cache-status" per request, sorted and counted.
+blob_answers() {
+    tail -n +$(($1 + 1)) "$T/pulls.log" | awk '$1 == "GET" && $2 ~ /\/blobs\/sha256:/ { print $3, $4 }' |
+        sort | uniq -c | awk '{ printf "%s%s %s %s", (NR > 1 ? ", " : ""), $1, $2, $3 }'
+}
+
+mark=0
+check "skopeo pulls the image through the edge" pull "$T/first"
+check "and every blob checks" layout_verify_blobs "$T/first"
+is "$(blob_answers "$mark")" "${#BLOBS[@]} 200 MISS" "the client got every blob from the edge (200), none of the redirects"
+is "$(storage_fetches)" "${#BLOBS[@]}" "the edge fetched each from the storage once"
+kept=0
+for blob in "${BLOBS[@]}"; do
+    [[ -f $EDGE_DIR/cache/blobs/sha256/${blob:7:2}/${blob#sha256:} ]] && kept=$((kept + 1))
+done
+is "$kept" "${#BLOBS[@]}" "and kept each body, verified, in its store"
+
+mark=$(wc -l <"$T/pulls.log") before=$(storage_fetches)
+check "skopeo pulls it again" pull "$T/second"
+check "every blob checks" layout_verify_blobs "$T/second"
+is "$(blob_answers "$mark")" "${#BLOBS[@]} 200 HIT" "every blob was the edge's own answer"
+is "$(storage_fetches)" "$before" "the storage was asked for nothing"
+
+sleep 3.1  # past registry_cache_link_ttl
+mark=$(wc -l <"$T/pulls.log") before=$(storage_fetches)
+check "skopeo pulls it past the links' TTL" pull "$T/third"
+check "every blob checks" layout_verify_blobs "$T/third"
+is "$(blob_answers "$mark")" "${#BLOBS[@]} 200 REVALIDATED" \
+    "the redirect to storage confirmed each blob the edge holds (no body fetched again)"
+
+# Storage that sends other bytes than the digest names (a damaged object, a lying CDN): the
+# client's transfer is cut, nothing is kept.
+head -c 4096 /dev/urandom >"$T/lie"
+LIE=$(registry_push_blob "$T/lie" e2e/redirected)
+head -c 4096 /dev/urandom >"$OWN/data/docker/registry/v2/blobs/sha256/${LIE:7:2}/${LIE#sha256:}/data"
+if curl -s -o "$T/lie-body" --max-time 20 "http://$EDGE/v2/e2e/redirected/blobs/$LIE"; then got=whole; else got=cut; fi
+is "$got" cut "the client's transfer of the blob storage lies about is cut"
+check "the mismatch is logged" grep -aq "digest mismatch in repository \"e2e/redirected\": expected $LIE" "$EDGE_DIR/error.log"
+check "nothing of it is kept" test ! -e "$EDGE_DIR/cache/blobs/sha256/${LIE:7:2}/${LIE#sha256:}"
+check "edge error log has no [alert], [crit] or [emerg]" edge_error_log_clean
+done_testing
