@@ -6,7 +6,7 @@
 #   2. t/*.t, Test::Nginx::Socket blocks run against stock /usr/sbin/nginx with the module
 #   3. t/e2e/*.t, skopeo pulling and pushing images through an edge
 #   4. the module built from a full nginx source tree with --with-compat, loaded by stock nginx
-#   5. the libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (6 by default here)
+#   5. the libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (3 by default here)
 #   6. the unit tests again under valgrind
 #   7. t/*.t again, on nginx and the module built with ASan and UBSan (scripts/test-asan.sh)
 # ONLY=asan runs just the last one (make test-asan).
@@ -81,8 +81,8 @@ e2e() { (cd "$repo" && MODULE_SO=$module NGINX_BIN=$nginx_bin prove --timer t/e2
 
 nginx_source_route() { "$repo/scripts/check-nginx-source-build.sh" "$build"; }
 
-# 5 s a target here keeps `make test` within its 15 minutes (six targets); `make fuzz` runs 30 by default.
-fuzz() { BUILD=$build FUZZ_SECONDS=${FUZZ_SECONDS:-5} "$repo/scripts/fuzz.sh"; }
+# 3 s a target here keeps `make test` within its 15 minutes (six targets); `make fuzz` runs 30 by default.
+fuzz() { BUILD=$build FUZZ_SECONDS=${FUZZ_SECONDS:-3} "$repo/scripts/fuzz.sh"; }
 
 asan() { BUILD=$build "$repo/scripts/test-asan.sh"; }
 
@@ -106,7 +106,7 @@ start_registry
 layer "Test::Nginx tests (t/*.t)" test_nginx
 layer "end-to-end tests with skopeo (t/e2e)" e2e
 layer "module built from nginx source with --with-compat" nginx_source_route
-layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-5}s a target)" fuzz
+layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-3}s a target)" fuzz
 layer "unit tests under valgrind" valgrind_unit
 layer "Test::Nginx tests under ASan and UBSan" asan
 

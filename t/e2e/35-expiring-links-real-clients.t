@@ -28,8 +28,8 @@ done
 STORE_EDGE_HTTP="  log_format pulls '\$request_method \$uri \$status \$registry_cache_status';
   log_format asked '\$uri \$upstream_status \$upstream_response_length';"
 STORE_EDGE_SERVER="    access_log $T/pulls.log pulls;"
-STORE_EDGE_LOCATION="      registry_cache_link_ttl 2s;
-      registry_cache_tag_ttl 2s;
+STORE_EDGE_LOCATION="      registry_cache_link_ttl 1s;
+      registry_cache_tag_ttl 1s;
       registry_cache_use_stale error timeout http_502 http_503 http_504;"
 STORE_EDGE_UPSTREAM="      access_log $T/asked.log asked;
       log_subrequest on;"
@@ -80,8 +80,8 @@ for client in "${CLIENTS[@]}"; do
         bash -c "[[ \$(grep -c '^200 [1-9]' <<<'$(asked "$client" "$mark")') -ge 5 ]]"
 done
 
-# Past the TTLs (of two seconds; the edge counts whole seconds).
-sleep 3.1
+# Past the TTLs (of a second; the edge counts whole seconds).
+sleep 2.1
 for client in "${CLIENTS[@]}"; do
     mark=$(lines "$T/pulls.log") asked_mark=$(lines "$T/asked.log")
     pull "$client" "again, past the TTLs"
@@ -93,7 +93,7 @@ done
 
 "$FIXTURES/registry.sh" stop "$OWN" >/dev/null 2>&1
 check "the registry is stopped" bash -c "! curl -s -o /dev/null --max-time 2 http://$REGISTRY/v2/"
-sleep 3.1
+sleep 2.1
 for client in "${CLIENTS[@]}"; do
     mark=$(lines "$T/pulls.log") asked_mark=$(lines "$T/asked.log")
     pull "$client" "with the registry stopped"
