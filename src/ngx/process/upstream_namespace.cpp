@@ -121,6 +121,20 @@ std::string_view ngx_http_registry_cache_hosted_name(ngx_http_request_t *r,
 bool ngx_http_registry_cache_place_redirected_answer(ngx_http_request_t *r,
                                                      ngx_http_registry_cache_request_t &state) noexcept {
     if (state.asked.route.name.empty()) return true;
+    try {
+        // A request line naming another host than the Host header (the absolute form): $host
+        // is the request line's, and the Host header may have been the one that went to the
+        // registry (proxy_set_header Host $http_host): its tenant's redirect, not $host's.
+        if (r->headers_in.host != nullptr &&
+            registry_cache::host_name_of(ngx_http_registry_cache_view(r->headers_in.host->value)) != host_of(r)) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "registry cache: a redirected answer, and the Host header and the request line "
+                          "name two hosts: nothing learned");
+            return false;
+        }
+    } catch (...) {
+        return false;
+    }
     const std::string_view hosted = ngx_http_registry_cache_hosted_name(r, state);
     if (hosted.empty()) return false;
     state.asked.store_name = hosted;

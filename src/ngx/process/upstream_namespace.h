@@ -38,6 +38,7 @@ bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_regist
 // The same for an answer fetched where the upstream redirected the request (a blob's storage):
 // the Host that went to the upstream is not known then, so the answer is kept under the
 // client's Host (hosted_name), as if it had gone there, never shared with another Host. False
-// when it has no name to be kept under.
+// when it has no name to be kept under, or the request line named another host than its Host
+// header (either may have been the one that went to the upstream).
 bool ngx_http_registry_cache_place_redirected_answer(ngx_http_request_t *r,
                                                      ngx_http_registry_cache_request_t &state) noexcept;
