@@ -115,3 +115,61 @@ Host: tenant-b
 [200, 404]
 --- response_headers eval
 ["X-Cache-Status: MISS", "X-Cache-Status: MISS"]
+
+
+
+=== TEST 3: control: a good session's redirected blob is learned for the sign-in registry's Host
+--- request eval
+["GET /v2/lib/signed/blobs/$::Blob", "GET /v2/lib/signed/blobs/$::Blob"]
+--- more_headers
+Host: signin
+X-Session: good
+--- response_headers eval
+["X-Cache-Status: MISS", "X-Cache-Status: HIT"]
+
+
+
+=== TEST 3b: (the link's TTL runs out: the harness waits after this block's one request)
+--- request
+GET /v2/
+--- error_code: 404
+--- wait: 2.1
+
+
+
+=== TEST 4: past the TTL, a session that ran out is redirected to the login page, followed, whose 200 names no digest: that confirms nothing (it was REVALIDATED and the blob sent); the client's GET goes upstream, where the page is no blob: its transfer is cut before a byte
+--- request eval
+"GET /v2/lib/signed/blobs/$::Blob"
+--- more_headers
+Host: signin
+X-Session: expired
+--- error_code_like: ^(?!200)
+--- error_log
+the transfer is cut
+upstream: "http://unix:
+redirected-storage.sock:/login"
+
+
+
+=== TEST 5: nor a registry's own 200 naming no digest, no redirect before it (a registry answering 200 to anything)
+--- request eval
+"GET /v2/lib/signed/blobs/$::Blob"
+--- more_headers
+Host: signin
+X-Session: lax
+--- error_code_like: ^(?!200)
+--- error_log
+the transfer is cut
+
+
+
+=== TEST 6: control: a good session past the TTL is REVALIDATED by the storage's 200 (the blob's length) behind the redirect
+--- request eval
+"GET /v2/lib/signed/blobs/$::Blob"
+--- more_headers
+Host: signin
+X-Session: good
+--- response_headers
+X-Cache-Status: REVALIDATED
+--- response_body eval
+$::Body

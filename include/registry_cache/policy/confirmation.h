@@ -12,11 +12,21 @@ namespace registry_cache {
 // A redirect to the object elsewhere: 301, 302, 303, 307 or 308.
 bool is_redirect(int status) noexcept;
 
-// Whether the upstream's answer to a HEAD of what the cache holds (`held`, a digest) confirms
-// it. A manifest or a tag: a 200 naming that digest. A blob (named by its digest in the URL):
-// that too, or a 200 naming none (its storage answering, where the registry's redirect was
-// followed), or a temporary redirect not followed (302, 303, 307: the registry sends the
-// client to where it keeps the blob). Never a 200 naming another digest.
-bool confirms_held(bool blob, int status, std::string_view answered_digest, std::string_view held) noexcept;
+// The answer to a HEAD of what the cache holds, as the revalidation saw it.
+struct HeadAnswer {
+    int status = 0;
+    std::string_view digest;      // its Docker-Content-Digest; empty: none
+    long long content_length = -1;  // -1: none
+    bool after_redirect = false;  // it came where an upstream's redirect was followed
+};
+
+// Whether the upstream's answer to a HEAD of what the cache holds (`held`, a digest, of
+// `held_size` bytes) confirms it. A manifest or a tag: a 200 naming that digest. A blob (named
+// by its digest in the URL): that too, or a temporary redirect not followed (302, 303, 307:
+// the registry sends the client to where it keeps the blob), or, where the redirect was
+// followed, the 200 of what it pointed to naming no digest but the blob's length (its
+// storage: a login page a registry sends a session that ran out to, or a registry's 200 to
+// anything, is no blob). Never a 200 naming another digest.
+bool confirms_held(bool blob, const HeadAnswer &answer, std::string_view held, long long held_size) noexcept;
 
 }  // namespace registry_cache

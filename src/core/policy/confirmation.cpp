@@ -6,12 +6,14 @@ bool is_redirect(int status) noexcept {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-bool confirms_held(bool blob, int status, std::string_view answered_digest, std::string_view held) noexcept {
-    if (status == 200) {
-        return answered_digest == held || (blob && answered_digest.empty());
+bool confirms_held(bool blob, const HeadAnswer &answer, std::string_view held, long long held_size) noexcept {
+    if (answer.status == 200) {
+        if (answer.digest == held) return true;
+        return blob && answer.digest.empty() && answer.after_redirect && held_size >= 0 &&
+               answer.content_length == held_size;
     }
     // A permanent redirect says the URL moved, not where the registry keeps the blob.
-    return blob && (status == 302 || status == 303 || status == 307);
+    return blob && (answer.status == 302 || answer.status == 303 || answer.status == 307);
 }
 
 }  // namespace registry_cache

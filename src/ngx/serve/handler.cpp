@@ -241,7 +241,7 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
     // Past registry_cache_link_ttl, a body on disk is worth one HEAD: the upstream's
     // confirmation spares fetching it whole.
     if (judged.lookup.expired && found.body_status == LookupStatus::hit && may_ask_head(r, rlcf, judged)) {
-        return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
+        return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, found.descriptor.size);
     }
     if (judged.lookup.status == status_t::hit) {
         // Answered here: no redirect follows, so r->ctx is enough to keep the state, and a
@@ -282,7 +282,7 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
         // a client that names the type held: the HEAD carries its Accept, and distribution
         // answers one that does not with a 404, which would forget a link that is there.
         if (accepted && judged.lookup.expired && may_ask_head(r, rlcf, judged)) {
-            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
+            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, found.descriptor.size);
         }
         if (answerable && judged.lookup.status == status_t::hit) {
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
@@ -507,7 +507,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         // whose flight also lets clients asking at once share one HEAD.
         if (judged.lookup.expired && (judged.use_stale & registry_cache::stale_off) == 0 &&
             may_ask_head(r, rlcf, judged)) {
-            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged);
+            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, found.descriptor.size);
         }
         // Only what goes upstream can learn: a hit never needs to know who asked.
         judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);

@@ -29,6 +29,9 @@ struct ngx_http_registry_cache_revalidation_t {
     bool timed_out;        // no answer, for want of time
     ngx_str_t answered_digest;
     ngx_str_t answered_type;
+    off_t answered_length;  // its Content-Length; -1: none
+    bool after_redirect;    // it came where an upstream's redirect was followed
+    off_t held_size;        // a link's: the size it records; -1: not known
 };
 
 namespace {
@@ -82,6 +85,8 @@ ngx_int_t head_done(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
                                                    ended, outcome);
     if (judged && outcome.answered) {
         rv->status = u->headers_in.status_n;
+        rv->answered_length = u->headers_in.content_length_n;
+        rv->after_redirect = ngx_http_registry_cache_after_redirect(sr);
         std::string_view value;
         if (ngx_http_registry_cache_find_header(u->headers_in.headers, "Docker-Content-Digest", value) == 1) {
             rv->answered_digest = ngx_http_registry_cache_str(value);
@@ -136,8 +141,12 @@ void after_head(ngx_http_request_t *r) noexcept {
     auto &sh = *state->cache->sh;
     const std::string_view held = ngx_http_registry_cache_view(rv.digest);
     const bool blob = !rv.tag && state->asked.route.kind == registry_cache::RouteKind::blob;
-    const bool same = registry_cache::confirms_held(blob, static_cast<int>(rv.status),
-                                                    ngx_http_registry_cache_view(rv.answered_digest), held);
+    registry_cache::HeadAnswer answered;
+    answered.status = static_cast<int>(rv.status);
+    answered.digest = ngx_http_registry_cache_view(rv.answered_digest);
+    answered.content_length = static_cast<long long>(rv.answered_length);
+    answered.after_redirect = rv.after_redirect;
+    const bool same = registry_cache::confirms_held(blob, answered, held, static_cast<long long>(rv.held_size));
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "registry cache: %s revalidation: upstream %ui, %s", rv.tag ? "tag" : "link", rv.status,
                    same ? "the digest held" : "not the digest held");
@@ -202,6 +211,7 @@ ngx_int_t ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rl
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     state->revalidation = rv;
+    rv->answered_length = -1;
     ps->handler = head_done;
     ps->data = rv;
 
@@ -242,12 +252,14 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     rv->tag = true;
+    rv->held_size = -1;
     return ask_head(r, rlcf, judged, rv);
 }
 
 ngx_int_t ngx_http_registry_cache_revalidate_link(ngx_http_request_t *r,
                                                   ngx_http_registry_cache_loc_conf_t *rlcf,
-                                                  ngx_http_registry_cache_request_t &judged) {
+                                                  ngx_http_registry_cache_request_t &judged,
+                                                  std::uint64_t held_size) {
     auto *rv = static_cast<ngx_http_registry_cache_revalidation_t *>(
         ngx_pcalloc(r->pool, sizeof(ngx_http_registry_cache_revalidation_t)));
     if (rv == nullptr ||
@@ -255,5 +267,6 @@ ngx_int_t ngx_http_registry_cache_revalidate_link(ngx_http_request_t *r,
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    rv->held_size = held_size > static_cast<std::uint64_t>(NGX_MAX_OFF_T_VALUE) ? -1 : static_cast<off_t>(held_size);
     return ask_head(r, rlcf, judged, rv);
 }

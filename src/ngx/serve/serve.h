@@ -48,9 +48,11 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
 // itself decides, and the
 // handler answers with what it holds (ngx_http_registry_cache_answer_held) or as a miss
 // (ngx_http_registry_cache_held_miss).
+// `held_size`: the size the link records, which a blob's storage behind a redirect must name.
 ngx_int_t ngx_http_registry_cache_revalidate_link(ngx_http_request_t *r,
                                                   ngx_http_registry_cache_loc_conf_t *rlcf,
-                                                  ngx_http_registry_cache_request_t &judged);
+                                                  ngx_http_registry_cache_request_t &judged,
+                                                  std::uint64_t held_size);
 // What is held of a link the upstream confirmed (state.lookup.status revalidated: its time
 // renewed) or failed to in a way registry_cache_use_stale allows (stale), read again and
 // sent; a miss should it have gone meanwhile (handler.cpp).

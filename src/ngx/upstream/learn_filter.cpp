@@ -115,22 +115,9 @@ ngx_int_t refuse_unverifiable(ngx_http_request_t *r, ngx_http_registry_cache_req
 
 // Whether the upstream answered this request's blob GET or HEAD by digest with a redirect
 // that was followed (error_page in the upstream's location: its storage, a CDN), and this
-// answer is the redirect target's: the blob's, as the registry's own answer would be. The
-// answer before this one (past the mark nginx leaves between two locations' upstreams, a
-// state without a peer) is the upstream's redirect.
+// answer is the redirect target's: the blob's, as the registry's own answer would be.
 bool redirected_blob(ngx_http_request_t *r, const ngx_http_registry_cache_request_t &state) noexcept {
-    if (!r->error_page || !registry_cache::is_recordable_blob(state.asked.route) || r->upstream_states == nullptr) {
-        return false;
-    }
-    const auto *states = static_cast<const ngx_http_upstream_state_t *>(r->upstream_states->elts);
-    // The last state is this answer's own.
-    for (ngx_uint_t i = r->upstream_states->nelts; i-- > 1;) {
-        const ngx_http_upstream_state_t &before = states[i - 1];
-        if (before.peer != nullptr) {
-            return registry_cache::is_redirect(static_cast<int>(before.status));
-        }
-    }
-    return false;
+    return registry_cache::is_recordable_blob(state.asked.route) && ngx_http_registry_cache_after_redirect(r);
 }
 
 // What the upstream itself said, from u->headers_in: not what other filters or an
@@ -335,6 +322,23 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
 }
 
 }  // namespace
+
+bool ngx_http_registry_cache_after_redirect(ngx_http_request_t *r) noexcept {
+    if (!r->error_page || r->upstream_states == nullptr) {
+        return false;
+    }
+    // The answer before this one (past the mark nginx leaves between two locations'
+    // upstreams, a state without a peer) is the upstream's redirect. The last state is this
+    // answer's own.
+    const auto *states = static_cast<const ngx_http_upstream_state_t *>(r->upstream_states->elts);
+    for (ngx_uint_t i = r->upstream_states->nelts; i-- > 1;) {
+        const ngx_http_upstream_state_t &before = states[i - 1];
+        if (before.peer != nullptr) {
+            return registry_cache::is_redirect(static_cast<int>(before.status));
+        }
+    }
+    return false;
+}
 
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *) noexcept {
     next_header_filter = ngx_http_top_header_filter;

@@ -11,6 +11,9 @@
 #include "registry_cache/learn.h"
 
 ngx_int_t ngx_http_registry_cache_filter_init(ngx_conf_t *cf) noexcept;
+// Whether the upstream answer r has now came where an error_page followed an upstream's
+// redirect (301, 302, 303, 307, 308) in this request: what its Location pointed to answered.
+bool ngx_http_registry_cache_after_redirect(ngx_http_request_t *r) noexcept;
 
 // A manifest pushed through the edge (pushed_manifest.cpp): its bytes kept as they pass, and
 // what the registry's 201 to it teaches.
