@@ -22,11 +22,11 @@ struct HeadAnswer {
 
 // Whether the upstream's answer to a HEAD of what the cache holds (`held`, a digest, of
 // `held_size` bytes) confirms it. A manifest or a tag: a 200 naming that digest. A blob (named
-// by its digest in the URL): that too, or a temporary redirect not followed (302, 303, 307:
-// the registry sends the client to where it keeps the blob), or, where the redirect was
-// followed, the 200 of what it pointed to naming no digest but the blob's length (its
-// storage: a login page a registry sends a session that ran out to, or a registry's 200 to
-// anything, is no blob). Never a 200 naming another digest.
+// by its digest in the URL): that too, or, where the registry's redirect was followed, the
+// 200 of what it pointed to naming no digest but the blob's length (its storage: a login page
+// a registry sends a session that ran out to, or a registry's 200 to anything, is no blob).
+// Never a redirect not followed (it says where to look, not what is there), nor a 200 naming
+// another digest.
 bool confirms_held(bool blob, const HeadAnswer &answer, std::string_view held, long long held_size) noexcept;
 
 }  // namespace registry_cache

@@ -7,13 +7,12 @@ bool is_redirect(int status) noexcept {
 }
 
 bool confirms_held(bool blob, const HeadAnswer &answer, std::string_view held, long long held_size) noexcept {
-    if (answer.status == 200) {
-        if (answer.digest == held) return true;
-        return blob && answer.digest.empty() && answer.after_redirect && held_size >= 0 &&
-               answer.content_length == held_size;
-    }
-    // A permanent redirect says the URL moved, not where the registry keeps the blob.
-    return blob && (answer.status == 302 || answer.status == 303 || answer.status == 307);
+    // A redirect not followed says where to look, not what is there: a registry sends a
+    // session that ran out to its login page so too.
+    if (answer.status != 200) return false;
+    if (answer.digest == held) return true;
+    return blob && answer.digest.empty() && answer.after_redirect && held_size >= 0 &&
+           answer.content_length == held_size;
 }
 
 }  // namespace registry_cache

@@ -174,7 +174,10 @@ ngx_int_t inspect(ngx_http_request_t *r, ngx_http_registry_cache_request_t &stat
     if (in.status_n == NGX_HTTP_UNAUTHORIZED && state.mirror.token.len != 0) {
         u->cacheable = 0;
     }
-    if (in.status_n == NGX_HTTP_UNAUTHORIZED && state.mirror.token.len != 0 && u->peer.connection != nullptr) {
+    // (A storage's 401, where the registry's redirect was followed, is not about that token,
+    // which never went there.)
+    if (in.status_n == NGX_HTTP_UNAUTHORIZED && state.mirror.token.len != 0 && u->peer.connection != nullptr &&
+        !redirected) {
         bool invalid = false;
         ngx_http_registry_cache_each_header(in.headers, "WWW-Authenticate", [&invalid](std::string_view v) {
             invalid = invalid || v.find("invalid_token") != std::string_view::npos;
