@@ -70,7 +70,7 @@ _EOC_
     location /v2/ {
         registry_cache edge;
         registry_cache_pass \@registry;
-        registry_cache_link_ttl 1s;
+        registry_cache_link_ttl 2s;
         registry_cache_verify threads=verify;
         registry_cache_use_stale error timeout;
     }
