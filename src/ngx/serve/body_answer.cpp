@@ -29,7 +29,8 @@ bool open_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     ngx_memcpy(name, path.c_str(), path.size() + 1);
     file.path = ngx_str_t{path.size(), name};
     file.fd = ngx_open_file(name, NGX_FILE_RDONLY | NGX_FILE_NONBLOCK, NGX_FILE_OPEN, 0);
-    ngx_file_info_t info;
+    ngx_file_info_t &info = file.info;
+    file.looked = time(nullptr);
     const bool there = file.fd != NGX_INVALID_FILE;
     const bool sound = there && ngx_fd_info(file.fd, &info) != NGX_FILE_ERROR &&
                        ngx_is_file(&info) &&
@@ -125,9 +126,13 @@ ngx_int_t ngx_http_registry_cache_answer_body(ngx_http_request_t *r,
     }
     *pending = pending_t{&state, found, file};
     // (file.path is NUL-terminated: open_body made it so for open())
-    const ngx_http_registry_cache_stored_file_t stored{file.fd, reinterpret_cast<const char *>(file.path.data),
-                                                       found.body.size, registry_cache::digest_text(state.asked.route),
-                                                       r->headers_in.range != nullptr};
+    const ngx_http_registry_cache_stored_file_t stored{file.fd,
+                                                       reinterpret_cast<const char *>(file.path.data),
+                                                       found.body.size,
+                                                       registry_cache::digest_text(state.asked.route),
+                                                       r->headers_in.range != nullptr,
+                                                       file.info,
+                                                       file.looked};
     switch (ngx_http_registry_cache_prove_file(r, state, stored, proven_in_thread, pending)) {
         case ngx_http_registry_cache_proof_t::proving:
             return NGX_DONE;

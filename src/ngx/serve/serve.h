@@ -22,6 +22,8 @@ struct ngx_http_registry_cache_body_file_t {
     ngx_fd_t fd;
     ngx_str_t path;
     off_t size;
+    ngx_file_info_t info;  // the file as it was opened
+    time_t looked;         // when (the wall clock's second, taken just before)
 };
 
 // A blob from the store: its headers, as distribution sends them for HEAD and GET alike, and

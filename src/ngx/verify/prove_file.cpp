@@ -198,11 +198,7 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_requ
                                                                    ngx_http_registry_cache_proven_t done,
                                                                    void *data) noexcept {
     using proof = ngx_http_registry_cache_proof_t;
-    struct stat opened;
-    const time_t looked = time(nullptr);
-    if (fstat(file.fd, &opened) != 0) {
-        return proof::failed;
-    }
+    const struct stat &opened = file.opened;
     const ngx_msec_t window = proof_window(state, file.part);
     if (window > 0 && proven_within(opened, file.expected, window)) {
         return proof::proven;
@@ -227,7 +223,7 @@ ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_requ
     p->state = &state;
     p->fd = file.fd;
     p->opened = opened;
-    p->looked = looked;
+    p->looked = file.looked;
     p->window = std::max(window, proof_reuse_ms);
     p->scratch = scratch;
     p->done = done;

@@ -6,7 +6,10 @@
 
 #include "state/request.h"
 
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <ctime>
 #include <string_view>
 
 // Called back on the event loop once a proof that ran in a thread is in, with the client
@@ -32,6 +35,8 @@ struct ngx_http_registry_cache_stored_file_t {
     std::uint64_t size;
     std::string_view expected;
     bool part;
+    struct stat opened;  // the file as its open looked at it (no second fstat on a hit)
+    time_t looked;       // and when
 };
 
 ngx_http_registry_cache_proof_t ngx_http_registry_cache_prove_file(ngx_http_request_t *r,
