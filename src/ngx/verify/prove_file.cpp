@@ -53,12 +53,8 @@ void destroy(void *data) noexcept { static_cast<proof_t *>(data)->~proof_t(); }
 // setting its times back, moves its change time, which no one can set), proven against the
 // same digest (the one inode may be at another digest's path too: a hard link made there).
 struct Proven {
-    dev_t dev;  // the key mixes the two: kept whole, for what it does not tell apart
-    ino_t ino;
+    struct stat file;  // as it was proven (the key mixes device and inode: kept whole here)
     std::string digest;
-    struct timespec mtime;
-    struct timespec ctime;
-    off_t size;
     ngx_msec_t at;
 };
 constexpr ngx_msec_t proof_reuse_ms = 10000;
@@ -77,12 +73,17 @@ bool same_time(const struct timespec &a, const struct timespec &b) noexcept {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+// The same file, unchanged: size, modification and change times.
+bool unchanged(const struct stat &a, const struct stat &b) noexcept {
+    return same_file(a, b) && a.st_size == b.st_size && same_time(a.st_mtim, b.st_mtim) &&
+           same_time(a.st_ctim, b.st_ctim);
+}
+
 // A proof of this very file against `digest` made less than `within` ago.
 bool proven_within(const struct stat &st, std::string_view digest, ngx_msec_t within) noexcept {
     auto it = proven_files.find(file_key(st));
-    return it != proven_files.end() && it->second.dev == st.st_dev && it->second.ino == st.st_ino &&
-           it->second.digest == digest && it->second.size == st.st_size && same_time(it->second.mtime, st.st_mtim) &&
-           same_time(it->second.ctime, st.st_ctim) && ngx_current_msec - it->second.at < within;
+    return it != proven_files.end() && unchanged(it->second.file, st) && it->second.digest == digest &&
+           ngx_current_msec - it->second.at < within;
 }
 
 // `within`: the asking location's window; proofs past it make room first, all of them when
@@ -96,8 +97,7 @@ void remember_proof(const struct stat &st, const std::string &digest, ngx_msec_t
             proven_files.clear();
         }
     }
-    proven_files[file_key(st)] = Proven{st.st_dev, st.st_ino, digest, st.st_mtim, st.st_ctim, st.st_size,
-                                        ngx_current_msec};
+    proven_files[file_key(st)] = Proven{st, digest, ngx_current_msec};
 }
 
 ngx_msec_t proof_window(const ngx_http_registry_cache_request_t &state, bool part) noexcept {
@@ -110,9 +110,7 @@ ngx_msec_t proof_window(const ngx_http_registry_cache_request_t &state, bool par
 // hashing passed the bytes it changed, would leave them as they were.
 bool stood_still(const proof_t &p) noexcept {
     struct stat now;
-    return fstat(p.fd, &now) == 0 && same_file(now, p.opened) && now.st_size == p.opened.st_size &&
-           same_time(now.st_mtim, p.opened.st_mtim) && same_time(now.st_ctim, p.opened.st_ctim) &&
-           p.opened.st_ctim.tv_sec + 1 < p.looked;
+    return fstat(p.fd, &now) == 0 && unchanged(now, p.opened) && p.opened.st_ctim.tv_sec + 1 < p.looked;
 }
 
 // The verdict on a job that ran. A file that does not hash to its name, or cannot be read
