@@ -68,6 +68,14 @@ bool carries(std::string_view sent, std::string_view host) noexcept {
     return !host.empty() && sent.find(host) != std::string_view::npos;
 }
 
+// The Host header as the client sent it, as a name (empty: none): not $host when the request
+// line named another (the absolute form), and a forwarded $http_host is this one.
+std::string header_host(ngx_http_request_t *r) {
+    return r->headers_in.host != nullptr
+               ? registry_cache::host_name_of(ngx_http_registry_cache_view(r->headers_in.host->value))
+               : std::string();
+}
+
 }  // namespace
 
 ngx_http_registry_cache_namespace_t ngx_http_registry_cache_place(ngx_http_request_t *r,
@@ -125,8 +133,8 @@ bool ngx_http_registry_cache_place_redirected_answer(ngx_http_request_t *r,
         // A request line naming another host than the Host header (the absolute form): $host
         // is the request line's, and the Host header may have been the one that went to the
         // registry (proxy_set_header Host $http_host): its tenant's redirect, not $host's.
-        if (r->headers_in.host != nullptr &&
-            registry_cache::host_name_of(ngx_http_registry_cache_view(r->headers_in.host->value)) != host_of(r)) {
+        const std::string header = header_host(r);
+        if (!header.empty() && header != host_of(r)) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "registry cache: a redirected answer, and the Host header and the request line "
                           "name two hosts: nothing learned");
@@ -146,11 +154,7 @@ bool ngx_http_registry_cache_place_answer(ngx_http_request_t *r, ngx_http_regist
     try {
         const std::string sent = registry_cache::host_name_of(sent_host(r));
         const std::string_view host = host_of(r);  // $host: already a name
-        // The Host header as the client sent it: not $host when the request line named
-        // another (absolute form), and a forwarded $http_host is this one.
-        const std::string header =
-            r->headers_in.host != nullptr ? registry_cache::host_name_of(ngx_http_registry_cache_view(r->headers_in.host->value))
-                                          : std::string();
+        const std::string header = header_host(r);
         const char *why = nullptr;
         if (sent.empty()) {
             why = "no Host went upstream (its default site answered)";
