@@ -7,6 +7,7 @@
 use Test::Nginx::Socket 'no_plan';
 use lib 't/inc';
 use RegistryCache::Defaults;
+use RegistryCache::Edge qw(edge_http edge_config);
 use Digest::SHA qw(sha256_hex);
 use File::Path qw(remove_tree);
 
@@ -19,8 +20,7 @@ our $Blob = 'sha256:' . sha256_hex($Body);
 add_block_preprocessor(sub {
     my $block = shift;
     $block->set_value(main_config => "thread_pool verify threads=2;");
-    $block->set_value(http_config => <<_EOC_);
-    registry_cache_path \$TEST_NGINX_CACHE_DIR/redirected zone=edge:1m max_size=16m blobs_max_size=16m;
+    $block->set_value(http_config => edge_http(dir => 'redirected', params => 'blobs_max_size=16m', http => <<_EOC_));
     # The registry of tenant-b: a blob's GET or HEAD is redirected to its storage.
     server {
         listen unix:\$TEST_NGINX_SERVROOT/redirected-registry.sock;
@@ -65,24 +65,15 @@ add_block_preprocessor(sub {
         }
     }
 _EOC_
-    $block->set_value(config => <<_EOC_);
-    add_header X-Cache-Status \$registry_cache_status always;
-    location /v2/ {
-        registry_cache edge;
-        registry_cache_pass \@registry;
-        registry_cache_link_ttl 2s;
-        registry_cache_verify threads=verify;
-        registry_cache_use_stale error timeout;
-    }
-    location \@registry {
-        proxy_pass http://unix:\$TEST_NGINX_SERVROOT/redirected-registry.sock:;
-        proxy_set_header Host \$http_host;
-        proxy_intercept_errors on;
-        error_page 301 302 303 307 308 = \@storage;
-    }
-    location \@storage {
-        set \$storage_url \$upstream_http_location;
-        proxy_pass \$storage_url;
+    $block->set_value(config => edge_config(
+        upstream => 'unix:$TEST_NGINX_SERVROOT/redirected-registry.sock:',
+        v2 => "registry_cache_link_ttl 2s;\nregistry_cache_verify threads=verify;\nregistry_cache_use_stale error timeout;",
+        upstream_config => "proxy_set_header Host \$http_host;\nproxy_intercept_errors on;\n"
+                         . "error_page 301 302 303 307 308 = \@storage;",
+        more => <<'_EOC_'));
+    location @storage {
+        set $storage_url $upstream_http_location;
+        proxy_pass $storage_url;
         proxy_set_header Authorization "";
     }
 _EOC_
