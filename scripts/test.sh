@@ -35,11 +35,13 @@ layer() {
     shift
     echo
     echo "=== $name"
+    local began=$SECONDS
     if "$@"; then
         passed=$((passed + 1))
     else
         failed+=("$name")
     fi
+    echo "=== $name: $((SECONDS - began))s"
 }
 
 unit() { (cd "$build" && ctest --output-on-failure); }
