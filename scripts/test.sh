@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: every layer of tests, against one real registry that this script starts on a
-# free loopback port, seeds with the demo images, and stops on exit.
+# `make test`: every layer of tests, against real registries that this script starts on free
+# loopback ports, seeds with the demo images, and stops on exit.
 #   1. unit tests of the core (GoogleTest, ctest), with the checks of the exposition and of
 #      the example dashboard and alerts (promtool, scripts/check-monitoring.sh)
 #   2. t/*.t, Test::Nginx::Socket blocks run against stock /usr/sbin/nginx with the module
@@ -9,6 +9,9 @@
 #   5. the libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (3 by default here)
 #   6. the unit tests again under valgrind
 #   7. t/*.t again, on nginx and the module built with ASan and UBSan (scripts/test-asan.sh)
+# The layers run in two tracks side by side, each against a registry of its own, so that the
+# 15 minutes of `make test` hold on two cores: 1, 2 and 7 (Test::Nginx's port 1984 is theirs,
+# one after the other), and 3 to 6, whose output is printed when both tracks are done.
 # ONLY=asan runs just the last one (make test-asan).
 # Exits non-zero when any layer fails; the layers after a failure still run.
 set -euo pipefail
@@ -19,8 +22,17 @@ module="$build/ngx_http_registry_cache_module.so"
 nginx_bin=${NGINX_BIN:-/usr/sbin/nginx}
 work=$(mktemp -d "${TMPDIR:-/tmp}/registry-cache-test.XXXXXX")
 
+second_track=
 cleanup() {
-    "$repo/t/fixtures/registry.sh" stop "$work/registry" >/dev/null 2>&1 || true
+    if [ -n "$second_track" ]; then
+        pkill -TERM -P "$second_track" 2>/dev/null || true
+        kill "$second_track" 2>/dev/null || true
+        wait "$second_track" 2>/dev/null || true
+    fi
+    local registry
+    for registry in "$work"/registry*; do
+        "$repo/t/fixtures/registry.sh" stop "$registry" >/dev/null 2>&1 || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -28,8 +40,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-passed=0
-failed=()
+# One line a layer, "passed NAME" or "failed NAME", appended by both tracks.
+results=$work/results
+: >"$results"
 layer() {
     local name=$1
     shift
@@ -37,11 +50,22 @@ layer() {
     echo "=== $name"
     local began=$SECONDS
     if "$@"; then
-        passed=$((passed + 1))
+        echo "passed $name" >>"$results"
     else
-        failed+=("$name")
+        echo "failed $name" >>"$results"
     fi
     echo "=== $name: $((SECONDS - began))s"
+}
+
+# summary LAYERS: passes when that many layers passed (a track that died early ran fewer).
+summary() {
+    local passed
+    passed=$(grep -c '^passed ' "$results" || true)
+    echo
+    [ "${ONLY:-}" = asan ] || echo "make test finished in $((SECONDS - start))s"
+    sed -n 's/^failed /FAILED: /p' "$results"
+    echo "layers: $passed passed, $(grep -c '^failed ' "$results" || true) failed, of $1"
+    [ "$passed" -eq "$1" ]
 }
 
 unit() { (cd "$build" && ctest --output-on-failure); }
@@ -63,11 +87,17 @@ export_fixture_digests() {
     export TEST_NGINX_CACHE_DIR="$work/caches"
 }
 
+# start_registry DIR: a registry of its own in DIR, seeded (the layouts are built once, in
+# $work/fixtures); prints its port.
 start_registry() {
     local port
-    port=$("$repo/t/fixtures/registry.sh" start "$work/registry")
-    "$repo/t/fixtures/seed.sh" "127.0.0.1:$port" "$work/fixtures"
-    export REGISTRY_PORT=$port TEST_NGINX_REGISTRY_PORT=$port
+    port=$("$repo/t/fixtures/registry.sh" start "$1")
+    "$repo/t/fixtures/seed.sh" "127.0.0.1:$port" "$work/fixtures" >&2
+    echo "$port"
+}
+
+use_registry() {
+    export REGISTRY_PORT=$1 TEST_NGINX_REGISTRY_PORT=$1
     export_fixture_digests
 }
 
@@ -97,23 +127,31 @@ valgrind_unit() {
 
 start=$SECONDS
 if [ "${ONLY:-}" = asan ]; then
-    start_registry
+    use_registry "$(start_registry "$work/registry")"
     layer "Test::Nginx tests under ASan and UBSan" asan
-    echo "layers: $passed passed, ${#failed[@]} failed"
-    [ ${#failed[@]} -eq 0 ]
+    summary 1
     exit
 fi
+# Both tracks build from Debian's nginx source: it is fetched once, before they start.
+"$repo/scripts/nginx-source.sh" "$build/nginx-full" >/dev/null
+first=$(start_registry "$work/registry")
+second=$(start_registry "$work/registry-second")
+second_log=$work/second-track.log
+(
+    use_registry "$second"
+    layer "end-to-end tests with skopeo (t/e2e)" e2e
+    layer "module built from nginx source with --with-compat" nginx_source_route
+    layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-3}s a target)" fuzz
+    layer "unit tests under valgrind" valgrind_unit
+) >"$second_log" 2>&1 </dev/null &
+second_track=$!
+use_registry "$first"
 layer "unit tests (ctest)" unit
-start_registry
 layer "Test::Nginx tests (t/*.t)" test_nginx
-layer "end-to-end tests with skopeo (t/e2e)" e2e
-layer "module built from nginx source with --with-compat" nginx_source_route
-layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-3}s a target)" fuzz
-layer "unit tests under valgrind" valgrind_unit
 layer "Test::Nginx tests under ASan and UBSan" asan
-
+wait "$second_track" || true
+second_track=
 echo
-echo "make test finished in $((SECONDS - start))s"
-for f in "${failed[@]}"; do echo "FAILED: $f"; done
-echo "layers: $passed passed, ${#failed[@]} failed"
-[ ${#failed[@]} -eq 0 ]
+echo "=== the second track: end-to-end, nginx source build, fuzzing, valgrind"
+cat "$second_log"
+summary 7
