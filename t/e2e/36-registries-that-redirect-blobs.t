@@ -97,6 +97,63 @@ check "every blob checks" layout_verify_blobs "$T/third"
 is "$(blob_answers "$mark")" "${#BLOBS[@]} 200 REVALIDATED" \
     "the redirect to storage confirmed each blob the edge holds (no body fetched again)"
 
+# The clients that pull from Docker Hub through such an edge, each its own repository (links
+# are a repository's, so each first pull goes to the storage again): every blob came from the
+# edge, none as a redirect, and a second pull from nothing asks the storage for no blob.
+storage_gets() { grep -c '"GET /docker/registry/v2/blobs/' "$T/storage/access.log" || true; }
+CLIENTS=(ctr podman)
+e2e_has_dockerd && CLIENTS+=(docker)
+for client in "${CLIENTS[@]}"; do
+    check "skopeo pushes e2e/redirected-$client:1.0" \
+        skopeo_ copy --dest-tls-verify=false "oci:$T/src:1.0" "docker://$REGISTRY/e2e/redirected-$client:1.0"
+done
+e2e_containerd_start
+e2e_podman_init
+if [[ ${CLIENTS[*]} == *docker* ]]; then
+    printf '{"insecure-registries": ["%s"]}\n' "$EDGE" >"$T/daemon.json"
+    e2e_dockerd_start "$T/daemon.json"
+fi
+ctr_pull() { ctr_ images pull --plain-http --snapshotter native "$EDGE/e2e/redirected-ctr:1.0" >>"$T/logs/ctr.log" 2>&1; }
+ctr_digest() { ctr_ images ls 2>/dev/null | awk -v i="$EDGE/e2e/redirected-ctr:1.0" '$1 == i { print $3 }'; }
+ctr_forget() {
+    ctr_ images rm --sync "$EDGE/e2e/redirected-ctr:1.0" >/dev/null 2>&1 || true
+    ctr_ content ls -q 2>/dev/null | xargs -r timeout 60 ctr -a "$T/ctr/containerd.sock" content rm >/dev/null 2>&1 || true
+    [[ $(ctr_ content ls -q 2>/dev/null | wc -l) == 0 ]]
+}
+podman_pull() {
+    podman_ pull --quiet --tls-verify=false --signature-policy "$T/skopeo/policy.json" \
+        "$EDGE/e2e/redirected-podman:1.0" >>"$T/logs/podman.log" 2>&1
+}
+podman_digest() { podman_ images --digests --format '{{.Digest}}' "$EDGE/e2e/redirected-podman:1.0" 2>/dev/null; }
+podman_forget() { podman_ rmi --all --force >/dev/null 2>&1 || true; [[ -z $(podman_digest) ]]; }
+docker_pull() { docker_ pull "$EDGE/e2e/redirected-docker:1.0" >>"$T/logs/docker.log" 2>&1; }
+docker_digest() { docker_ image inspect -f '{{join .RepoDigests " "}}' "$EDGE/e2e/redirected-docker:1.0" 2>/dev/null; }
+docker_forget() { docker_ rmi -f "$EDGE/e2e/redirected-docker:1.0" >/dev/null 2>&1 || true; ! docker_digest >/dev/null; }
+# What the edge answered CLIENT's blob GETs since line MARK of its log: "N status cache-status".
+client_blob_answers() {  # CLIENT MARK
+    tail -n +$(($2 + 1)) "$T/pulls.log" |
+        awk -v r="/v2/e2e/redirected-$1/blobs/sha256:" '$1 == "GET" && index($2, r) == 1 { print $3, $4 }' |
+        sort | uniq -c | awk '{ printf "%s%s %s %s", (NR > 1 ? ", " : ""), $1, $2, $3 }'
+}
+for client in "${CLIENTS[@]}"; do
+    want=$DIGEST
+    [[ $client == docker ]] && want=$EDGE/e2e/redirected-docker@$DIGEST
+    mark=$(wc -l <"$T/pulls.log") before=$(storage_gets)
+    check "$client holds nothing of the image" "${client}_forget"
+    check "$client pulls the image through the edge" "${client}_pull"
+    is "$("${client}_digest")" "$want" "$client holds the manifest the registry holds"
+    like "$(client_blob_answers "$client" "$mark")" '^[0-9]+ 200 MISS$' \
+        "$client got every blob from the edge (200), none of the redirects"
+    is "$(($(storage_gets) - before))" "$(client_blob_answers "$client" "$mark" | cut -d' ' -f1)" \
+        "the edge fetched each from the storage once"
+    mark=$(wc -l <"$T/pulls.log") before=$(storage_gets)
+    check "$client forgets the image" "${client}_forget"
+    check "$client pulls it again" "${client}_pull"
+    is "$("${client}_digest")" "$want" "$client holds it again"
+    is "$(storage_gets)" "$before" "$client's second pull asked the storage for no blob"
+done
+[[ ${CLIENTS[*]} == *docker* ]] && e2e_dockerd_stop
+
 # Storage that sends other bytes than the digest names (a damaged object, a lying CDN): the
 # client's transfer is cut, nothing is kept.
 head -c 4096 /dev/urandom >"$T/lie"
