@@ -113,6 +113,13 @@ registry_cache::LinkScope scope_of(const ngx_http_registry_cache_request_t &stat
                                     : registry_cache::LinkScope::public_access;
 }
 
+// The flight a leader lands when this record commits (flush, above), not when the request
+// ends: followers look the store up again only once it holds what they wait for. 0: none.
+std::uint64_t landing_flight(const ngx_http_registry_cache_request_t &state, registry_cache::Lesson lesson) noexcept {
+    if (!state.flight.leader || state.flight.landed || lesson != registry_cache::Lesson::record) return 0;
+    return state.flight.key;
+}
+
 void recording_failed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
     ngx_http_registry_cache_count(state.cache->sh->errors);
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: recording failed (out of memory)");
@@ -127,11 +134,7 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
     if (lesson == registry_cache::Lesson::nothing || !state.lookup.may_record) {
         return;
     }
-    // A leader's flight lands when its record commits (writer.cpp), not when it ends.
-    std::uint64_t flight = 0;
-    if (state.flight.leader && !state.flight.landed && lesson == registry_cache::Lesson::record) {
-        flight = state.flight.key;
-    }
+    const std::uint64_t flight = landing_flight(state, lesson);
     registry_cache::StoreWrite write;
     if (!registry_cache::make_store_write(lesson, ngx_http_registry_cache_stored_route(state), descriptor,
                                          scope_of(state), write, body)) {
@@ -159,7 +162,13 @@ void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_
         recording_failed(r, state);
         return;
     }
-    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+    // A tag's revalidation lands with the tag renewed (and the manifest's link, enqueued
+    // after it by the same request, commits with it).
+    const std::uint64_t flight = landing_flight(state, lesson);
+    if (flight != 0) {
+        state.flight.landed = true;
+    }
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
 }
 
 void ngx_http_registry_cache_teach_manifest(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,

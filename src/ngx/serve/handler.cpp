@@ -167,6 +167,13 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     if (state == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    // A revalidation it led and did not land (what it renewed was not written, the file was
+    // gone): its followers go their own way now; this flight is another.
+    if (state->flight.leader && !state->flight.landed) {
+        ngx_http_registry_cache_land_flight(state->cache, state->flight.key, false);
+    }
+    state->flight.leader = false;
+    state->flight.landed = false;
     if (state->lookup.status == status_t::error) {
         return pass(r, rlcf->pass);
     }
@@ -231,6 +238,86 @@ bool may_ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlc
     return !rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged);
 }
 
+ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, bool waited);
+
+// A request that waited for another's revalidation: once it has landed (or the wait is
+// over), the request is judged again from the start, as if it had just come: what the
+// leader renewed answers it, and anything else sends it on its own way (never to wait again).
+void follow_revalidation(ngx_http_request_t *r) {
+    if (ngx_http_registry_cache_woken_early(r)) return;
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
+    if (state == nullptr) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    if (ngx_http_registry_cache_look_flight(state->cache, state->flight.key) == registry_cache::FlightState::in_flight &&
+        static_cast<ngx_msec_int_t>(state->flight.wait_until - ngx_current_msec) > 0)
+    {
+        ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
+        return;
+    }
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+    // The waiting state is r->ctx's alone (no redirect came between): without it, the
+    // handler takes the request as new.
+    ngx_http_set_ctx(r, nullptr, ngx_http_registry_cache_module);
+    auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
+    ngx_http_finalize_request(r, handle(r, rlcf, true));
+}
+
+void follow_revalidation_safely(ngx_http_request_t *r) noexcept {
+    try {
+        follow_revalidation(r);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+// Past its time, what is held is asked about once for all the anonymous requests that want it
+// at once (a fleet's pulls of one tag, say): the first leads the revalidation, whose renewal
+// lands the flight; the others wait for it, then are judged again (follow_revalidation). A
+// request with credentials asks for its client alone, as does one that waited already.
+// `held`: what is asked about ("tag <tag>", or the link's digest). True: the request goes
+// on to ask (leading, or alone); false: it waits, or failed, and `rc` is the handler's.
+bool join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, std::string_view held,
+                       ngx_int_t &rc) {
+    if (judged.asked.credentialed || judged.flight.waited) return true;
+    judged.flight.key = registry_cache::flight_key(judged.asked.store_name, "revalidate " + std::string(held));
+    switch (ngx_http_registry_cache_claim_flight(judged.cache, judged.flight.key)) {
+        case registry_cache::Claim::leader:
+            judged.flight.leader = true;
+            return true;
+        case registry_cache::Claim::full:
+            judged.flight.key = 0;
+            return true;
+        case registry_cache::Claim::follower:
+            break;
+    }
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: waits for another's revalidation");
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, false);
+    if (state == nullptr) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return false;
+    }
+    state->flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout();
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = follow_revalidation_safely;
+    ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
+    rc = NGX_DONE;
+    return false;
+}
+
+// A link past registry_cache_link_ttl, revalidated once for all who want it at once.
+ngx_int_t revalidate_link(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
+                          ngx_http_registry_cache_request_t &judged, std::uint64_t held_size) {
+    ngx_int_t rc = NGX_OK;
+    if (!join_revalidation(r, judged, registry_cache::digest_text(judged.asked.route), rc)) return rc;
+    return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, held_size);
+}
+
 // A GET of a blob where bodies are kept: answered from the store's disk when the link of this
 // repository is servable (the rule of a HEAD hit) and the body's file is there, whole; else
 // passed on, where the verifying filter keeps what comes.
@@ -241,7 +328,7 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
     // Past registry_cache_link_ttl, a body on disk is worth one HEAD: the upstream's
     // confirmation spares fetching it whole.
     if (judged.lookup.expired && found.body_status == LookupStatus::hit && may_ask_head(r, rlcf, judged)) {
-        return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, found.descriptor.size);
+        return revalidate_link(r, rlcf, judged, found.descriptor.size);
     }
     if (judged.lookup.status == status_t::hit) {
         // Answered here: no redirect follows, so r->ctx is enough to keep the state, and a
@@ -282,7 +369,7 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
         // a client that names the type held: the HEAD carries its Accept, and distribution
         // answers one that does not with a 404, which would forget a link that is there.
         if (accepted && judged.lookup.expired && may_ask_head(r, rlcf, judged)) {
-            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, found.descriptor.size);
+            return revalidate_link(r, rlcf, judged, found.descriptor.size);
         }
         if (answerable && judged.lookup.status == status_t::hit) {
             auto *state = ngx_http_registry_cache_attach_state(r, judged, false);
@@ -362,7 +449,9 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         if (!fresh && accepted && may_ask_head(r, rlcf, judged)) {
             // One HEAD upstream says whether the tag still names what is held (for a client's
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
-            // answered with what is held).
+            // answered with what is held), once for all who ask at once.
+            ngx_int_t rc = NGX_OK;
+            if (!join_revalidation(r, judged, "tag " + std::string(judged.asked.route.reference), rc)) return rc;
             return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
         }
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: tag held, but %s",
@@ -398,7 +487,8 @@ ngx_int_t bypass(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     return pass(r, rlcf->pass);
 }
 
-ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf) {
+// `waited`: the request waited for another's revalidation, and is judged again.
+ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, bool waited) {
     auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
 
     // A request that comes back here (an error_page pointing into /v2/, say) was counted
@@ -430,6 +520,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.asked.method = method_of(r);
     judged.lookup.may_record = true;
     judged.lookup.link_ttl = rlcf->link_ttl;
+    judged.flight.waited = waited;
     switch (ngx_http_registry_cache_place(r, *rlcf, judged)) {
         case ngx_http_registry_cache_namespace_t::placed:
             break;
@@ -487,7 +578,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     if (judged.asked.method == Method::head && registry_cache::is_recordable_blob(route) &&
         r->headers_in.range == nullptr)
     {
-        ngx_http_registry_cache_count(cache->sh->lookups);
+        if (!waited) ngx_http_registry_cache_count(cache->sh->lookups);  // counted when it came
         registry_cache::LookupResult found;
         judged.lookup.status = read_store(r, judged, found);
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: lookup: %s",
@@ -507,7 +598,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         // whose flight also lets clients asking at once share one HEAD.
         if (judged.lookup.expired && (judged.use_stale & registry_cache::stale_off) == 0 &&
             may_ask_head(r, rlcf, judged)) {
-            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, found.descriptor.size);
+            return revalidate_link(r, rlcf, judged, found.descriptor.size);
         }
         // Only what goes upstream can learn: a hit never needs to know who asked.
         judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
@@ -598,7 +689,7 @@ ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept {
         return NGX_DECLINED;
     }
     try {
-        return handle(r, rlcf);
+        return handle(r, rlcf, false);
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
     } catch (...) {

@@ -9,6 +9,7 @@
 // answer teaches the cache, and a link an anonymous HEAD found gone (404) is forgotten. The
 // client waits for at most one upstream exchange more than a miss costs.
 #include "serve/serve.h"
+#include "process/flight.h"
 #include "process/request_state.h"
 #include "process/writer.h"
 #include "upstream/upstream.h"
@@ -150,6 +151,13 @@ void after_head(ngx_http_request_t *r) noexcept {
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "registry cache: %s revalidation: upstream %ui, %s", rv.tag ? "tag" : "link", rv.status,
                    same ? "the digest held" : "not the digest held");
+    // Only a renewal lands a revalidation's flight as recorded (when it commits): otherwise
+    // its followers ask for themselves now, rather than wait on what this request does next.
+    if (!same && state->flight.leader && !state->flight.landed) {
+        ngx_http_registry_cache_land_flight(state->cache, state->flight.key, false);
+        state->flight.key = 0;  // a miss after this leads or follows a flight of its own
+        state->flight.leader = false;
+    }
     registry_cache::UpstreamOutcome outcome;
     outcome.answered = rv.status != 0;
     outcome.status = static_cast<int>(rv.status);

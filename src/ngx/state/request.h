@@ -54,6 +54,7 @@ struct ngx_http_registry_cache_request_t {
         bool landed;            // the flight was landed, or handed to the writer to land
         ngx_msec_t wait_until;  // a follower's deadline
         ngx_msec_t poll_ms;     // a follower's current interval between looks at its flight
+        bool waited;            // it waited for another's revalidation: it joins none again
     } flight;
     struct {
         bool on;  // registry_cache_verify of the location that judged the request
