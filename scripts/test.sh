@@ -11,7 +11,8 @@
 #   7. t/*.t again, on nginx and the module built with ASan and UBSan (scripts/test-asan.sh)
 # The layers run in two tracks side by side, each against a registry of its own, so that the
 # 15 minutes of `make test` hold on two cores: 1, 2 and 7 (Test::Nginx's port 1984 is theirs,
-# one after the other), and 3 to 6, whose output is printed when both tracks are done.
+# one after the other), and 3 to 6 (3 two files at a time), whose output is printed when
+# both tracks are done.
 # ONLY=asan runs just the last one (make test-asan).
 # Exits non-zero when any layer fails; the layers after a failure still run.
 set -euo pipefail
@@ -109,7 +110,9 @@ test_nginx() {
         prove "${inc[@]}" t/*.t)
 }
 
-e2e() { (cd "$repo" && MODULE_SO=$module NGINX_BIN=$nginx_bin prove --timer t/e2e/); }
+# Two files at a time: each brings its own edges, daemons and ports, and much of a file's time
+# is spent waiting (on TTLs, reloads, clients), which the other fills.
+e2e() { (cd "$repo" && MODULE_SO=$module NGINX_BIN=$nginx_bin prove -j2 --timer t/e2e/); }
 
 nginx_source_route() { "$repo/scripts/check-nginx-source-build.sh" "$build"; }
 
