@@ -6,8 +6,8 @@
 #include "serve/lookup.h"
 #include "process/upstream_namespace.h"
 #include "process/flight.h"
+#include "process/flight_wait.h"
 #include "process/process.h"
-#include "process/poll.h"
 #include "process/request_state.h"
 #include "process/writer.h"
 #include "reply/headers.h"
@@ -110,21 +110,9 @@ ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
 
 // A follower's turn: the leader's outcome decides between a hit and the upstream.
 void follow(ngx_http_request_t *r) {
-    if (ngx_http_registry_cache_woken_early(r)) return;
-    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state == nullptr) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-    auto flight = ngx_http_registry_cache_look_flight(state->cache, state->flight.key);
-    if (flight == registry_cache::FlightState::in_flight &&
-        static_cast<ngx_msec_int_t>(state->flight.wait_until - ngx_current_msec) > 0)
-    {
-        ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
-        return;
-    }
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_request_empty_handler;
+    registry_cache::FlightState flight;
+    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_flight_over(r, flight);
+    if (state == nullptr) return;
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follower wakes: %s",
                    flight == registry_cache::FlightState::recorded ? "recorded, looking up"
                                                                    : "nothing recorded or timed out, going upstream");
@@ -145,15 +133,6 @@ void follow(ngx_http_request_t *r) {
         }
     }
     ngx_http_finalize_request(r, pass_miss(r, *state));
-}
-
-void follow_safely(ngx_http_request_t *r) noexcept {
-    try {
-        follow(r);
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
 }
 
 // A HEAD the store did not answer, or a GET of a blob whose body it does not hold: lead the
@@ -200,11 +179,7 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follows the flight");
             break;
     }
-    state->flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout(kind);
-    r->main->count++;
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = follow_safely;
-    ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
+    ngx_http_registry_cache_wait_for_flight(r, *state, kind, ngx_http_registry_cache_safely<follow>);
     return NGX_DONE;
 }
 
@@ -244,35 +219,14 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 // over), the request is judged again from the start, as if it had just come: what the
 // leader renewed answers it, and anything else sends it on its own way (never to wait again).
 void follow_revalidation(ngx_http_request_t *r) {
-    if (ngx_http_registry_cache_woken_early(r)) return;
-    ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_find_state(r);
-    if (state == nullptr) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-    if (ngx_http_registry_cache_look_flight(state->cache, state->flight.key) == registry_cache::FlightState::in_flight &&
-        static_cast<ngx_msec_int_t>(state->flight.wait_until - ngx_current_msec) > 0)
-    {
-        ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
-        return;
-    }
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_request_empty_handler;
+    registry_cache::FlightState flight;
+    if (ngx_http_registry_cache_flight_over(r, flight) == nullptr) return;
     // The waiting state is r->ctx's alone (no redirect came between): without it, the
     // handler takes the request as new.
     ngx_http_set_ctx(r, nullptr, ngx_http_registry_cache_module);
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
     ngx_http_finalize_request(r, handle(r, rlcf, true));
-}
-
-void follow_revalidation_safely(ngx_http_request_t *r) noexcept {
-    try {
-        follow_revalidation(r);
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
 }
 
 // Past its time, what is held is asked about once for all the anonymous requests that want it
@@ -301,11 +255,8 @@ bool join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t 
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return false;
     }
-    state->flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout();
-    r->main->count++;
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = follow_revalidation_safely;
-    ngx_http_registry_cache_poll_later(r, state->flight.poll_ms);
+    ngx_http_registry_cache_wait_for_flight(r, *state, ngx_http_registry_cache_flight_kind_t::descriptor,
+                                            ngx_http_registry_cache_safely<follow_revalidation>);
     rc = NGX_DONE;
     return false;
 }
