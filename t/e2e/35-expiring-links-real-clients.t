@@ -37,28 +37,20 @@ e2e_store_edge_start "zone=edge:1m max_size=64m blobs_max_size=1g" "$REGISTRY"
 diag "edge on $EDGE, registry on $REGISTRY"
 
 e2e_containerd_start
-ctr_pull() { ctr_ images pull --plain-http --snapshotter native "$EDGE/e2e/expiring-ctr:1.0" >>"$T/logs/ctr.log" 2>&1; }
-ctr_digest() { ctr_ images ls 2>/dev/null | awk -v i="$EDGE/e2e/expiring-ctr:1.0" '$1 == i { print $3 }'; }
-ctr_forget() {
-    ctr_ images rm --sync "$EDGE/e2e/expiring-ctr:1.0" >/dev/null 2>&1 || true
-    ctr_ content ls -q 2>/dev/null | xargs -r timeout 60 ctr -a "$T/ctr/containerd.sock" content rm >/dev/null 2>&1 || true
-    [[ $(ctr_ content ls -q 2>/dev/null | wc -l) == 0 ]]
-}
 if [[ ${CLIENTS[*]} == *docker* ]]; then
     printf '{"insecure-registries": ["%s"]}\n' "$EDGE" >"$T/daemon.json"
     e2e_dockerd_start "$T/daemon.json"
 fi
-docker_pull() { docker_ pull "$EDGE/e2e/expiring-docker:1.0" >>"$T/logs/docker.log" 2>&1; }
-docker_digest() { docker_ image inspect -f '{{join .RepoDigests " "}}' "$EDGE/e2e/expiring-docker:1.0" 2>/dev/null; }
-docker_forget() { docker_ rmi -f "$EDGE/e2e/expiring-docker:1.0" >/dev/null 2>&1 || true; ! docker_digest >/dev/null; }
+# The image CLIENT pulls: a repository of its own.
+image() { echo "$EDGE/e2e/expiring-$1:1.0"; }
 
 # One pull by CLIENT, from nothing it held: the image it ends with is the registry's.
 pull() {  # CLIENT WHAT
     local want=$DIGEST
     [[ $1 == docker ]] && want=$EDGE/e2e/expiring-docker@$DIGEST
-    check "$1 holds nothing of the image" "$1_forget"
-    check "$1 pulls the image $2" "$1_pull"
-    is "$("$1_digest")" "$want" "$1 holds the manifest the registry holds"
+    check "$1 holds nothing of the image" "$1_forget_image" "$(image "$1")"
+    check "$1 pulls the image $2" "$1_pull_image" "$(image "$1")"
+    is "$("$1_image_digest" "$(image "$1")")" "$want" "$1 holds the manifest the registry holds"
 }
 # The edge's own answers to CLIENT's requests for its repository since line MARK of its log,
 # counted by status: "N HIT M REVALIDATED ...", sorted.

@@ -113,22 +113,8 @@ if [[ ${CLIENTS[*]} == *docker* ]]; then
     printf '{"insecure-registries": ["%s"]}\n' "$EDGE" >"$T/daemon.json"
     e2e_dockerd_start "$T/daemon.json"
 fi
-ctr_pull() { ctr_ images pull --plain-http --snapshotter native "$EDGE/e2e/redirected-ctr:1.0" >>"$T/logs/ctr.log" 2>&1; }
-ctr_digest() { ctr_ images ls 2>/dev/null | awk -v i="$EDGE/e2e/redirected-ctr:1.0" '$1 == i { print $3 }'; }
-ctr_forget() {
-    ctr_ images rm --sync "$EDGE/e2e/redirected-ctr:1.0" >/dev/null 2>&1 || true
-    ctr_ content ls -q 2>/dev/null | xargs -r timeout 60 ctr -a "$T/ctr/containerd.sock" content rm >/dev/null 2>&1 || true
-    [[ $(ctr_ content ls -q 2>/dev/null | wc -l) == 0 ]]
-}
-podman_pull() {
-    podman_ pull --quiet --tls-verify=false --signature-policy "$T/skopeo/policy.json" \
-        "$EDGE/e2e/redirected-podman:1.0" >>"$T/logs/podman.log" 2>&1
-}
-podman_digest() { podman_ images --digests --format '{{.Digest}}' "$EDGE/e2e/redirected-podman:1.0" 2>/dev/null; }
-podman_forget() { podman_ rmi --all --force >/dev/null 2>&1 || true; [[ -z $(podman_digest) ]]; }
-docker_pull() { docker_ pull "$EDGE/e2e/redirected-docker:1.0" >>"$T/logs/docker.log" 2>&1; }
-docker_digest() { docker_ image inspect -f '{{join .RepoDigests " "}}' "$EDGE/e2e/redirected-docker:1.0" 2>/dev/null; }
-docker_forget() { docker_ rmi -f "$EDGE/e2e/redirected-docker:1.0" >/dev/null 2>&1 || true; ! docker_digest >/dev/null; }
+# The image CLIENT pulls: a repository of its own.
+image() { echo "$EDGE/e2e/redirected-$1:1.0"; }
 # What the edge answered CLIENT's blob GETs since line MARK of its log: "N status cache-status".
 client_blob_answers() {  # CLIENT MARK
     tail -n +$(($2 + 1)) "$T/pulls.log" |
@@ -139,17 +125,17 @@ for client in "${CLIENTS[@]}"; do
     want=$DIGEST
     [[ $client == docker ]] && want=$EDGE/e2e/redirected-docker@$DIGEST
     mark=$(wc -l <"$T/pulls.log") before=$(storage_gets)
-    check "$client holds nothing of the image" "${client}_forget"
-    check "$client pulls the image through the edge" "${client}_pull"
-    is "$("${client}_digest")" "$want" "$client holds the manifest the registry holds"
+    check "$client holds nothing of the image" "${client}_forget_image" "$(image "$client")"
+    check "$client pulls the image through the edge" "${client}_pull_image" "$(image "$client")"
+    is "$("${client}_image_digest" "$(image "$client")")" "$want" "$client holds the manifest the registry holds"
     like "$(client_blob_answers "$client" "$mark")" '^[0-9]+ 200 MISS$' \
         "$client got every blob from the edge (200), none of the redirects"
     is "$(($(storage_gets) - before))" "$(client_blob_answers "$client" "$mark" | cut -d' ' -f1)" \
         "the edge fetched each from the storage once"
     mark=$(wc -l <"$T/pulls.log") before=$(storage_gets)
-    check "$client forgets the image" "${client}_forget"
-    check "$client pulls it again" "${client}_pull"
-    is "$("${client}_digest")" "$want" "$client holds it again"
+    check "$client forgets the image" "${client}_forget_image" "$(image "$client")"
+    check "$client pulls it again" "${client}_pull_image" "$(image "$client")"
+    is "$("${client}_image_digest" "$(image "$client")")" "$want" "$client holds it again"
     is "$(storage_gets)" "$before" "$client's second pull asked the storage for no blob"
 done
 [[ ${CLIENTS[*]} == *docker* ]] && e2e_dockerd_stop

@@ -632,3 +632,23 @@ e2e_dockerd_stop() {
     ((_RUN_DOCKER_WAS_THERE)) || rmdir /run/docker/plugins /run/docker 2>/dev/null || true
 }
 docker_() { DOCKER_CONFIG=$T/docker-cli timeout 120 "$DOCKER" -H "unix://$T/docker.sock" "$@"; }
+
+# A real client's pull of IMAGE (host/name:tag), the digest it then holds for it (docker: its
+# RepoDigests), and forgetting it (true once the client holds nothing of it): CLIENT_pull_image,
+# CLIENT_image_digest, CLIENT_forget_image, for ctr, podman and docker. Their output goes to
+# $T/logs/CLIENT.log.
+ctr_pull_image() { ctr_ images pull --plain-http --snapshotter native "$1" >>"$T/logs/ctr.log" 2>&1; }
+ctr_image_digest() { ctr_ images ls 2>/dev/null | awk -v i="$1" '$1 == i { print $3 }'; }
+ctr_forget_image() {
+    ctr_ images rm --sync "$1" >/dev/null 2>&1 || true
+    ctr_ content ls -q 2>/dev/null | xargs -r timeout 60 ctr -a "$T/ctr/containerd.sock" content rm >/dev/null 2>&1 || true
+    [[ $(ctr_ content ls -q 2>/dev/null | wc -l) == 0 ]]
+}
+podman_pull_image() {
+    podman_ pull --quiet --tls-verify=false --signature-policy "$T/skopeo/policy.json" "$1" >>"$T/logs/podman.log" 2>&1
+}
+podman_image_digest() { podman_ images --digests --format '{{.Digest}}' "$1" 2>/dev/null; }
+podman_forget_image() { podman_ rmi --all --force >/dev/null 2>&1 || true; [[ -z $(podman_image_digest "$1") ]]; }
+docker_pull_image() { docker_ pull "$1" >>"$T/logs/docker.log" 2>&1; }
+docker_image_digest() { docker_ image inspect -f '{{join .RepoDigests " "}}' "$1" 2>/dev/null; }
+docker_forget_image() { docker_ rmi -f "$1" >/dev/null 2>&1 || true; ! docker_image_digest "$1" >/dev/null; }
