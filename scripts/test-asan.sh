@@ -4,7 +4,12 @@
 # suites on that binary. A sanitizer report aborts the process; nginx logs the worker's death as [alert],
 # which every block's error-log check refuses. Needs the environment scripts/test.sh sets
 # (a seeded registry); run through `make test-asan`, or as a layer of `make test`.
+#   ASAN_PART=t    builds, then runs t/*.t alone; ASAN_BUILT (a file) then says "ok" or "failed"
+#                  of the build, for another process waiting to run the end-to-end part
+#   ASAN_PART=e2e  runs the end-to-end files alone, on what was built
 set -euo pipefail
+part=${ASAN_PART:-all}
+built() { [ -z "${ASAN_BUILT:-}" ] || echo "$1" >"$ASAN_BUILT"; }
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$repo/build}
@@ -14,20 +19,29 @@ out=$build/asan
 san="-fsanitize=address,undefined -fno-sanitize=nonnull-attribute -fno-sanitize-recover=undefined -fsanitize-recover=alignment"
 san+=" -fno-omit-frame-pointer"
 
-tree=$("$repo/scripts/nginx-source.sh" "$build/nginx-full")
-if [ ! -f "$out/.configured" ] || [ "$repo/config" -nt "$out/.configured" ] ||
-   [ "$0" -nt "$out/.configured" ]; then
-    rm -rf "$out"
-    mkdir -p "$out"
-    cp -a "$tree" "$out/src"
-    (cd "$out/src" && ./configure --prefix="$out/prefix" --with-debug --with-compat --with-threads \
-        --with-http_sub_module --with-http_realip_module --with-http_auth_request_module \
-        --with-http_ssl_module --with-http_v2_module \
-        --with-cc-opt="$san -O1 -g" --with-ld-opt="$san" --add-dynamic-module="$repo" \
-        >"$out/configure.log" 2>&1) || { tail -n 30 "$out/configure.log" >&2; exit 1; }
-    touch "$out/.configured"
+# nginx and the module, configured again when config or this script changed. `set -e` does
+# not hold in a function whose caller tests it: each step says its own failure.
+build_asan() {
+    local tree
+    tree=$("$repo/scripts/nginx-source.sh" "$build/nginx-full") || return 1
+    if [ ! -f "$out/.configured" ] || [ "$repo/config" -nt "$out/.configured" ] ||
+       [ "$0" -nt "$out/.configured" ]; then
+        rm -rf "$out"
+        mkdir -p "$out"
+        cp -a "$tree" "$out/src" || return 1
+        (cd "$out/src" && ./configure --prefix="$out/prefix" --with-debug --with-compat --with-threads \
+            --with-http_sub_module --with-http_realip_module --with-http_auth_request_module \
+            --with-http_ssl_module --with-http_v2_module \
+            --with-cc-opt="$san -O1 -g" --with-ld-opt="$san" --add-dynamic-module="$repo" \
+            >"$out/configure.log" 2>&1) || { tail -n 30 "$out/configure.log" >&2; return 1; }
+        touch "$out/.configured"
+    fi
+    make -s -C "$out/src" -j"$(nproc)" >"$out/make.log" 2>&1 || { tail -n 30 "$out/make.log" >&2; return 1; }
+}
+if [ "$part" != e2e ]; then
+    if ! build_asan; then built failed; exit 1; fi
+    built ok
 fi
-make -s -C "$out/src" -j"$(nproc)" >"$out/make.log" 2>&1 || { tail -n 30 "$out/make.log" >&2; exit 1; }
 
 inc=()
 perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$repo/t/lib")
@@ -37,10 +51,13 @@ perl -MTest::Nginx::Socket -e1 2>/dev/null || inc=(-I "$repo/t/lib")
 export ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0:abort_on_error=1:print_stacktrace=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$repo/scripts/ubsan.supp
 cd "$repo"
-TEST_NGINX_BINARY=$out/src/objs/nginx \
-TEST_NGINX_LOAD_MODULES=$out/src/objs/ngx_http_registry_cache_module.so \
-TEST_NGINX_SERVROOT=$build/asan/servroot \
-    prove "${inc[@]}" t/*.t
+if [ "$part" != e2e ]; then
+    TEST_NGINX_BINARY=$out/src/objs/nginx \
+    TEST_NGINX_LOAD_MODULES=$out/src/objs/ngx_http_registry_cache_module.so \
+    TEST_NGINX_SERVROOT=$build/asan/servroot \
+        prove "${inc[@]}" t/*.t
+fi
+[ "$part" != t ] || exit 0
 # The end-to-end files too, their edges on this nginx with master and workers; but for the
 # binary upgrade under load (12: its USR2 re-exec of a sanitized binary is not what it tests),
 # the flat-memory check (13: ASan's allocator and quarantine make RssAnon meaningless), the

@@ -9,11 +9,12 @@
 #   5. the libFuzzer targets of t/fuzz/, FUZZ_SECONDS each (3 by default here)
 #   6. the unit tests again under valgrind
 #   7. t/*.t again, on nginx and the module built with ASan and UBSan (scripts/test-asan.sh)
+#   8. and t/e2e/*.t on them, but for the files that test-asan.sh names
 # The layers run in two tracks side by side, each against a registry of its own, so that the
 # 15 minutes of `make test` hold on two cores: 1, 2 and 7 (Test::Nginx's port 1984 is theirs,
-# one after the other), and 3 to 6 (3 two files at a time), whose output is printed when
-# both tracks are done.
-# ONLY=asan runs just the last one (make test-asan).
+# one after the other), and 3 to 6 and 8 (3 two files at a time; 8 once 7 has built), whose
+# output is printed when both tracks are done.
+# ONLY=asan runs just the last two, one after the other (make test-asan).
 # Exits non-zero when any layer fails; the layers after a failure still run.
 set -euo pipefail
 
@@ -120,6 +121,15 @@ nginx_source_route() { "$repo/scripts/check-nginx-source-build.sh" "$build"; }
 fuzz() { BUILD=$build FUZZ_SECONDS=${FUZZ_SECONDS:-3} "$repo/scripts/fuzz.sh"; }
 
 asan() { BUILD=$build "$repo/scripts/test-asan.sh"; }
+# The two halves of it in make test: t/*.t in the first track, which builds first, and the
+# end-to-end files in the second, once the build is there ($asan_built says how it went).
+asan_built=$work/asan-built
+asan_t() { BUILD=$build ASAN_PART=t ASAN_BUILT=$asan_built "$repo/scripts/test-asan.sh"; }
+asan_e2e() {
+    until [ -s "$asan_built" ]; do sleep 1; done
+    [ "$(cat "$asan_built")" = ok ] || { echo "the ASan build failed (the first track says why)"; return 1; }
+    BUILD=$build ASAN_PART=e2e "$repo/scripts/test-asan.sh"
+}
 
 # Definite leaks and every memory error fail; the store tests fork children that _exit
 # holding the parent's LMDB buffers, which valgrind would call possibly lost.
@@ -146,15 +156,18 @@ second_log=$work/second-track.log
     layer "module built from nginx source with --with-compat" nginx_source_route
     layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-3}s a target)" fuzz
     layer "unit tests under valgrind" valgrind_unit
+    layer "end-to-end tests under ASan and UBSan" asan_e2e
 ) >"$second_log" 2>&1 </dev/null &
 second_track=$!
 use_registry "$first"
 layer "unit tests (ctest)" unit
 layer "Test::Nginx tests (t/*.t)" test_nginx
-layer "Test::Nginx tests under ASan and UBSan" asan
+layer "Test::Nginx tests under ASan and UBSan" asan_t
+# A first track that never got to the build must not leave the second waiting for it.
+[ -s "$asan_built" ] || echo failed >"$asan_built"
 wait "$second_track" || true
 second_track=
 echo
-echo "=== the second track: end-to-end, nginx source build, fuzzing, valgrind"
+echo "=== the second track: end-to-end, nginx source build, fuzzing, valgrind, end-to-end under ASan"
 cat "$second_log"
-summary 7
+summary 8
