@@ -94,18 +94,14 @@ pull_skopeo() {  # IMAGE
         [[ $(layout_manifest_digest "$dir" 1.0) == "$DIGEST" ]] && layout_verify_blobs "$dir" >/dev/null
 }
 e2e_podman_init
-pull_podman() {  # IMAGE: pulled without credentials, checked, then removed
-    podman_ pull --quiet --tls-verify=false --signature-policy "$T/skopeo/policy.json" "$EDGE/$1" \
-        >>"$T/logs/podman.log" 2>&1 &&
-        [[ $(podman_ images --digests --format '{{.Digest}}' "$EDGE/$1" 2>/dev/null) == "$DIGEST" ]] &&
-        podman_ rmi --all --force >/dev/null 2>&1
-}
 e2e_containerd_start
-pull_ctr() {  # IMAGE: the same, its content removed after
-    ctr_ images pull --plain-http --snapshotter native "$EDGE/$1" >>"$T/logs/ctr.log" 2>&1 &&
-        [[ $(ctr_ images ls 2>/dev/null | awk -v i="$EDGE/$1" '$1 == i { print $3 }') == "$DIGEST" ]] &&
-        ctr_ images rm "$EDGE/$1" >/dev/null &&
-        ctr_ content ls -q | xargs -r timeout 60 ctr -a "$T/ctr/containerd.sock" content rm >/dev/null
+# pull_CLIENT IMAGE: pulled without credentials, checked, then forgotten.
+pull_podman() {
+    podman_pull_image "$EDGE/$1" && [[ $(podman_image_digest "$EDGE/$1") == "$DIGEST" ]] &&
+        podman_forget_image "$EDGE/$1"
+}
+pull_ctr() {
+    ctr_pull_image "$EDGE/$1" && [[ $(ctr_image_digest "$EDGE/$1") == "$DIGEST" ]] && ctr_forget_image "$EDGE/$1"
 }
 
 mark
