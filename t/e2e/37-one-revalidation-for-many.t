@@ -90,12 +90,14 @@ is "$(burst "$TAG")" "20 200 HIT" "the tag, learned, answers 20 clients at once 
 # Past the TTLs of 2 s (whole seconds: 3 s after they were learned). The tag last: its
 # revalidation renews the link of the manifest it names too.
 sleep 3.1
+waits() { edge_metric 'nginx_registry_cache_flight_waits_total{cache="edge"}'; }
 for path in "$MANIFEST" "$BLOB" "$TAG"; do
-    mark=$(lines)
+    mark=$(lines) waited=$(waits)
     is "$(burst "$path")" "19 200 HIT;1 200 REVALIDATED" \
         "${path##*/} past its TTL, 20 clients at once: one revalidated it, the others were answered with what it renewed"
     is "$(heads_since "$mark" "$path")" 1 "with one HEAD upstream"
     is "$(others_since "$mark")" 0 "and nothing else"
+    like "$(($(waits) - waited))" '^([1-9]|1[0-9])$' "the clients that came while it asked waited for it, counted"
 done
 
 # An upstream that no longer holds what the edge holds: the tag is deleted there (its

@@ -39,6 +39,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.upstream_tokens_fetched = base + 39;
     c.upstream_token_failures = base + 40;
     c.upstream_tokens_refused = base + 41;
+    c.flight_waits = base + 45;
     c.body_hits = base + 34;
     c.body_misses = base + 35;
     c.upstream_1xx = 0;  // zero still gets its sample
@@ -157,6 +158,11 @@ TEST(Metrics, ExactTextForOneCache) {
         "refused as invalid (forgotten, fetched again).\n"
         "# TYPE nginx_registry_cache_upstream_tokens_refused_total counter\n"
         "nginx_registry_cache_upstream_tokens_refused_total{cache=\"edge\"} 41\n"
+        "# HELP nginx_registry_cache_flight_waits_total Requests that waited for another's upstream "
+        "exchange of the same object (a miss, or a revalidation past a TTL) instead of asking the "
+        "upstream themselves.\n"
+        "# TYPE nginx_registry_cache_flight_waits_total counter\n"
+        "nginx_registry_cache_flight_waits_total{cache=\"edge\"} 45\n"
         "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
         "# TYPE registry_storage_cache_total counter\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
@@ -248,14 +254,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 28 families, 28 HELP and 28 TYPE lines.
+    // Each family declared exactly once: 29 families, 29 HELP and 29 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 28u);
-    EXPECT_EQ(type, 28u);
+    EXPECT_EQ(help, 29u);
+    EXPECT_EQ(type, 29u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -312,7 +318,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 56u);
+    EXPECT_EQ(lines, 58u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 void ngx_http_registry_cache_wait_for_flight(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
                                              ngx_http_registry_cache_flight_kind_t kind,
                                              ngx_http_event_handler_pt then) noexcept {
+    ngx_http_registry_cache_count(state.cache->sh->flight_waits);
     state.flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout(kind);
     // A reference of the wait's own, given back when `then` finalizes the request.
     r->main->count++;
