@@ -278,14 +278,15 @@ CONF
 # An edge that keeps blob bodies (its thread pool "verify" of 2 threads hashes and writes
 # them) in front of UPSTREAM (host:port), its cache in $EDGE_DIR/cache with CACHE-PARAMETERS:
 #   e2e_store_edge_start "zone=edge:1m max_size=16m blobs_max_size=1g" "$REGISTRY"
-# Sets EDGE_DIR ($T/edge) and EDGE. What a test adds, as nginx.conf lines: STORE_EDGE_HTTP
-# (http), STORE_EDGE_SERVER (the edge's server), STORE_EDGE_LOCATION (its /v2/),
+# Sets EDGE_DIR ($T/edge) and EDGE. What a test adds, as nginx.conf lines: STORE_EDGE_MAIN
+# (the main context), STORE_EDGE_HTTP (http), STORE_EDGE_SERVER (the edge's server), STORE_EDGE_LOCATION (its /v2/),
 # STORE_EDGE_UPSTREAM (its @registry), STORE_EDGE_SERVERS (more servers).
 e2e_store_edge_start() {
     EDGE_DIR=$T/edge
     mkdir -p "$EDGE_DIR"
     EDGE=127.0.0.1:$(free_port)
-    { echo "thread_pool verify threads=2;"; edge_conf_head "$EDGE_DIR/cache $1"; cat; } >"$EDGE_DIR/nginx.conf" <<CONF
+    { echo "thread_pool verify threads=2;"; echo "${STORE_EDGE_MAIN:-}"; edge_conf_head "$EDGE_DIR/cache $1"; cat; } \
+        >"$EDGE_DIR/nginx.conf" <<CONF
 ${STORE_EDGE_HTTP:-}
   server {
     listen $EDGE;

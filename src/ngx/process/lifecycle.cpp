@@ -2,6 +2,7 @@
 // the master opens each cache once at configuration time to create and validate it, and
 // closes it; every worker opens its own in init_process and closes it in exit_process.
 #include "process/process.h"
+#include "process/hash_threads.h"
 #include "process/writer.h"
 
 #include <new>
@@ -292,6 +293,7 @@ void adopt_open_stores(ngx_cycle_t *cycle) {
 }  // namespace
 
 ngx_int_t ngx_http_registry_cache_init_module(ngx_cycle_t *cycle) noexcept {
+    ngx_http_registry_cache_note_master_cpus();
     try {
         if (ngx_process == NGX_PROCESS_SINGLE && !ngx_is_init_cycle(cycle->old_cycle)) {
             adopt_open_stores(cycle);

@@ -1,5 +1,6 @@
 // Hashing a stored blob body whole before it is sent (verify/prove_file.h).
 #include "verify/prove_file.h"
+#include "process/hash_threads.h"
 #include "process/writer.h"
 
 #include <sys/stat.h>
@@ -155,6 +156,7 @@ bool judge(proof_t &p) {
 #if (NGX_THREADS)
 
 void prove_in_thread(void *data, ngx_log_t *) noexcept {
+    ngx_http_registry_cache_unpin_hash_thread();
     auto &p = *static_cast<proof_t *>(data);
     p.ran_ok = p.job.run(p.hasher, p.scratch, scratch_size);
 }

@@ -1,6 +1,7 @@
 // Hashing and judging a body being verified: the pieces not yet hashed go to a job, run here
 // or in an nginx thread pool, one at a time; the body is judged once its end is hashed.
 #include "verify/verify.h"
+#include "process/hash_threads.h"
 #include "process/writer.h"
 
 #include <new>
@@ -177,6 +178,7 @@ bool take_job(verify_t &v, bool ok) {
 #if (NGX_THREADS)
 
 void hash_in_thread(void *data, ngx_log_t *) noexcept {
+    ngx_http_registry_cache_unpin_hash_thread();
     auto &v = *static_cast<verify_t *>(data);
     v.job_ok = v.job.run(v.hasher, v.scratch, scratch_size);
 }
