@@ -58,7 +58,7 @@ namespace registry_cache {
     X(upstream_tokens_refused, "nginx_registry_cache_upstream_tokens_refused_total",                 \
       "Edge tokens the upstream refused as invalid (forgotten, fetched again).")                    \
     X(flight_waits, "nginx_registry_cache_flight_waits_total",                                       \
-      "Requests that waited for another's upstream exchange of the same object (a miss, or a "      \
+      "Waits of requests for another's upstream exchange of the same object (a miss, or a "      \
       "revalidation past a TTL) instead of asking the upstream themselves.")                         \
     /* Lookups by kind and result (nginx_registry_cache_lookups_total): blobs' are the */           \
     /* hits and misses above; manifests' are counted apart. */                                       \

@@ -158,7 +158,7 @@ TEST(Metrics, ExactTextForOneCache) {
         "refused as invalid (forgotten, fetched again).\n"
         "# TYPE nginx_registry_cache_upstream_tokens_refused_total counter\n"
         "nginx_registry_cache_upstream_tokens_refused_total{cache=\"edge\"} 41\n"
-        "# HELP nginx_registry_cache_flight_waits_total Requests that waited for another's upstream "
+        "# HELP nginx_registry_cache_flight_waits_total Waits of requests for another's upstream "
         "exchange of the same object (a miss, or a revalidation past a TTL) instead of asking the "
         "upstream themselves.\n"
         "# TYPE nginx_registry_cache_flight_waits_total counter\n"
