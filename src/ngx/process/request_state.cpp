@@ -13,11 +13,7 @@ namespace {
 // Marks our entry, and lands a flight its leader did not (nothing learned, upstream failed,
 // client gone): followers must not wait for an answer that will never be recorded.
 void state_marker(void *data) noexcept {
-    auto *state = static_cast<ngx_http_registry_cache_request_t *>(data);
-    if (state->flight.leader && !state->flight.landed) {
-        state->flight.landed = true;
-        ngx_http_registry_cache_land_flight(state->cache, state->flight.key, false);
-    }
+    ngx_http_registry_cache_abandon_flight(*static_cast<ngx_http_registry_cache_request_t *>(data));
 }
 
 }  // namespace
@@ -63,4 +59,13 @@ ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_r
         }
     }
     return nullptr;
+}
+
+void ngx_http_registry_cache_abandon_flight(ngx_http_registry_cache_request_t &state) noexcept {
+    if (state.flight.leader && !state.flight.landed) {
+        ngx_http_registry_cache_land_flight(state.cache, state.flight.key, false);
+    }
+    state.flight.key = 0;
+    state.flight.leader = false;
+    state.flight.landed = false;
 }

@@ -148,11 +148,7 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
     }
     // A revalidation it led and did not land (what it renewed was not written, the file was
     // gone): its followers go their own way now; this flight is another.
-    if (state->flight.leader && !state->flight.landed) {
-        ngx_http_registry_cache_land_flight(state->cache, state->flight.key, false);
-    }
-    state->flight.leader = false;
-    state->flight.landed = false;
+    ngx_http_registry_cache_abandon_flight(*state);
     if (state->lookup.status == status_t::error) {
         return pass(r, rlcf->pass);
     }

@@ -9,7 +9,6 @@
 // answer teaches the cache, and a link an anonymous HEAD found gone (404) is forgotten. The
 // client waits for at most one upstream exchange more than a miss costs.
 #include "serve/serve.h"
-#include "process/flight.h"
 #include "process/request_state.h"
 #include "process/writer.h"
 #include "upstream/upstream.h"
@@ -153,11 +152,7 @@ void after_head(ngx_http_request_t *r) noexcept {
                    same ? "the digest held" : "not the digest held");
     // Only a renewal lands a revalidation's flight as recorded (when it commits): otherwise
     // its followers ask for themselves now, rather than wait on what this request does next.
-    if (!same && state->flight.leader && !state->flight.landed) {
-        ngx_http_registry_cache_land_flight(state->cache, state->flight.key, false);
-        state->flight.key = 0;  // a miss after this leads or follows a flight of its own
-        state->flight.leader = false;
-    }
+    if (!same) ngx_http_registry_cache_abandon_flight(*state);
     registry_cache::UpstreamOutcome outcome;
     outcome.answered = rv.status != 0;
     outcome.status = static_cast<int>(rv.status);
