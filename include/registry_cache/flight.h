@@ -15,7 +15,11 @@ enum class FlightState : std::uint8_t {
     none,          // nobody is asking the upstream: ask it yourself
     in_flight,     // the leader is asking: wait
     recorded,      // the leader's answer was committed: look the store up again
-    not_recorded   // the leader learned nothing: ask the upstream yourself
+    not_recorded,  // the leader learned nothing: ask the upstream yourself
+    // The leader's client left before the upstream's answer came (its question went with
+    // it): the first follower to look leads again and the rest follow it, so that a client
+    // that gives up does not send all of its followers upstream at once.
+    abandoned
 };
 
 struct FlightSlot {
@@ -47,8 +51,9 @@ Claim claim(FlightTable& table, std::uint64_t key, std::int32_t leader, std::int
 
 FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) noexcept;
 
-// The leader's outcome; followers see it until `now + linger`, then the slot is free again.
-void land(FlightTable& table, std::uint64_t key, std::int32_t leader, bool recorded,
+// The leader's outcome (recorded, not_recorded or abandoned); followers see it until
+// `now + linger`, then the slot is free again.
+void land(FlightTable& table, std::uint64_t key, std::int32_t leader, FlightState outcome,
           std::int64_t now, std::int64_t linger) noexcept;
 
 }  // namespace registry_cache

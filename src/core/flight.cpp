@@ -31,7 +31,7 @@ std::uint64_t flight_key(std::string_view repository, std::string_view digest) n
 Claim claim(FlightTable& table, std::uint64_t key, std::int32_t leader, std::int64_t now,
             std::int64_t ttl) noexcept {
     if (FlightSlot* s = find(table, key, now)) {
-        // A landed flight without a record leaves the next miss to start a new one.
+        // A landed flight without a record, or abandoned, leaves the next to start a new one.
         if (s->state == FlightState::in_flight || s->state == FlightState::recorded) {
             return Claim::follower;
         }
@@ -54,13 +54,15 @@ FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) 
     return FlightState::none;
 }
 
-void land(FlightTable& table, std::uint64_t key, std::int32_t leader, bool recorded,
+void land(FlightTable& table, std::uint64_t key, std::int32_t leader, FlightState outcome,
           std::int64_t now, std::int64_t linger) noexcept {
     FlightSlot* s = find(table, key, now);
     // Only the leader lands its flight; a flight that expired and was restarted by
-    // another leader is not this one's to land.
+    // another leader is not this one's to land. A flight lands as an outcome, never in
+    // flight again (its followers would wait for nobody).
     if (s == nullptr || s->leader != leader || s->state != FlightState::in_flight) return;
-    s->state = recorded ? FlightState::recorded : FlightState::not_recorded;
+    if (outcome == FlightState::in_flight || outcome == FlightState::none) outcome = FlightState::not_recorded;
+    s->state = outcome;
     s->expires = now + linger;
 }
 

@@ -2,7 +2,7 @@
 # One upstream transfer for many clients: 8 concurrent cold GETs of a 64 MiB blob, through an
 # edge that keeps bodies, move at most 1.1 times the blob from the upstream; every client
 # gets the whole blob with its digest. The leader's client leaving half way fails no
-# follower. What the edge took from the upstream is counted at a tap between the two (a
+# follower, and one of them takes its place: one more transfer, not one each. What the edge took from the upstream is counted at a tap between the two (a
 # plain proxy that logs the bytes it sent the edge).
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -101,7 +101,8 @@ is "$WHOLE" 8 "8 GETs of a damaged stored body: every client gets the blob whole
 is "$(mismatches)" "$((before + 1))" "one damaged file, one mismatch counted"
 is "$(get_one "$URL")" "200 HIT $DIGEST" "and the body kept anew stays: the next GET is a hit"
 
-# The leader's client leaves half way: its followers go upstream themselves, and get it.
+# The leader's client leaves half way: one of its followers leads a new transfer, the others
+# follow that one, and all get it.
 REPO2=$REPO-left
 # (a cross-repository mount: the registry links the blob into REPO2, no bytes move)
 curl -sf -X POST -o /dev/null "http://$REGISTRY/v2/$REPO2/blobs/uploads/?mount=$DIGEST&from=$REPO"
@@ -120,5 +121,7 @@ batch_whole follower 3
 waited_ms=$((($(date +%s%N) - started) / 1000000))
 is "$WHOLE" 3 "the leader's client left half way: all three others get the blob whole"
 check "they had followed its flight until it left (${waited_ms} ms)" test "$waited_ms" -ge 1400
+is "$(grep -c "^GET /v2/$REPO2/blobs/$DIGEST " "$TAP_LOG")" 2 \
+    "the upstream sent the blob twice: to the leader that left, and to one follower that took its place"
 check "edge error log has no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing

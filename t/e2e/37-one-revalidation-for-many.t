@@ -3,7 +3,8 @@
 # over two workers, is asked about upstream with one HEAD. The first request leads; the others
 # wait for its outcome and are answered with what it renewed (a fleet pulling one image after
 # the TTL sends one HEAD, not one per node). An upstream that does not confirm what is held
-# sends each waiting request its own way, as if nobody had led.
+# sends each waiting request its own way, as if nobody had led. A leader whose client leaves
+# before the upstream answers is replaced by one of those that waited, and the rest wait on.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -17,12 +18,15 @@ CONFIG=$(jq -r .config.digest "$(layout_blob "$T/src" "$DIGEST")")
 check "skopeo pushes e2e/fleet:1.0 to the registry" \
     skopeo_ copy --dest-tls-verify=false "oci:$T/src:1.0" "docker://$REGISTRY/e2e/fleet:1.0"
 
-# Between the edge and the registry, a tap that holds each HEAD for half a second before it
-# passes it on: long enough for the 20 clients of a burst to come while one is asked.
+# Between the edge and the registry, a tap that holds each HEAD for the seconds in $T/hold
+# (half a second: long enough for the 20 clients of a burst to come while one is asked)
+# before it passes it on, and writes the path of each HEAD to $T/heads as it comes.
+echo 0.5 >"$T/hold"
+touch "$T/heads"
 SLOW_PY=$(cat <<'PY'
 import asyncio, sys
 
-listen_port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
+listen_port, upstream_port, hold_file, heads_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 async def pipe(reader, writer):
     try:
@@ -35,7 +39,10 @@ async def pipe(reader, writer):
 async def serve(reader, writer):
     head = await reader.readuntil(b"\r\n\r\n")
     if head.startswith(b"HEAD "):
-        await asyncio.sleep(0.5)
+        with open(heads_file, "a") as heads:
+            heads.write(head.split(b" ")[1].decode() + "\n")
+        with open(hold_file) as hold:
+            await asyncio.sleep(float(hold.read()))
     up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
     up_writer.write(head)
     await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
@@ -49,7 +56,7 @@ asyncio.run(main())
 PY
 )
 SLOW_PORT=$(free_port)
-python3 -c "$SLOW_PY" "$SLOW_PORT" "$REGISTRY_PORT" 2>"$T/logs/slow.log" &
+python3 -c "$SLOW_PY" "$SLOW_PORT" "$REGISTRY_PORT" "$T/hold" "$T/heads" 2>"$T/logs/slow.log" &
 SLOW_PID=$!
 trap 'rc=$?; set +e; kill "$SLOW_PID" 2>/dev/null; (exit $rc); _e2e_cleanup' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$SLOW_PORT/v2/" && break; sleep 0.1; done
@@ -67,10 +74,10 @@ touch "$T/asked.log"
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY behind a tap on 127.0.0.1:$SLOW_PORT"
 
 ACCEPT='Accept: application/vnd.oci.image.manifest.v1+json'
-# burst PATH: 20 GETs of PATH at once, each on its own connection; prints "status
-# cache-status" per request, counted.
+# burst PATH [N [CURL OPTION]]: N (20) GETs (or HEADs: -I) of PATH at once, each on its own
+# connection; prints "status cache-status" per request, counted.
 burst() {
-    seq 20 | xargs -P 20 -I{} curl -s -o /dev/null --max-time 15 -H "$ACCEPT" \
+    seq "${2:-20}" | xargs -P "${2:-20}" -I{} curl ${3:-} -s -o /dev/null --max-time 15 -H "$ACCEPT" \
         -w '%{http_code} %header{x-cache-status}\n' "http://$EDGE$1" | sort | uniq -c | awk '{ $1 = $1; print }' |
         paste -sd';' -
 }
@@ -99,6 +106,42 @@ for path in "$MANIFEST" "$BLOB" "$TAG"; do
     is "$(others_since "$mark")" 0 "and nothing else"
     like "$(($(waits) - waited))" '^([1-9]|1[0-9])$' "the clients that came while it asked waited for it, counted"
 done
+
+# A first client that leaves while its HEAD is held upstream (2 s), after 10 others came to
+# wait for it: one of them asks again, the others wait for that, and all 10 are answered.
+# Each step waits for what the one before it shows (the tap's log, the edge's metric).
+sleep 3.1
+echo 2 >"$T/hold"
+heads() { wc -l <"$T/heads"; }
+until_true() {  # SECONDS COMMAND...: polls COMMAND every 0.05 s until it succeeds
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.05
+    done
+}
+# leader_leaves PATH [-I]: the answers of the 10 others, counted, and the HEADs upstream.
+leader_leaves() {
+    local asked waited leader followers
+    asked=$(heads) waited=$(waits)
+    curl ${2:-} -s -o /dev/null --max-time 15 -H "$ACCEPT" "http://$EDGE$1" &
+    leader=$!
+    until_true 10 eval '(($(heads) > asked))' || echo "(its HEAD never reached the upstream)"
+    burst "$1" 10 "${2:-}" >"$T/followers" &
+    followers=$!
+    until_true 10 eval '(($(waits) - waited >= 10))' || echo "(the others did not wait for it)"
+    kill "$leader"
+    wait "$followers"
+    echo "$(<"$T/followers"), $(($(heads) - asked)) HEADs"
+}
+is "$(leader_leaves "$TAG")" "9 200 HIT;1 200 REVALIDATED, 2 HEADs" \
+    "the tag's first client gone mid-HEAD: one of the 10 that waited revalidated it, the others were answered with it (one more HEAD)"
+# The same for a miss: a HEAD of a layer the edge never saw.
+LAYER=/v2/e2e/fleet/blobs/$(jq -r '.layers[0].digest' "$(layout_blob "$T/src" "$DIGEST")")
+is "$(leader_leaves "$LAYER" -I)" "9 200 HIT;1 200 MISS, 2 HEADs" \
+    "a layer's first client gone mid-HEAD: one of the 10 that waited asked again, the others were answered with what it learned"
+echo 0.5 >"$T/hold"
 
 # An upstream that no longer holds what the edge holds: the tag is deleted there (its
 # manifest stays). Each waiting request asks for itself, and gets the upstream's own answer.

@@ -29,7 +29,7 @@ TEST_F(Flight, OneLeaderTheRestFollow) {
 
 TEST_F(Flight, FollowersSeeTheOutcomeUntilItLingersOut) {
     claim(table, key, 10, 100, 5);
-    land(table, key, 10, true, 101, 2);
+    land(table, key, 10, FlightState::recorded, 101, 2);
     EXPECT_EQ(look(table, key, 102), FlightState::recorded);
     EXPECT_EQ(claim(table, key, 12, 102, 5), Claim::follower);
     EXPECT_EQ(look(table, key, 103), FlightState::none);
@@ -38,9 +38,28 @@ TEST_F(Flight, FollowersSeeTheOutcomeUntilItLingersOut) {
 
 TEST_F(Flight, NothingRecordedLetsTheNextMissLead) {
     claim(table, key, 10, 100, 5);
-    land(table, key, 10, false, 100, 2);
+    land(table, key, 10, FlightState::not_recorded, 100, 2);
     EXPECT_EQ(look(table, key, 100), FlightState::not_recorded);
     EXPECT_EQ(claim(table, key, 11, 100, 5), Claim::leader);
+}
+
+TEST_F(Flight, AnAbandonedFlightIsLedAgainByTheFirstWhoLooksAndFollowedByTheRest) {
+    claim(table, key, 10, 100, 5);
+    land(table, key, 10, FlightState::abandoned, 101, 2);
+    EXPECT_EQ(look(table, key, 101), FlightState::abandoned);
+    EXPECT_EQ(claim(table, key, 11, 101, 5), Claim::leader);
+    EXPECT_EQ(look(table, key, 101), FlightState::in_flight);
+    EXPECT_EQ(claim(table, key, 12, 101, 5), Claim::follower);
+    land(table, key, 10, FlightState::recorded, 102, 2);  // the first leader: not its flight now
+    EXPECT_EQ(look(table, key, 102), FlightState::in_flight);
+    land(table, key, 11, FlightState::recorded, 102, 2);
+    EXPECT_EQ(look(table, key, 102), FlightState::recorded);
+}
+
+TEST_F(Flight, AFlightNeverLandsInFlight) {
+    claim(table, key, 10, 100, 5);
+    land(table, key, 10, FlightState::in_flight, 101, 2);
+    EXPECT_EQ(look(table, key, 101), FlightState::not_recorded);
 }
 
 TEST_F(Flight, ALeaderThatNeverLandsExpires) {
@@ -48,7 +67,7 @@ TEST_F(Flight, ALeaderThatNeverLandsExpires) {
     EXPECT_EQ(look(table, key, 104), FlightState::in_flight);
     EXPECT_EQ(look(table, key, 105), FlightState::none);
     EXPECT_EQ(claim(table, key, 11, 105, 5), Claim::leader);
-    land(table, key, 10, true, 105, 2);  // the old leader, too late: not its flight
+    land(table, key, 10, FlightState::recorded, 105, 2);  // the old leader, too late: not its flight
     EXPECT_EQ(look(table, key, 105), FlightState::in_flight);
 }
 

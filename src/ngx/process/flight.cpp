@@ -34,9 +34,9 @@ registry_cache::FlightState ngx_http_registry_cache_look_flight(ngx_http_registr
 }
 
 void ngx_http_registry_cache_land_flight(ngx_http_registry_cache_t *cache, std::uint64_t key,
-                                         bool recorded) noexcept {
+                                         registry_cache::FlightState outcome) noexcept {
     ngx_http_registry_cache_zone_lock lock(cache);
-    registry_cache::land(cache->sh->flights, key, static_cast<std::int32_t>(ngx_pid), recorded,
+    registry_cache::land(cache->sh->flights, key, static_cast<std::int32_t>(ngx_pid), outcome,
                          ngx_time(), flight_linger_s);
 }
 

@@ -16,8 +16,9 @@ registry_cache::Claim ngx_http_registry_cache_claim_flight(
     ngx_http_registry_cache_flight_kind_t kind = ngx_http_registry_cache_flight_kind_t::descriptor) noexcept;
 registry_cache::FlightState ngx_http_registry_cache_look_flight(ngx_http_registry_cache_t *cache,
                                                                 std::uint64_t key) noexcept;
+// `outcome`: recorded, not_recorded or abandoned (registry_cache/flight.h).
 void ngx_http_registry_cache_land_flight(ngx_http_registry_cache_t *cache, std::uint64_t key,
-                                         bool recorded) noexcept;
+                                         registry_cache::FlightState outcome) noexcept;
 // How long followers wait for the leader before they ask the upstream themselves.
 ngx_msec_t ngx_http_registry_cache_flight_timeout(
     ngx_http_registry_cache_flight_kind_t kind = ngx_http_registry_cache_flight_kind_t::descriptor) noexcept;

@@ -68,7 +68,8 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
     w->pending.clear();
     // Followers may look the store up again only now that the writes are visible.
     for (std::uint64_t flight : w->pending_flights) {
-        ngx_http_registry_cache_land_flight(cache, flight, committed);
+        ngx_http_registry_cache_land_flight(
+            cache, flight, committed ? registry_cache::FlightState::recorded : registry_cache::FlightState::not_recorded);
     }
     w->pending_flights.clear();
 }
@@ -95,7 +96,7 @@ void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
     if (!queued) {
         ngx_http_registry_cache_count(cache->sh->errors);
         if (flight != 0) {
-            ngx_http_registry_cache_land_flight(cache, flight, false);
+            ngx_http_registry_cache_land_flight(cache, flight, registry_cache::FlightState::not_recorded);
         }
         return;
     }

@@ -108,14 +108,28 @@ ngx_int_t pass_miss(ngx_http_request_t *r, ngx_http_registry_cache_request_t &st
     return pass(r, rlcf->pass);
 }
 
-// A follower's turn: the leader's outcome decides between a hit and the upstream.
+// What a miss's flight is for: a GET's is the body's, a HEAD's the descriptor's.
+ngx_http_registry_cache_flight_kind_t miss_flight_kind(const ngx_http_registry_cache_request_t &state) noexcept {
+    return state.asked.method == Method::get ? ngx_http_registry_cache_flight_kind_t::body
+                                             : ngx_http_registry_cache_flight_kind_t::descriptor;
+}
+
+ngx_int_t lead_or_follow(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state);
+
+// A follower's turn: the leader's outcome decides between a hit and the upstream; a leader
+// whose client left is replaced by the first follower to wake, and followed by the rest.
 void follow(ngx_http_request_t *r) {
     registry_cache::FlightState flight;
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_flight_over(r, flight);
     if (state == nullptr) return;
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follower wakes: %s",
-                   flight == registry_cache::FlightState::recorded ? "recorded, looking up"
-                                                                   : "nothing recorded or timed out, going upstream");
+                   flight == registry_cache::FlightState::recorded    ? "recorded, looking up"
+                   : flight == registry_cache::FlightState::abandoned ? "the leader's client left, leading or following anew"
+                                                                      : "nothing recorded or timed out, going upstream");
+    if (flight == registry_cache::FlightState::abandoned) {
+        ngx_http_finalize_request(r, lead_or_follow(r, *state));
+        return;
+    }
     if (flight == registry_cache::FlightState::recorded && state->asked.method == Method::get) {
         registry_cache::BodyLookup found;
         if (read_body(r, *state, found) == status_t::hit) {
@@ -157,25 +171,31 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                        "registry cache: miss with credentials or a body: joins no flight");
         return pass_miss(r, *state);
     }
-    const bool body = state->asked.method == Method::get;
-    const auto kind = body ? ngx_http_registry_cache_flight_kind_t::body : ngx_http_registry_cache_flight_kind_t::descriptor;
     const std::string_view digest = registry_cache::digest_text(state->asked.route);
-    state->flight.key = body ? registry_cache::flight_key(state->asked.store_name, "body " + std::string(digest))
-                             : registry_cache::flight_key(state->asked.store_name, digest);
-    switch (ngx_http_registry_cache_claim_flight(state->cache, state->flight.key, kind)) {
+    state->flight.key = state->asked.method == Method::get
+                            ? registry_cache::flight_key(state->asked.store_name, "body " + std::string(digest))
+                            : registry_cache::flight_key(state->asked.store_name, digest);
+    return lead_or_follow(r, *state);
+}
+
+// Leads the miss's flight (state.flight.key), or waits for the request that leads it.
+ngx_int_t lead_or_follow(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
+    const auto kind = miss_flight_kind(state);
+    switch (ngx_http_registry_cache_claim_flight(state.cache, state.flight.key, kind)) {
         case registry_cache::Claim::leader:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: leads the flight");
-            state->flight.leader = true;
-            return pass_miss(r, *state);
+            state.flight.leader = true;
+            state.flight.client = r->connection;
+            return pass_miss(r, state);
         case registry_cache::Claim::full:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "registry cache: flight table full: goes upstream alone");
-            return pass_miss(r, *state);
+            return pass_miss(r, state);
         case registry_cache::Claim::follower:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follows the flight");
             break;
     }
-    ngx_http_registry_cache_wait_for_flight(r, *state, kind, ngx_http_registry_cache_safely<follow>);
+    ngx_http_registry_cache_wait_for_flight(r, state, kind, ngx_http_registry_cache_safely<follow>);
     return NGX_DONE;
 }
 
@@ -209,20 +229,27 @@ bool may_ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlc
     return !rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged);
 }
 
-ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, bool waited);
+// Why the handler judges a request: it came; it waited for another's revalidation, which is
+// over (it joins none again); or that revalidation's leader left before the upstream answered
+// (it may lead the next one, or wait for it).
+enum class arrival_t { came, waited, rejoins };
+
+ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival);
 
 // A request that waited for another's revalidation: once it has landed (or the wait is
 // over), the request is judged again from the start, as if it had just come: what the
-// leader renewed answers it, and anything else sends it on its own way (never to wait again).
+// leader renewed answers it, and anything else sends it on its own way (never to wait
+// again), but for a leader whose client left: the first to wake leads again, the rest follow.
 void follow_revalidation(ngx_http_request_t *r) {
     registry_cache::FlightState flight;
     if (ngx_http_registry_cache_flight_over(r, flight) == nullptr) return;
+    const arrival_t arrival = flight == registry_cache::FlightState::abandoned ? arrival_t::rejoins : arrival_t::waited;
     // The waiting state is r->ctx's alone (no redirect came between): without it, the
     // handler takes the request as new.
     ngx_http_set_ctx(r, nullptr, ngx_http_registry_cache_module);
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
-    ngx_http_finalize_request(r, handle(r, rlcf, true));
+    ngx_http_finalize_request(r, handle(r, rlcf, arrival));
 }
 
 // Past its time, what is held is asked about once for all the anonymous requests that want it
@@ -238,6 +265,7 @@ bool join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t 
     switch (ngx_http_registry_cache_claim_flight(judged.cache, judged.flight.key)) {
         case registry_cache::Claim::leader:
             judged.flight.leader = true;
+            judged.flight.client = r->connection;
             return true;
         case registry_cache::Claim::full:
             judged.flight.key = 0;
@@ -434,8 +462,8 @@ ngx_int_t bypass(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     return pass(r, rlcf->pass);
 }
 
-// `waited`: the request waited for another's revalidation, and is judged again.
-ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, bool waited) {
+// `arrival`: whether the request came, or is judged again after a wait.
+ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival) {
     auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
 
     // A request that comes back here (an error_page pointing into /v2/, say) was counted
@@ -467,7 +495,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     judged.asked.method = method_of(r);
     judged.lookup.may_record = true;
     judged.lookup.link_ttl = rlcf->link_ttl;
-    judged.flight.waited = waited;
+    judged.flight.waited = arrival == arrival_t::waited;
     switch (ngx_http_registry_cache_place(r, *rlcf, judged)) {
         case ngx_http_registry_cache_namespace_t::placed:
             break;
@@ -525,7 +553,7 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     if (judged.asked.method == Method::head && registry_cache::is_recordable_blob(route) &&
         r->headers_in.range == nullptr)
     {
-        if (!waited) ngx_http_registry_cache_count(cache->sh->lookups);  // counted when it came
+        if (arrival == arrival_t::came) ngx_http_registry_cache_count(cache->sh->lookups);  // counted when it came
         registry_cache::LookupResult found;
         judged.lookup.status = read_store(r, judged, found);
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: lookup: %s",
@@ -636,7 +664,7 @@ ngx_int_t ngx_http_registry_cache_handler(ngx_http_request_t *r) noexcept {
         return NGX_DECLINED;
     }
     try {
-        return handle(r, rlcf, false);
+        return handle(r, rlcf, arrival_t::came);
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "registry cache: %s", e.what());
     } catch (...) {

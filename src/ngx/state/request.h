@@ -51,6 +51,7 @@ struct ngx_http_registry_cache_request_t {
     struct {
         std::uint64_t key;      // the single flight this request leads or follows; 0: none
         bool leader;            // it leads: it must land the flight
+        ngx_connection_t *client;  // the leader's: gone, its flight is led again by another
         bool landed;            // the flight was landed, or handed to the writer to land
         ngx_msec_t wait_until;  // a follower's deadline
         ngx_msec_t poll_ms;     // a follower's current interval between looks at its flight
