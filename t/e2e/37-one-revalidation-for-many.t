@@ -2,9 +2,10 @@
 # One revalidation for many: past its TTL, a tag (or a link) that 20 clients ask for at once,
 # over two workers, is asked about upstream with one HEAD. The first request leads; the others
 # wait for its outcome and are answered with what it renewed (a fleet pulling one image after
-# the TTL sends one HEAD, not one per node). An upstream that does not confirm what is held
-# sends each waiting request its own way, as if nobody had led. A leader whose client leaves
-# before the upstream answers is replaced by one of those that waited, and the rest wait on.
+# the TTL sends one HEAD, not one per node), and a tag that moved one GET of its new manifest.
+# An upstream that does not confirm what is held otherwise sends each waiting request its own
+# way, as if nobody had led. A leader whose client leaves before the upstream answers is
+# replaced by one of those that waited, and the rest wait on.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -143,11 +144,27 @@ is "$(leader_leaves "$LAYER" -I)" "9 200 HIT;1 200 MISS, 2 HEADs" \
     "a layer's first client gone mid-HEAD: one of the 10 that waited asked again, the others were answered with what it learned"
 echo 0.5 >"$T/hold"
 
-# An upstream that no longer holds what the edge holds: the tag is deleted there (its
-# manifest stays). Each waiting request asks for itself, and gets the upstream's own answer.
+# A tag moved upstream, past its TTL, 20 clients at once: the first learns of it with its HEAD
+# and fetches the new manifest by the tag; the others wait for it and are answered with what it
+# recorded (one manifest GET upstream, not one per client: registries count those).
+e2e_build_image other 1.0 "$T/moved"
+MOVED=$(layout_manifest_digest "$T/moved" 1.0)
+check "skopeo pushes another image as e2e/fleet:1.0" \
+    skopeo_ copy --dest-tls-verify=false "oci:$T/moved:1.0" "docker://$REGISTRY/e2e/fleet:1.0"
+sleep 3.1
+mark=$(lines)
+is "$(burst "$TAG")" "19 200 HIT;1 200 MISS" \
+    "the tag moved upstream, 20 clients at once: one fetched the new manifest, the others were answered with it"
+is "$(heads_since "$mark" "$TAG")" 1 "with one HEAD upstream"
+is "$(others_since "$mark")" 1 "and one GET of the tag"
+is "$(curl -s -o /dev/null -H "$ACCEPT" -w '%header{docker-content-digest}' "http://$EDGE$TAG")" "$MOVED" \
+    "the edge answers the tag with the new manifest"
+
+# An upstream that no longer holds what the edge holds: the tag is deleted there (with the
+# manifest it names). Each waiting request asks for itself, and gets the upstream's own answer.
 sleep 3.1
 check "the registry forgets the tag" \
-    curl -sf -X DELETE -o /dev/null "http://$REGISTRY/v2/e2e/fleet/manifests/$DIGEST"
+    curl -sf -X DELETE -o /dev/null "http://$REGISTRY/v2/e2e/fleet/manifests/$MOVED"
 mark=$(lines)
 is "$(burst "$TAG")" "20 404 MISS" "the tag gone upstream, past its TTL: every client gets the upstream's 404"
 like "$(heads_since "$mark" "$TAG")" '^([1-9]|1[0-9]|20)$' "after at most one HEAD each"

@@ -150,9 +150,14 @@ void after_head(ngx_http_request_t *r) noexcept {
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "registry cache: %s revalidation: upstream %ui, %s", rv.tag ? "tag" : "link", rv.status,
                    same ? "the digest held" : "not the digest held");
-    // Only a renewal lands a revalidation's flight as recorded (when it commits): otherwise
-    // its followers ask for themselves now, rather than wait on what this request does next.
-    if (!same) ngx_http_registry_cache_abandon_flight(*state);
+    // A renewal lands a revalidation's flight as recorded (when it commits). So does a tag
+    // that moved, asked by a GET: the request fetches the new manifest by the tag, which its
+    // bytes record, and its followers are answered with that rather than each fetch it (a
+    // registry counts manifest GETs against pull limits). Otherwise they ask for themselves
+    // now, rather than wait on what this request does next (a blob's body, a failure).
+    const bool moved_tag = rv.tag && state->asked.method == registry_cache::Method::get &&
+                           rv.status == NGX_HTTP_OK && !answered.digest.empty();
+    if (!same && !moved_tag) ngx_http_registry_cache_abandon_flight(*state);
     registry_cache::UpstreamOutcome outcome;
     outcome.answered = rv.status != 0;
     outcome.status = static_cast<int>(rv.status);
