@@ -29,7 +29,11 @@ struct FlightSlot {
     FlightState state;
 };
 
-inline constexpr std::size_t flight_slots = 64;
+// A key lives in one of the `flight_probe` slots from its home (key % flight_slots): a claim,
+// a look and a landing each read those alone, so that the table can hold the flights of a
+// fleet's rollout (a body's flight lasts its whole transfer) at the cost of a scan of 32.
+inline constexpr std::size_t flight_slots = 256;
+inline constexpr std::size_t flight_probe = 32;
 
 struct FlightTable {
     FlightSlot slots[flight_slots];
@@ -38,7 +42,7 @@ struct FlightTable {
 enum class Claim {
     leader,    // the caller asks the upstream and must land() the flight
     follower,  // someone else asks: wait for the outcome
-    full       // no free slot: the caller asks the upstream without a flight
+    full       // no free slot near the key's home: the caller asks the upstream without a flight
 };
 
 // A non-zero 64-bit FNV-1a of "repository\0digest".

@@ -60,6 +60,9 @@ namespace registry_cache {
     X(flight_waits, "nginx_registry_cache_flight_waits_total",                                       \
       "Waits of requests for another's upstream exchange of the same object (a miss, or a "      \
       "revalidation past a TTL) instead of asking the upstream themselves.")                         \
+    X(flights_full, "nginx_registry_cache_flights_full_total",                                       \
+      "Requests that would have led or followed a flight but found the single-flight table full "  \
+      "near their key, and asked the upstream alone.")                                               \
     /* Lookups by kind and result (nginx_registry_cache_lookups_total): blobs' are the */           \
     /* hits and misses above; manifests' are counted apart. */                                       \
     X(manifest_hits, "", "")                                                                         \

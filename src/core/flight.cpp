@@ -7,11 +7,19 @@ bool is_live(const FlightSlot& s, std::int64_t now) noexcept {
     return s.key != 0 && s.expires > now;
 }
 
-FlightSlot* find(FlightTable& table, std::uint64_t key, std::int64_t now) noexcept {
-    for (FlightSlot& s : table.slots) {
-        if (s.key == key && is_live(s, now)) return &s;
+// The slots where `key` may live, in order: flight_probe of them from its home.
+template <class Table, class Visit>
+auto* each_near(Table& table, std::uint64_t key, Visit visit) noexcept {
+    const std::size_t home = static_cast<std::size_t>(key % flight_slots);
+    for (std::size_t i = 0; i < flight_probe; ++i) {
+        auto& s = table.slots[(home + i) % flight_slots];
+        if (visit(s)) return &s;
     }
-    return nullptr;
+    return static_cast<decltype(&table.slots[0])>(nullptr);
+}
+
+FlightSlot* find(FlightTable& table, std::uint64_t key, std::int64_t now) noexcept {
+    return each_near(table, key, [&](const FlightSlot& s) { return s.key == key && is_live(s, now); });
 }
 
 }  // namespace
@@ -38,20 +46,15 @@ Claim claim(FlightTable& table, std::uint64_t key, std::int32_t leader, std::int
         *s = FlightSlot{key, now + ttl, leader, FlightState::in_flight};
         return Claim::leader;
     }
-    for (FlightSlot& s : table.slots) {
-        if (!is_live(s, now)) {
-            s = FlightSlot{key, now + ttl, leader, FlightState::in_flight};
-            return Claim::leader;
-        }
-    }
-    return Claim::full;
+    FlightSlot* free = each_near(table, key, [&](const FlightSlot& s) { return !is_live(s, now); });
+    if (free == nullptr) return Claim::full;
+    *free = FlightSlot{key, now + ttl, leader, FlightState::in_flight};
+    return Claim::leader;
 }
 
 FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) noexcept {
-    for (const FlightSlot& s : table.slots) {
-        if (s.key == key && is_live(s, now)) return s.state;
-    }
-    return FlightState::none;
+    const FlightSlot* s = each_near(table, key, [&](const FlightSlot& s) { return s.key == key && is_live(s, now); });
+    return s != nullptr ? s->state : FlightState::none;
 }
 
 void land(FlightTable& table, std::uint64_t key, std::int32_t leader, FlightState outcome,

@@ -79,5 +79,33 @@ TEST_F(Flight, AFullTableSaysSo) {
     EXPECT_EQ(claim(table, key, 1, 105, 5), Claim::leader);  // the others expired
 }
 
+// A fleet's rollout: 160 different blobs in flight at once (each for its whole transfer),
+// spread as flight keys are; each has its leader, and its followers find it.
+TEST_F(Flight, ManyFlightsAtOnceEachLead) {
+    std::size_t led = 0;
+    for (int i = 0; i < 160; ++i) {
+        const std::uint64_t k = flight_key("fleet/app", "sha256:" + std::to_string(i));
+        led += claim(table, k, 1, 100, 120) == Claim::leader;
+    }
+    EXPECT_EQ(led, 160u);
+    for (int i = 0; i < 160; ++i) {
+        const std::uint64_t k = flight_key("fleet/app", "sha256:" + std::to_string(i));
+        EXPECT_EQ(claim(table, k, 2, 101, 120), Claim::follower) << i;
+        land(table, k, 1, FlightState::recorded, 102, 2);
+        EXPECT_EQ(look(table, k, 102), FlightState::recorded) << i;
+    }
+}
+
+// Keys whose homes are one slot: flight_probe of them lead, the next is told the table is
+// full near its home, and a key at another home is not.
+TEST_F(Flight, KeysOfOneHomeShareItsProbe) {
+    for (std::size_t i = 0; i < flight_probe; ++i) {
+        ASSERT_EQ(claim(table, 7 + i * flight_slots, 1, 100, 5), Claim::leader);
+    }
+    EXPECT_EQ(claim(table, 7 + flight_probe * flight_slots, 1, 100, 5), Claim::full);
+    EXPECT_EQ(look(table, 7 + (flight_probe - 1) * flight_slots, 100), FlightState::in_flight);
+    EXPECT_EQ(claim(table, 7 + flight_probe, 1, 100, 5), Claim::leader);
+}
+
 }  // namespace
 }  // namespace registry_cache

@@ -40,6 +40,7 @@ CacheMetrics sample_cache(const std::string& zone, std::uint64_t base, bool stor
     c.upstream_token_failures = base + 40;
     c.upstream_tokens_refused = base + 41;
     c.flight_waits = base + 45;
+    c.flights_full = base + 46;
     c.body_hits = base + 34;
     c.body_misses = base + 35;
     c.upstream_1xx = 0;  // zero still gets its sample
@@ -163,6 +164,10 @@ TEST(Metrics, ExactTextForOneCache) {
         "upstream themselves.\n"
         "# TYPE nginx_registry_cache_flight_waits_total counter\n"
         "nginx_registry_cache_flight_waits_total{cache=\"edge\"} 45\n"
+        "# HELP nginx_registry_cache_flights_full_total Requests that would have led or followed a "
+        "flight but found the single-flight table full near their key, and asked the upstream alone.\n"
+        "# TYPE nginx_registry_cache_flights_full_total counter\n"
+        "nginx_registry_cache_flights_full_total{cache=\"edge\"} 46\n"
         "# HELP registry_storage_cache_total The number of cache request received, by type.\n"
         "# TYPE registry_storage_cache_total counter\n"
         "registry_storage_cache_total{cache=\"edge\",type=\"Request\"} 1\n"
@@ -254,14 +259,14 @@ TEST(Metrics, TwoCachesAreGroupedPerFamily) {
     ASSERT_GE(out.size(), tail.size());
     EXPECT_EQ(out.substr(out.size() - tail.size()), tail);
 
-    // Each family declared exactly once: 29 families, 29 HELP and 29 TYPE lines.
+    // Each family declared exactly once: 30 families, 30 HELP and 30 TYPE lines.
     std::size_t help = 0, type = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos)
         ++help;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos)
         ++type;
-    EXPECT_EQ(help, 29u);
-    EXPECT_EQ(type, 29u);
+    EXPECT_EQ(help, 30u);
+    EXPECT_EQ(type, 30u);
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
@@ -318,7 +323,7 @@ TEST(Metrics, NoCachesDeclaresTheFamiliesOnly) {
         ++lines;
         start = end + 1;
     }
-    EXPECT_EQ(lines, 58u);
+    EXPECT_EQ(lines, 60u);
 }
 
 }  // namespace

@@ -190,6 +190,7 @@ ngx_int_t lead_or_follow(ngx_http_request_t *r, ngx_http_registry_cache_request_
         case registry_cache::Claim::full:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "registry cache: flight table full: goes upstream alone");
+            ngx_http_registry_cache_count(state.cache->sh->flights_full);
             return pass_miss(r, state);
         case registry_cache::Claim::follower:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: follows the flight");
@@ -268,6 +269,7 @@ bool join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t 
             judged.flight.client = r->connection;
             return true;
         case registry_cache::Claim::full:
+            ngx_http_registry_cache_count(judged.cache->sh->flights_full);
             judged.flight.key = 0;
             return true;
         case registry_cache::Claim::follower:
