@@ -485,7 +485,7 @@ invalid value "http_404" in "registry_cache_use_stale" directive
 --- config
     location /v2/ {
         registry_cache a;
-        registry_cache_use_stale off error;
+        registry_cache_use_stale off updating;
         registry_cache_pass @registry;
     }
 --- must_die

@@ -70,16 +70,36 @@ STORE_EDGE_LOCATION="      registry_cache_tag_ttl 2s;
       registry_cache_link_ttl 2s;"
 STORE_EDGE_UPSTREAM="      access_log $T/asked.log asked;
       log_subrequest on;"
+# A second server of the same cache whose clients are answered with what is held while
+# another revalidates it (registry_cache_use_stale updating).
+UPDATING=127.0.0.1:$(free_port)
+STORE_EDGE_SERVERS="  server {
+    listen $UPDATING;
+    add_header X-Cache-Status \$registry_cache_status always;
+    location /v2/ {
+      registry_cache edge;
+      registry_cache_pass @registry;
+      registry_cache_verify threads=verify;
+      registry_cache_tag_ttl 2s;
+      registry_cache_link_ttl 2s;
+      registry_cache_use_stale updating;
+    }
+    location @registry {
+      proxy_pass http://127.0.0.1:$SLOW_PORT;
+$STORE_EDGE_UPSTREAM
+    }
+  }"
 e2e_store_edge_start "zone=edge:1m max_size=64m blobs_max_size=1g" "127.0.0.1:$SLOW_PORT"
 touch "$T/asked.log"
 diag "edge on $EDGE with 2 workers, registry on $REGISTRY behind a tap on 127.0.0.1:$SLOW_PORT"
 
 ACCEPT='Accept: application/vnd.oci.image.manifest.v1+json'
 # burst PATH [N [CURL OPTION]]: N (20) GETs (or HEADs: -I) of PATH at once, each on its own
-# connection; prints "status cache-status" per request, counted.
+# connection, to $TO (the edge); prints "status cache-status" per request, counted.
+TO=$EDGE
 burst() {
     seq "${2:-20}" | xargs -P "${2:-20}" -I{} curl ${3:-} -s -o /dev/null --max-time 15 -H "$ACCEPT" \
-        -w '%{http_code} %header{x-cache-status}\n' "http://$EDGE$1" | sort | uniq -c | awk '{ $1 = $1; print }' |
+        -w '%{http_code} %header{x-cache-status}\n' "http://$TO$1" | sort | uniq -c | awk '{ $1 = $1; print }' |
         paste -sd';' -
 }
 # The HEADs the edge sent upstream for PATH since line MARK of its log, and the rest.
@@ -143,6 +163,18 @@ LAYER=/v2/e2e/fleet/blobs/$(jq -r '.layers[0].digest' "$(layout_blob "$T/src" "$
 is "$(leader_leaves "$LAYER" -I)" "9 200 HIT;1 200 MISS, 2 HEADs" \
     "a layer's first client gone mid-HEAD: one of the 10 that waited asked again, the others were answered with what it learned"
 echo 0.5 >"$T/hold"
+
+# With registry_cache_use_stale updating, the others are answered at once with what is held
+# (STALE) while the first asks.
+sleep 3.1
+TO=$UPDATING
+for path in "$MANIFEST" "$BLOB" "$TAG"; do
+    mark=$(lines)
+    is "$(burst "$path")" "1 200 REVALIDATED;19 200 STALE" \
+        "${path##*/} past its TTL, 20 clients at once, use_stale updating: one revalidated it, the others were answered with what is held"
+    is "$(heads_since "$mark" "$path")" 1 "with one HEAD upstream"
+done
+TO=$EDGE
 
 # A tag moved upstream, past its TTL, 20 clients at once: the first learns of it with its HEAD
 # and fetches the new manifest by the tag; the others wait for it and are answered with what it

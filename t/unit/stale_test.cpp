@@ -31,6 +31,13 @@ TEST(Stale, OnlyTheFailuresNamed) {
     EXPECT_TRUE(may_serve_stale(stale_http_429, answered(429)));
 }
 
+TEST(Stale, UpdatingIsNoFailure) {
+    EXPECT_FALSE(may_serve_stale(stale_updating, no_answer(false)));
+    EXPECT_FALSE(may_serve_stale(stale_updating, no_answer(true)));
+    for (int status : {429, 500, 502, 503, 504}) EXPECT_FALSE(may_serve_stale(stale_updating, answered(status)));
+    EXPECT_TRUE(may_serve_stale(stale_updating | stale_error, no_answer(false)));
+}
+
 TEST(Stale, NeverForWhatTheUpstreamSaysIsGoneOrForAnAnswer) {
     const unsigned all = stale_error | stale_timeout | stale_http_429 | stale_http_500 | stale_http_502 |
                          stale_http_503 | stale_http_504;

@@ -15,6 +15,10 @@ enum StaleCondition : unsigned {
     stale_http_502 = 1u << 6,
     stale_http_503 = 1u << 7,
     stale_http_504 = 1u << 8,
+    // No failure: while another request revalidates what is held (a tag past its TTL, a
+    // link past link_ttl), the others are answered with it at once instead of waiting for
+    // the upstream (nginx's "updating"). may_serve_stale() never reads it.
+    stale_updating = 1u << 9,
 };
 
 // What became of one upstream exchange.

@@ -272,7 +272,7 @@ char *ngx_http_registry_cache_purge(ngx_conf_t *cf, ngx_command_t *, void *conf)
     return NGX_CONF_OK;
 }
 
-// registry_cache_use_stale off | error | timeout | http_429 | http_500 | http_502 | http_503 | http_504 ...;
+// registry_cache_use_stale off | error | timeout | http_429 | http_500 | http_502 | http_503 | http_504 | updating ...;
 // nginx's own bitmask setter names neither the directive nor the mistake's place; this one
 // does, and refuses "off" beside a condition (which of the two would the operator mean?).
 char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
@@ -285,6 +285,7 @@ char *ngx_http_registry_cache_use_stale(ngx_conf_t *cf, ngx_command_t *cmd, void
         {"timeout", registry_cache::stale_timeout},   {"http_429", registry_cache::stale_http_429},
         {"http_500", registry_cache::stale_http_500}, {"http_502", registry_cache::stale_http_502},
         {"http_503", registry_cache::stale_http_503}, {"http_504", registry_cache::stale_http_504},
+        {"updating", registry_cache::stale_updating},
     };
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(conf);
     if (rlcf->use_stale != 0) {

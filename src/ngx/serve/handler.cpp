@@ -257,42 +257,62 @@ void follow_revalidation(ngx_http_request_t *r) {
 // at once (a fleet's pulls of one tag, say): the first leads the revalidation, whose renewal
 // lands the flight; the others wait for it, then are judged again (follow_revalidation). A
 // request with credentials asks for its client alone, as does one that waited already.
-// `held`: what is asked about ("tag <tag>", or the link's digest). True: the request goes
-// on to ask (leading, or alone); false: it waits, or failed, and `rc` is the handler's.
-bool join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, std::string_view held,
-                       ngx_int_t &rc) {
-    if (judged.asked.credentialed || judged.flight.waited) return true;
+// Where registry_cache_use_stale names "updating", the others are answered at once with what
+// is held instead of waiting (stale_now). `held`: what is asked about ("tag <tag>", or the
+// link's digest). `rc` is the handler's when the request waits, or failed.
+enum class joined_t { ask, stale_now, waits };
+
+joined_t join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, std::string_view held,
+                           ngx_int_t &rc) {
+    if (judged.asked.credentialed || judged.flight.waited) return joined_t::ask;
     judged.flight.key = registry_cache::flight_key(judged.asked.store_name, "revalidate " + std::string(held));
     switch (ngx_http_registry_cache_claim_flight(judged.cache, judged.flight.key)) {
         case registry_cache::Claim::leader:
             judged.flight.leader = true;
             judged.flight.client = r->connection;
-            return true;
+            return joined_t::ask;
         case registry_cache::Claim::full:
             ngx_http_registry_cache_count(judged.cache->sh->flights_full);
             judged.flight.key = 0;
-            return true;
+            return joined_t::ask;
         case registry_cache::Claim::follower:
             break;
+    }
+    if ((judged.use_stale & registry_cache::stale_updating) != 0) {
+        judged.flight.key = 0;
+        judged.lookup.status = status_t::stale;
+        ngx_http_registry_cache_count(judged.cache->sh->stale);
+        return joined_t::stale_now;
     }
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: waits for another's revalidation");
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, false);
     if (state == nullptr) {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return false;
+        return joined_t::waits;
     }
     ngx_http_registry_cache_wait_for_flight(r, *state, ngx_http_registry_cache_flight_kind_t::descriptor,
                                             ngx_http_registry_cache_safely<follow_revalidation>);
     rc = NGX_DONE;
-    return false;
+    return joined_t::waits;
 }
 
 // A link past registry_cache_link_ttl, revalidated once for all who want it at once.
 ngx_int_t revalidate_link(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                           ngx_http_registry_cache_request_t &judged, std::uint64_t held_size) {
     ngx_int_t rc = NGX_OK;
-    if (!join_revalidation(r, judged, registry_cache::digest_text(judged.asked.route), rc)) return rc;
-    return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, held_size);
+    switch (join_revalidation(r, judged, registry_cache::digest_text(judged.asked.route), rc)) {
+        case joined_t::ask:
+            return ngx_http_registry_cache_revalidate_link(r, rlcf, judged, held_size);
+        case joined_t::stale_now: {
+            // What is held may still go upstream (a body whose file is gone): the state
+            // must outlive a redirect.
+            auto *state = ngx_http_registry_cache_attach_state(r, judged, true);
+            return state ? ngx_http_registry_cache_answer_held(r, *state) : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        case joined_t::waits:
+            break;
+    }
+    return rc;
 }
 
 // A GET of a blob where bodies are kept: answered from the store's disk when the link of this
@@ -428,8 +448,19 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
             // answered with what is held), once for all who ask at once.
             ngx_int_t rc = NGX_OK;
-            if (!join_revalidation(r, judged, "tag " + std::string(judged.asked.route.reference), rc)) return rc;
-            return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
+            switch (join_revalidation(r, judged, "tag " + std::string(judged.asked.route.reference), rc)) {
+                case joined_t::ask:
+                    return ngx_http_registry_cache_revalidate_tag(r, rlcf, judged, found);
+                case joined_t::stale_now:
+                    if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
+                        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                    }
+                    return ngx_http_registry_cache_send_manifest(r, digest, found.manifest.descriptor.media_type.view(),
+                                                                 found.manifest.body, if_none_match_names(r, digest));
+                case joined_t::waits:
+                    break;
+            }
+            return rc;
         }
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: tag held, but %s",
                        accepted ? "older than its TTL" : "not of a type the client names");
