@@ -165,8 +165,9 @@ is "$(leader_leaves "$LAYER" -I)" "9 200 HIT;1 200 MISS, 2 HEADs" \
 echo 0.5 >"$T/hold"
 
 # With registry_cache_use_stale updating, the others are answered at once with what is held
-# (STALE) while the first asks.
+# (STALE) while the first asks (held 2 s upstream: none of the 20 comes after its answer).
 sleep 3.1
+echo 2 >"$T/hold"
 TO=$UPDATING
 for path in "$MANIFEST" "$BLOB" "$TAG"; do
     mark=$(lines)
@@ -175,6 +176,7 @@ for path in "$MANIFEST" "$BLOB" "$TAG"; do
     is "$(heads_since "$mark" "$path")" 1 "with one HEAD upstream"
 done
 TO=$EDGE
+echo 0.5 >"$T/hold"
 
 # A tag moved upstream, past its TTL, 20 clients at once: the first learns of it with its HEAD
 # and fetches the new manifest by the tag; the others wait for it and are answered with what it

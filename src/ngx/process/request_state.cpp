@@ -65,9 +65,11 @@ void ngx_http_registry_cache_abandon_flight(ngx_http_registry_cache_request_t &s
     if (state.flight.leader && !state.flight.landed) {
         // At the request's end the connection is still there (nginx frees the request, then
         // closes it): a client that left or timed out took the question with it, and another
-        // asks it again; anything else leaves each follower to ask for itself.
+        // asks it again; anything else leaves each follower to ask for itself. A connection
+        // the module closed itself (a body refused: may_record is off) is no client gone:
+        // another would only fetch the same refused body, one follower at a time.
         const ngx_connection_t *c = state.flight.client;
-        const bool gone = c != nullptr && (c->error || c->timedout);
+        const bool gone = c != nullptr && (c->error || c->timedout) && state.lookup.may_record;
         ngx_http_registry_cache_land_flight(
             state.cache, state.flight.key,
             gone ? registry_cache::FlightState::abandoned : registry_cache::FlightState::not_recorded);
