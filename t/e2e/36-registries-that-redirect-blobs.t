@@ -16,27 +16,10 @@ e2e_init
 OWN=$T/own-registry
 mkdir -p "$OWN"
 trap 'rc=$?; set +e; "$FIXTURES/registry.sh" stop "$OWN" >/dev/null 2>&1
-      [[ -s $T/storage/nginx.pid ]] && kill -QUIT "$(<"$T/storage/nginx.pid")"
       (exit $rc); _e2e_cleanup' EXIT
 
 # The storage: the registry's data directory, served as files.
-STORAGE=127.0.0.1:$(free_port)
-mkdir -p "$T/storage"
-cat >"$T/storage/nginx.conf" <<CONF
-$( [[ $(id -u) == 0 ]] && echo "user root root;" )
-worker_processes 1;
-pid $T/storage/nginx.pid;
-error_log $T/storage/error.log;
-events { worker_connections 64; }
-http {
-  access_log $T/storage/access.log;
-  server {
-    listen $STORAGE;
-    root $OWN/data;
-  }
-}
-CONF
-"$NGINX_BIN" -p "$T/storage/" -c "$T/storage/nginx.conf" -e "$T/storage/error.log"
+e2e_storage_start "$OWN/data"
 REGISTRY=127.0.0.1:$(REGISTRY_REDIRECT=http://$STORAGE "$FIXTURES/registry.sh" start "$OWN")
 e2e_build_image hello 1.0 "$T/src"
 DIGEST=$(layout_manifest_digest "$T/src" 1.0)
@@ -100,7 +83,7 @@ is "$(blob_answers "$mark")" "${#BLOBS[@]} 200 REVALIDATED" \
 # The clients that pull from Docker Hub through such an edge, each its own repository (links
 # are a repository's, so each first pull goes to the storage again): every blob came from the
 # edge, none as a redirect, and a second pull from nothing asks the storage for no blob.
-storage_gets() { grep -c '"GET /docker/registry/v2/blobs/' "$T/storage/access.log" || true; }
+storage_gets() { grep -c '^GET /docker/registry/v2/blobs/' "$T/storage/access.log" || true; }
 CLIENTS=(ctr podman)
 e2e_has_dockerd && CLIENTS+=(docker)
 for client in "${CLIENTS[@]}"; do

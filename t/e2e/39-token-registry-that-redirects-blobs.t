@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_init
-mkdir -p "$T/tokens" "$T/storage"
+mkdir -p "$T/tokens"
 KEEP_SIGNING_KEYS=1 "$E2E_DIR/../unit/vectors/make-tokens.sh" "$T/tokens" >/dev/null
 read -r ISSUER SERVICE <"$T/tokens/issuer-service.txt"
 echo 'alice:secret' >"$T/users"
@@ -19,30 +19,10 @@ REALM=http://127.0.0.1:$(<"$T/tokens.port")/token
 
 # The storage: the registry's data directory served as files, each request logged with the
 # Authorization it carried ("-": none).
-STORAGE=127.0.0.1:$(free_port)
-cat >"$T/storage/nginx.conf" <<CONF
-$( [[ $(id -u) == 0 ]] && echo "user root root;" )
-worker_processes 1;
-pid $T/storage/nginx.pid;
-error_log $T/storage/error.log;
-events { worker_connections 64; }
-http {
-  log_format auth '\$request_method \$uri \$status "\$http_authorization"';
-  access_log $T/storage/access.log auth;
-  server {
-    listen $STORAGE;
-    root $T/token-registry/data;
-  }
-}
-CONF
-touch "$T/storage/access.log"
+e2e_storage_start "$T/token-registry/data"
 
 # The token-auth registry, redirecting blobs to the storage; private/hello needs alice's token.
 REGISTRY_REDIRECT=http://$STORAGE token_registry_start "$REALM" private/hello
-"$NGINX_BIN" -p "$T/storage/" -c "$T/storage/nginx.conf" -e "$T/storage/error.log"
-trap 'rc=$?; set +e; "$FIXTURES/registry.sh" stop "$OWN"
-      [[ -s $T/storage/nginx.pid ]] && kill -QUIT "$(<"$T/storage/nginx.pid")"
-      (exit $rc); _e2e_cleanup' EXIT
 DIGEST=$(layout_manifest_digest "$LAYOUT" 1.0)
 mapfile -t BLOBS < <(layout_image_digests "$LAYOUT" "$DIGEST")
 LAYER=$(layout_largest_layer "$LAYOUT" 1.0)

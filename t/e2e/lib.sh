@@ -312,6 +312,33 @@ CONF
     _edge_wait_ready
 }
 
+# A registry's storage, as a CDN or S3 serves it: ROOT (the registry's data directory) served
+# as files by an nginx of its own in $T/storage, each request logged to $T/storage/access.log
+# as "METHOD PATH STATUS "AUTHORIZATION"" ("-": none). Sets STORAGE; stopped on exit.
+e2e_storage_start() {  # ROOT
+    STORAGE=127.0.0.1:$(free_port)
+    mkdir -p "$T/storage"
+    cat >"$T/storage/nginx.conf" <<CONF
+$( [[ $(id -u) == 0 ]] && echo "user root root;" )
+worker_processes 1;
+pid $T/storage/nginx.pid;
+error_log $T/storage/error.log;
+events { worker_connections 64; }
+http {
+  log_format auth '\$request_method \$uri \$status "\$http_authorization"';
+  access_log $T/storage/access.log auth;
+  server {
+    listen $STORAGE;
+    root $1;
+  }
+}
+CONF
+    touch "$T/storage/access.log"
+    "$NGINX_BIN" -p "$T/storage/" -c "$T/storage/nginx.conf" -e "$T/storage/error.log"
+    wait_for test -s "$T/storage/nginx.pid"
+    E2E_HELPERS+=("$(<"$T/storage/nginx.pid")")
+}
+
 # A sample of the edge's metrics: edge_metric 'name{labels}'.
 edge_metric() { curl -s --max-time 10 "http://$EDGE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
