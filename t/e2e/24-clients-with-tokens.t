@@ -16,12 +16,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_init
-mkdir -p "$T/tokens"
-KEEP_SIGNING_KEYS=1 "$E2E_DIR/../unit/vectors/make-tokens.sh" "$T/tokens" >/dev/null
-read -r ISSUER SERVICE <"$T/tokens/issuer-service.txt"
-echo 'alice:secret' >"$T/users"
-token_service token-service "$T/tokens/signing"
-REALM=http://127.0.0.1:$(<"$T/token-service.port")/token
+e2e_token_realm token-service
 
 # The token-auth registry, holding the image under these names.
 token_registry_start "$REALM" demo/hello private/hello

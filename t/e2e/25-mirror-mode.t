@@ -15,17 +15,13 @@ set -euo pipefail
 
 export E2E_WORKERS=2
 e2e_init
-mkdir -p "$T/tokens" "$T/strangers"
-KEEP_SIGNING_KEYS=1 "$E2E_DIR/../unit/vectors/make-tokens.sh" "$T/tokens" >/dev/null
+e2e_token_realm tokens
 # Keys under another root, which the registry does not trust: their tokens are invalid there.
+mkdir -p "$T/strangers"
 KEEP_SIGNING_KEYS=1 "$E2E_DIR/../unit/vectors/make-tokens.sh" "$T/strangers" >/dev/null
-read -r ISSUER SERVICE <"$T/tokens/issuer-service.txt"
-echo 'alice:secret' >"$T/users"
-token_service tokens "$T/tokens/signing"
 # Tokens whose life ends 8 s after they are issued (60 s, dated 40 s back, less 12 s of margin).
 token_service short "$T/tokens/signing" 60 40
 token_service strangers "$T/strangers/signing"
-REALM=http://127.0.0.1:$(<"$T/tokens.port")/token
 
 # The token-auth registry, holding the image under these names.
 token_registry_start "$REALM" demo/hello private/hello private/other revoked/hello

@@ -10,12 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_init
-mkdir -p "$T/tokens"
-KEEP_SIGNING_KEYS=1 "$E2E_DIR/../unit/vectors/make-tokens.sh" "$T/tokens" >/dev/null
-read -r ISSUER SERVICE <"$T/tokens/issuer-service.txt"
-echo 'alice:secret' >"$T/users"
-token_service tokens "$T/tokens/signing"
-REALM=http://127.0.0.1:$(<"$T/tokens.port")/token
+e2e_token_realm tokens
 
 # The storage: the registry's data directory served as files, each request logged with the
 # Authorization it carried ("-": none).

@@ -208,6 +208,18 @@ token_service() {  # NAME SIGNING-DIR [EXPIRES-IN [ISSUED-AGO]]
     wait_for test -s "$T/$name.port"
 }
 
+# The realm of a token-auth upstream: keys under a test CA made in $T/tokens, the token
+# service started on them as NAME, alice:secret its one user ($T/users). Sets ISSUER, SERVICE
+# (those the keys were made for) and REALM.
+e2e_token_realm() {  # NAME
+    mkdir -p "$T/tokens"
+    KEEP_SIGNING_KEYS=1 "$E2E_DIR/../unit/vectors/make-tokens.sh" "$T/tokens" >/dev/null
+    read -r ISSUER SERVICE <"$T/tokens/issuer-service.txt"
+    echo 'alice:secret' >"$T/users"
+    token_service "$1" "$T/tokens/signing"
+    REALM=http://127.0.0.1:$(<"$T/$1.port")/token
+}
+
 # The token-auth upstream: a registry of the test's own in $OWN holding the image hello:1.0
 # (its layout in $LAYOUT) under each NAME, pushed before token authentication with REALM and
 # the roots of $T/tokens is turned on. Sets OWN, PORT and LAYOUT; stopped on exit.
