@@ -25,7 +25,7 @@ enum class FlightState : std::uint8_t {
 struct FlightSlot {
     std::uint64_t key;      // flight_key(); 0 is never a key
     std::int64_t expires;   // seconds; an expired slot is free
-    std::int32_t leader;    // pid of the leader's process
+    std::uint64_t lead;     // which claim leads it (Claimed::lead): only that one lands it
     FlightState state;
 };
 
@@ -37,6 +37,7 @@ inline constexpr std::size_t flight_probe = 32;
 
 struct FlightTable {
     FlightSlot slots[flight_slots];
+    std::uint64_t leads;  // the last lead given; each claim that leads takes the next
 };
 
 enum class Claim {
@@ -45,19 +46,32 @@ enum class Claim {
     full       // no free slot near the key's home: the caller asks the upstream without a flight
 };
 
+// A leader's hold on its flight. A process may lead the same key again once its first flight
+// expired (a transfer longer than the flight's time, say), so the leader is the claim, not
+// the process: a landing that comes after its flight was taken over lands nothing.
+struct Claimed {
+    Claim role;
+    std::uint64_t lead;  // non-zero when role is leader: what land() takes
+};
+
+// What a leader keeps until it lands: its flight's key and its claim's lead.
+struct FlightLead {
+    std::uint64_t key = 0;   // 0: no flight
+    std::uint64_t lead = 0;
+};
+
 // A non-zero 64-bit FNV-1a of "repository\0digest".
 std::uint64_t flight_key(std::string_view repository, std::string_view digest) noexcept;
 
 // Joins the flight of `key`, or starts it. A flight that lands no answer by `now + ttl`
 // (its leader died, say) expires and may be started again.
-Claim claim(FlightTable& table, std::uint64_t key, std::int32_t leader, std::int64_t now,
-            std::int64_t ttl) noexcept;
+Claimed claim(FlightTable& table, std::uint64_t key, std::int64_t now, std::int64_t ttl) noexcept;
 
 FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) noexcept;
 
 // The leader's outcome (recorded, not_recorded or abandoned); followers see it until
-// `now + linger`, then the slot is free again.
-void land(FlightTable& table, std::uint64_t key, std::int32_t leader, FlightState outcome,
+// `now + linger`, then the slot is free again. `lead`: what the leader's claim gave.
+void land(FlightTable& table, std::uint64_t key, std::uint64_t lead, FlightState outcome,
           std::int64_t now, std::int64_t linger) noexcept;
 
 }  // namespace registry_cache

@@ -36,20 +36,19 @@ std::uint64_t flight_key(std::string_view repository, std::string_view digest) n
     return h == 0 ? 1 : h;
 }
 
-Claim claim(FlightTable& table, std::uint64_t key, std::int32_t leader, std::int64_t now,
-            std::int64_t ttl) noexcept {
-    if (FlightSlot* s = find(table, key, now)) {
-        // A landed flight without a record, or abandoned, leaves the next to start a new one.
-        if (s->state == FlightState::in_flight || s->state == FlightState::recorded) {
-            return Claim::follower;
-        }
-        *s = FlightSlot{key, now + ttl, leader, FlightState::in_flight};
-        return Claim::leader;
+Claimed claim(FlightTable& table, std::uint64_t key, std::int64_t now, std::int64_t ttl) noexcept {
+    FlightSlot* s = find(table, key, now);
+    // A landed flight without a record, or abandoned, leaves the next to start a new one.
+    if (s != nullptr && (s->state == FlightState::in_flight || s->state == FlightState::recorded)) {
+        return {Claim::follower, 0};
     }
-    FlightSlot* free = each_near(table, key, [&](const FlightSlot& s) { return !is_live(s, now); });
-    if (free == nullptr) return Claim::full;
-    *free = FlightSlot{key, now + ttl, leader, FlightState::in_flight};
-    return Claim::leader;
+    if (s == nullptr) {
+        s = each_near(table, key, [&](const FlightSlot& slot) { return !is_live(slot, now); });
+        if (s == nullptr) return {Claim::full, 0};
+    }
+    if (++table.leads == 0) ++table.leads;  // 0 is no lead
+    *s = FlightSlot{key, now + ttl, table.leads, FlightState::in_flight};
+    return {Claim::leader, table.leads};
 }
 
 FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) noexcept {
@@ -57,13 +56,13 @@ FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) 
     return s != nullptr ? s->state : FlightState::none;
 }
 
-void land(FlightTable& table, std::uint64_t key, std::int32_t leader, FlightState outcome,
+void land(FlightTable& table, std::uint64_t key, std::uint64_t lead, FlightState outcome,
           std::int64_t now, std::int64_t linger) noexcept {
     FlightSlot* s = find(table, key, now);
     // Only the leader lands its flight; a flight that expired and was restarted by
-    // another leader is not this one's to land. A flight lands as an outcome, never in
-    // flight again (its followers would wait for nobody).
-    if (s == nullptr || s->leader != leader || s->state != FlightState::in_flight) return;
+    // another claim (of any process, this one too) is not this one's to land. A flight
+    // lands as an outcome, never in flight again (its followers would wait for nobody).
+    if (s == nullptr || lead == 0 || s->lead != lead || s->state != FlightState::in_flight) return;
     if (outcome == FlightState::in_flight || outcome == FlightState::none) outcome = FlightState::not_recorded;
     s->state = outcome;
     s->expires = now + linger;

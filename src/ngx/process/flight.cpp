@@ -1,5 +1,5 @@
 // Single flight across workers (registry_cache/flight.h): the table lives in the cache's
-// shared zone, under the zone's own lock, held only for a scan of 64 slots.
+// shared zone, under the zone's own lock, held only for a scan of flight_probe slots.
 #include "process/flight.h"
 #include "state/zone_lock.h"
 
@@ -20,11 +20,10 @@ constexpr std::int64_t flight_linger_s = 2;
 
 }  // namespace
 
-registry_cache::Claim ngx_http_registry_cache_claim_flight(ngx_http_registry_cache_t *cache, std::uint64_t key,
-                                                           ngx_http_registry_cache_flight_kind_t kind) noexcept {
+registry_cache::Claimed ngx_http_registry_cache_claim_flight(ngx_http_registry_cache_t *cache, std::uint64_t key,
+                                                             ngx_http_registry_cache_flight_kind_t kind) noexcept {
     ngx_http_registry_cache_zone_lock lock(cache);
-    return registry_cache::claim(cache->sh->flights, key, static_cast<std::int32_t>(ngx_pid),
-                                 ngx_time(), timeout_of(kind));
+    return registry_cache::claim(cache->sh->flights, key, ngx_time(), timeout_of(kind));
 }
 
 registry_cache::FlightState ngx_http_registry_cache_look_flight(ngx_http_registry_cache_t *cache,
@@ -33,11 +32,10 @@ registry_cache::FlightState ngx_http_registry_cache_look_flight(ngx_http_registr
     return registry_cache::look(cache->sh->flights, key, ngx_time());
 }
 
-void ngx_http_registry_cache_land_flight(ngx_http_registry_cache_t *cache, std::uint64_t key,
+void ngx_http_registry_cache_land_flight(ngx_http_registry_cache_t *cache, registry_cache::FlightLead flight,
                                          registry_cache::FlightState outcome) noexcept {
     ngx_http_registry_cache_zone_lock lock(cache);
-    registry_cache::land(cache->sh->flights, key, static_cast<std::int32_t>(ngx_pid), outcome,
-                         ngx_time(), flight_linger_s);
+    registry_cache::land(cache->sh->flights, flight.key, flight.lead, outcome, ngx_time(), flight_linger_s);
 }
 
 ngx_msec_t ngx_http_registry_cache_flight_timeout(ngx_http_registry_cache_flight_kind_t kind) noexcept {

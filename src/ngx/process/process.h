@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "registry_cache/blobs/blob_files.h"
+#include "registry_cache/flight.h"
 #include "registry_cache/store.h"
 
 // What this process keeps for a cache: its LMDB handle and the writes not yet committed.
@@ -16,7 +17,7 @@ struct ngx_http_registry_cache_worker_t {
     std::unique_ptr<registry_cache::Store> store;  // null when the store could not be opened
     std::unique_ptr<registry_cache::BlobFiles> blobs;  // null unless blobs_max_size is set
     std::vector<registry_cache::StoreWrite> pending;
-    std::vector<std::uint64_t> pending_flights;  // flights to land when `pending` commits
+    std::vector<registry_cache::FlightLead> pending_flights;  // flights to land when `pending` commits
     ngx_event_t flush;      // posted when `pending` gets its first write
     time_t last_error_log;  // rate limit of store error lines
 };

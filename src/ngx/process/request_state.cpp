@@ -62,7 +62,7 @@ ngx_http_registry_cache_request_t *ngx_http_registry_cache_find_state(ngx_http_r
 }
 
 void ngx_http_registry_cache_abandon_flight(ngx_http_registry_cache_request_t &state) noexcept {
-    if (state.flight.leader && !state.flight.landed) {
+    if (state.flight.lead != 0 && !state.flight.landed) {
         // At the request's end the connection is still there (nginx frees the request, then
         // closes it): a client that left or timed out took the question with it, and another
         // asks it again; anything else leaves each follower to ask for itself. A connection
@@ -71,11 +71,11 @@ void ngx_http_registry_cache_abandon_flight(ngx_http_registry_cache_request_t &s
         const ngx_connection_t *c = state.flight.client;
         const bool gone = c != nullptr && (c->error || c->timedout) && state.lookup.may_record;
         ngx_http_registry_cache_land_flight(
-            state.cache, state.flight.key,
+            state.cache, {state.flight.key, state.flight.lead},
             gone ? registry_cache::FlightState::abandoned : registry_cache::FlightState::not_recorded);
     }
     state.flight.key = 0;
-    state.flight.leader = false;
+    state.flight.lead = 0;
     state.flight.client = nullptr;
     state.flight.landed = false;
 }

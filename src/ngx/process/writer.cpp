@@ -67,7 +67,7 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
     }
     w->pending.clear();
     // Followers may look the store up again only now that the writes are visible.
-    for (std::uint64_t flight : w->pending_flights) {
+    for (const registry_cache::FlightLead &flight : w->pending_flights) {
         ngx_http_registry_cache_land_flight(
             cache, flight, committed ? registry_cache::FlightState::recorded : registry_cache::FlightState::not_recorded);
     }
@@ -75,7 +75,7 @@ void ngx_http_registry_cache_flush(ngx_http_registry_cache_t *cache, ngx_log_t *
 }
 
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
-                                     registry_cache::StoreWrite &&write, std::uint64_t flight,
+                                     registry_cache::StoreWrite &&write, registry_cache::FlightLead flight,
                                      ngx_log_t *log) noexcept {
     ngx_http_registry_cache_worker_t *w = cache->worker;
     bool queued = false;
@@ -84,7 +84,7 @@ void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
             // Room for both first, so that a write never goes without its flight.
             make_room(w->pending);
             make_room(w->pending_flights);
-            if (flight != 0) {
+            if (flight.key != 0) {
                 w->pending_flights.push_back(flight);
             }
             w->pending.push_back(std::move(write));
@@ -95,7 +95,7 @@ void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
     }
     if (!queued) {
         ngx_http_registry_cache_count(cache->sh->errors);
-        if (flight != 0) {
+        if (flight.key != 0) {
             ngx_http_registry_cache_land_flight(cache, flight, registry_cache::FlightState::not_recorded);
         }
         return;
@@ -115,10 +115,11 @@ registry_cache::LinkScope scope_of(const ngx_http_registry_cache_request_t &stat
 }
 
 // The flight a leader lands when this record commits (flush, above), not when the request
-// ends: followers look the store up again only once it holds what they wait for. 0: none.
-std::uint64_t landing_flight(const ngx_http_registry_cache_request_t &state, registry_cache::Lesson lesson) noexcept {
-    if (!state.flight.leader || state.flight.landed || lesson != registry_cache::Lesson::record) return 0;
-    return state.flight.key;
+// ends: followers look the store up again only once it holds what they wait for. A key of 0: none.
+registry_cache::FlightLead landing_flight(const ngx_http_registry_cache_request_t &state,
+                                          registry_cache::Lesson lesson) noexcept {
+    if (state.flight.lead == 0 || state.flight.landed || lesson != registry_cache::Lesson::record) return {};
+    return {state.flight.key, state.flight.lead};
 }
 
 void recording_failed(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) noexcept {
@@ -135,7 +136,7 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
     if (lesson == registry_cache::Lesson::nothing || !state.lookup.may_record) {
         return;
     }
-    const std::uint64_t flight = landing_flight(state, lesson);
+    const registry_cache::FlightLead flight = landing_flight(state, lesson);
     registry_cache::StoreWrite write;
     if (!registry_cache::make_store_write(lesson, ngx_http_registry_cache_stored_route(state), descriptor,
                                          scope_of(state), write, body)) {
@@ -143,7 +144,7 @@ void ngx_http_registry_cache_teach(ngx_http_request_t *r, ngx_http_registry_cach
         recording_failed(r, state);
         return;
     }
-    if (flight != 0) {
+    if (flight.key != 0) {
         state.flight.landed = true;
     }
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
@@ -165,8 +166,8 @@ void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_
     }
     // A tag's revalidation lands with the tag renewed (and the manifest's link, enqueued
     // after it by the same request, commits with it).
-    const std::uint64_t flight = landing_flight(state, lesson);
-    if (flight != 0) {
+    const registry_cache::FlightLead flight = landing_flight(state, lesson);
+    if (flight.key != 0) {
         state.flight.landed = true;
     }
     ngx_http_registry_cache_enqueue(state.cache, std::move(write), flight, r->connection->log);
@@ -182,7 +183,7 @@ void ngx_http_registry_cache_teach_manifest(ngx_http_request_t *r, ngx_http_regi
         recording_failed(r, state);
         return;
     }
-    ngx_http_registry_cache_enqueue(state.cache, std::move(manifest), 0, r->connection->log);
+    ngx_http_registry_cache_enqueue(state.cache, std::move(manifest), {}, r->connection->log);
 }
 
 void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
@@ -205,7 +206,7 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
         return;
     }
     // The manifest first: the tag is of use only once its manifest is held (one batch).
-    ngx_http_registry_cache_enqueue(state.cache, std::move(manifest), 0, r->connection->log);
+    ngx_http_registry_cache_enqueue(state.cache, std::move(manifest), {}, r->connection->log);
     ngx_http_registry_cache_teach_tag(r, state, registry_cache::Lesson::record, tag);
 }
 
@@ -263,7 +264,7 @@ void ngx_http_registry_cache_teach_pushed_link(ngx_http_request_t *r, ngx_http_r
         recording_failed(r, state);
         return;
     }
-    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), {}, r->connection->log);
 }
 
 void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
@@ -288,7 +289,7 @@ void ngx_http_registry_cache_teach_ping(ngx_http_request_t *r, ngx_http_registry
         recording_failed(r, state);
         return;
     }
-    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), {}, r->connection->log);
 }
 
 void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
@@ -306,7 +307,7 @@ void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry
         recording_failed(r, state);
         return;
     }
-    ngx_http_registry_cache_enqueue(state.cache, std::move(write), 0, r->connection->log);
+    ngx_http_registry_cache_enqueue(state.cache, std::move(write), {}, r->connection->log);
 }
 
 void ngx_http_registry_cache_forget_body(ngx_http_registry_cache_t *cache, std::string_view digest,
@@ -324,7 +325,7 @@ void ngx_http_registry_cache_forget_body(ngx_http_registry_cache_t *cache, std::
     } catch (...) {
         return;
     }
-    ngx_http_registry_cache_enqueue(cache, std::move(forget), 0, log);
+    ngx_http_registry_cache_enqueue(cache, std::move(forget), {}, log);
 }
 
 void ngx_http_registry_cache_log_store_error(ngx_http_registry_cache_t *cache, ngx_log_t *log,

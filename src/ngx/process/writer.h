@@ -67,9 +67,9 @@ void ngx_http_registry_cache_teach_body(ngx_http_request_t *r, ngx_http_registry
 void ngx_http_registry_cache_forget_body(ngx_http_registry_cache_t *cache, std::string_view digest,
                                          ngx_log_t *log) noexcept;
 
-// Queues one write. A `flight` other than 0 is landed once the write commits.
+// Queues one write. A `flight` (key other than 0) is landed once the write commits.
 void ngx_http_registry_cache_enqueue(ngx_http_registry_cache_t *cache,
-                                     registry_cache::StoreWrite &&write, std::uint64_t flight,
+                                     registry_cache::StoreWrite &&write, registry_cache::FlightLead flight,
                                      ngx_log_t *log) noexcept;
 
 // Commits what is queued for `cache` now.

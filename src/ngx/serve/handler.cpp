@@ -181,10 +181,11 @@ ngx_int_t miss(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
 // Leads the miss's flight (state.flight.key), or waits for the request that leads it.
 ngx_int_t lead_or_follow(ngx_http_request_t *r, ngx_http_registry_cache_request_t &state) {
     const auto kind = miss_flight_kind(state);
-    switch (ngx_http_registry_cache_claim_flight(state.cache, state.flight.key, kind)) {
+    const registry_cache::Claimed claimed = ngx_http_registry_cache_claim_flight(state.cache, state.flight.key, kind);
+    switch (claimed.role) {
         case registry_cache::Claim::leader:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: leads the flight");
-            state.flight.leader = true;
+            state.flight.lead = claimed.lead;
             state.flight.client = r->connection;
             return pass_miss(r, state);
         case registry_cache::Claim::full:
@@ -266,9 +267,10 @@ joined_t join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_reques
                            ngx_int_t &rc) {
     if (judged.asked.credentialed || judged.flight.waited) return joined_t::ask;
     judged.flight.key = registry_cache::flight_key(judged.asked.store_name, "revalidate " + std::string(held));
-    switch (ngx_http_registry_cache_claim_flight(judged.cache, judged.flight.key)) {
+    const registry_cache::Claimed claimed = ngx_http_registry_cache_claim_flight(judged.cache, judged.flight.key);
+    switch (claimed.role) {
         case registry_cache::Claim::leader:
-            judged.flight.leader = true;
+            judged.flight.lead = claimed.lead;
             judged.flight.client = r->connection;
             return joined_t::ask;
         case registry_cache::Claim::full:

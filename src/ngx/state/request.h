@@ -50,7 +50,7 @@ struct ngx_http_registry_cache_request_t {
     } lookup;
     struct {
         std::uint64_t key;      // the single flight this request leads or follows; 0: none
-        bool leader;            // it leads: it must land the flight
+        std::uint64_t lead;     // non-zero: it leads (its claim's lead), and must land the flight
         ngx_connection_t *client;  // the leader's: gone, its flight is led again by another
         bool landed;            // the flight was landed, or handed to the writer to land
         ngx_msec_t wait_until;  // a follower's deadline
