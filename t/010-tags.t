@@ -33,6 +33,11 @@ our $MovedDigest = 'sha256:' . Digest::SHA::sha256_hex($Moved);
 # And one deleted through the edge.
 our $Doomed = $Body =~ s/\A\{/{"annotations":{"doomed":"yes"},/r;
 our $DoomedDigest = 'sha256:' . Digest::SHA::sha256_hex($Doomed);
+# A Docker manifest list whose one platform, linux/amd64, is that manifest: the upstream
+# answers its tag with the manifest to a client that does not name the list's type.
+our $ListType = 'application/vnd.docker.distribution.manifest.list.v2+json';
+our $List = qq({"schemaVersion":2,"mediaType":"$ListType","manifests":[{"mediaType":"$Oci","size":$Length,"digest":"$Digest","platform":{"architecture":"amd64","os":"linux"}}]});
+our $ListDigest = 'sha256:' . Digest::SHA::sha256_hex($List);
 our $Headers = "Content-Type: $Oci\nContent-Length: $Length\nDocker-Content-Digest: $Digest\nEtag: \"$Digest\"\nDocker-Distribution-Api-Version: registry/2.0";
 remove_tree(glob "$ENV{TEST_NGINX_CACHE_DIR}/tags-*");
 
@@ -288,4 +293,31 @@ the other tests expect.
 ["", "X-Cache-Status: MISS", "X-Cache-Status: HIT", "", "X-Cache-Status: MISS", "X-Cache-Status: MISS", ""]
 --- response_body_like eval
 ["", qr/\A\Q$::Doomed\E\z/, qr/\A\Q$::Doomed\E\z/, "", qr/MANIFEST_UNKNOWN/, qr/MANIFEST_UNKNOWN/,
+ qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]
+
+
+
+=== TEST 15: what a client that does not name the Docker list type learned of a list's tag never answers one that does
+The upstream answers the tag of a Docker manifest list with its linux/amd64 manifest to a
+client that does not name the list's type (distribution, Docker Hub). That answer answers such
+clients again, never a client that names the list (which the upstream sends the list: an
+arm64 node would otherwise be given the amd64 image). The list is deleted at the end, with
+its tag.
+--- request eval
+["PUT /direct/v2/demo/hello/manifests/multi\n$::List", "GET /v2/demo/hello/manifests/multi",
+ "GET /v2/demo/hello/manifests/multi", "GET /v2/demo/hello/manifests/multi",
+ "HEAD /v2/demo/hello/manifests/multi", "GET /v2/demo/hello/manifests/multi",
+ "DELETE /direct/v2/demo/hello/manifests/$::ListDigest", "GET /v2/demo/hello/tags/list"]
+--- more_headers eval
+["Content-Type: $::ListType", "Accept: $::Oci", "Accept: $::Oci", "Accept: $::ListType, $::Oci",
+ "Accept: $::ListType, $::Oci", "Accept: $::Oci", "", ""]
+--- error_code eval
+[201, 200, 200, 200, 200, 200, 202, 200]
+--- response_headers eval
+["", "X-Cache-Status: MISS\nDocker-Content-Digest: $::Digest", "X-Cache-Status: HIT\nDocker-Content-Digest: $::Digest",
+ "X-Cache-Status: MISS\nDocker-Content-Digest: $::ListDigest\nContent-Type: $::ListType",
+ "X-Cache-Status: HIT\nDocker-Content-Digest: $::ListDigest\nContent-Type: $::ListType",
+ "X-Cache-Status: MISS\nDocker-Content-Digest: $::Digest", "", ""]
+--- response_body_like eval
+["", qr/\A\Q$::Body\E\z/, qr/\A\Q$::Body\E\z/, qr/\A\Q$::List\E\z/, "", qr/\A\Q$::Body\E\z/, "",
  qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]

@@ -30,13 +30,19 @@ struct TagRecord {
     std::uint64_t stored_at = 0;  // unix seconds when the upstream said it
     DigestText digest;            // the manifest's
     MediaType media_type;         // the manifest's Content-Type
+    // Learned from a client that names the Docker manifest list type. A registry answers a
+    // tag of a list, for a client that does not, with the manifest of one platform
+    // (linux/amd64) instead: what such a client learned may be that, and answers only clients
+    // that do not name the list either (policy/manifest_answer.h).
+    bool named_list = false;
 };
 
-inline constexpr std::uint8_t tag_record_version = 1;
+inline constexpr std::uint8_t tag_record_version = 2;
 
-// version(1) scope(1) stored_at(8) algorithm(1: 1 sha256, 2 sha384, 3 sha512)
-// digest bytes(32/48/64) media_code(1) [media_length(1) media_type(n) when the code is 0].
-// Empty when the record has no digest.
+// version(1) scope(1) flags(1: bit 0 named_list) stored_at(8) algorithm(1: 1 sha256,
+// 2 sha384, 3 sha512) digest bytes(32/48/64) media_code(1) [media_length(1) media_type(n)
+// when the code is 0]. Empty when the record has no digest. Version 1, written before the
+// flags, had none and reads as named_list false.
 std::string encode(const TagRecord& record);
 // As decode(LinkRecord): `out` untouched unless ok; unknown versions and media codes read as
 // unknown_version.

@@ -63,6 +63,7 @@ bool make_tag_write(Lesson lesson, const Route& route, const TagRecord& tag, Lin
             out.descriptor.media_type = tag.media_type;
             out.link.scope = scope;
             out.link.stored_at = tag.stored_at;
+            out.tag_named_list = tag.named_list;
         }
         return true;
     } catch (const std::bad_alloc&) {

@@ -51,22 +51,36 @@ TEST(ManifestAnswer, AcceptIsParsedAsTheUpstreamParsesIt) {
     EXPECT_FALSE(accept_of({",,;"}).oci_index);
 }
 
+// containerd's and the Docker daemon's Accept: the four types and */*.
+const ManifestAccept runtime = accept_of({docker_manifest + ", " + docker_list + ", " + oci_index + ", " +
+                                          oci_manifest + ", */*"});
+
 TEST(ManifestAnswer, ByTagOnlyTheExactTypeTheClientNames) {
     const ManifestAccept none;
     for (const std::string* type : {&oci_manifest, &oci_index, &docker_manifest, &docker_list}) {
-        EXPECT_FALSE(accepts_tagged_manifest(*type, none)) << *type;
-        EXPECT_TRUE(accepts_tagged_manifest(*type, accept_of({*type}))) << *type;
+        EXPECT_FALSE(accepts_tagged_manifest(*type, true, none)) << *type;
+        EXPECT_TRUE(accepts_tagged_manifest(*type, true, accept_of({*type}))) << *type;
     }
     // What the upstream would rewrite for this client goes upstream.
-    EXPECT_FALSE(accepts_tagged_manifest(docker_manifest, accept_of({oci_manifest})));
-    EXPECT_FALSE(accepts_tagged_manifest(docker_list, accept_of({docker_manifest})));
-    EXPECT_FALSE(accepts_tagged_manifest("application/vnd.docker.distribution.manifest.v1+prettyjws",
+    EXPECT_FALSE(accepts_tagged_manifest(docker_manifest, true, accept_of({oci_manifest})));
+    EXPECT_FALSE(accepts_tagged_manifest(docker_list, true, accept_of({docker_manifest})));
+    EXPECT_FALSE(accepts_tagged_manifest("application/vnd.docker.distribution.manifest.v1+prettyjws", true,
                                          accept_of({"*/*"})));
-    // containerd's and the Docker daemon's Accept: the four types and */*.
-    const ManifestAccept runtime = accept_of({docker_manifest + ", " + docker_list + ", " + oci_index +
-                                              ", " + oci_manifest + ", */*"});
     for (const std::string* type : {&oci_manifest, &oci_index, &docker_manifest, &docker_list}) {
-        EXPECT_TRUE(accepts_tagged_manifest(*type, runtime)) << *type;
+        EXPECT_TRUE(accepts_tagged_manifest(*type, true, runtime)) << *type;
+    }
+}
+
+// A tag of a Docker manifest list, asked by a client that does not name the list's type, is
+// answered upstream with the list's linux/amd64 manifest: what that client learned answers
+// those that do not name the list either (the upstream picks the same platform for them), and
+// never one that does (the upstream would send it the list).
+TEST(ManifestAnswer, ByTagWhatAClientNotNamingTheListLearnedAnswersOnlyItsLikes) {
+    for (const std::string* type : {&oci_manifest, &docker_manifest}) {
+        EXPECT_TRUE(accepts_tagged_manifest(*type, false, accept_of({*type}))) << *type;
+        EXPECT_TRUE(accepts_tagged_manifest(*type, false, accept_of({oci_manifest + ", " + docker_manifest})));
+        EXPECT_FALSE(accepts_tagged_manifest(*type, false, runtime)) << *type;
+        EXPECT_FALSE(accepts_tagged_manifest(*type, false, accept_of({*type, docker_list}))) << *type;
     }
 }
 

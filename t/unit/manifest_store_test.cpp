@@ -236,6 +236,13 @@ TEST_F(ManifestStoreTest, ATagIsReadWithTheManifestItNames) {
     EXPECT_EQ(found.status, LookupStatus::miss) << "the manifest it names is not held yet";
     EXPECT_EQ(found.tag.digest.view(), digest_of_body(body));
     EXPECT_EQ(found.tag.stored_at, 1700000123u);
+    EXPECT_FALSE(found.tag.named_list);
+
+    // Learned again from a client that names the Docker manifest list type: so it says.
+    StoreWrite named = tag_write("a/one", "1.0", body, LinkScope::public_access, 1700000123);
+    named.tag_named_list = true;
+    ASSERT_TRUE(commit({named}));
+    EXPECT_TRUE(store_->lookup_tag("a/one", "1.0").tag.named_list);
 
     ASSERT_TRUE(commit({manifest("a/one", body)}));
     found = store_->lookup_tag("a/one", "1.0");

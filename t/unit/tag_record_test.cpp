@@ -32,13 +32,36 @@ TEST(TagRecord, RoundTripsEveryAlgorithmAndBothKindsOfMediaType) {
             EXPECT_EQ(out.media_type.view(), type);
             EXPECT_EQ(out.stored_at, r.stored_at);
             EXPECT_EQ(out.scope, LinkScope::credentialed);
+            EXPECT_FALSE(out.named_list);
         }
     }
+    TagRecord named = sample(sha256, "application/vnd.docker.distribution.manifest.list.v2+json");
+    named.named_list = true;
+    TagRecord out;
+    ASSERT_EQ(decode(encode(named), out), DecodeStatus::ok);
+    EXPECT_TRUE(out.named_list);
+}
+
+// A record written before the flags (version 1) reads as learned from a client that may not
+// have named the list type: it answers only such clients until it is learned again.
+TEST(TagRecord, VersionOneReadsAsNotNamingTheList) {
+    const std::string v1 = std::string("\x01\x02", 2) + "\x88\x77\x66\x55\x44\x33\x22\x11" + "\x01" +
+                           std::string("\x01\x23\x45\x67\x89\xab\xcd\xef", 8) + std::string(24, '\xff') + "\x0e";
+    TagRecord out;
+    out.named_list = true;
+    ASSERT_EQ(decode(v1, out), DecodeStatus::ok);
+    EXPECT_EQ(out.digest.view(), sha256);
+    EXPECT_EQ(out.media_type.view(), "application/vnd.oci.image.index.v1+json");
+    EXPECT_EQ(out.stored_at, 0x1122334455667788ull);
+    EXPECT_EQ(out.scope, LinkScope::credentialed);
+    EXPECT_FALSE(out.named_list);
 }
 
 TEST(TagRecord, LayoutIsTheDigestsBytes) {
-    const std::string bytes = encode(sample(sha256, "application/vnd.oci.image.index.v1+json"));
-    const std::string expected = std::string("\x01\x02", 2) + "\x88\x77\x66\x55\x44\x33\x22\x11" +
+    TagRecord r = sample(sha256, "application/vnd.oci.image.index.v1+json");
+    r.named_list = true;
+    const std::string bytes = encode(r);
+    const std::string expected = std::string("\x02\x02\x01", 3) + "\x88\x77\x66\x55\x44\x33\x22\x11" +
                                  "\x01" + std::string("\x01\x23\x45\x67\x89\xab\xcd\xef", 8) +
                                  std::string(24, '\xff') + "\x0e";
     EXPECT_EQ(bytes, expected);
@@ -64,10 +87,13 @@ TEST(TagRecord, DamageIsDamageAndTheUnknownIsAMiss) {
     bad[1] = '\x07';  // no such scope
     EXPECT_EQ(decode(bad, out), DecodeStatus::damaged);
     bad = good;
-    bad[10] = '\x09';  // no such algorithm
+    bad[11] = '\x09';  // no such algorithm
     EXPECT_EQ(decode(bad, out), DecodeStatus::damaged);
     bad = good;
-    bad[0] = '\x02';
+    bad[2] = '\x02';  // a flag of a later version
+    EXPECT_EQ(decode(bad, out), DecodeStatus::unknown_version);
+    bad = good;
+    bad[0] = '\x03';
     EXPECT_EQ(decode(bad, out), DecodeStatus::unknown_version);
     EXPECT_TRUE(out.digest.view().empty()) << "a failed decode leaves the output alone";
 

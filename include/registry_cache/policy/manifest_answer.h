@@ -29,7 +29,11 @@ bool accepts_manifest(std::string_view media_type, const ManifestAccept& accept)
 // image manifest into schema 1, a Docker manifest list into its linux/amd64 manifest, for a
 // client that does not name their types. So a stored manifest answers a tag only when the
 // client names its type exactly, whichever of the four it is; any other type goes upstream.
-bool accepts_tagged_manifest(std::string_view media_type, const ManifestAccept& accept) noexcept;
+// And what a client that did not name the list type learned of a tag (`named_list` false:
+// maybe a list's linux/amd64 manifest) answers only clients that do not name it either, to
+// whom the upstream would give the same; a client that names it would be given the list
+// (an arm64 node, say, the image of another platform).
+bool accepts_tagged_manifest(std::string_view media_type, bool named_list, const ManifestAccept& accept) noexcept;
 
 // Whether one If-None-Match header value names `digest` ("algorithm:hex"), quoted or not.
 // Exactly, as distribution compares: no list, no weak tags.

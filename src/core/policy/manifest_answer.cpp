@@ -43,7 +43,8 @@ bool accepts_manifest(std::string_view media_type, const ManifestAccept& accept)
     return true;
 }
 
-bool accepts_tagged_manifest(std::string_view media_type, const ManifestAccept& accept) noexcept {
+bool accepts_tagged_manifest(std::string_view media_type, bool named_list, const ManifestAccept& accept) noexcept {
+    if (!named_list && accept.docker_list) return false;
     if (media_type == oci_manifest_type) return accept.oci_manifest;
     if (media_type == oci_index_type) return accept.oci_index;
     if (media_type == docker_manifest_type) return accept.docker_manifest;

@@ -158,8 +158,11 @@ void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_
         (!state.lookup.may_record && lesson == registry_cache::Lesson::record)) {
         return;
     }
+    // Whether it is the tag's answer for every client, or maybe a list rewritten for this one.
+    registry_cache::TagRecord learned = tag;
+    learned.named_list = state.asked.names_list;
     registry_cache::StoreWrite write;
-    if (!registry_cache::make_tag_write(lesson, ngx_http_registry_cache_stored_route(state), tag, scope_of(state),
+    if (!registry_cache::make_tag_write(lesson, ngx_http_registry_cache_stored_route(state), learned, scope_of(state),
                                        write)) {
         recording_failed(r, state);
         return;

@@ -418,6 +418,8 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             }
         }
     }
+    const registry_cache::ManifestAccept accept = accept_of(r);
+    judged.asked.names_list = accept.docker_list;
     // The tag and the manifest it names answer only together: a pair with a credentialed
     // half reads as credentialed.
     const bool public_pair = found.tag.scope == registry_cache::LinkScope::public_access &&
@@ -436,7 +438,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         // distribution's order: an If-None-Match naming what the tag resolves to is a 304.
         const bool not_modified = fresh && if_none_match_names(r, digest);
         const bool accepted = registry_cache::accepts_tagged_manifest(
-            found.manifest.descriptor.media_type.view(), accept_of(r));
+            found.manifest.descriptor.media_type.view(), found.tag.named_list, accept);
         if (not_modified || (fresh && accepted)) {
             if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
