@@ -3,6 +3,7 @@
 # over two workers, is asked about upstream with one HEAD. The first request leads; the others
 # wait for its outcome and are answered with what it renewed (a fleet pulling one image after
 # the TTL sends one HEAD, not one per node), and a tag that moved one GET of its new manifest.
+# A manifest the edge never saw, asked for by 20 clients at once, is fetched once likewise.
 # An upstream that does not confirm what is held otherwise sends each waiting request its own
 # way, as if nobody had led. A leader whose client leaves before the upstream answers is
 # replaced by one of those that waited, and the rest wait on.
@@ -20,14 +21,17 @@ check "skopeo pushes e2e/fleet:1.0 to the registry" \
     skopeo_ copy --dest-tls-verify=false "oci:$T/src:1.0" "docker://$REGISTRY/e2e/fleet:1.0"
 
 # Between the edge and the registry, a tap that holds each HEAD for the seconds in $T/hold
-# (half a second: long enough for the 20 clients of a burst to come while one is asked)
-# before it passes it on, and writes the path of each HEAD to $T/heads as it comes.
+# (half a second: long enough for the 20 clients of a burst to come while one is asked), and
+# each GET of a manifest for those in $T/hold_gets, before it passes it on, and writes the path
+# of each HEAD to $T/heads as it comes.
 echo 0.5 >"$T/hold"
+echo 0 >"$T/hold_gets"
 touch "$T/heads"
 SLOW_PY=$(cat <<'PY'
 import asyncio, sys
 
-listen_port, upstream_port, hold_file, heads_file = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+listen_port, upstream_port, hold_file, heads_file, gets_file = (int(sys.argv[1]), int(sys.argv[2]), sys.argv[3],
+                                                                sys.argv[4], sys.argv[5])
 
 async def pipe(reader, writer):
     try:
@@ -44,6 +48,9 @@ async def serve(reader, writer):
             heads.write(head.split(b" ")[1].decode() + "\n")
         with open(hold_file) as hold:
             await asyncio.sleep(float(hold.read()))
+    elif head.startswith(b"GET ") and b"/manifests/" in head.split(b" ")[1]:
+        with open(gets_file) as hold:
+            await asyncio.sleep(float(hold.read()))
     up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
     up_writer.write(head)
     await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
@@ -57,7 +64,7 @@ asyncio.run(main())
 PY
 )
 SLOW_PORT=$(free_port)
-python3 -c "$SLOW_PY" "$SLOW_PORT" "$REGISTRY_PORT" "$T/hold" "$T/heads" 2>"$T/logs/slow.log" &
+python3 -c "$SLOW_PY" "$SLOW_PORT" "$REGISTRY_PORT" "$T/hold" "$T/heads" "$T/hold_gets" 2>"$T/logs/slow.log" &
 SLOW_PID=$!
 trap 'rc=$?; set +e; kill "$SLOW_PID" 2>/dev/null; (exit $rc); _e2e_cleanup' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$SLOW_PORT/v2/" && break; sleep 0.1; done
@@ -202,6 +209,24 @@ check "the registry forgets the tag" \
 mark=$(lines)
 is "$(burst "$TAG")" "20 404 MISS" "the tag gone upstream, past its TTL: every client gets the upstream's 404"
 like "$(heads_since "$mark" "$TAG")" '^([1-9]|1[0-9]|20)$' "after at most one HEAD each"
+
+# A rollout: an image the edge never saw, its manifest asked for by 20 clients at once by its
+# digest, then by its tag (each GET held half a second upstream). The first of each fetches it;
+# the others wait for it and are answered with what it recorded: one manifest GET upstream
+# each time, not 20 (registries count those against pull limits).
+e2e_build_image rollout 1.0 "$T/rollout"
+ROLLOUT=$(layout_manifest_digest "$T/rollout" 1.0)
+check "skopeo pushes e2e/rollout:1.0 to the registry" \
+    skopeo_ copy --dest-tls-verify=false "oci:$T/rollout:1.0" "docker://$REGISTRY/e2e/rollout:1.0"
+gets_since() { tail -n +$(($1 + 1)) "$T/asked.log" | awk -v p="$2" '$1 == p && $3 != "0"' | wc -l; }
+echo 0.5 >"$T/hold_gets"
+for path in "/v2/e2e/rollout/manifests/$ROLLOUT" /v2/e2e/rollout/manifests/1.0; do
+    mark=$(lines)
+    is "$(burst "$path")" "19 200 HIT;1 200 MISS" \
+        "${path##*/}, never seen, 20 clients at once: one fetched it, the others were answered with what it recorded"
+    is "$(gets_since "$mark" "$path")" 1 "with one GET upstream"
+done
+echo 0 >"$T/hold_gets"
 
 check "edge error log has no [alert], [crit] or [emerg]" edge_error_log_clean
 done_testing

@@ -238,11 +238,12 @@ enum class arrival_t { came, waited, rejoins };
 
 ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival);
 
-// A request that waited for another's revalidation: once it has landed (or the wait is
-// over), the request is judged again from the start, as if it had just come: what the
-// leader renewed answers it, and anything else sends it on its own way (never to wait
-// again), but for a leader whose client left: the first to wake leads again, the rest follow.
-void follow_revalidation(ngx_http_request_t *r) {
+// A request that waited for another's revalidation or manifest fetch: once it has landed (or
+// the wait is over), the request is judged again from the start, as if it had just come: what
+// the leader renewed or recorded answers it, and anything else sends it on its own way (never
+// to wait again), but for a leader whose client left: the first to wake leads again, the rest
+// follow.
+void judge_again(ngx_http_request_t *r) {
     registry_cache::FlightState flight;
     if (ngx_http_registry_cache_flight_over(r, flight) == nullptr) return;
     const arrival_t arrival = flight == registry_cache::FlightState::abandoned ? arrival_t::rejoins : arrival_t::waited;
@@ -254,19 +255,20 @@ void follow_revalidation(ngx_http_request_t *r) {
     ngx_http_finalize_request(r, handle(r, rlcf, arrival));
 }
 
-// Past its time, what is held is asked about once for all the anonymous requests that want it
-// at once (a fleet's pulls of one tag, say): the first leads the revalidation, whose renewal
-// lands the flight; the others wait for it, then are judged again (follow_revalidation). A
-// request with credentials asks for its client alone, as does one that waited already.
-// Where registry_cache_use_stale names "updating", the others are answered at once with what
-// is held instead of waiting (stale_now). `held`: what is asked about ("tag <tag>", or the
-// link's digest). `rc` is the handler's when the request waits, or failed.
+// One question upstream for all the anonymous requests that want its answer at once (a
+// fleet's pulls of one image, say): the first leads, and what it records lands the flight;
+// the others wait for it, then are judged again (judge_again). A request with credentials
+// asks for its client alone, as does one that waited already. Where something is `held` and
+// registry_cache_use_stale names "updating", the others are answered at once with it instead
+// of waiting (stale_now). `what` names the question: "revalidate tag <tag>", "revalidate
+// <digest>" (a link), "manifest <reference>" (a fetch). `rc` is the handler's when the
+// request waits, or failed.
 enum class joined_t { ask, stale_now, waits };
 
-joined_t join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, std::string_view held,
-                           ngx_int_t &rc) {
+joined_t join_flight(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, const std::string &what,
+                     bool held, ngx_int_t &rc) {
     if (judged.asked.credentialed || judged.flight.waited) return joined_t::ask;
-    judged.flight.key = registry_cache::flight_key(judged.asked.store_name, "revalidate " + std::string(held));
+    judged.flight.key = registry_cache::flight_key(judged.asked.store_name, what);
     const registry_cache::Claimed claimed = ngx_http_registry_cache_claim_flight(judged.cache, judged.flight.key);
     switch (claimed.role) {
         case registry_cache::Claim::leader:
@@ -280,22 +282,43 @@ joined_t join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_reques
         case registry_cache::Claim::follower:
             break;
     }
-    if ((judged.use_stale & registry_cache::stale_updating) != 0) {
+    if (held && (judged.use_stale & registry_cache::stale_updating) != 0) {
         judged.flight.key = 0;
         judged.lookup.status = status_t::stale;
         ngx_http_registry_cache_count(judged.cache->sh->stale);
         return joined_t::stale_now;
     }
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: waits for another's revalidation");
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: waits for another's \"%s\"", what.c_str());
     ngx_http_registry_cache_request_t *state = ngx_http_registry_cache_attach_state(r, judged, false);
     if (state == nullptr) {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return joined_t::waits;
     }
     ngx_http_registry_cache_wait_for_flight(r, *state, ngx_http_registry_cache_flight_kind_t::descriptor,
-                                            ngx_http_registry_cache_safely<follow_revalidation>);
+                                            ngx_http_registry_cache_safely<judge_again>);
     rc = NGX_DONE;
     return joined_t::waits;
+}
+
+// Past its time, what is held (`held`: "tag <tag>", or the link's digest) is asked about once
+// for all who want it at once.
+joined_t join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, std::string_view held,
+                           ngx_int_t &rc) {
+    return join_flight(r, judged, "revalidate " + std::string(held), true, rc);
+}
+
+// A GET of a manifest the store cannot answer, by digest or by tag, is fetched once for all
+// who want it at once: registries count manifest GETs against pull limits, and a fleet's
+// rollout asks for the same ones at the same moment. The leader's verified body is recorded
+// and answers the others. A HEAD records no body and joins none. True when the request waits
+// (`rc`: the handler's).
+bool waits_for_manifest_fetch(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, ngx_int_t &rc) {
+    if (judged.lookup.status != status_t::miss || judged.asked.method != Method::get ||
+        ngx_http_registry_cache_declares_body(r)) {
+        return false;
+    }
+    return join_flight(r, judged, "manifest " + std::string(judged.asked.route.reference), false, rc) ==
+           joined_t::waits;
 }
 
 // A link past registry_cache_link_ttl, revalidated once for all who want it at once.
@@ -347,8 +370,8 @@ ngx_int_t handle_blob_body(ngx_http_request_t *r, ngx_http_registry_cache_loc_co
 
 // A GET or HEAD of a manifest by digest: answered from the store when it holds the manifest
 // in this repository, learned without credentials, and the upstream would send it to this
-// client (policy/manifest_answer.h); else passed on, where a verified GET teaches it. No
-// flight: a manifest is small and its followers would each fetch the body anyway.
+// client (policy/manifest_answer.h); else passed on, where a verified GET teaches it (once for
+// the GETs that miss together: waits_for_manifest_fetch).
 
 ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf,
                           ngx_http_registry_cache_request_t &judged) {
@@ -384,10 +407,14 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
                        answerable ? "past registry_cache_link_ttl" : "not of a type the client accepts");
         judged.lookup.status = status_t::miss;
     }
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+    // (A request that waits is counted when it is judged again.)
+    if (ngx_int_t rc; waits_for_manifest_fetch(r, judged, rc)) {
+        return rc;
+    }
     if (judged.lookup.status == status_t::miss) {
         ngx_http_registry_cache_count(sh.manifest_misses);
     }
-    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -470,10 +497,14 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
                        accepted ? "older than its TTL" : "not of a type the client names");
         judged.lookup.status = status_t::miss;
     }
+    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
+    // (A request that waits is counted when it is judged again.)
+    if (ngx_int_t rc; waits_for_manifest_fetch(r, judged, rc)) {
+        return rc;
+    }
     if (judged.lookup.status == status_t::miss) {
         ngx_http_registry_cache_count(sh.tag_misses);
     }
-    judged.asked.credentialed = ngx_http_registry_cache_carries_credentials(r);
     if (ngx_http_registry_cache_attach_state(r, judged, true) == nullptr) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
