@@ -90,13 +90,17 @@ qr/(?=.*^nginx_registry_cache_entries\{cache="edge",kind="tags"\} 1$)(?=.*^nginx
 
 
 
-=== TEST 3: a HEAD names the tag's digest but brings no bytes: a hit needs the manifest too
+=== TEST 3: a HEAD's answer names the tag's digest, type and size: it answers the next HEAD, but a GET needs the manifest's bytes
 --- request eval
-["HEAD $::Tag", "HEAD $::Tag", "GET $::ByDigest", "HEAD $::Tag"]
+["HEAD $::Tag", "HEAD $::Tag", "GET $::Tag", "HEAD $::Tag", "GET $::Tag", "GET /metrics"]
 --- more_headers eval
-["Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci"]
+["Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", ""]
 --- response_headers eval
-["X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: MISS", "X-Cache-Status: HIT\n$::Headers"]
+["X-Cache-Status: MISS", "X-Cache-Status: HIT\n$::Headers", "X-Cache-Status: MISS\n$::Headers",
+ "X-Cache-Status: HIT\n$::Headers", "X-Cache-Status: HIT\n$::Headers", ""]
+--- response_body_like eval
+["", "", qr/\A\Q$::Body\E\z/, "", qr/\A\Q$::Body\E\z/,
+qr/(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="hit"\} 3$)(?=.*^nginx_registry_cache_lookups_total\{cache="edge",kind="tag",result="miss"\} 2$)/ms]
 
 
 

@@ -30,6 +30,9 @@ struct TagRecord {
     std::uint64_t stored_at = 0;  // unix seconds when the upstream said it
     DigestText digest;            // the manifest's
     MediaType media_type;         // the manifest's Content-Type
+    // And its Content-Length, which with the above is all a HEAD of the tag is answered; 0:
+    // not known (an answer without one, a version 1 record).
+    std::uint64_t size = 0;
     // Learned from a client that names the Docker manifest list type. A registry answers a
     // tag of a list, for a client that does not, with the manifest of one platform
     // (linux/amd64) instead: what such a client learned may be that, and answers only clients
@@ -39,10 +42,10 @@ struct TagRecord {
 
 inline constexpr std::uint8_t tag_record_version = 2;
 
-// version(1) scope(1) flags(1: bit 0 named_list) stored_at(8) algorithm(1: 1 sha256,
+// version(1) scope(1) flags(1: bit 0 named_list) stored_at(8) size(8) algorithm(1: 1 sha256,
 // 2 sha384, 3 sha512) digest bytes(32/48/64) media_code(1) [media_length(1) media_type(n)
 // when the code is 0]. Empty when the record has no digest. Version 1, written before the
-// flags, had none and reads as named_list false.
+// flags and the size, had neither: it reads as named_list false, size 0.
 std::string encode(const TagRecord& record);
 // As decode(LinkRecord): `out` untouched unless ok; unknown versions and media codes read as
 // unknown_version.

@@ -153,6 +153,7 @@ Lesson learn_tag(const Route& route, Method method, const UpstreamAnswer& answer
         return Lesson::nothing;
     }
     tag.stored_at = now;
+    tag.size = answer.content_length > 0 ? static_cast<std::uint64_t>(answer.content_length) : 0;
     return Lesson::record;
 }
 

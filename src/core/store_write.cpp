@@ -61,6 +61,7 @@ bool make_tag_write(Lesson lesson, const Route& route, const TagRecord& tag, Lin
         if (lesson == Lesson::record) {
             out.digest.assign(tag.digest.view());
             out.descriptor.media_type = tag.media_type;
+            out.descriptor.size = tag.size;
             out.link.scope = scope;
             out.link.stored_at = tag.stored_at;
             out.tag_named_list = tag.named_list;

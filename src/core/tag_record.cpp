@@ -6,8 +6,9 @@
 namespace registry_cache {
 namespace {
 
-// version(1) scope(1) flags(1) stored_at(8), then the digest as the store keys it: its
-// algorithm byte and bytes (content_key), then the media type. Version 1 had no flags.
+// version(1) scope(1) flags(1) stored_at(8) size(8), then the digest as the store keys it:
+// its algorithm byte and bytes (content_key), then the media type. Version 1 had neither
+// flags nor size.
 constexpr std::size_t stored_at_v1 = 1 + 1;
 constexpr std::size_t stored_at_v2 = 1 + 1 + 1;
 constexpr unsigned char named_list_flag = 1;
@@ -40,11 +41,12 @@ std::string encode(const TagRecord& record) {
     const Key digest = parsed.status == DigestStatus::ok ? content_key(parsed.digest) : Key{};
     if (digest.empty()) return {};
     std::string out;
-    out.reserve(stored_at_v2 + 8 + digest.view().size() + 2 + record.media_type.view().size());
+    out.reserve(stored_at_v2 + 16 + digest.view().size() + 2 + record.media_type.view().size());
     out.push_back(static_cast<char>(tag_record_version));
     out.push_back(static_cast<char>(static_cast<std::uint8_t>(record.scope)));
     out.push_back(static_cast<char>(record.named_list ? named_list_flag : 0));
     record_bytes::put_u64(out, record.stored_at);
+    record_bytes::put_u64(out, record.size);
     out.append(digest.view().data(), digest.view().size());
     record_bytes::put_media_type(out, record.media_type);
     return out;
@@ -55,7 +57,7 @@ DecodeStatus decode(std::string_view bytes, TagRecord& out) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     if (p[0] != 1 && p[0] != tag_record_version) return DecodeStatus::unknown_version;
     const std::size_t stored_at = p[0] == 1 ? stored_at_v1 : stored_at_v2;
-    const std::size_t digest_at = stored_at + 8;
+    const std::size_t digest_at = stored_at + (p[0] == 1 ? 8 : 16);
     if (bytes.size() < digest_at + 1) return DecodeStatus::damaged;
     LinkScope scope;
     if (!record_bytes::scope_of(p[1], scope)) return DecodeStatus::damaged;
@@ -74,6 +76,7 @@ DecodeStatus decode(std::string_view bytes, TagRecord& out) noexcept {
     out.scope = scope;
     out.named_list = (flags & named_list_flag) != 0;
     out.stored_at = record_bytes::get_u64(p + stored_at);
+    out.size = p[0] == 1 ? 0 : record_bytes::get_u64(p + stored_at + 8);
     record_bytes::assign_decoded(out.media_type, media_type);
     return DecodeStatus::ok;
 }

@@ -210,6 +210,23 @@ mark=$(lines)
 is "$(burst "$TAG")" "20 404 MISS" "the tag gone upstream, past its TTL: every client gets the upstream's 404"
 like "$(heads_since "$mark" "$TAG")" '^([1-9]|1[0-9]|20)$' "after at most one HEAD each"
 
+# A fleet of containerd or Docker nodes, whose first request is a HEAD of the tag, when the tag
+# moved to a manifest the edge never saw: the first learns of it with its HEAD and asks the tag
+# itself; the others are answered with what its answer taught (the tag's record: a HEAD needs no
+# manifest bytes). Two HEADs upstream for the fleet, not one or two per node.
+e2e_build_image third 1.0 "$T/third"
+THIRD=$(layout_manifest_digest "$T/third" 1.0)
+check "skopeo pushes a third image as e2e/fleet:1.0" \
+    skopeo_ copy --dest-tls-verify=false "oci:$T/third:1.0" "docker://$REGISTRY/e2e/fleet:1.0"
+sleep 3.1
+mark=$(lines)
+is "$(burst "$TAG" 20 -I)" "19 200 HIT;1 200 MISS" \
+    "the tag moved upstream, 20 HEADs at once: the first asked it, the others were answered with what it learned"
+is "$(heads_since "$mark" "$TAG")" 2 "with two HEADs upstream (its revalidation, then its own)"
+is "$(others_since "$mark")" 0 "and nothing else"
+is "$(curl -s -o /dev/null -I -H "$ACCEPT" -w '%header{docker-content-digest} %header{content-length}' "http://$EDGE$TAG")" \
+    "$THIRD $(wc -c <"$(layout_blob "$T/third" "$THIRD")")" "the edge answers a HEAD of the tag with the new digest and size"
+
 # A rollout: an image the edge never saw, its manifest asked for by 20 clients at once by its
 # digest, then by its tag (each GET held half a second upstream). The first of each fetches it;
 # the others wait for it and are answered with what it recorded: one manifest GET upstream

@@ -204,7 +204,13 @@ TEST(LearnTag, AHeadOrGetWithTheDigestNamesTheTag) {
         EXPECT_EQ(tag.digest.view(), digest);
         EXPECT_EQ(tag.media_type.view(), index_type);
         EXPECT_EQ(tag.stored_at, 1700000777u);
+        EXPECT_EQ(tag.size, 512u);
     }
+    UpstreamAnswer chunked = tag_answer();
+    chunked.content_length = -1;
+    TagRecord tag;
+    ASSERT_EQ(tag_lesson(Method::get, chunked, tag), Lesson::record);
+    EXPECT_EQ(tag.size, 0u) << "not known";
 }
 
 TEST(LearnTag, NothingWithoutADigestItCanStoreOrFromAnythingElse) {

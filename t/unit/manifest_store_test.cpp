@@ -241,8 +241,10 @@ TEST_F(ManifestStoreTest, ATagIsReadWithTheManifestItNames) {
     // Learned again from a client that names the Docker manifest list type: so it says.
     StoreWrite named = tag_write("a/one", "1.0", body, LinkScope::public_access, 1700000123);
     named.tag_named_list = true;
+    named.descriptor.size = body.size();
     ASSERT_TRUE(commit({named}));
     EXPECT_TRUE(store_->lookup_tag("a/one", "1.0").tag.named_list);
+    EXPECT_EQ(store_->lookup_tag("a/one", "1.0").tag.size, body.size());
 
     ASSERT_TRUE(commit({manifest("a/one", body)}));
     found = store_->lookup_tag("a/one", "1.0");

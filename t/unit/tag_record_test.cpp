@@ -37,9 +37,11 @@ TEST(TagRecord, RoundTripsEveryAlgorithmAndBothKindsOfMediaType) {
     }
     TagRecord named = sample(sha256, "application/vnd.docker.distribution.manifest.list.v2+json");
     named.named_list = true;
+    named.size = 4 * 1024 * 1024;
     TagRecord out;
     ASSERT_EQ(decode(encode(named), out), DecodeStatus::ok);
     EXPECT_TRUE(out.named_list);
+    EXPECT_EQ(out.size, 4u * 1024 * 1024);
 }
 
 // A record written before the flags (version 1) reads as learned from a client that may not
@@ -55,13 +57,16 @@ TEST(TagRecord, VersionOneReadsAsNotNamingTheList) {
     EXPECT_EQ(out.stored_at, 0x1122334455667788ull);
     EXPECT_EQ(out.scope, LinkScope::credentialed);
     EXPECT_FALSE(out.named_list);
+    EXPECT_EQ(out.size, 0u);
 }
 
 TEST(TagRecord, LayoutIsTheDigestsBytes) {
     TagRecord r = sample(sha256, "application/vnd.oci.image.index.v1+json");
     r.named_list = true;
+    r.size = 0x0102;
     const std::string bytes = encode(r);
     const std::string expected = std::string("\x02\x02\x01", 3) + "\x88\x77\x66\x55\x44\x33\x22\x11" +
+                                 std::string("\x02\x01\0\0\0\0\0\0", 8) +
                                  "\x01" + std::string("\x01\x23\x45\x67\x89\xab\xcd\xef", 8) +
                                  std::string(24, '\xff') + "\x0e";
     EXPECT_EQ(bytes, expected);
@@ -87,7 +92,7 @@ TEST(TagRecord, DamageIsDamageAndTheUnknownIsAMiss) {
     bad[1] = '\x07';  // no such scope
     EXPECT_EQ(decode(bad, out), DecodeStatus::damaged);
     bad = good;
-    bad[11] = '\x09';  // no such algorithm
+    bad[19] = '\x09';  // no such algorithm
     EXPECT_EQ(decode(bad, out), DecodeStatus::damaged);
     bad = good;
     bad[2] = '\x02';  // a flag of a later version

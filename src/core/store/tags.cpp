@@ -58,6 +58,7 @@ int Tags::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kep
     record.stored_at = w.link.stored_at;
     record.media_type = w.descriptor.media_type;
     record.named_list = w.tag_named_list;
+    record.size = w.descriptor.size;
     (void) record.digest.assign(w.digest);  // validated by Store::commit
     const std::string bytes = encode(record);
     MDB_val value = to_val(bytes);

@@ -201,6 +201,7 @@ void ngx_http_registry_cache_teach_tagged_manifest(ngx_http_request_t *r,
     registry_cache::TagRecord tag;
     tag.stored_at = descriptor.stored_at;
     tag.media_type = descriptor.media_type;
+    tag.size = descriptor.size;
     if (!tag.digest.assign(digest) ||
         !registry_cache::make_manifest_write(state.asked.store_name, digest, descriptor, scope_of(state),
                                              body, manifest))

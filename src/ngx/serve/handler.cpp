@@ -440,41 +440,57 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         if (found.status == LookupStatus::miss) {
             const std::string_view hosted = ngx_http_registry_cache_hosted_name(r, judged);
             if (!hosted.empty()) {
-                found = store->lookup_tag(hosted, judged.asked.route.reference, &error);
-                if (found.status == LookupStatus::hit) judged.asked.store_name = hosted;
+                // What was learned with the Host forwarded, unless it holds less than the
+                // record of the tag found already (which alone answers a HEAD).
+                registry_cache::TaggedLookup there = store->lookup_tag(hosted, judged.asked.route.reference, &error);
+                if (there.status != LookupStatus::miss || !found.tag_found) {
+                    found = there;
+                    if (found.status == LookupStatus::hit) judged.asked.store_name = hosted;
+                }
             }
         }
     }
     const registry_cache::ManifestAccept accept = accept_of(r);
     judged.asked.names_list = accept.docker_list;
+    // A HEAD needs no bytes: a tag whose record says all a HEAD answers (the manifest's size
+    // too; learned from a HEAD, say) answers one while it is fresh, its manifest held or not:
+    // the upstream named that manifest for the tag within the TTL, which a link's age (of
+    // the manifest alone) does not undo.
+    const bool head_by_record = judged.asked.method == Method::head && found.tag_found && found.tag.size > 0;
+    const bool record_alone = head_by_record && found.status == LookupStatus::miss;
     // The tag and the manifest it names answer only together: a pair with a credentialed
     // half reads as credentialed.
     const bool public_pair = found.tag.scope == registry_cache::LinkScope::public_access &&
-                             found.manifest.link.scope == registry_cache::LinkScope::public_access;
+                             (record_alone || found.manifest.link.scope == registry_cache::LinkScope::public_access);
     judged.lookup.status = ngx_http_registry_cache_judge_read(
-        r, judged, found.status,
+        r, judged, record_alone ? LookupStatus::hit : found.status,
         public_pair ? registry_cache::LinkScope::public_access : registry_cache::LinkScope::credentialed, error);
     if (judged.lookup.status == status_t::hit) {
         // The manifest the tag names is a link like any other (registry_cache_link_ttl): past
-        // it, the tag is asked about again, whose answer confirms both.
-        const bool link_fresh = !registry_cache::link_expired(
+        // it, the tag is asked about again, whose answer confirms both (but for a HEAD that
+        // the tag's record answers, above).
+        const bool link_fresh = head_by_record || !registry_cache::link_expired(
             found.manifest.link.stored_at, static_cast<std::uint64_t>(ngx_time()), static_cast<std::uint64_t>(rlcf->link_ttl));
         const auto age = ngx_time() - static_cast<time_t>(found.tag.stored_at);
         const bool fresh = link_fresh && age >= 0 && age < rlcf->tag_ttl;
         const std::string_view digest = found.tag.digest.view();
+        const std::string_view type =
+            head_by_record ? found.tag.media_type.view() : found.manifest.descriptor.media_type.view();
         // distribution's order: an If-None-Match naming what the tag resolves to is a 304.
         const bool not_modified = fresh && if_none_match_names(r, digest);
-        const bool accepted = registry_cache::accepts_tagged_manifest(
-            found.manifest.descriptor.media_type.view(), found.tag.named_list, accept);
+        const bool accepted = registry_cache::accepts_tagged_manifest(type, found.tag.named_list, accept);
         if (not_modified || (fresh && accepted)) {
             if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
             ngx_http_registry_cache_count(sh.tag_hits);
-            return ngx_http_registry_cache_send_manifest(r, digest, found.manifest.descriptor.media_type.view(),
-                                                         found.manifest.body, not_modified);
+            return head_by_record ? ngx_http_registry_cache_send_tag_head(r, digest, type, found.tag.size, not_modified)
+                                  : ngx_http_registry_cache_send_manifest(r, digest, type, found.manifest.body,
+                                                                          not_modified);
         }
-        if (!fresh && accepted && may_ask_head(r, rlcf, judged)) {
+        // What is held past its time is revalidated with the manifest it names; a record
+        // alone is not (a HEAD that asks upstream teaches it anew).
+        if (!fresh && accepted && !record_alone && may_ask_head(r, rlcf, judged)) {
             // One HEAD upstream says whether the tag still names what is held (for a client's
             // HEAD too: it costs the same exchange, and an upstream that fails can then be
             // answered with what is held), once for all who ask at once.

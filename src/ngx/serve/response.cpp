@@ -148,9 +148,12 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
 // What distribution sends for a manifest by digest (registry/handlers/manifests.go): 304
 // with the API's headers alone, or 200 with Content-Type, Content-Length,
 // Docker-Content-Digest, Etag and the body as it was stored (never rewritten, Range or not).
-ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,
-                                                std::string_view media_type, std::string_view body,
-                                                bool not_modified) {
+namespace {
+
+// The header of a manifest's answer, sent when it is all (a 304, a HEAD): what the handler
+// returns then, or NGX_DECLINED for a body to follow.
+ngx_int_t send_manifest_header(ngx_http_request_t *r, std::string_view digest, std::string_view media_type,
+                               off_t length, bool not_modified) {
     ngx_int_t rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
@@ -172,10 +175,29 @@ ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::stri
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = static_cast<off_t>(body.size());
+    r->headers_out.content_length_n = length;
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
         return ngx_http_send_header(r);
+    }
+    return NGX_DECLINED;
+}
+
+}  // namespace
+
+ngx_int_t ngx_http_registry_cache_send_tag_head(ngx_http_request_t *r, std::string_view digest,
+                                                std::string_view media_type, std::uint64_t size,
+                                                bool not_modified) {
+    const ngx_int_t rc = send_manifest_header(r, digest, media_type, static_cast<off_t>(size), not_modified);
+    return rc == NGX_DECLINED ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;  // only ever a HEAD
+}
+
+ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,
+                                                std::string_view media_type, std::string_view body,
+                                                bool not_modified) {
+    const ngx_int_t rc = send_manifest_header(r, digest, media_type, static_cast<off_t>(body.size()), not_modified);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     // The store's copy goes when the handler returns: the body is copied into the request.

@@ -111,6 +111,7 @@ ngx_int_t answer_tag(ngx_http_request_t *r, ngx_http_registry_cache_request_t &s
         answer.status = static_cast<int>(rv.status);
         answer.docker_content_digest = held;
         answer.content_type = ngx_http_registry_cache_view(rv.answered_type);
+        answer.content_length = static_cast<std::int64_t>(rv.body.len);  // what the HEAD confirmed
         registry_cache::TagRecord tag;
         auto lesson = registry_cache::learn_tag(state.asked.route, registry_cache::Method::head, answer,
                                                 static_cast<std::uint64_t>(ngx_time()), tag);
@@ -151,12 +152,11 @@ void after_head(ngx_http_request_t *r) noexcept {
                    "registry cache: %s revalidation: upstream %ui, %s", rv.tag ? "tag" : "link", rv.status,
                    same ? "the digest held" : "not the digest held");
     // A renewal lands a revalidation's flight as recorded (when it commits). So does a tag
-    // that moved, asked by a GET: the request fetches the new manifest by the tag, which its
-    // bytes record, and its followers are answered with that rather than each fetch it (a
+    // that moved: the request asks upstream for it by the tag, and its answer (a GET's
+    // manifest, a HEAD's record of the tag) answers its followers rather than each ask (a
     // registry counts manifest GETs against pull limits). Otherwise they ask for themselves
     // now, rather than wait on what this request does next (a blob's body, a failure).
-    const bool moved_tag = rv.tag && state->asked.method == registry_cache::Method::get &&
-                           rv.status == NGX_HTTP_OK && !answered.digest.empty();
+    const bool moved_tag = rv.tag && rv.status == NGX_HTTP_OK && !answered.digest.empty();
     if (!same && !moved_tag) ngx_http_registry_cache_abandon_flight(*state);
     registry_cache::UpstreamOutcome outcome;
     outcome.answered = rv.status != 0;

@@ -37,6 +37,11 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
 ngx_int_t ngx_http_registry_cache_send_manifest(ngx_http_request_t *r, std::string_view digest,
                                                 std::string_view media_type, std::string_view body,
                                                 bool not_modified);
+// A HEAD of a tag answered by its record alone (TagRecord::size: the manifest it names is not
+// held): the headers send_manifest sends for it.
+ngx_int_t ngx_http_registry_cache_send_tag_head(ngx_http_request_t *r, std::string_view digest,
+                                                std::string_view media_type, std::uint64_t size,
+                                                bool not_modified);
 
 // A tag whose record is past registry_cache_tag_ttl: one HEAD of the tag upstream, with the
 // client's headers, decides (revalidate.cpp). The same digest: the manifest held is sent
