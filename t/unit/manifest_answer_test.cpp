@@ -81,7 +81,45 @@ TEST(ManifestAnswer, ByTagWhatAClientNotNamingTheListLearnedAnswersOnlyItsLikes)
         EXPECT_TRUE(accepts_tagged_manifest(*type, false, accept_of({oci_manifest + ", " + docker_manifest})));
         EXPECT_FALSE(accepts_tagged_manifest(*type, false, runtime)) << *type;
         EXPECT_FALSE(accepts_tagged_manifest(*type, false, accept_of({*type, docker_list}))) << *type;
+        // Nor to a client that only might name it (a registry that cuts at ';' would see it).
+        EXPECT_FALSE(accepts_tagged_manifest(*type, false, accept_of({*type + ", " + docker_list + ";x"})));
+        EXPECT_TRUE(tag_not_modified_answerable(*type, false, accept_of({*type})));
+        EXPECT_FALSE(tag_not_modified_answerable(*type, false, runtime)) << "the upstream compares the list's digest";
+        EXPECT_TRUE(tag_not_modified_answerable(*type, true, runtime));
     }
+    // An index or a list is never what a registry rewrites a list into: it is the tag's own.
+    EXPECT_TRUE(accepts_tagged_manifest(oci_index, false, runtime));
+    EXPECT_TRUE(accepts_tagged_manifest(docker_list, false, runtime));
+    EXPECT_TRUE(tag_not_modified_answerable(oci_index, false, runtime));
+}
+
+// A type is named only where every registry would see it named: distribution 3 skips an
+// entry whose parameters Go's mime.ParseMediaType refuses, and lowercases the type;
+// distribution 2.8 cuts at ';' and compares the type as sent. The list is mentioned wherever any might
+// see it.
+TEST(ManifestAnswer, ATypeIsNamedOnlyWhereEveryRegistrySeesItNamed) {
+    const ManifestAccept malformed = accept_of({docker_list + ";x, " + docker_manifest});
+    EXPECT_FALSE(malformed.docker_list);
+    EXPECT_TRUE(malformed.mentions_docker_list);
+    EXPECT_TRUE(malformed.docker_manifest);
+    for (const std::string& odd : {docker_list + "; q", docker_list + "; q=", docker_list + "; =1",
+                                   docker_list + "; q=1; Q=2", docker_list + "; a=\"open",
+                                   docker_list + "; a*=utf-8''x", docker_list + " x",
+                                   std::string("Application/vnd.docker.distribution.manifest.list.v2+JSON")}) {
+        const ManifestAccept a = accept_of({odd});
+        EXPECT_FALSE(a.docker_list) << odd;
+        EXPECT_TRUE(a.mentions_docker_list || odd == docker_list + " x") << odd;
+    }
+    for (const std::string& fine : {docker_list, std::string(docker_list + ";"), docker_list + " ; q=0.5",
+                                    docker_list + ";q=1;level=\"a;b\"", "  " + docker_list + "\t",
+                                    docker_list + "; a=\"\\\"\""}) {
+        const ManifestAccept a = accept_of({fine});
+        EXPECT_TRUE(a.docker_list) << fine;
+        EXPECT_TRUE(a.mentions_docker_list) << fine;
+    }
+    EXPECT_FALSE(accept_of({oci_manifest + ";x"}).oci_manifest);
+    EXPECT_TRUE(accept_of({oci_manifest + "; q=0.9"}).oci_manifest);
+    EXPECT_FALSE(accept_of({oci_index}).mentions_docker_list);
 }
 
 TEST(ManifestAnswer, IfNoneMatchNamesTheDigestQuotedOrNot) {
