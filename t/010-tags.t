@@ -325,3 +325,22 @@ its tag.
 --- response_body_like eval
 ["", qr/\A\Q$::Body\E\z/, qr/\A\Q$::Body\E\z/, qr/\A\Q$::List\E\z/, "", qr/\A\Q$::Body\E\z/, "",
  qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]
+
+
+
+=== TEST 16: a client that names the list is not answered 304 for what a client that did not name it learned
+The upstream compares If-None-Match with the digest of the list the tag names, not with its
+linux/amd64 manifest's.
+--- request eval
+["PUT /direct/v2/demo/hello/manifests/multi\n$::List", "GET /v2/demo/hello/manifests/multi",
+ "GET /v2/demo/hello/manifests/multi", "DELETE /direct/v2/demo/hello/manifests/$::ListDigest",
+ "GET /v2/demo/hello/tags/list"]
+--- more_headers eval
+["Content-Type: $::ListType", "Accept: $::Oci", "Accept: $::ListType, $::Oci\nIf-None-Match: \"$::Digest\"", "", ""]
+--- error_code eval
+[201, 200, 200, 202, 200]
+--- response_headers eval
+["", "X-Cache-Status: MISS\nDocker-Content-Digest: $::Digest",
+ "X-Cache-Status: MISS\nDocker-Content-Digest: $::ListDigest\nContent-Type: $::ListType", "", ""]
+--- response_body_like eval
+["", qr/\A\Q$::Body\E\z/, qr/\A\Q$::List\E\z/, "", qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]

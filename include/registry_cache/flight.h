@@ -60,8 +60,9 @@ struct FlightLead {
     std::uint64_t lead = 0;
 };
 
-// A non-zero 64-bit FNV-1a of "repository\0digest".
-std::uint64_t flight_key(std::string_view repository, std::string_view digest) noexcept;
+// A non-zero 64-bit FNV-1a of "repository\0question": the question a flight asks upstream
+// (a digest, or what the caller names: "revalidate tag 1.0", "manifest <digest> ...").
+std::uint64_t flight_key(std::string_view repository, std::string_view question) noexcept;
 
 // Joins the flight of `key`, or starts it. A flight that lands no answer by `now + ttl`
 // (its leader died, say) expires and may be started again.
@@ -70,7 +71,8 @@ Claimed claim(FlightTable& table, std::uint64_t key, std::int64_t now, std::int6
 FlightState look(const FlightTable& table, std::uint64_t key, std::int64_t now) noexcept;
 
 // The leader's outcome (recorded, not_recorded or abandoned); followers see it until
-// `now + linger`, then the slot is free again. `lead`: what the leader's claim gave.
+// `now + linger`, then the slot is free again (at once for not_recorded, which followers
+// read as they read a free slot). `lead`: what the leader's claim gave.
 void land(FlightTable& table, std::uint64_t key, std::uint64_t lead, FlightState outcome,
           std::int64_t now, std::int64_t linger) noexcept;
 

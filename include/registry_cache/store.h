@@ -56,8 +56,8 @@ struct StoreWrite {
     std::string digest;          // validated "algorithm:encoded" of sha256/384/512 (a tag's:
                                  // its manifest's; empty to forget a tag)
     std::string tag;             // for a tag
-    bool tag_named_list = false;  // for a tag's record: TagRecord::named_list (its size is
-                                  // descriptor.size)
+    // For a tag's record: TagRecord::learned_naming_list (its size is descriptor.size).
+    bool tag_learned_naming_list = false;
     BlobDescriptor descriptor;   // for record: size and media type (stored_at is the link's)
     BlobLink link;               // for record
     std::string body;            // for a manifest record: its bytes

@@ -37,15 +37,15 @@ struct TagRecord {
     // tag of a list, for a client that does not, with the manifest of one platform
     // (linux/amd64) instead: what such a client learned may be that, and answers only clients
     // that do not name the list either (policy/manifest_answer.h).
-    bool named_list = false;
+    bool learned_naming_list = false;
 };
 
 inline constexpr std::uint8_t tag_record_version = 2;
 
-// version(1) scope(1) flags(1: bit 0 named_list) stored_at(8) size(8) algorithm(1: 1 sha256,
+// version(1) scope(1) flags(1: bit 0 learned_naming_list) stored_at(8) size(8) algorithm(1: 1 sha256,
 // 2 sha384, 3 sha512) digest bytes(32/48/64) media_code(1) [media_length(1) media_type(n)
 // when the code is 0]. Empty when the record has no digest. Version 1, written before the
-// flags and the size, had neither: it reads as named_list false, size 0.
+// flags and the size, had neither: it reads as learned_naming_list false, size 0.
 std::string encode(const TagRecord& record);
 // As decode(LinkRecord): `out` untouched unless ok; unknown versions and media codes read as
 // unknown_version.

@@ -24,7 +24,7 @@ FlightSlot* find(FlightTable& table, std::uint64_t key, std::int64_t now) noexce
 
 }  // namespace
 
-std::uint64_t flight_key(std::string_view repository, std::string_view digest) noexcept {
+std::uint64_t flight_key(std::string_view repository, std::string_view question) noexcept {
     std::uint64_t h = 14695981039346656037ull;
     auto mix = [&h](unsigned char c) {
         h ^= c;
@@ -32,7 +32,7 @@ std::uint64_t flight_key(std::string_view repository, std::string_view digest) n
     };
     for (char c : repository) mix(static_cast<unsigned char>(c));
     mix(0);
-    for (char c : digest) mix(static_cast<unsigned char>(c));
+    for (char c : question) mix(static_cast<unsigned char>(c));
     return h == 0 ? 1 : h;
 }
 
@@ -65,7 +65,10 @@ void land(FlightTable& table, std::uint64_t key, std::uint64_t lead, FlightState
     if (s == nullptr || lead == 0 || s->lead != lead || s->state != FlightState::in_flight) return;
     if (outcome == FlightState::in_flight || outcome == FlightState::none) outcome = FlightState::not_recorded;
     s->state = outcome;
-    s->expires = now + linger;
+    // Nothing recorded frees the slot at once: its followers read a free slot as they read
+    // not_recorded (each asks for itself), and requests that fail (a name nobody holds) then
+    // cannot keep the table full.
+    s->expires = outcome == FlightState::not_recorded ? now : now + linger;
 }
 
 }  // namespace registry_cache

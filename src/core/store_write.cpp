@@ -64,7 +64,7 @@ bool make_tag_write(Lesson lesson, const Route& route, const TagRecord& tag, Lin
             out.descriptor.size = tag.size;
             out.link.scope = scope;
             out.link.stored_at = tag.stored_at;
-            out.tag_named_list = tag.named_list;
+            out.tag_learned_naming_list = tag.learned_naming_list;
         }
         return true;
     } catch (const std::bad_alloc&) {

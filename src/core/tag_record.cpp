@@ -44,7 +44,7 @@ std::string encode(const TagRecord& record) {
     out.reserve(stored_at_v2 + 16 + digest.view().size() + 2 + record.media_type.view().size());
     out.push_back(static_cast<char>(tag_record_version));
     out.push_back(static_cast<char>(static_cast<std::uint8_t>(record.scope)));
-    out.push_back(static_cast<char>(record.named_list ? named_list_flag : 0));
+    out.push_back(static_cast<char>(record.learned_naming_list ? named_list_flag : 0));
     record_bytes::put_u64(out, record.stored_at);
     record_bytes::put_u64(out, record.size);
     out.append(digest.view().data(), digest.view().size());
@@ -74,7 +74,7 @@ DecodeStatus decode(std::string_view bytes, TagRecord& out) noexcept {
     if (text == 0) return DecodeStatus::damaged;
     out.digest.size_ = static_cast<std::uint8_t>(text);
     out.scope = scope;
-    out.named_list = (flags & named_list_flag) != 0;
+    out.learned_naming_list = (flags & named_list_flag) != 0;
     out.stored_at = record_bytes::get_u64(p + stored_at);
     out.size = p[0] == 1 ? 0 : record_bytes::get_u64(p + stored_at + 8);
     record_bytes::assign_decoded(out.media_type, media_type);

@@ -236,15 +236,25 @@ TEST_F(ManifestStoreTest, ATagIsReadWithTheManifestItNames) {
     EXPECT_EQ(found.status, LookupStatus::miss) << "the manifest it names is not held yet";
     EXPECT_EQ(found.tag.digest.view(), digest_of_body(body));
     EXPECT_EQ(found.tag.stored_at, 1700000123u);
-    EXPECT_FALSE(found.tag.named_list);
+    EXPECT_FALSE(found.tag.learned_naming_list);
 
     // Learned again from a client that names the Docker manifest list type: so it says.
     StoreWrite named = tag_write("a/one", "1.0", body, LinkScope::public_access, 1700000123);
-    named.tag_named_list = true;
+    named.tag_learned_naming_list = true;
     named.descriptor.size = body.size();
     ASSERT_TRUE(commit({named}));
-    EXPECT_TRUE(store_->lookup_tag("a/one", "1.0").tag.named_list);
+    EXPECT_TRUE(store_->lookup_tag("a/one", "1.0").tag.learned_naming_list);
     EXPECT_EQ(store_->lookup_tag("a/one", "1.0").tag.size, body.size());
+    // A client that does not name the list, told the same digest later, renews nothing (the
+    // tag may have become a list of which this is one platform's manifest); told another, it
+    // learns that, for its likes.
+    ASSERT_TRUE(commit({tag_write("a/one", "1.0", body, LinkScope::public_access, 1700000999)}));
+    EXPECT_TRUE(store_->lookup_tag("a/one", "1.0").tag.learned_naming_list);
+    EXPECT_EQ(store_->lookup_tag("a/one", "1.0").tag.stored_at, 1700000123u);
+    ASSERT_TRUE(commit({tag_write("a/one", "1.0", body_of(11), LinkScope::public_access, 1700000999)}));
+    EXPECT_FALSE(store_->lookup_tag("a/one", "1.0").tag.learned_naming_list);
+    EXPECT_EQ(store_->lookup_tag("a/one", "1.0").tag.digest.view(), digest_of_body(body_of(11)));
+    ASSERT_TRUE(commit({named}));
 
     ASSERT_TRUE(commit({manifest("a/one", body)}));
     found = store_->lookup_tag("a/one", "1.0");

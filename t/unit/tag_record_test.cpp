@@ -32,15 +32,15 @@ TEST(TagRecord, RoundTripsEveryAlgorithmAndBothKindsOfMediaType) {
             EXPECT_EQ(out.media_type.view(), type);
             EXPECT_EQ(out.stored_at, r.stored_at);
             EXPECT_EQ(out.scope, LinkScope::credentialed);
-            EXPECT_FALSE(out.named_list);
+            EXPECT_FALSE(out.learned_naming_list);
         }
     }
     TagRecord named = sample(sha256, "application/vnd.docker.distribution.manifest.list.v2+json");
-    named.named_list = true;
+    named.learned_naming_list = true;
     named.size = 4 * 1024 * 1024;
     TagRecord out;
     ASSERT_EQ(decode(encode(named), out), DecodeStatus::ok);
-    EXPECT_TRUE(out.named_list);
+    EXPECT_TRUE(out.learned_naming_list);
     EXPECT_EQ(out.size, 4u * 1024 * 1024);
 }
 
@@ -50,19 +50,19 @@ TEST(TagRecord, VersionOneReadsAsNotNamingTheList) {
     const std::string v1 = std::string("\x01\x02", 2) + "\x88\x77\x66\x55\x44\x33\x22\x11" + "\x01" +
                            std::string("\x01\x23\x45\x67\x89\xab\xcd\xef", 8) + std::string(24, '\xff') + "\x0e";
     TagRecord out;
-    out.named_list = true;
+    out.learned_naming_list = true;
     ASSERT_EQ(decode(v1, out), DecodeStatus::ok);
     EXPECT_EQ(out.digest.view(), sha256);
     EXPECT_EQ(out.media_type.view(), "application/vnd.oci.image.index.v1+json");
     EXPECT_EQ(out.stored_at, 0x1122334455667788ull);
     EXPECT_EQ(out.scope, LinkScope::credentialed);
-    EXPECT_FALSE(out.named_list);
+    EXPECT_FALSE(out.learned_naming_list);
     EXPECT_EQ(out.size, 0u);
 }
 
 TEST(TagRecord, LayoutIsTheDigestsBytes) {
     TagRecord r = sample(sha256, "application/vnd.oci.image.index.v1+json");
-    r.named_list = true;
+    r.learned_naming_list = true;
     r.size = 0x0102;
     const std::string bytes = encode(r);
     const std::string expected = std::string("\x02\x02\x01", 3) + "\x88\x77\x66\x55\x44\x33\x22\x11" +

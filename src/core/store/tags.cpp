@@ -53,11 +53,29 @@ int Tags::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kep
             return MDB_SUCCESS;
         }
     }
+    // A client that does not name the Docker list type, told the digest that one naming it
+    // learned, renews nothing: the tag may since have become a list of which that is the
+    // linux/amd64 manifest (a single-platform image made multi-platform), which only a client
+    // naming the list can tell; nor may it take the record from those clients (each would
+    // then go upstream). The record stays as it is, to be renewed by one of them.
+    if (!w.tag_learned_naming_list) {
+        MDB_val existing;
+        TagRecord held;
+        rc = mdb_get(txn, dbi_, &key, &existing);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+            set_lmdb_error(error, "mdb_get(tags)", rc);
+            return rc;
+        }
+        if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok && held.learned_naming_list &&
+            held.digest.view() == w.digest) {
+            return MDB_SUCCESS;
+        }
+    }
     TagRecord record;
     record.scope = w.link.scope;
     record.stored_at = w.link.stored_at;
     record.media_type = w.descriptor.media_type;
-    record.named_list = w.tag_named_list;
+    record.learned_naming_list = w.tag_learned_naming_list;
     record.size = w.descriptor.size;
     (void) record.digest.assign(w.digest);  // validated by Store::commit
     const std::string bytes = encode(record);

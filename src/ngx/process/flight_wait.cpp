@@ -7,7 +7,11 @@ void ngx_http_registry_cache_wait_for_flight(ngx_http_request_t *r, ngx_http_reg
                                              ngx_http_registry_cache_flight_kind_t kind,
                                              ngx_http_event_handler_pt then) noexcept {
     ngx_http_registry_cache_count(state.cache->sh->flight_waits);
-    state.flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout(kind);
+    // A request that waits again (its leader's client left, and another leads now) keeps the
+    // deadline of its first wait: however often leaders leave, it waits no longer than that.
+    if (state.flight.wait_until == 0) {
+        state.flight.wait_until = ngx_current_msec + ngx_http_registry_cache_flight_timeout(kind);
+    }
     // A reference of the wait's own, given back when `then` finalizes the request.
     r->main->count++;
     r->read_event_handler = ngx_http_test_reading;

@@ -160,7 +160,7 @@ void ngx_http_registry_cache_teach_tag(ngx_http_request_t *r, ngx_http_registry_
     }
     // Whether it is the tag's answer for every client, or maybe a list rewritten for this one.
     registry_cache::TagRecord learned = tag;
-    learned.named_list = state.asked.names_list;
+    learned.learned_naming_list = state.asked.accept_names_list;
     registry_cache::StoreWrite write;
     if (!registry_cache::make_tag_write(lesson, ngx_http_registry_cache_stored_route(state), learned, scope_of(state),
                                        write)) {

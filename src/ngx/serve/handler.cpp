@@ -231,12 +231,13 @@ bool may_ask_head(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlc
     return !rlcf->upstream_auth || ngx_http_registry_cache_token_at_hand(r, *rlcf, judged);
 }
 
-// Why the handler judges a request: it came; it waited for another's revalidation, which is
-// over (it joins none again); or that revalidation's leader left before the upstream answered
-// (it may lead the next one, or wait for it).
+// Why the handler judges a request: it came; it waited for another's revalidation or manifest
+// fetch, which is over (it joins none again); or that flight's leader left before the upstream
+// answered (it may lead the next one, or wait for it, until its first wait's end).
 enum class arrival_t { came, waited, rejoins };
 
-ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival);
+ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival,
+                 ngx_msec_t wait_until = 0);
 
 // A request that waited for another's revalidation or manifest fetch: once it has landed (or
 // the wait is over), the request is judged again from the start, as if it had just come: what
@@ -245,28 +246,32 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
 // follow.
 void judge_again(ngx_http_request_t *r) {
     registry_cache::FlightState flight;
-    if (ngx_http_registry_cache_flight_over(r, flight) == nullptr) return;
+    const ngx_http_registry_cache_request_t *waited = ngx_http_registry_cache_flight_over(r, flight);
+    if (waited == nullptr) return;
     const arrival_t arrival = flight == registry_cache::FlightState::abandoned ? arrival_t::rejoins : arrival_t::waited;
+    // One that rejoins waits no longer than it was to wait at first (leaders that leave, one
+    // after another, do not keep it waiting).
+    const ngx_msec_t wait_until = arrival == arrival_t::rejoins ? waited->flight.wait_until : 0;
     // The waiting state is r->ctx's alone (no redirect came between): without it, the
     // handler takes the request as new.
     ngx_http_set_ctx(r, nullptr, ngx_http_registry_cache_module);
     auto *rlcf = static_cast<ngx_http_registry_cache_loc_conf_t *>(
         ngx_http_get_module_loc_conf(r, ngx_http_registry_cache_module));
-    ngx_http_finalize_request(r, handle(r, rlcf, arrival));
+    ngx_http_finalize_request(r, handle(r, rlcf, arrival, wait_until));
 }
 
 // One question upstream for all the anonymous requests that want its answer at once (a
 // fleet's pulls of one image, say): the first leads, and what it records lands the flight;
 // the others wait for it, then are judged again (judge_again). A request with credentials
-// asks for its client alone, as does one that waited already. Where something is `held` and
-// registry_cache_use_stale names "updating", the others are answered at once with it instead
-// of waiting (stale_now). `what` names the question: "revalidate tag <tag>", "revalidate
+// asks for its client alone, as does one that waited already. Where something is held
+// (`may_answer_stale`) and registry_cache_use_stale names "updating", the others are answered
+// at once with it instead of waiting (stale_now). `what` names the question: "revalidate tag <tag>", "revalidate
 // <digest>" (a link), "manifest <reference>" (a fetch). `rc` is the handler's when the
 // request waits, or failed.
 enum class joined_t { ask, stale_now, waits };
 
 joined_t join_flight(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, const std::string &what,
-                     bool held, ngx_int_t &rc) {
+                     bool may_answer_stale, ngx_int_t &rc) {
     if (judged.asked.credentialed || judged.flight.waited) return joined_t::ask;
     judged.flight.key = registry_cache::flight_key(judged.asked.store_name, what);
     const registry_cache::Claimed claimed = ngx_http_registry_cache_claim_flight(judged.cache, judged.flight.key);
@@ -282,7 +287,7 @@ joined_t join_flight(ngx_http_request_t *r, ngx_http_registry_cache_request_t &j
         case registry_cache::Claim::follower:
             break;
     }
-    if (held && (judged.use_stale & registry_cache::stale_updating) != 0) {
+    if (may_answer_stale && (judged.use_stale & registry_cache::stale_updating) != 0) {
         judged.flight.key = 0;
         judged.lookup.status = status_t::stale;
         ngx_http_registry_cache_count(judged.cache->sh->stale);
@@ -310,15 +315,25 @@ joined_t join_revalidation(ngx_http_request_t *r, ngx_http_registry_cache_reques
 // A GET of a manifest the store cannot answer, by digest or by tag, is fetched once for all
 // who want it at once: registries count manifest GETs against pull limits, and a fleet's
 // rollout asks for the same ones at the same moment. The leader's verified body is recorded
-// and answers the others. A HEAD records no body and joins none. True when the request waits
-// (`rc`: the handler's).
+// and answers the others. Only a request whose answer is kept leads or waits: not a HEAD
+// (no body), a range, a conditional, nor where manifests are not verified or kept; and only
+// with those the upstream answers alike (the same types named: the flight's name says
+// which). True when the request waits (`rc`: the handler's).
 bool waits_for_manifest_fetch(ngx_http_request_t *r, ngx_http_registry_cache_request_t &judged, ngx_int_t &rc) {
     if (judged.lookup.status != status_t::miss || judged.asked.method != Method::get ||
-        ngx_http_registry_cache_declares_body(r)) {
+        ngx_http_registry_cache_declares_body(r) || !judged.verify.on || judged.verify.manifest_max_size == 0 ||
+        r->headers_in.range != nullptr || r->headers_in.if_none_match != nullptr ||
+        r->headers_in.if_modified_since != nullptr) {
         return false;
     }
-    return join_flight(r, judged, "manifest " + std::string(judged.asked.route.reference), false, rc) ==
-           joined_t::waits;
+    const registry_cache::ManifestAccept accept = accept_of(r);
+    std::string what = "manifest ";
+    what.append(judged.asked.route.reference).append(" accepting ");
+    for (bool named : {accept.oci_manifest, accept.oci_index, accept.docker_manifest, accept.docker_list,
+                       accept.mentions_docker_list}) {
+        what.push_back(named ? '1' : '0');
+    }
+    return join_flight(r, judged, what, false, rc) == joined_t::waits;
 }
 
 // A link past registry_cache_link_ttl, revalidated once for all who want it at once.
@@ -451,7 +466,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         }
     }
     const registry_cache::ManifestAccept accept = accept_of(r);
-    judged.asked.names_list = accept.docker_list;
+    judged.asked.accept_names_list = accept.docker_list;
     // A HEAD needs no bytes: a tag whose record says all a HEAD answers (the manifest's size
     // too; learned from a HEAD, say) answers one while it is fresh, its manifest held or not:
     // the upstream named that manifest for the tag within the TTL, which a link's age (of
@@ -476,9 +491,12 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         const std::string_view digest = found.tag.digest.view();
         const std::string_view type =
             head_by_record ? found.tag.media_type.view() : found.manifest.descriptor.media_type.view();
-        // distribution's order: an If-None-Match naming what the tag resolves to is a 304.
-        const bool not_modified = fresh && if_none_match_names(r, digest);
-        const bool accepted = registry_cache::accepts_tagged_manifest(type, found.tag.named_list, accept);
+        // distribution's order: an If-None-Match naming what the tag resolves to is a 304
+        // (what it resolves to for this client: not a list's rewrite another was given).
+        const bool not_modified =
+            fresh && if_none_match_names(r, digest) &&
+            registry_cache::tag_not_modified_answerable(type, found.tag.learned_naming_list, accept);
+        const bool accepted = registry_cache::accepts_tagged_manifest(type, found.tag.learned_naming_list, accept);
         if (not_modified || (fresh && accepted)) {
             if (ngx_http_registry_cache_attach_state(r, judged, false) == nullptr) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -546,8 +564,9 @@ ngx_int_t bypass(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     return pass(r, rlcf->pass);
 }
 
-// `arrival`: whether the request came, or is judged again after a wait.
-ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival) {
+// Judges the request into `judged` (zeroed) and answers it, or sends it on its way.
+ngx_int_t judge(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival,
+                ngx_http_registry_cache_request_t &judged) {
     auto *cache = static_cast<ngx_http_registry_cache_t *>(rlcf->shm_zone->data);
 
     // A request that comes back here (an error_page pointing into /v2/, say) was counted
@@ -573,7 +592,6 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
         return ngx_http_registry_cache_send_error(r, route.error);
     }
 
-    ngx_http_registry_cache_request_t judged{};
     judged.cache = cache;
     judged.asked.route = route;
     judged.asked.method = method_of(r);
@@ -667,6 +685,21 @@ ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "registry cache: bypass: not a HEAD of a recordable blob, or a Range");
     return bypass(r, rlcf, judged, true);
+}
+
+// `arrival`: whether the request came, or is judged again after a wait (which ends at
+// `wait_until` for one that may wait again). A request that claimed a flight to lead and
+// failed before a state of its own could land it (out of memory, say) lands it here: its
+// followers must not wait for an answer that will not come.
+ngx_int_t handle(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *rlcf, arrival_t arrival,
+                 ngx_msec_t wait_until) {
+    ngx_http_registry_cache_request_t judged{};
+    judged.flight.wait_until = wait_until;
+    const ngx_int_t rc = judge(r, rlcf, arrival, judged);
+    if (judged.flight.lead != 0 && (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE)) {
+        ngx_http_registry_cache_abandon_flight(judged);
+    }
+    return rc;
 }
 
 }  // namespace

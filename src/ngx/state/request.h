@@ -25,10 +25,10 @@ struct ngx_http_registry_cache_request_t {
         registry_cache::Route route;
         registry_cache::Method method;
         bool credentialed;  // it carried a credential of some kind (policy/credentials.h)
-        // A request of a tag whose Accept names the Docker manifest list type: no list was
-        // rewritten for it, so what it learns of the tag is the tag's for every client
-        // (TagRecord::named_list).
-        bool names_list;
+        // A request of a tag whose Accept names the Docker manifest list type (as every
+        // registry reads it): no list was rewritten for it, so what it learns of the tag is
+        // the tag's for every client (TagRecord::learned_naming_list).
+        bool accept_names_list;
         bool proven;        // its Bearer token, checked here, grants pull on the repository,
                             // or its Basic credential was accepted for it a moment ago
         // Its Basic credential and the location that remembers those the upstream accepts
