@@ -155,12 +155,13 @@ second_log=$work/second-track.log
     layer "end-to-end tests with skopeo (t/e2e)" e2e
     layer "module built from nginx source with --with-compat" nginx_source_route
     layer "fuzzing (t/fuzz, ${FUZZ_SECONDS:-3}s a target)" fuzz
-    layer "unit tests under valgrind" valgrind_unit
     layer "end-to-end tests under ASan and UBSan" asan_e2e
 ) >"$second_log" 2>&1 </dev/null &
 second_track=$!
 use_registry "$first"
 layer "unit tests (ctest)" unit
+# (Here rather than in the second track, which the end-to-end layer makes the longer.)
+layer "unit tests under valgrind" valgrind_unit
 layer "Test::Nginx tests (t/*.t)" test_nginx
 layer "Test::Nginx tests under ASan and UBSan" asan_t
 # A first track that never got to the build must not leave the second waiting for it.

@@ -214,7 +214,7 @@ like "$(heads_since "$mark" "$TAG")" '^([1-9]|1[0-9]|20)$' "after at most one HE
 # moved to a manifest the edge never saw: the first learns of it with its HEAD and asks the tag
 # itself; the others are answered with what its answer taught (the tag's record: a HEAD needs no
 # manifest bytes). Two HEADs upstream for the fleet, not one or two per node.
-e2e_build_image third 1.0 "$T/third"
+IMAGE_RANDOM_BYTES=4096 e2e_build_image third 1.0 "$T/third"  # (small: only its manifest is asked)
 THIRD=$(layout_manifest_digest "$T/third" 1.0)
 check "skopeo pushes a third image as e2e/fleet:1.0" \
     skopeo_ copy --dest-tls-verify=false "oci:$T/third:1.0" "docker://$REGISTRY/e2e/fleet:1.0"
@@ -231,7 +231,7 @@ is "$(curl -s -o /dev/null -I -H "$ACCEPT" -w '%header{docker-content-digest} %h
 # digest, then by its tag (each GET held half a second upstream). The first of each fetches it;
 # the others wait for it and are answered with what it recorded: one manifest GET upstream
 # each time, not 20 (registries count those against pull limits).
-e2e_build_image rollout 1.0 "$T/rollout"
+IMAGE_RANDOM_BYTES=4096 e2e_build_image rollout 1.0 "$T/rollout"  # (small: only its manifest is asked)
 ROLLOUT=$(layout_manifest_digest "$T/rollout" 1.0)
 check "skopeo pushes e2e/rollout:1.0 to the registry" \
     skopeo_ copy --dest-tls-verify=false "oci:$T/rollout:1.0" "docker://$REGISTRY/e2e/rollout:1.0"
