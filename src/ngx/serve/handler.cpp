@@ -468,9 +468,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
     const registry_cache::ManifestAccept accept = accept_of(r);
     judged.asked.accept_names_list = accept.docker_list;
     // A HEAD needs no bytes: a tag whose record says all a HEAD answers (the manifest's size
-    // too; learned from a HEAD, say) answers one while it is fresh, its manifest held or not:
-    // the upstream named that manifest for the tag within the TTL, which a link's age (of
-    // the manifest alone) does not undo.
+    // too; learned from a HEAD, say) answers one while it is fresh, its manifest held or not.
     const bool head_by_record = judged.asked.method == Method::head && found.tag_found && found.tag.size > 0;
     const bool record_alone = head_by_record && found.status == LookupStatus::miss;
     // The tag and the manifest it names answer only together: a pair with a credentialed
@@ -482,10 +480,11 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
         public_pair ? registry_cache::LinkScope::public_access : registry_cache::LinkScope::credentialed, error);
     if (judged.lookup.status == status_t::hit) {
         // The manifest the tag names is a link like any other (registry_cache_link_ttl): past
-        // it, the tag is asked about again, whose answer confirms both (but for a HEAD that
-        // the tag's record answers, above).
-        const bool link_fresh = head_by_record || !registry_cache::link_expired(
-            found.manifest.link.stored_at, static_cast<std::uint64_t>(ngx_time()), static_cast<std::uint64_t>(rlcf->link_ttl));
+        // it, the tag is asked about again, whose answer confirms both. A tag's record alone
+        // is judged so by its own age (what the upstream said of the manifest, it said then).
+        const std::uint64_t link_stored_at = record_alone ? found.tag.stored_at : found.manifest.link.stored_at;
+        const bool link_fresh = !registry_cache::link_expired(link_stored_at, static_cast<std::uint64_t>(ngx_time()),
+                                                              static_cast<std::uint64_t>(rlcf->link_ttl));
         const auto age = ngx_time() - static_cast<time_t>(found.tag.stored_at);
         const bool fresh = link_fresh && age >= 0 && age < rlcf->tag_ttl;
         const std::string_view digest = found.tag.digest.view();
