@@ -121,5 +121,9 @@ void forget_cached_body(ngx_http_request_t *r, bool failed) noexcept;
 bool client_gone(ngx_http_request_t *r) noexcept;
 // Counts a body that is not what its digest names, logs it with `detail`, records nothing.
 void report_mismatch(verify_t &v, ngx_str_t detail) noexcept;
+// A manifest that will not be kept (too large, in a file): the flight its request leads, if
+// any, lands now, so that those waiting for it go upstream at once rather than wait out
+// a transfer that records nothing (verify_filter.cpp).
+void manifest_not_kept(verify_t &v) noexcept;
 
 }  // namespace registry_cache_verify

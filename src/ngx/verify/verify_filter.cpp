@@ -204,6 +204,19 @@ void on_request_end(void *data) noexcept {
 
 }  // namespace
 
+namespace registry_cache_verify {
+
+void manifest_not_kept(verify_t &v) noexcept {
+    ngx_http_registry_cache_request_t &state = *v.state;
+    const bool manifest = registry_cache::is_recordable_manifest(state.asked.route) ||
+                          registry_cache::is_tag_route(state.asked.route);
+    if (manifest && state.flight.lead != 0 && !state.flight.landed) {
+        ngx_http_registry_cache_abandon_flight(state);  // the client is there: not_recorded
+    }
+}
+
+}  // namespace registry_cache_verify
+
 ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     ngx_http_request_t *r, ngx_http_registry_cache_request_t &state,
     const registry_cache::UpstreamAnswer &answer, const registry_cache::BodyPlan &plan) noexcept {
@@ -263,6 +276,9 @@ ngx_http_registry_cache_verify_start_t ngx_http_registry_cache_start_verify(
     end->handler = on_request_end;
     end->data = v;
     state.verify.body = v;
+    if (!v->keeps_manifest) {
+        registry_cache_verify::manifest_not_kept(*v);
+    }
     return start_t::started;
 }
 

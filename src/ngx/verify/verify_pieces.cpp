@@ -85,6 +85,7 @@ void keep_manifest_bytes(verify_t &v, const ngx_buf_t *b) noexcept {
                    "registry cache: manifest too large, in a file, or out of memory: not kept");
     v.keeps_manifest = false;
     std::string().swap(v.manifest_body);
+    manifest_not_kept(v);
 }
 
 }  // namespace
