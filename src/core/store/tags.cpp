@@ -39,7 +39,13 @@ int Tags::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kep
         if (rc != MDB_SUCCESS) set_lmdb_error(error, "mdb_del(tags)", rc);
         return rc;
     }
-    if (w.link.scope == LinkScope::credentialed) {
+    // What is held decides two writes (one read for both): a credentialed record leaves a
+    // public one as it is; and a client that does not name the Docker list type, told the
+    // digest that one naming it learned, renews nothing: the tag may since have become a
+    // list of which that is the linux/amd64 manifest (a single-platform image made
+    // multi-platform), which only a client naming the list can tell; nor may it take the
+    // record from those clients (each would then go upstream).
+    if (w.link.scope == LinkScope::credentialed || !w.tag_learned_naming_list) {
         MDB_val existing;
         rc = mdb_get(txn, dbi_, &key, &existing);
         if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
@@ -47,28 +53,14 @@ int Tags::apply(MDB_txn* txn, const StoreWrite& w, std::string& error, bool& kep
             return rc;
         }
         TagRecord held;
-        if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok &&
-            held.scope == LinkScope::public_access) {
-            kept = false;
-            return MDB_SUCCESS;
-        }
-    }
-    // A client that does not name the Docker list type, told the digest that one naming it
-    // learned, renews nothing: the tag may since have become a list of which that is the
-    // linux/amd64 manifest (a single-platform image made multi-platform), which only a client
-    // naming the list can tell; nor may it take the record from those clients (each would
-    // then go upstream). The record stays as it is, to be renewed by one of them.
-    if (!w.tag_learned_naming_list) {
-        MDB_val existing;
-        TagRecord held;
-        rc = mdb_get(txn, dbi_, &key, &existing);
-        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-            set_lmdb_error(error, "mdb_get(tags)", rc);
-            return rc;
-        }
-        if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok && held.learned_naming_list &&
-            held.digest.view() == w.digest) {
-            return MDB_SUCCESS;
+        if (rc == MDB_SUCCESS && decode(to_view(existing), held) == DecodeStatus::ok) {
+            if (w.link.scope == LinkScope::credentialed && held.scope == LinkScope::public_access) {
+                kept = false;
+                return MDB_SUCCESS;
+            }
+            if (!w.tag_learned_naming_list && held.learned_naming_list && held.digest.view() == w.digest) {
+                return MDB_SUCCESS;
+            }
         }
     }
     TagRecord record;
