@@ -91,12 +91,26 @@ struct BodyLookup {
     BodyRecord body;                           // valid when body_status is hit
 };
 
+// A manifest's bytes as a lookup read them: shared, never changed, by every lookup that found
+// them and the store's memory of its recent reads (store/recent_reads.h), so that a repeated
+// hit copies them once, into the answer.
+class ManifestBytes {
+public:
+    std::string_view view() const noexcept { return bytes_ ? std::string_view(*bytes_) : std::string_view(); }
+    std::size_t size() const noexcept { return bytes_ ? bytes_->size() : 0; }
+    // A copy of `bytes`; false (and empty) out of memory.
+    bool assign(std::string_view bytes) noexcept;
+
+private:
+    std::shared_ptr<const std::string> bytes_;
+};
+
 // A manifest lookup: the link's record and, on a hit, the body.
 struct ManifestLookup {
     LookupStatus status = LookupStatus::miss;
     BlobDescriptor descriptor;  // valid on hit; its stored_at is the link's
     BlobLink link;              // valid on hit
-    std::string body;           // valid on hit
+    ManifestBytes body;         // valid on hit
 };
 
 // A tag's record and the manifest it names in the same repository, read together: a hit
@@ -163,8 +177,9 @@ public:
     LookupResult lookup(std::string_view repository, const Digest& digest,
                         std::string* error = nullptr) noexcept;
 
-    // The same for a manifest, with a copy of its body on a hit (the only allocation; when
-    // it fails, an error). A link whose body is missing reads as a miss.
+    // The same for a manifest, with its body on a hit (copied once, however often it is
+    // found while nothing is committed; when that allocation fails, an error). A link whose
+    // body is missing reads as a miss.
     ManifestLookup lookup_manifest(std::string_view repository, const Digest& digest,
                                    std::string* error = nullptr) noexcept;
 

@@ -121,15 +121,35 @@ LookupResult Store::lookup(std::string_view repository, const Digest& digest,
 
 ManifestLookup Store::lookup_manifest(std::string_view repository, const Digest& digest,
                                      std::string* error) noexcept {
+    // The hex alone names the digest where its length is its algorithm's (each algorithm's
+    // is of its own length); anything else is read, never kept.
+    const bool keepable = digest.algorithm != DigestAlgorithm::other &&
+                          digest.encoded.size() == encoded_hex_length(digest.algorithm);
+    if (const ManifestLookup* kept =
+            keepable ? impl_->recent_manifests.find(impl_->env->last_commit(), repository, digest.encoded) : nullptr) {
+        return *kept;
+    }
     ManifestLookup result;
-    read_link(*impl_->env, result, error, [&](MDB_txn* txn, LinkRecord& record) {
-        return impl_->manifests.read(txn, repository, digest, record, result.body, error);
-    });
+    store::ReadScope scope = impl_->env->read();
+    if (scope.get() == nullptr) {
+        result.status = LookupStatus::error;
+        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
+        return result;
+    }
+    LinkRecord record;
+    result.status = impl_->manifests.read(scope.get(), repository, digest, record, result.body, error);
+    if (result.status == LookupStatus::hit) fill(result, record);
+    if (keepable && result.status != LookupStatus::error) {
+        impl_->recent_manifests.keep(scope.commit(), repository, digest.encoded, result, result.body.size());
+    }
     return result;
 }
 
 TaggedLookup Store::lookup_tag(std::string_view repository, std::string_view tag,
                               std::string* error) noexcept {
+    if (const TaggedLookup* kept = impl_->recent_tags.find(impl_->env->last_commit(), repository, tag)) {
+        return *kept;
+    }
     TaggedLookup result;
     store::ReadScope scope = impl_->env->read();
     if (scope.get() == nullptr) {
@@ -146,6 +166,9 @@ TaggedLookup Store::lookup_tag(std::string_view repository, std::string_view tag
         impl_->manifests.read(scope.get(), repository, digest, record, result.manifest.body, error);
     if (result.manifest.status == LookupStatus::hit) fill(result.manifest, record);
     result.status = result.manifest.status;
+    if (result.status != LookupStatus::error) {
+        impl_->recent_tags.keep(scope.commit(), repository, tag, result, result.manifest.body.size());
+    }
     return result;
 }
 

@@ -12,6 +12,7 @@
 #include "registry_cache/store/blob_links.h"
 #include "registry_cache/store/environment.h"
 #include "registry_cache/store/manifests.h"
+#include "registry_cache/store/recent_reads.h"
 #include "registry_cache/store/tags.h"
 #include "registry_cache/store/upstream_answers.h"
 
@@ -26,6 +27,9 @@ struct Store::Impl {
     store::Tags tags;
     store::UpstreamAnswers upstream_answers;
     store::BlobBodies bodies;
+    // Manifest and tag lookups answered again while nothing is committed.
+    store::RecentReads<ManifestLookup> recent_manifests;
+    store::RecentReads<TaggedLookup> recent_tags;
 
     // The handle of one of the tables an operator's tool walks.
     MDB_dbi dbi_of(StoreTable table) const noexcept;

@@ -108,6 +108,8 @@ public:
 
     int rc() const noexcept { return rc_; }
     MDB_txn* get() const noexcept;
+    // The id of the commit this read sees (Environment::last_commit); 0 when it did not begin.
+    std::uint64_t commit() const noexcept;
 
 private:
     friend class Environment;
@@ -149,6 +151,11 @@ public:
     // The recycled read transaction, for the scope's duration. Reads must not run
     // concurrently: nginx workers read from their one event-loop thread.
     ReadScope read() noexcept;
+
+    // The id of the last transaction committed, by any process (LMDB's meta page, read without
+    // a transaction): what a read under it found is still true (store/recent_reads.h). 0 when
+    // it cannot be told.
+    std::uint64_t last_commit() const noexcept;
 
     // Whether the pages holding data reach 7/8 of the map: the eviction trigger, judged
     // before a commit (in a full map even deletes fail, since LMDB copies every page it

@@ -24,7 +24,7 @@ public:
     // The link of (repository, digest) and, when it is a hit, the body, copied into `body`.
     // A link without its body (which this code never leaves) is a miss.
     LookupStatus read(MDB_txn* txn, std::string_view repository, const Digest& digest,
-                      LinkRecord& link, std::string& body, std::string* error) const noexcept;
+                      LinkRecord& link, ManifestBytes& body, std::string* error) const noexcept;
 
     // Applies one validated manifest write; as BlobLinks::apply.
     int apply(MDB_txn* txn, const StoreWrite& write, std::string& error, bool& kept) const;

@@ -35,6 +35,17 @@ ReadScope::~ReadScope() {
 
 MDB_txn* ReadScope::get() const noexcept { return env_ != nullptr ? env_->read_txn_ : nullptr; }
 
+std::uint64_t ReadScope::commit() const noexcept {
+    MDB_txn* txn = get();
+    return txn != nullptr ? static_cast<std::uint64_t>(mdb_txn_id(txn)) : 0;
+}
+
+std::uint64_t Environment::last_commit() const noexcept {
+    MDB_envinfo info;
+    if (env_ == nullptr || mdb_env_info(env_, &info) != MDB_SUCCESS) return 0;
+    return static_cast<std::uint64_t>(info.me_last_txnid);
+}
+
 Environment::~Environment() {
     // Aborting a reset read transaction releases its reader slot.
     if (read_txn_ != nullptr) mdb_txn_abort(read_txn_);

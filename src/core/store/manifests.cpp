@@ -2,10 +2,25 @@
 #include "read_record.h"
 
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "registry_cache/keys.h"
 #include "registry_cache/store/link_table.h"
+
+namespace registry_cache {
+
+bool ManifestBytes::assign(std::string_view bytes) noexcept {
+    try {
+        bytes_ = std::make_shared<const std::string>(bytes.data(), bytes.size());
+        return true;
+    } catch (const std::bad_alloc&) {
+        bytes_.reset();
+        return false;
+    }
+}
+
+}  // namespace registry_cache
 
 namespace registry_cache::store {
 namespace {
@@ -57,7 +72,7 @@ int Manifests::open(Environment& env, WriteTxn& txn, std::string& error) noexcep
 }
 
 LookupStatus Manifests::read(MDB_txn* txn, std::string_view repository, const Digest& digest,
-                             LinkRecord& link, std::string& body,
+                             LinkRecord& link, ManifestBytes& body,
                              std::string* error) const noexcept {
     // One key built: the body's is the link's tail (keys.h).
     const Key link_k = link_key(repository, digest);
@@ -81,9 +96,7 @@ LookupStatus Manifests::read(MDB_txn* txn, std::string_view repository, const Di
         if (error != nullptr) set_error(*error, bodies_table, "damaged record");
         return LookupStatus::error;
     }
-    try {
-        body.assign(bytes.data(), bytes.size());
-    } catch (const std::bad_alloc&) {
+    if (!body.assign(bytes)) {
         if (error != nullptr) set_error(*error, "registry cache manifest lookup", "out of memory");
         return LookupStatus::error;
     }

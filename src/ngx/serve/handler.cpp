@@ -415,7 +415,7 @@ ngx_int_t handle_manifest(ngx_http_request_t *r, ngx_http_registry_cache_loc_con
             }
             ngx_http_registry_cache_count(sh.manifest_hits);
             return ngx_http_registry_cache_send_manifest(r, digest, found.descriptor.media_type.view(),
-                                                         found.body, not_modified);
+                                                         found.body.view(), not_modified);
         }
         // A type this client did not name: the upstream answers (distribution: a 404).
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0, "registry cache: manifest held, but %s",
@@ -502,7 +502,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
             }
             ngx_http_registry_cache_count(sh.tag_hits);
             return head_by_record ? ngx_http_registry_cache_send_tag_head(r, digest, type, found.tag.size, not_modified)
-                                  : ngx_http_registry_cache_send_manifest(r, digest, type, found.manifest.body,
+                                  : ngx_http_registry_cache_send_manifest(r, digest, type, found.manifest.body.view(),
                                                                           not_modified);
         }
         // What is held past its time is revalidated with the manifest it names; a record
@@ -520,7 +520,7 @@ ngx_int_t handle_tag(ngx_http_request_t *r, ngx_http_registry_cache_loc_conf_t *
                         return NGX_HTTP_INTERNAL_SERVER_ERROR;
                     }
                     return ngx_http_registry_cache_send_manifest(r, digest, found.manifest.descriptor.media_type.view(),
-                                                                 found.manifest.body, if_none_match_names(r, digest));
+                                                                 found.manifest.body.view(), if_none_match_names(r, digest));
                 case joined_t::waits:
                     break;
             }
@@ -732,8 +732,8 @@ ngx_int_t ngx_http_registry_cache_answer_held(ngx_http_request_t *r, ngx_http_re
         registry_cache::ManifestLookup found;
         if (read_manifest(r, state, found) == status_t::hit) {
             const std::string_view digest = registry_cache::digest_text(state.asked.route);
-            if (renew) renew_link(r, state, found.descriptor, found.body);
-            return ngx_http_registry_cache_send_manifest(r, digest, found.descriptor.media_type.view(), found.body,
+            if (renew) renew_link(r, state, found.descriptor, found.body.view());
+            return ngx_http_registry_cache_send_manifest(r, digest, found.descriptor.media_type.view(), found.body.view(),
                                                          if_none_match_names(r, digest));
         }
     } else if (state.asked.method == Method::head) {

@@ -255,7 +255,7 @@ ngx_int_t ngx_http_registry_cache_revalidate_tag(ngx_http_request_t *r,
     if (rv == nullptr ||
         !ngx_http_registry_cache_pool_copy(r->pool, found.tag.digest.view(), rv->digest) ||
         !ngx_http_registry_cache_pool_copy(r->pool, found.manifest.descriptor.media_type.view(), rv->media_type) ||
-        !ngx_http_registry_cache_pool_copy(r->pool, found.manifest.body, rv->body))
+        !ngx_http_registry_cache_pool_copy(r->pool, found.manifest.body.view(), rv->body))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
