@@ -47,13 +47,19 @@ add_block_preprocessor(sub {
     my $ttl = $block->tag_ttl // '1h';
     my $stale = $block->use_stale // 'off';
     my $upstream = $block->dead_upstream ? '127.0.0.1:1' : "127.0.0.1:$Port";
-    $block->set_value(http_config => edge_http(dir => "tags-$cache"));
+    # What the access log says of each answer, at /log.
+    $block->set_value(http_config => edge_http(dir => "tags-$cache", http => <<'_EOH_'));
+    log_format sent escape=none '$request_method $registry_cache_status $sent_http_docker_content_digest $sent_http_etag';
+_EOH_
     $block->set_value(config => edge_config(upstream => $upstream, metrics => 1,
-                                            v2 => "registry_cache_tag_ttl $ttl;\nregistry_cache_use_stale $stale;",
+                                            v2 => "registry_cache_tag_ttl $ttl;\nregistry_cache_use_stale $stale;\naccess_log logs/sent-$cache.log sent;",
                                             more => <<_EOC_));
     # To move tags upstream behind the edge's back.
     location /direct/ {
         proxy_pass http://127.0.0.1:$Port/;
+    }
+    location = /log {
+        alias logs/sent-$cache.log;
     }
 _EOC_
 });
@@ -344,3 +350,18 @@ linux/amd64 manifest's.
  "X-Cache-Status: MISS\nDocker-Content-Digest: $::ListDigest\nContent-Type: $::ListType", "", ""]
 --- response_body_like eval
 ["", qr/\A\Q$::Body\E\z/, qr/\A\Q$::List\E\z/, "", qr/\A\{"name":"demo\/hello","tags":\["1\.0"\]\}\s*\z/]
+
+
+
+=== TEST 17: the access log sees the digest and Etag a tag was answered with, as the client did
+--- request eval
+["GET $::Tag", "GET $::Tag", "HEAD $::Tag", "GET $::ByDigest", "GET /log"]
+--- more_headers eval
+["Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", "Accept: $::Oci", ""]
+--- response_headers eval
+["X-Cache-Status: MISS\n$::Headers", "X-Cache-Status: HIT\n$::Headers", "X-Cache-Status: HIT\n$::Headers",
+ "X-Cache-Status: HIT\n$::Headers", ""]
+--- response_body eval
+[$::Body, $::Body, "", $::Body,
+ # (A miss is logged by @registry, where the request ends.)
+ "GET HIT $::Digest \"$::Digest\"\nHEAD HIT $::Digest \"$::Digest\"\nGET HIT $::Digest \"$::Digest\"\n"]

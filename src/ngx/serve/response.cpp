@@ -35,12 +35,14 @@ bool quoted_digest(ngx_http_request_t *r, std::string_view digest, ngx_str_t &et
     return true;
 }
 
-// Docker-Content-Digest and Etag of `digest`, whose bytes are the request's own and live as
-// long as it does.
-bool add_digest_headers(ngx_http_request_t *r, std::string_view digest, const ngx_str_t &etag) noexcept {
+// Docker-Content-Digest and Etag, both from `etag` (quoted_digest's copy in the request's
+// pool): headers are read again when the request is logged ($sent_http_docker_content_digest),
+// long after the lookup that named a tag's digest is gone.
+bool add_digest_headers(ngx_http_request_t *r, const ngx_str_t &etag) noexcept {
     static ngx_str_t digest_key = ngx_string("Docker-Content-Digest");
     static ngx_str_t etag_key = ngx_string("Etag");
-    return ngx_http_registry_cache_add_header(r, digest_key, ngx_http_registry_cache_str(digest)) &&
+    const ngx_str_t digest{etag.len - 2, etag.data + 1};
+    return ngx_http_registry_cache_add_header(r, digest_key, digest) &&
            ngx_http_registry_cache_add_header(r, etag_key, etag);
 }
 
@@ -102,7 +104,7 @@ ngx_int_t ngx_http_registry_cache_send_hit(ngx_http_request_t *r,
         return ngx_http_send_header(r);
     }
     if (!ngx_http_registry_cache_add_header(r, cache_control_key, cache_control) ||
-        !add_digest_headers(r, digest, etag) ||
+        !add_digest_headers(r, etag) ||
         !ngx_http_registry_cache_add_registry_headers(r))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -169,7 +171,7 @@ ngx_int_t send_manifest_header(ngx_http_request_t *r, std::string_view digest, s
     }
 
     ngx_str_t etag;
-    if (!quoted_digest(r, digest, etag) || !add_digest_headers(r, digest, etag) ||
+    if (!quoted_digest(r, digest, etag) || !add_digest_headers(r, etag) ||
         !set_content_type(r, media_type))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
