@@ -37,18 +37,20 @@ void fill(Result& result, const LinkRecord& record) noexcept {
 }
 
 // One read of a link table in the recycled read transaction; on a hit, what the record says
-// goes into `result` (a LookupResult or a ManifestLookup).
+// goes into `result` (a LookupResult or a ManifestLookup). Returns the commit it read under
+// (0 when the read could not begin).
 template <typename Result, typename Read>
-void read_link(Environment& env, Result& result, std::string* error, Read&& read) noexcept {
+std::uint64_t read_link(Environment& env, Result& result, std::string* error, Read&& read) noexcept {
     store::ReadScope scope = env.read();
     if (scope.get() == nullptr) {
         result.status = LookupStatus::error;
         if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
-        return;
+        return 0;
     }
     LinkRecord record;
     result.status = read(scope.get(), record);
     if (result.status == LookupStatus::hit) fill(result, record);
+    return scope.commit();
 }
 
 }  // namespace
@@ -130,17 +132,11 @@ ManifestLookup Store::lookup_manifest(std::string_view repository, const Digest&
         return *kept;
     }
     ManifestLookup result;
-    store::ReadScope scope = impl_->env->read();
-    if (scope.get() == nullptr) {
-        result.status = LookupStatus::error;
-        if (error != nullptr) set_lmdb_error(*error, "mdb_txn_renew", scope.rc());
-        return result;
-    }
-    LinkRecord record;
-    result.status = impl_->manifests.read(scope.get(), repository, digest, record, result.body, error);
-    if (result.status == LookupStatus::hit) fill(result, record);
+    const std::uint64_t commit = read_link(*impl_->env, result, error, [&](MDB_txn* txn, LinkRecord& record) {
+        return impl_->manifests.read(txn, repository, digest, record, result.body, error);
+    });
     if (keepable && result.status != LookupStatus::error) {
-        impl_->recent_manifests.keep(scope.commit(), repository, digest.encoded, result, result.body.size());
+        impl_->recent_manifests.keep(commit, repository, digest.encoded, result, result.body.size());
     }
     return result;
 }
