@@ -5,7 +5,7 @@
 #
 #   bench/manifest.sh [--record]
 #
-# Env:     MANIFEST_ROUNDS    rounds over the four targets; a figure is the median (3)
+# Env:     MANIFEST_ROUNDS    rounds over the targets; a figure is the median (5)
 #          MANIFEST_DURATION  seconds per target and round (5)
 #          MANIFEST_CONCURRENCY  ab -c (32)
 #          MANIFEST_HOST      the Host clients send (edge.bench; 127.0.0.1 measures a hit
@@ -16,7 +16,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-ROUNDS=${MANIFEST_ROUNDS:-3}
+ROUNDS=${MANIFEST_ROUNDS:-5}
 DURATION=${MANIFEST_DURATION:-5}
 CONCURRENCY=${MANIFEST_CONCURRENCY:-32}
 BUILD=${BUILD:-$REPO/build}
@@ -151,9 +151,15 @@ run_ab() {  # PORT PATH [-i] -> req/s
     taskset -c 0 ab -q -k -c "$CONCURRENCY" -t "$DURATION" -n 50000000 -H "Host: $HOST" -H "Accept: $OCI" ${3:-} \
         "http://127.0.0.1:$1$2" 2>/dev/null | awk '/Requests per second/{print int($4)} /Non-2xx/{print "bad"}'
 }
-# GETs by digest and by tag against the limit's GET; HEADs of the tag against its HEAD.
-targets=(module-get-digest module-get-tag limit-get module-head-tag limit-head)
+# GETs by digest and by tag against the limit's GET; HEADs of the tag against its HEAD. Each
+# round measures the limit right before and after the module's targets it is compared with,
+# and a round's ratio is the module's against the mean of those two: the speed of a shared VM
+# drifts by more than the difference measured over the minutes a run takes, much less over
+# the seconds between neighbours.
+targets=(limit-get module-get-digest module-get-tag limit-get limit-head module-head-tag limit-head)
+declare -A RATIO=()
 for ((round = 1; round <= ROUNDS; round++)); do
+    declare -A this=()
     for t in "${targets[@]}"; do
         port=$MODULE_PORT path=$BY_DIGEST head=
         [[ $t == limit-* ]] && port=$LIMIT_PORT
@@ -162,8 +168,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
         out=$(run_ab "$port" "$path" "$head")
         [[ $out == *bad* ]] && die "$t: non-2xx answers"
         RPS[$t]+="$out "
+        this[$t]+="$out "
         log "round $round $t: $out req/s"
     done
+    for pair in module-get-digest:limit-get module-get-tag:limit-get module-head-tag:limit-head; do
+        m=${pair%%:*} l=${pair##*:}
+        RATIO[$m]+="$(echo "${this[$m]} ${this[$l]}" | awk '{printf "%.3f", $1 / (($2 + $3) / 2)}') "
+    done
+    unset this
 done
 after=$(grep -c 'manifests/' "$WORK/registry/registry.log" || true)
 [[ $before == "$after" ]] || die "the module went upstream during the measurement ($before -> $after log lines)"
@@ -172,12 +184,12 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END{print a[in
 row() {  # LABEL MODULE-TARGET LIMIT-TARGET
     local m l
     m=$(echo "${RPS[$2]}" | median) l=$(echo "${RPS[$3]}" | median)
-    printf '| %s | %s | %s | %.2f | %s| %s|\n' "$1" "$m" "$l" "$(awk -v a="$m" -v b="$l" 'BEGIN{print a/b}')" \
-        "${RPS[$2]}" "${RPS[$3]}"
+    printf '| %s | %s | %s | %.2f | %.2f | %s| %s| %s|\n' "$1" "$m" "$l" "$(awk -v a="$m" -v b="$l" 'BEGIN{print a/b}')" \
+        "$(echo "${RATIO[$2]}" | median)" "${RATIO[$2]}" "${RPS[$2]}" "${RPS[$3]}"
 }
 table=$(
-    echo "| request | module req/s | limit req/s | ratio | module rounds | limit rounds |"
-    echo "| --- | ---: | ---: | ---: | --- | --- |"
+    echo "| request | module req/s | limit req/s | ratio of medians | median of round ratios | round ratios | module rounds | limit rounds |"
+    echo "| --- | ---: | ---: | ---: | ---: | --- | --- | --- |"
     row "GET manifest by digest" module-get-digest limit-get
     row "GET manifest by tag (within the TTL)" module-get-tag limit-get
     row "HEAD manifest by tag (within the TTL)" module-head-tag limit-head
@@ -191,8 +203,9 @@ if ((RECORD)); then
         echo "## $(date -u +%F) GET of a cached manifest ($(wc -c <"$FILE") bytes) — $(git -C "$REPO" rev-parse --short HEAD)"
         echo
         echo "One nginx worker each on CPU 1, ab on CPU 0; the limit is nginx's \`return 200\` with the same"
-        echo "bytes and the registry's headers. Median of $ROUNDS rounds; the registry's log shows no"
-        echo "manifest request during the measurement."
+        echo "bytes and the registry's headers, measured before and after the module's targets in each of"
+        echo "$ROUNDS rounds (a round's ratio is against their mean); the registry's log shows no manifest"
+        echo "request during the measurement."
         echo
         echo "$table"
         echo
