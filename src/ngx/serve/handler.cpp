@@ -210,12 +210,10 @@ registry_cache::ManifestAccept accept_of(ngx_http_request_t *r) noexcept {
     return accept;
 }
 
+// (nginx refuses a request with two If-None-Match lines: the one it kept is all there is.)
 bool if_none_match_names(ngx_http_request_t *r, std::string_view digest) noexcept {
-    bool named = false;
-    ngx_http_registry_cache_each_header(r->headers_in.headers, "If-None-Match", [&](std::string_view v) {
-        named = named || registry_cache::if_none_match_names(v, digest);
-    });
-    return named;
+    const ngx_table_elt_t *h = r->headers_in.if_none_match;
+    return h != nullptr && registry_cache::if_none_match_names(ngx_http_registry_cache_view(h->value), digest);
 }
 
 // Whether one HEAD upstream may decide about what is held past its TTL (revalidate.cpp). A
