@@ -28,8 +28,12 @@ TEST(RecentReadsTest, AReadAnswersAgainUnderItsCommitAlone) {
 
 TEST(RecentReadsTest, NothingIsKeptUnderNoCommitNorPastTheSizeLimit) {
     RecentReads<Found> recent;
-    recent.keep(0, "a/one", "1.0", Found{1, "x"}, 1);
-    EXPECT_EQ(recent.find(0, "a/one", "1.0"), nullptr) << "0: the commit could not be told";
+    // 0: the commit could not be told. Such a read replaces what its slot held, and is not
+    // found even by a lookup that could not tell the commit either.
+    recent.keep(7, "a/one", "1.0", Found{1, "x"}, 1);
+    recent.keep(0, "a/one", "1.0", Found{2, "y"}, 1);
+    EXPECT_EQ(recent.find(7, "a/one", "1.0"), nullptr) << "what the slot held went";
+    EXPECT_EQ(recent.find(0, "a/one", "1.0"), nullptr);
     recent.keep(7, "a/one", "1.0", Found{1, "x"}, 1);
     recent.keep(7, "a/one", "1.0", Found{2, std::string(RecentReads<Found>::max_kept_bytes + 1, 'x')},
                 RecentReads<Found>::max_kept_bytes + 1);
